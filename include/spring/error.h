@@ -1,0 +1,76 @@
+/**
+ * @file error.h
+ * @brief Error codes returned by every springvm function.
+ *
+ * Every function that can fail returns an @c int: 0 on success and a
+ * negative @c SPRING_E* code on failure.  The codes come from one list,
+ * #SPRING_ERRNO_MAP, so that the enumeration, spring_strerror() and
+ * spring_err_name() cannot drift apart.
+ */
+#ifndef SPRING_ERROR_H
+#define SPRING_ERROR_H
+
+#include <spring/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * @brief The list of error codes: X(name, value, message).
+ *
+ * Values are stable across releases; new codes are only ever appended.
+ */
+#define SPRING_ERRNO_MAP(X)                                                        \
+    X(EINVAL, -1, "invalid argument")                                             \
+    X(ENOMEM, -2, "out of host memory")                                           \
+    X(EALIGN, -3, "address, offset or length is not aligned")                     \
+    X(ERANGE, -4, "range lies outside the address space or object")               \
+    X(EEXIST, -5, "range overlaps an existing mapping")                           \
+    X(ENOTMAPPED, -6, "address is not mapped")                                    \
+    X(EACCES, -7, "access not permitted by the mapping")                          \
+    X(ERIGHTS, -8, "requested rights exceed the rights held")                     \
+    X(EBADHANDLE, -9, "handle is forged, stale, of the wrong type or foreign")     \
+    X(EDESTROYED, -10, "object has been destroyed")                               \
+    X(EPAGER, -11, "the pager reported an error")                                 \
+    X(EPROTO, -12, "the pager violated the protocol")                            \
+    X(EBUSY, -13, "object is busy")                                               \
+    X(ENOFRAMES, -14, "no page frame can be freed")                               \
+    X(ELOCKLIMIT, -15, "locking would exceed the page-frame pool")                \
+    X(EPERM, -16, "operation requires privilege")                                 \
+    X(ENOENT, -17, "no such name")                                                \
+    X(EVERSION, -18, "interface version not supported")                           \
+    X(ENOSYS, -19, "operation not implemented")                                   \
+    X(ENOSPC, -20, "no space left")                                               \
+    X(EBIND, -21, "the memory object could not be bound")                         \
+    X(ENOSWAP, -22, "no swap pager is available")                                 \
+    X(EOVERFLOW, -23, "value too large")
+
+/** @brief Error codes (all negative). */
+typedef enum spring_errno {
+#define SPRING__ERR_ENUM(name, value, msg) SPRING_##name = (value),
+    SPRING_ERRNO_MAP(SPRING__ERR_ENUM)
+#undef SPRING__ERR_ENUM
+    SPRING__ERR_MIN = -24 /**< one below the lowest code; not an error code */
+} spring_errno_t;
+
+/**
+ * @brief The message for an error code.
+ * @param err a code returned by a springvm function (0 is accepted too).
+ * @return a static string; "unknown error" for a value that is not a code.
+ *   Never NULL.  Thread-safe.
+ */
+SPRING_API const char *spring_strerror(int err);
+
+/**
+ * @brief The symbolic name of an error code, for example "SPRING_EINVAL".
+ * @param err a code returned by a springvm function (0 gives "SPRING_OK").
+ * @return a static string; "SPRING_EUNKNOWN" for a value that is not a code.
+ *   Never NULL.  Thread-safe.
+ */
+SPRING_API const char *spring_err_name(int err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SPRING_ERROR_H */

@@ -1,0 +1,1224 @@
+/*
+ * as.c - the address-space layer (paper §4.1.2, §9.1, Appendix A).
+ *
+ * An address space keeps its regions in a red-black tree ordered by start
+ * address (O(log n) lookup) with a hint to the region found last.  Each
+ * region has a subregion map: sorted runs of pages with the same rights and
+ * lock state, covering the region.
+ *
+ * Locks: as->lock (a read-write lock).  Faults take it for reading; map,
+ * unmap and attribute changes for writing.  It is never held across a
+ * pager call or an event handler: the fault path enters translations under
+ * it (and the cache lock) only when the page is already resident, and
+ * otherwise drops it, has the cache layer bring the page in, and retries.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm_int.h"
+
+static int region_cmp(const struct vm_region *a, const struct vm_region *b)
+{
+    return a->start < b->start ? -1 : a->start > b->start;
+}
+RB_GENERATE_STATIC(vm_region_tree, vm_region, node, region_cmp)
+
+#define AS_DEFAULT_LIMIT ((spring_addr_t)1 << 47)
+
+/* ------------------------------------------------------------------ */
+/* Helpers.                                                             */
+
+static bool aligned(const spring_as_t *as, uint64_t x)
+{
+    return (x & (as->vmm->page_size - 1)) == 0;
+}
+
+/* Validate a range argument: aligned, non-empty, inside the space. */
+static int check_range(const spring_as_t *as, spring_addr_t addr, spring_off_t len)
+{
+    if (len == 0)
+        return SPRING_EINVAL;
+    if (!aligned(as, addr) || !aligned(as, len))
+        return SPRING_EALIGN;
+    if (addr < as->base || addr + len < addr || addr + len > as->limit)
+        return SPRING_ERANGE;
+    return 0;
+}
+
+/* The region containing va, or NULL.  => as->lock held. */
+static struct vm_region *region_find(spring_as_t *as, spring_addr_t va)
+{
+    struct vm_region *h = atomic_load_explicit(&as->hint, memory_order_relaxed);
+    if (h != NULL && va >= h->start && va < h->end)
+        return h;
+    struct vm_region *n = RB_ROOT(&as->regions);
+    while (n != NULL) {
+        if (va < n->start)
+            n = RB_LEFT(n, node);
+        else if (va >= n->end)
+            n = RB_RIGHT(n, node);
+        else {
+            atomic_store_explicit(&as->hint, n, memory_order_relaxed);
+            return n;
+        }
+    }
+    return NULL;
+}
+
+/* The first region ending after va.  => as->lock held. */
+static struct vm_region *region_first_after(spring_as_t *as, spring_addr_t va)
+{
+    struct vm_region *n = RB_ROOT(&as->regions), *best = NULL;
+    while (n != NULL) {
+        if (n->end > va) {
+            best = n;
+            if (n->start <= va)
+                return n;
+            n = RB_LEFT(n, node);
+        } else
+            n = RB_RIGHT(n, node);
+    }
+    return best;
+}
+
+static struct vm_subregion *sub_find(struct vm_region *r, spring_addr_t va)
+{
+    size_t lo = 0, hi = r->nsub;
+    while (lo + 1 < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (r->sub[mid].start <= va)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return &r->sub[lo];
+}
+
+/* Make room for `extra` more runs.  => as->lock held for writing. */
+static int sub_reserve(spring_vmm_t *vmm, struct vm_region *r, size_t extra)
+{
+    struct vm_subregion *n = spring__realloc(vmm, r->sub, (r->nsub + extra) * sizeof *n);
+    if (n == NULL)
+        return SPRING_ENOMEM;
+    r->sub = n;
+    return 0;
+}
+
+/* Split the run containing a so that a run starts at a.  Capacity for one
+ * more run must have been reserved. */
+static void sub_split(struct vm_region *r, spring_addr_t a)
+{
+    if (a <= r->start || a >= r->end)
+        return;
+    struct vm_subregion *s = sub_find(r, a);
+    if (s->start == a)
+        return;
+    size_t i = (size_t)(s - r->sub);
+    memmove(&r->sub[i + 2], &r->sub[i + 1], (r->nsub - i - 1) * sizeof *s);
+    r->sub[i + 1] = r->sub[i];
+    r->sub[i + 1].start = a;
+    r->sub[i].end = a;
+    r->nsub++;
+}
+
+static void sub_merge(struct vm_region *r)
+{
+    size_t j = 0;
+    for (size_t i = 1; i < r->nsub; i++) {
+        if (r->sub[i].prot == r->sub[j].prot && r->sub[i].locked == r->sub[j].locked)
+            r->sub[j].end = r->sub[i].end;
+        else
+            r->sub[++j] = r->sub[i];
+    }
+    r->nsub = j + 1;
+}
+
+static void region_free(struct vm_region *r)
+{
+    free(r->sub);
+    free(r);
+}
+
+/* Notify the handler of a mapping event.  => no lock held. */
+static void notify(spring_as_t *as, spring_as_event_kind_t kind, spring_addr_t a, spring_off_t len,
+                   spring_rights_t rights)
+{
+    pthread_rwlock_rdlock(&as->lock);
+    spring_as_handler_fn fn = as->handler;
+    void *arg = as->handler_arg;
+    pthread_rwlock_unlock(&as->lock);
+    if (fn) {
+        spring_as_event_t ev = {kind, a, len, rights};
+        (void)fn(as, &ev, arg);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Creation and destruction.                                            */
+
+void spring_as_options_init(spring_as_options_t *opts)
+{
+    if (opts == NULL)
+        return;
+    memset(opts, 0, sizeof *opts);
+    opts->base = 0; /* 0 = one page */
+    opts->limit = AS_DEFAULT_LIMIT;
+    opts->privileged = false;
+}
+
+int spring_as_new(spring_vmm_t *vmm, const spring_as_options_t *opts, spring_as_t **out)
+{
+    spring_as_options_t o;
+    if (vmm == NULL || out == NULL)
+        return SPRING_EINVAL;
+    if (opts)
+        o = *opts;
+    else
+        spring_as_options_init(&o);
+    if (o.base == 0)
+        o.base = vmm->page_size;
+    if ((o.base | o.limit) & (vmm->page_size - 1))
+        return SPRING_EALIGN;
+    if (o.base >= o.limit)
+        return SPRING_EINVAL;
+    spring_as_t *as = spring__calloc(vmm, 1, sizeof *as);
+    if (as == NULL)
+        return SPRING_ENOMEM;
+    as->vmm = vmm;
+    as->base = o.base;
+    as->limit = o.limit;
+    as->privileged = o.privileged;
+    RB_INIT(&as->regions);
+    int rc = vmm->hat->ctx_create(vmm->hatp, &as->hatctx);
+    if (rc) {
+        free(as);
+        return rc < 0 && rc > SPRING__ERR_MIN ? rc : SPRING_ENOMEM;
+    }
+    pthread_rwlock_init(&as->lock, NULL);
+    pthread_mutex_lock(&vmm->as_list_lock);
+    LIST_INSERT_HEAD(&vmm->as_list, as, link);
+    vmm->nas++;
+    pthread_mutex_unlock(&vmm->as_list_lock);
+    *out = as;
+    return 0;
+}
+
+static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bool events);
+
+void spring_as_destroy(spring_as_t *as)
+{
+    if (as == NULL)
+        return;
+    spring_vmm_t *vmm = as->vmm;
+    pthread_rwlock_wrlock(&as->lock);
+    as->handler = NULL;
+    pthread_rwlock_unlock(&as->lock);
+    /* unmap_range cannot fail for a whole-space range: no split is needed. */
+    (void)unmap_range(as, as->base, as->limit - as->base, false);
+    vmm->hat->ctx_destroy(vmm->hatp, as->hatctx);
+    if (as->swap.ops && as->swap.ops->release)
+        as->swap.ops->release(as->swap.self);
+    spring_mobj_unref(as->anon);
+    pthread_mutex_lock(&vmm->as_list_lock);
+    LIST_REMOVE(as, link);
+    vmm->nas--;
+    pthread_mutex_unlock(&vmm->as_list_lock);
+    pthread_rwlock_destroy(&as->lock);
+    free(as);
+}
+
+/* ------------------------------------------------------------------ */
+/* Mapping.                                                             */
+
+/* A free range of len bytes (first fit), or SPRING_ENOSPC.
+ * => as->lock held. */
+static int find_free(spring_as_t *as, spring_off_t len, spring_addr_t *out)
+{
+    spring_addr_t cand = as->base;
+    struct vm_region *r = region_first_after(as, cand);
+    while (cand + len >= cand && cand + len <= as->limit) {
+        if (r == NULL || r->start >= cand + len) {
+            *out = cand;
+            return 0;
+        }
+        cand = SPRING__MAX(cand, r->end);
+        r = RB_NEXT(vm_region_tree, &as->regions, r);
+    }
+    return SPRING_ENOSPC;
+}
+
+/* Whether [a, a+len) is free.  => as->lock held. */
+static bool range_free(spring_as_t *as, spring_addr_t a, spring_off_t len)
+{
+    struct vm_region *r = region_first_after(as, a);
+    return r == NULL || r->start >= a + len;
+}
+
+enum { MAP_ANON_DEFAULT = 1 };
+
+/*
+ * Map part of mobj.  With MAP_ANON_DEFAULT the object offset is the address
+ * (the default anonymous object mirrors the address space) and the range is
+ * zero-filled before it becomes visible.
+ * => no lock held.
+ */
+static int map_internal(spring_as_t *as, spring_mobj_t *mobj, spring_off_t off, spring_off_t *length,
+                        spring_addr_t *address, spring_rights_t access, int flags)
+{
+    spring_vmm_t *vmm = as->vmm;
+    spring_off_t len = *length;
+    spring_addr_t addr = *address;
+    int rc;
+    for (unsigned attempt = 0;; attempt++) {
+        if (addr == SPRING_ANYWHERE || attempt > 0) {
+            if (*address != SPRING_ANYWHERE)
+                return SPRING_EEXIST;
+            if (attempt > 16)
+                return SPRING_ENOSPC;
+            pthread_rwlock_rdlock(&as->lock);
+            rc = find_free(as, len, &addr);
+            pthread_rwlock_unlock(&as->lock);
+            if (rc)
+                return rc;
+        }
+        if (flags & MAP_ANON_DEFAULT)
+            off = addr;
+        struct vm_cache *c;
+        spring_off_t blen = len, coff;
+        spring_rights_t rights;
+        rc = spring__bind(vmm, mobj, access, off, &blen, &c, &coff, &rights);
+        if (rc)
+            return rc;
+        if (!spring_rights_subset(access, rights)) {
+            spring__cache_detach(c);
+            spring__cache_unref(c);
+            return SPRING_ERIGHTS;
+        }
+        if (flags & MAP_ANON_DEFAULT) {
+            if (blen != len) {
+                spring__cache_detach(c);
+                spring__cache_unref(c);
+                return SPRING_EBIND;
+            }
+            rc = spring__cache_zero_fill(c, coff, blen);
+            if (rc) {
+                spring__cache_detach(c);
+                spring__cache_unref(c);
+                return rc;
+            }
+        }
+        struct vm_region *r = spring__calloc(vmm, 1, sizeof *r);
+        struct vm_subregion *sub = r ? spring__calloc(vmm, 1, sizeof *sub) : NULL;
+        if (sub == NULL) {
+            free(r);
+            spring__cache_detach(c);
+            spring__cache_unref(c);
+            return SPRING_ENOMEM;
+        }
+        r->start = addr;
+        r->end = addr + blen;
+        r->mobj = spring_mobj_ref(mobj);
+        r->mobj_off = off;
+        r->cache = c;
+        r->cache_off = coff;
+        r->maxprot = rights;
+        r->anon_default = (flags & MAP_ANON_DEFAULT) != 0;
+        sub->start = r->start;
+        sub->end = r->end;
+        sub->prot = access;
+        sub->locked = false;
+        r->sub = sub;
+        r->nsub = 1;
+        pthread_rwlock_wrlock(&as->lock);
+        if (!range_free(as, addr, blen)) {
+            pthread_rwlock_unlock(&as->lock);
+            spring_mobj_unref(r->mobj);
+            region_free(r);
+            spring__cache_detach(c);
+            spring__cache_unref(c);
+            continue; /* taken meanwhile: choose again, or EEXIST */
+        }
+        RB_INSERT(vm_region_tree, &as->regions, r);
+        as->nregions++;
+        as->mapped += blen;
+        as->gen++;
+        pthread_rwlock_unlock(&as->lock);
+        *length = blen;
+        *address = addr;
+        notify(as, SPRING_AS_EVENT_MAP, addr, blen, access);
+        return 0;
+    }
+}
+
+static int check_map_args(spring_as_t *as, spring_off_t off, const spring_off_t *length,
+                          const spring_addr_t *address, spring_rights_t access)
+{
+    if (length == NULL || address == NULL || *length == 0 || !spring_rights_valid(access))
+        return SPRING_EINVAL;
+    if (!aligned(as, off) || !aligned(as, *length))
+        return SPRING_EALIGN;
+    if (off + *length < off)
+        return SPRING_ERANGE;
+    if (*address != SPRING_ANYWHERE) {
+        int rc = check_range(as, *address, *length);
+        if (rc)
+            return rc;
+    } else if (*length > as->limit - as->base)
+        return SPRING_ERANGE;
+    return 0;
+}
+
+int spring_as_map(spring_as_t *as, spring_mobj_t *mobj, spring_off_t mobj_offset, spring_off_t *length,
+                  spring_addr_t *address, spring_rights_t access)
+{
+    if (as == NULL || mobj == NULL)
+        return SPRING_EINVAL;
+    int rc = check_map_args(as, mobj_offset, length, address, access);
+    if (rc)
+        return rc;
+    if (*address != SPRING_ANYWHERE) {
+        pthread_rwlock_rdlock(&as->lock);
+        bool free_ = range_free(as, *address, *length);
+        pthread_rwlock_unlock(&as->lock);
+        if (!free_)
+            return SPRING_EEXIST;
+    }
+    return map_internal(as, mobj, mobj_offset, length, address, access, 0);
+}
+
+int spring_as_map_many(spring_as_t *as, spring_mapping_t *m, size_t n)
+{
+    if (as == NULL || (m == NULL && n > 0))
+        return SPRING_EINVAL;
+    int first = 0;
+    for (size_t i = 0; i < n; i++) {
+        m[i].result = spring_as_map(as, m[i].mobj, m[i].mobj_offset, &m[i].length, &m[i].address, m[i].access);
+        if (m[i].result != 0 && first == 0)
+            first = m[i].result;
+    }
+    return first;
+}
+
+/* Work left for after the lock is dropped. */
+struct deferred {
+    struct vm_region **dead; /* regions to free */
+    size_t ndead;
+    struct zero_job {
+        struct vm_cache *c;   /* referenced */
+        spring_off_t off, len;
+    } *zero;
+    size_t nzero;
+};
+
+/* Remove [addr, addr+len) from the address space.  Regions partly in the
+ * range are trimmed or split.  => no lock held. */
+static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bool events)
+{
+    spring_vmm_t *vmm = as->vmm;
+    spring_addr_t end = addr + len;
+    struct deferred d = {0};
+    int rc = 0;
+    pthread_rwlock_wrlock(&as->lock);
+    /* Count what is needed first, so that nothing fails half way. */
+    size_t nr = 0;
+    struct vm_region *split = NULL;
+    for (struct vm_region *r = region_first_after(as, addr); r && r->start < end;
+         r = RB_NEXT(vm_region_tree, &as->regions, r)) {
+        nr++;
+        if (r->start < addr && r->end > end)
+            split = r;
+    }
+    if (nr == 0) {
+        pthread_rwlock_unlock(&as->lock);
+        return 0;
+    }
+    struct vm_region *r2 = NULL;
+    d.dead = spring__calloc(vmm, nr, sizeof *d.dead);
+    d.zero = spring__calloc(vmm, nr, sizeof *d.zero);
+    if (split) {
+        r2 = spring__calloc(vmm, 1, sizeof *r2);
+        if (r2)
+            r2->sub = spring__calloc(vmm, split->nsub + 1, sizeof *r2->sub);
+        if (r2 && r2->sub == NULL) {
+            free(r2);
+            r2 = NULL;
+        }
+    }
+    if (d.dead == NULL || d.zero == NULL || (split && r2 == NULL)) {
+        pthread_rwlock_unlock(&as->lock);
+        free(d.dead);
+        free(d.zero);
+        return SPRING_ENOMEM;
+    }
+    struct vm_region *r = region_first_after(as, addr), *next;
+    for (; r && r->start < end; r = next) {
+        next = RB_NEXT(vm_region_tree, &as->regions, r);
+        spring_addr_t s = SPRING__MAX(r->start, addr), e = SPRING__MIN(r->end, end);
+        vmm->hat->remove(vmm->hatp, as->hatctx, s, e - s);
+        /* Locked pages in the removed part are unlocked. */
+        for (size_t i = 0; i < r->nsub; i++) {
+            spring_addr_t ls = SPRING__MAX(r->sub[i].start, s), le = SPRING__MIN(r->sub[i].end, e);
+            if (r->sub[i].locked && le > ls)
+                (void)spring__cache_lock_range(r->cache, r->cache_off + (ls - r->start), le - ls, -1);
+        }
+        if (r->anon_default) {
+            spring__cache_ref(r->cache);
+            d.zero[d.nzero++] = (struct zero_job){r->cache, r->cache_off + (s - r->start), e - s};
+        }
+        as->mapped -= e - s;
+        if (s == r->start && e == r->end) {
+            RB_REMOVE(vm_region_tree, &as->regions, r);
+            as->nregions--;
+            d.dead[d.ndead++] = r;
+            continue;
+        }
+        if (s > r->start && e < r->end) {
+            /* Split: r keeps [start, s), r2 takes [e, end). */
+            struct vm_subregion *sub2 = r2->sub;
+            *r2 = (struct vm_region){0};
+            r2->sub = sub2;
+            r2->start = e;
+            r2->end = r->end;
+            r2->mobj = spring_mobj_ref(r->mobj);
+            r2->mobj_off = r->mobj_off + (e - r->start);
+            r2->cache = r->cache;
+            r2->cache_off = r->cache_off + (e - r->start);
+            r2->maxprot = r->maxprot;
+            r2->anon_default = r->anon_default;
+            spring__cache_ref(r->cache);
+            spring__cache_attach(r->cache, (r->maxprot & SPRING_RIGHTS_W) != 0);
+            size_t k = 0;
+            for (size_t i = 0; i < r->nsub; i++)
+                if (r->sub[i].end > e) {
+                    r2->sub[k] = r->sub[i];
+                    if (r2->sub[k].start < e)
+                        r2->sub[k].start = e;
+                    k++;
+                }
+            r2->nsub = k;
+            size_t j = 0;
+            for (size_t i = 0; i < r->nsub; i++)
+                if (r->sub[i].start < s) {
+                    r->sub[j] = r->sub[i];
+                    if (r->sub[j].end > s)
+                        r->sub[j].end = s;
+                    j++;
+                }
+            r->nsub = j;
+            r->end = s;
+            RB_INSERT(vm_region_tree, &as->regions, r2);
+            as->nregions++;
+            r2 = NULL;
+            continue;
+        }
+        if (s == r->start) { /* trim the front */
+            size_t j = 0;
+            for (size_t i = 0; i < r->nsub; i++)
+                if (r->sub[i].end > e) {
+                    r->sub[j] = r->sub[i];
+                    if (r->sub[j].start < e)
+                        r->sub[j].start = e;
+                    j++;
+                }
+            r->nsub = j;
+            r->mobj_off += e - r->start;
+            r->cache_off += e - r->start;
+            r->start = e; /* the order among regions is unchanged */
+        } else { /* trim the back */
+            size_t j = 0;
+            for (size_t i = 0; i < r->nsub; i++)
+                if (r->sub[i].start < s) {
+                    r->sub[j] = r->sub[i];
+                    if (r->sub[j].end > s)
+                        r->sub[j].end = s;
+                    j++;
+                }
+            r->nsub = j;
+            r->end = s;
+        }
+    }
+    atomic_store(&as->hint, NULL);
+    as->gen++;
+    pthread_rwlock_unlock(&as->lock);
+    if (r2) {
+        free(r2->sub);
+        free(r2);
+    }
+    for (size_t i = 0; i < d.nzero; i++) {
+        (void)spring__cache_zero_fill(d.zero[i].c, d.zero[i].off, d.zero[i].len);
+        spring__cache_unref(d.zero[i].c);
+    }
+    for (size_t i = 0; i < d.ndead; i++) {
+        struct vm_region *x = d.dead[i];
+        spring__cache_detach(x->cache);
+        spring__cache_unref(x->cache);
+        spring_mobj_unref(x->mobj);
+        region_free(x);
+    }
+    free(d.dead);
+    free(d.zero);
+    if (events)
+        notify(as, SPRING_AS_EVENT_UNMAP, addr, len, SPRING_RIGHTS_NONE);
+    return rc;
+}
+
+int spring_as_unmap(spring_as_t *as, spring_addr_t address, spring_off_t length)
+{
+    if (as == NULL)
+        return SPRING_EINVAL;
+    int rc = check_range(as, address, length);
+    if (rc)
+        return rc;
+    return unmap_range(as, address, length, true);
+}
+
+/* The default anonymous memory object, created on first use. */
+static int default_anon(spring_as_t *as, spring_mobj_t **out)
+{
+    pthread_rwlock_rdlock(&as->lock);
+    spring_mobj_t *m = spring_mobj_ref(as->anon);
+    struct vm_swap sw = as->swap;
+    pthread_rwlock_unlock(&as->lock);
+    if (m) {
+        *out = m;
+        return 0;
+    }
+    int rc = spring__vmm_new_anon(as->vmm, sw.ops ? &sw : NULL, as->limit, &m);
+    if (rc)
+        return rc;
+    pthread_rwlock_wrlock(&as->lock);
+    if (as->anon == NULL)
+        as->anon = spring_mobj_ref(m);
+    else {
+        spring_mobj_unref(m);
+        m = spring_mobj_ref(as->anon);
+    }
+    pthread_rwlock_unlock(&as->lock);
+    *out = m;
+    return 0;
+}
+
+int spring_as_allocate_memory(spring_as_t *as, spring_off_t *length, spring_addr_t *address, spring_rights_t access)
+{
+    if (as == NULL)
+        return SPRING_EINVAL;
+    int rc = check_map_args(as, 0, length, address, access);
+    if (rc)
+        return rc;
+    if (*address != SPRING_ANYWHERE) {
+        pthread_rwlock_rdlock(&as->lock);
+        bool free_ = range_free(as, *address, *length);
+        pthread_rwlock_unlock(&as->lock);
+        if (!free_)
+            return SPRING_EEXIST;
+    }
+    spring_mobj_t *m;
+    if ((rc = default_anon(as, &m)) != 0)
+        return rc;
+    rc = map_internal(as, m, 0, length, address, access, MAP_ANON_DEFAULT);
+    spring_mobj_unref(m);
+    return rc;
+}
+
+int spring_as_allocate_memory_and_mobj(spring_as_t *as, spring_off_t *length, spring_addr_t *address,
+                                       spring_rights_t access, spring_mobj_t **mobj)
+{
+    if (as == NULL || mobj == NULL)
+        return SPRING_EINVAL;
+    int rc = check_map_args(as, 0, length, address, access);
+    if (rc)
+        return rc;
+    if (*address != SPRING_ANYWHERE) {
+        pthread_rwlock_rdlock(&as->lock);
+        bool free_ = range_free(as, *address, *length);
+        pthread_rwlock_unlock(&as->lock);
+        if (!free_)
+            return SPRING_EEXIST;
+    }
+    pthread_rwlock_rdlock(&as->lock);
+    struct vm_swap sw = as->swap;
+    pthread_rwlock_unlock(&as->lock);
+    spring_mobj_t *m;
+    if ((rc = spring__vmm_new_anon(as->vmm, sw.ops ? &sw : NULL, *length, &m)) != 0)
+        return rc;
+    rc = map_internal(as, m, 0, length, address, access, 0);
+    if (rc) {
+        spring_mobj_unref(m);
+        return rc;
+    }
+    *mobj = m;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Attributes: rights and locks.                                        */
+
+/* Check that [addr, end) is wholly mapped; reserve two more runs in every
+ * region it touches.  => as->lock held for writing. */
+static int cover_and_reserve(spring_as_t *as, spring_addr_t addr, spring_addr_t end, spring_rights_t rights,
+                             bool check_rights)
+{
+    spring_addr_t at = addr;
+    struct vm_region *r = region_first_after(as, addr);
+    for (; at < end; r = RB_NEXT(vm_region_tree, &as->regions, r)) {
+        if (r == NULL || r->start > at)
+            return SPRING_ENOTMAPPED;
+        if (check_rights && !spring_rights_subset(rights, r->maxprot))
+            return SPRING_ERIGHTS;
+        at = r->end;
+    }
+    for (r = region_first_after(as, addr); r && r->start < end; r = RB_NEXT(vm_region_tree, &as->regions, r))
+        if (sub_reserve(as->vmm, r, 2) != 0)
+            return SPRING_ENOMEM;
+    return 0;
+}
+
+int spring_as_change_access_rights(spring_as_t *as, spring_addr_t address, spring_off_t length,
+                                   spring_rights_t rights)
+{
+    if (as == NULL || (rights != SPRING_RIGHTS_NONE && !spring_rights_valid(rights)))
+        return SPRING_EINVAL;
+    int rc = check_range(as, address, length);
+    if (rc)
+        return rc;
+    spring_addr_t end = address + length;
+    pthread_rwlock_wrlock(&as->lock);
+    rc = cover_and_reserve(as, address, end, rights, true);
+    if (rc) {
+        pthread_rwlock_unlock(&as->lock);
+        return rc;
+    }
+    for (struct vm_region *r = region_first_after(as, address); r && r->start < end;
+         r = RB_NEXT(vm_region_tree, &as->regions, r)) {
+        spring_addr_t s = SPRING__MAX(r->start, address), e = SPRING__MIN(r->end, end);
+        sub_split(r, s);
+        sub_split(r, e);
+        for (size_t i = 0; i < r->nsub; i++)
+            if (r->sub[i].start >= s && r->sub[i].end <= e)
+                r->sub[i].prot = rights;
+        sub_merge(r);
+    }
+    as->vmm->hat->protect(as->vmm->hatp, as->hatctx, address, length, rights);
+    as->gen++;
+    pthread_rwlock_unlock(&as->lock);
+    notify(as, SPRING_AS_EVENT_PROTECT, address, length, rights);
+    return 0;
+}
+
+/* Set or clear the lock attribute of [addr, end) and adjust the caches'
+ * lock counts.  On failure nothing is changed.  => no lock held. */
+static int set_locked(spring_as_t *as, spring_addr_t addr, spring_addr_t end, bool lock)
+{
+    pthread_rwlock_wrlock(&as->lock);
+    int rc = cover_and_reserve(as, addr, end, 0, false);
+    if (rc) {
+        pthread_rwlock_unlock(&as->lock);
+        return rc;
+    }
+    /* The runs whose state changes, before anything is changed. */
+    struct seg {
+        struct vm_cache *c;
+        spring_off_t off, len;
+    } *segs = NULL;
+    size_t nseg = 0, cap = 0;
+    struct vm_region *r;
+    for (r = region_first_after(as, addr); r && r->start < end; r = RB_NEXT(vm_region_tree, &as->regions, r)) {
+        spring_addr_t s = SPRING__MAX(r->start, addr), e = SPRING__MIN(r->end, end);
+        for (size_t i = 0; i < r->nsub; i++) {
+            spring_addr_t ls = SPRING__MAX(r->sub[i].start, s), le = SPRING__MIN(r->sub[i].end, e);
+            if (le <= ls || r->sub[i].locked == lock)
+                continue;
+            if (nseg == cap) {
+                size_t ncap = cap ? cap * 2 : 8;
+                struct seg *n = spring__realloc(as->vmm, segs, ncap * sizeof *n);
+                if (n == NULL) {
+                    rc = SPRING_ENOMEM;
+                    goto out;
+                }
+                segs = n;
+                cap = ncap;
+            }
+            segs[nseg++] = (struct seg){r->cache, r->cache_off + (ls - r->start), le - ls};
+        }
+    }
+    size_t done;
+    for (done = 0; done < nseg; done++) {
+        rc = spring__cache_lock_range(segs[done].c, segs[done].off, segs[done].len, lock ? 1 : -1);
+        if (rc)
+            break;
+    }
+    if (rc) {
+        while (done-- > 0)
+            (void)spring__cache_lock_range(segs[done].c, segs[done].off, segs[done].len, lock ? -1 : 1);
+        goto out;
+    }
+    for (r = region_first_after(as, addr); r && r->start < end; r = RB_NEXT(vm_region_tree, &as->regions, r)) {
+        spring_addr_t s = SPRING__MAX(r->start, addr), e = SPRING__MIN(r->end, end);
+        sub_split(r, s);
+        sub_split(r, e);
+        for (size_t i = 0; i < r->nsub; i++)
+            if (r->sub[i].start >= s && r->sub[i].end <= e)
+                r->sub[i].locked = lock;
+        sub_merge(r);
+    }
+    as->gen++;
+out:
+    pthread_rwlock_unlock(&as->lock);
+    free(segs);
+    return rc;
+}
+
+static int as_fault_pin(spring_as_t *as, spring_addr_t va, spring_rights_t access, int pin, size_t *frame,
+                        bool ignore_prot);
+
+int spring_as_lock_memory(spring_as_t *as, spring_addr_t address, spring_off_t length)
+{
+    if (as == NULL)
+        return SPRING_EINVAL;
+    int rc = check_range(as, address, length);
+    if (rc)
+        return rc;
+    if (!as->privileged)
+        return SPRING_EPERM;
+    rc = set_locked(as, address, address + length, true);
+    if (rc)
+        return rc;
+    /* Make every page resident now. */
+    for (spring_addr_t a = address; a < address + length; a += as->vmm->page_size) {
+        size_t f;
+        rc = as_fault_pin(as, a, SPRING_RIGHTS_R, 0, &f, true);
+        if (rc) {
+            (void)set_locked(as, address, address + length, false);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+int spring_as_unlock_memory(spring_as_t *as, spring_addr_t address, spring_off_t length)
+{
+    if (as == NULL)
+        return SPRING_EINVAL;
+    int rc = check_range(as, address, length);
+    if (rc)
+        return rc;
+    if (!as->privileged)
+        return SPRING_EPERM;
+    return set_locked(as, address, address + length, false);
+}
+
+/* ------------------------------------------------------------------ */
+/* Flush, queries.                                                      */
+
+int spring_as_flush(spring_as_t *as, spring_addr_t address, spring_off_t length, bool please_keep)
+{
+    if (as == NULL)
+        return SPRING_EINVAL;
+    int rc = check_range(as, address, length);
+    if (rc)
+        return rc;
+    spring_addr_t end = address + length;
+    struct job {
+        struct vm_cache *c;
+        spring_off_t off, len;
+    } *jobs = NULL;
+    size_t n = 0, cap = 0;
+    pthread_rwlock_rdlock(&as->lock);
+    for (struct vm_region *r = region_first_after(as, address); r && r->start < end;
+         r = RB_NEXT(vm_region_tree, &as->regions, r)) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            struct job *nj = spring__realloc(as->vmm, jobs, ncap * sizeof *nj);
+            if (nj == NULL) {
+                pthread_rwlock_unlock(&as->lock);
+                for (size_t i = 0; i < n; i++)
+                    spring__cache_unref(jobs[i].c);
+                free(jobs);
+                return SPRING_ENOMEM;
+            }
+            jobs = nj;
+            cap = ncap;
+        }
+        spring_addr_t s = SPRING__MAX(r->start, address), e = SPRING__MIN(r->end, end);
+        spring__cache_ref(r->cache);
+        jobs[n++] = (struct job){r->cache, r->cache_off + (s - r->start), e - s};
+    }
+    pthread_rwlock_unlock(&as->lock);
+    for (size_t i = 0; i < n; i++) {
+        int r = spring__cache_flush(jobs[i].c, jobs[i].off, jobs[i].len, please_keep);
+        if (r && rc == 0)
+            rc = r;
+        spring__cache_unref(jobs[i].c);
+    }
+    free(jobs);
+    return rc;
+}
+
+size_t spring_as_get_page_size(const spring_as_t *as)
+{
+    return as ? as->vmm->page_size : 0;
+}
+
+int spring_as_get_mappings(spring_as_t *as, spring_addr_t address, spring_off_t length, spring_mapping_t *out,
+                           size_t cap, size_t *n, bool *more_regions)
+{
+    if (as == NULL || n == NULL || more_regions == NULL || (out == NULL && cap > 0))
+        return SPRING_EINVAL;
+    int rc = check_range(as, address, length);
+    if (rc)
+        return rc;
+    spring_addr_t end = address + length;
+    size_t k = 0;
+    bool more = false;
+    pthread_rwlock_rdlock(&as->lock);
+    for (struct vm_region *r = region_first_after(as, address); r && r->start < end && !more;
+         r = RB_NEXT(vm_region_tree, &as->regions, r)) {
+        for (size_t i = 0; i < r->nsub; i++) {
+            spring_addr_t s = SPRING__MAX(r->sub[i].start, address), e = SPRING__MIN(r->sub[i].end, end);
+            if (e <= s)
+                continue;
+            if (k == cap) {
+                more = true;
+                break;
+            }
+            out[k].mobj = spring_mobj_ref(r->mobj);
+            out[k].mobj_offset = r->mobj_off + (s - r->start);
+            out[k].length = e - s;
+            out[k].address = s;
+            out[k].access = r->sub[i].prot;
+            out[k].max_access = r->maxprot;
+            out[k].locked = r->sub[i].locked;
+            out[k].result = 0;
+            k++;
+        }
+    }
+    pthread_rwlock_unlock(&as->lock);
+    *n = k;
+    *more_regions = more;
+    return 0;
+}
+
+void spring_mappings_release(spring_mapping_t *m, size_t n)
+{
+    if (m == NULL)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        spring_mobj_unref(m[i].mobj);
+        m[i].mobj = NULL;
+    }
+}
+
+int spring_as_statistics(spring_as_t *as, spring_as_statistics_t *st)
+{
+    if (as == NULL || st == NULL)
+        return SPRING_EINVAL;
+    memset(st, 0, sizeof *st);
+    pthread_rwlock_rdlock(&as->lock);
+    st->nregions = as->nregions;
+    st->mapped = as->mapped;
+    struct vm_region *r;
+    RB_FOREACH(r, vm_region_tree, &as->regions) {
+        st->resident += spring__cache_resident(r->cache, r->cache_off, r->end - r->start);
+        for (size_t i = 0; i < r->nsub; i++)
+            if (r->sub[i].locked)
+                st->locked += (size_t)((r->sub[i].end - r->sub[i].start) >> as->vmm->page_shift);
+    }
+    pthread_rwlock_unlock(&as->lock);
+    st->faults = atomic_load(&as->st_faults);
+    st->zero_fills = atomic_load(&as->st_zero_fills);
+    st->page_ins = atomic_load(&as->st_page_ins);
+    st->protection_faults = atomic_load(&as->st_prot_faults);
+    st->unmapped_faults = atomic_load(&as->st_unmapped_faults);
+    st->tlb_hits = atomic_load(&as->st_tlb_hits);
+    return 0;
+}
+
+int spring_as_set_swap_pager(spring_as_t *as, const spring_swap_pager_ops_t *ops, void *swapper)
+{
+    if (as == NULL)
+        return SPRING_EINVAL;
+    if (ops != NULL && ops->version < 1)
+        return SPRING_EVERSION;
+    if (ops != NULL && ops->create_mobj == NULL)
+        return SPRING_EINVAL;
+    pthread_rwlock_wrlock(&as->lock);
+    struct vm_swap old = as->swap;
+    spring_mobj_t *oldanon = as->anon;
+    as->swap.ops = ops;
+    as->swap.self = swapper;
+    as->swap.temporary = false;
+    as->anon = NULL; /* the next allocation gets one from the new pager */
+    pthread_rwlock_unlock(&as->lock);
+    spring_mobj_unref(oldanon);
+    if (old.ops && old.ops->release)
+        old.ops->release(old.self);
+    return 0;
+}
+
+int spring_as_catch_as_events(spring_as_t *as, spring_as_handler_fn fn, void *arg)
+{
+    if (as == NULL)
+        return SPRING_EINVAL;
+    pthread_rwlock_wrlock(&as->lock);
+    as->handler = fn;
+    as->handler_arg = arg;
+    pthread_rwlock_unlock(&as->lock);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The fault path (§9.4) and memory access.                             */
+
+static bool valid_access(spring_rights_t a)
+{
+    return a == SPRING_RIGHTS_R || a == SPRING_RIGHTS_W || a == SPRING_RIGHTS_X;
+}
+
+/* Ask the handler about a fault.  Returns true to retry.  => no lock held. */
+static bool fault_event(spring_as_t *as, spring_as_event_kind_t kind, spring_addr_t va, spring_rights_t access,
+                        unsigned *tries)
+{
+    if (++*tries > 8)
+        return false;
+    pthread_rwlock_rdlock(&as->lock);
+    spring_as_handler_fn fn = as->handler;
+    void *arg = as->handler_arg;
+    pthread_rwlock_unlock(&as->lock);
+    if (fn == NULL)
+        return false;
+    spring_as_event_t ev = {kind, va, 0, access};
+    return fn(as, &ev, arg) == 1;
+}
+
+/* Resolve a fault at va for access; enter the translation and pin the
+ * frame as asked (0, 1, 2 = write pin).  With ignore_prot the rights are
+ * not checked (lock_memory makes guard pages resident too) and nothing is
+ * entered in the HAT unless the rights allow the access. */
+static int as_fault_pin(spring_as_t *as, spring_addr_t va, spring_rights_t access, int pin, size_t *frame,
+                        bool ignore_prot)
+{
+    spring_vmm_t *vmm = as->vmm;
+    spring_addr_t vpage = va & ~(spring_addr_t)(vmm->page_size - 1);
+    unsigned tries = 0, loops = 0;
+    for (;;) {
+        pthread_rwlock_rdlock(&as->lock);
+        struct vm_region *r = region_find(as, vpage);
+        if (r == NULL) {
+            pthread_rwlock_unlock(&as->lock);
+            atomic_fetch_add(&as->st_unmapped_faults, 1);
+            if (fault_event(as, SPRING_AS_EVENT_UNMAPPED, va, access, &tries))
+                continue;
+            return SPRING_ENOTMAPPED;
+        }
+        struct vm_subregion *sub = sub_find(r, vpage);
+        spring_rights_t prot = sub->prot;
+        if (!ignore_prot && (prot & access) != access) {
+            pthread_rwlock_unlock(&as->lock);
+            atomic_fetch_add(&as->st_prot_faults, 1);
+            if (fault_event(as, SPRING_AS_EVENT_ACCESS, va, access, &tries))
+                continue;
+            return SPRING_EACCES;
+        }
+        struct vm_fault f = {
+            .off = r->cache_off + (vpage - r->start),
+            .access = access,
+            .rw_ok = (prot & SPRING_RIGHTS_W) != 0,
+            .hatctx = as->hatctx,
+            .va = vpage,
+            .prot = prot,
+            .pin = pin,
+        };
+        struct vm_cache *c = r->cache;
+        int rc;
+        if (ignore_prot && (prot & access) != access) {
+            rc = SPRING__EAGAIN; /* only make it resident */
+        } else {
+            rc = spring__cache_fault_fast(c, &f);
+        }
+        if (rc != SPRING__EAGAIN) {
+            pthread_rwlock_unlock(&as->lock);
+            if (rc == 0) {
+                atomic_fetch_add(&as->st_faults, 1);
+                atomic_fetch_add(&vmm->st_faults, 1);
+                if (f.zero_filled)
+                    atomic_fetch_add(&as->st_zero_fills, 1);
+                *frame = f.frame;
+            }
+            return rc;
+        }
+        spring__cache_ref(c);
+        pthread_rwlock_unlock(&as->lock);
+        rc = spring__cache_fault_slow(c, &f);
+        spring__cache_unref(c);
+        if (rc)
+            return rc;
+        if (f.paged_in)
+            atomic_fetch_add(&as->st_page_ins, 1);
+        if (f.zero_filled)
+            atomic_fetch_add(&as->st_zero_fills, 1);
+        f.paged_in = f.zero_filled = false;
+        if (ignore_prot && (prot & access) != access)
+            return 0;
+        if (++loops > 1000)
+            return SPRING_ENOFRAMES;
+    }
+}
+
+int spring_as_fault(spring_as_t *as, spring_addr_t address, spring_rights_t access)
+{
+    size_t f;
+    if (as == NULL || !valid_access(access))
+        return SPRING_EINVAL;
+    return as_fault_pin(as, address, access, 0, &f, false);
+}
+
+/* Translate with a pin: the HAT's fast path, else a fault. */
+static int translate_pin(spring_as_t *as, spring_addr_t va, spring_rights_t access, size_t *frame)
+{
+    spring_vmm_t *vmm = as->vmm;
+    bool w = (access & SPRING_RIGHTS_W) != 0;
+    size_t f, f2;
+    if (vmm->hat->translate(vmm->hatp, as->hatctx, va, access, &f) == 0) {
+        struct vm_frame *fr = &vmm->frames[f];
+        atomic_fetch_add(&fr->pins, 1);
+        if (w)
+            atomic_fetch_add(&fr->wpins, 1);
+        /* Re-validate after pinning (see spring__cache_evict). */
+        if (vmm->hat->translate(vmm->hatp, as->hatctx, va, access, &f2) == 0 && f2 == f) {
+            atomic_fetch_add_explicit(&as->st_tlb_hits, 1, memory_order_relaxed);
+            *frame = f;
+            return 0;
+        }
+        spring__frame_unpin(vmm, fr, w);
+    }
+    return as_fault_pin(as, va, access, w ? 2 : 1, frame, false);
+}
+
+int spring_as_translate(spring_as_t *as, spring_addr_t address, spring_rights_t access, void **ptr,
+                        spring_pin_t *pin)
+{
+    if (as == NULL || ptr == NULL || pin == NULL || !valid_access(access))
+        return SPRING_EINVAL;
+    size_t f;
+    int rc = translate_pin(as, address, access, &f);
+    if (rc)
+        return rc;
+    spring_vmm_t *vmm = as->vmm;
+    *ptr = (uint8_t *)spring__frame_addr(vmm, f) + (address & (vmm->page_size - 1));
+    pin->vmm = vmm;
+    pin->frame = &vmm->frames[f];
+    pin->access = access;
+    return 0;
+}
+
+void spring_pin_release(spring_pin_t *pin)
+{
+    if (pin == NULL || pin->frame == NULL)
+        return;
+    spring__frame_unpin(pin->vmm, pin->frame, (pin->access & SPRING_RIGHTS_W) != 0);
+    pin->frame = NULL;
+    pin->vmm = NULL;
+}
+
+bool spring_pin_valid(const spring_pin_t *pin)
+{
+    if (pin == NULL || pin->frame == NULL)
+        return false;
+    const struct vm_frame *f = pin->frame;
+    return f->block != NULL && !atomic_load(&f->orphan);
+}
+
+static int as_copy(spring_as_t *as, spring_addr_t address, void *buf, const void *src, size_t len)
+{
+    if (as == NULL || (len > 0 && buf == NULL && src == NULL))
+        return SPRING_EINVAL;
+    if (address + len < address)
+        return SPRING_ERANGE;
+    spring_vmm_t *vmm = as->vmm;
+    spring_rights_t access = src ? SPRING_RIGHTS_W : SPRING_RIGHTS_R;
+    size_t done = 0;
+    while (done < len) {
+        spring_addr_t a = address + done;
+        size_t in_page = vmm->page_size - (size_t)(a & (vmm->page_size - 1));
+        size_t n = SPRING__MIN(in_page, len - done);
+        size_t f;
+        int rc = translate_pin(as, a, access, &f);
+        if (rc)
+            return rc;
+        uint8_t *p = (uint8_t *)spring__frame_addr(vmm, f) + (a & (vmm->page_size - 1));
+        if (src)
+            memcpy(p, (const uint8_t *)src + done, n);
+        else
+            memcpy((uint8_t *)buf + done, p, n);
+        spring__frame_unpin(vmm, &vmm->frames[f], src != NULL);
+        done += n;
+    }
+    return 0;
+}
+
+int spring_as_read(spring_as_t *as, spring_addr_t address, void *buf, size_t len)
+{
+    if (buf == NULL && len > 0)
+        return SPRING_EINVAL;
+    return as_copy(as, address, buf, NULL, len);
+}
+
+int spring_as_write(spring_as_t *as, spring_addr_t address, const void *buf, size_t len)
+{
+    if (buf == NULL && len > 0)
+        return SPRING_EINVAL;
+    return as_copy(as, address, NULL, buf, len);
+}
+
+/* ------------------------------------------------------------------ */
+/* Consistency check of one address space.  => no lock held.            */
+
+int spring__as_check(spring_as_t *as, const char **why)
+{
+    int rc = 0;
+    pthread_rwlock_rdlock(&as->lock);
+    struct vm_region *r, *prev = NULL;
+    size_t n = 0;
+    spring_off_t mapped = 0;
+    RB_FOREACH(r, vm_region_tree, &as->regions) {
+        n++;
+        mapped += r->end - r->start;
+        if (r->start >= r->end || r->start < as->base || r->end > as->limit) {
+            *why = "region empty or outside the address space";
+            rc = SPRING_EPROTO;
+            break;
+        }
+        if (prev && prev->end > r->start) {
+            *why = "regions overlap";
+            rc = SPRING_EPROTO;
+            break;
+        }
+        if (r->nsub == 0 || r->sub[0].start != r->start || r->sub[r->nsub - 1].end != r->end) {
+            *why = "subregion map does not cover its region";
+            rc = SPRING_EPROTO;
+            break;
+        }
+        for (size_t i = 0; i < r->nsub; i++) {
+            const struct vm_subregion *s = &r->sub[i];
+            if (s->start >= s->end || (i > 0 && r->sub[i - 1].end != s->start)) {
+                *why = "subregion map has a gap or an empty run";
+                rc = SPRING_EPROTO;
+                break;
+            }
+            if (s->prot != SPRING_RIGHTS_NONE && !spring_rights_subset(s->prot, r->maxprot)) {
+                *why = "page rights exceed the binding's rights";
+                rc = SPRING_EPROTO;
+                break;
+            }
+        }
+        if (rc)
+            break;
+        prev = r;
+    }
+    if (rc == 0 && (n != as->nregions || mapped != as->mapped)) {
+        *why = "address-space region count or size wrong";
+        rc = SPRING_EPROTO;
+    }
+    pthread_rwlock_unlock(&as->lock);
+    return rc;
+}

@@ -1,0 +1,1676 @@
+/*
+ * cache.c - the cache layer (paper §5.1, §6.1, §9.2): cache descriptors,
+ * cached blocks, the page hash, the zero-fill table, the fault path's
+ * page_in, eviction, and the cache object methods pagers call.
+ *
+ * A block is the unit of paging: block_size bytes (a power-of-two multiple
+ * of the page size) held in pages_per_block frames.  A block is either
+ * wholly cached or not at all, and has one mode (read-only or read-write).
+ *
+ * In-transition blocks (§9.2.2): a block being paged in is entered as a
+ * stub (state VM_B_PAGEIN) before the cache lock is dropped for the pager
+ * call; a second fault on it waits on the cache's condition variable.  A
+ * pager call that removes a block in transit (flush_back, delete_range,
+ * populate, destroy_cache, even from inside the page_in itself) never waits
+ * for it: it marks the block doomed and unhashes it at once; the thread
+ * that owns the transfer frees it when the pager returns, discarding the
+ * data that arrived.
+ *
+ * Locks: cache->lock protects the block tree, the blocks' states, the
+ * zero-fill table and the lock counts.  Order: cache->lock -> hash bucket
+ * -> vmm->page_lock -> HAT.  Never held across a pager call.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm_int.h"
+
+static int block_cmp(const struct vm_block *a, const struct vm_block *b)
+{
+    return a->offset < b->offset ? -1 : a->offset > b->offset;
+}
+RB_GENERATE_STATIC(vm_block_tree, vm_block, tnode, block_cmp)
+
+static int lockent_cmp(const struct vm_lockent *a, const struct vm_lockent *b)
+{
+    return a->offset < b->offset ? -1 : a->offset > b->offset;
+}
+RB_GENERATE_STATIC(vm_lock_tree, vm_lockent, node, lockent_cmp)
+
+/* ------------------------------------------------------------------ */
+/* References and lists.                                                */
+
+static void cache_free(struct vm_cache *c)
+{
+    spring_vmm_t *vmm = c->vmm;
+    struct vm_lockent *le, *ln;
+    RB_FOREACH_SAFE(le, vm_lock_tree, &c->locks, ln) {
+        RB_REMOVE(vm_lock_tree, &c->locks, le);
+        free(le);
+    }
+    pthread_mutex_lock(&vmm->page_lock);
+    vmm->nlocked -= c->nlocked * c->pages_per_block;
+    pthread_mutex_unlock(&vmm->page_lock);
+    free(c->zr);
+    free(c->rights_h);
+    pthread_mutex_destroy(&c->lock);
+    pthread_cond_destroy(&c->cv);
+    free(c);
+}
+
+void spring__cache_ref(struct vm_cache *c)
+{
+    atomic_fetch_add(&c->refs, 1);
+}
+
+void spring__cache_unref(struct vm_cache *c)
+{
+    if (atomic_fetch_sub(&c->refs, 1) == 1)
+        cache_free(c);
+}
+
+/* => vmm->cache_lock held. */
+static void list_move(struct vm_cache *c, int list)
+{
+    spring_vmm_t *vmm = c->vmm;
+    if (c->list == list)
+        return;
+    if (c->list != VM_CL_NONE)
+        TAILQ_REMOVE(&vmm->lists[c->list], c, lq);
+    c->list = list;
+    if (list != VM_CL_NONE)
+        TAILQ_INSERT_TAIL(&vmm->lists[list], c, lq);
+}
+
+static int unattached_list(const struct vm_cache *c)
+{
+    switch (c->info.kind) {
+    case SPRING_CACHE_TEXT:
+        return VM_CL_UNATT_TEXT;
+    case SPRING_CACHE_ANON:
+        return VM_CL_UNATT_ANON;
+    default:
+        return VM_CL_UNATT_DATA;
+    }
+}
+
+static bool valid_own(spring_ownership_t o)
+{
+    return o == SPRING_OWN_EXCLUSIVE || o == SPRING_OWN_SHARED;
+}
+
+int spring__cache_new(spring_vmm_t *vmm, spring_privilege_t priv, const spring_pager_ops_t *ops, void *pager,
+                      bool signal_last_ref, const spring_pager_info_t *info, spring_ownership_t own,
+                      spring_rights_t max_rights, struct vm_cache **out)
+{
+    if (ops == NULL || info == NULL || out == NULL || !spring_rights_valid(max_rights) || !valid_own(own))
+        return SPRING_EINVAL;
+    if (ops->version < 1)
+        return SPRING_EVERSION;
+    if (ops->page_in == NULL || ops->page_out == NULL)
+        return SPRING_EINVAL;
+    if (info->kind != SPRING_CACHE_DATA && info->kind != SPRING_CACHE_TEXT && info->kind != SPRING_CACHE_ANON)
+        return SPRING_EINVAL;
+    spring_off_t bs = info->block_size ? info->block_size : vmm->page_size;
+    if (bs < vmm->page_size || (bs & (bs - 1)) != 0 || bs / vmm->page_size > vmm->nframes / 4 + 1)
+        return SPRING_EINVAL;
+    struct vm_cache *c = spring__calloc(vmm, 1, sizeof *c);
+    if (c == NULL)
+        return SPRING_ENOMEM;
+    c->vmm = vmm;
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    atomic_init(&c->refs, 1); /* the creation reference, dropped at destruction */
+    c->pops = ops;
+    c->pager = pager;
+    c->info = *info;
+    c->info.block_size = bs;
+    c->block_size = bs;
+    c->block_shift = (unsigned)__builtin_ctzll(bs);
+    c->pages_per_block = (size_t)(bs / vmm->page_size);
+    c->max_rights = max_rights;
+    c->priv = priv;
+    c->signal_last_ref = signal_last_ref;
+    c->own = own;
+    c->list = VM_CL_NONE;
+    RB_INIT(&c->blocks);
+    RB_INIT(&c->locks);
+    int rc = spring__handle_new(VM_H_CACHE, c, 0, &c->handle);
+    if (rc) {
+        pthread_mutex_destroy(&c->lock);
+        pthread_cond_destroy(&c->cv);
+        free(c);
+        return rc;
+    }
+    pthread_mutex_lock(&vmm->cache_lock);
+    list_move(c, VM_CL_NEW);
+    vmm->ncaches++;
+    pthread_mutex_unlock(&vmm->cache_lock);
+    *out = c;
+    return 0;
+}
+
+/* Issue a cache-rights handle.  => no lock held. */
+static int rights_new(struct vm_cache *c, spring_rights_t r, uint64_t *out)
+{
+    pthread_mutex_lock(&c->lock);
+    if (c->destroyed) {
+        pthread_mutex_unlock(&c->lock);
+        return SPRING_EBADHANDLE;
+    }
+    if (c->nrights == c->rightscap) {
+        size_t ncap = c->rightscap ? c->rightscap * 2 : 4;
+        uint64_t *n = spring__realloc(c->vmm, c->rights_h, ncap * sizeof *n);
+        if (n == NULL) {
+            pthread_mutex_unlock(&c->lock);
+            return SPRING_ENOMEM;
+        }
+        c->rights_h = n;
+        c->rightscap = ncap;
+    }
+    int rc = spring__handle_new(VM_H_RIGHTS, c, r, out);
+    if (rc == 0)
+        c->rights_h[c->nrights++] = *out;
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+/* Try to attach: fails if the cache is destroyed or being reclaimed. */
+static bool cache_try_attach(struct vm_cache *c, bool rw)
+{
+    spring_vmm_t *vmm = c->vmm;
+    pthread_mutex_lock(&vmm->cache_lock);
+    if (c->list == VM_CL_NONE) { /* destroyed or being reclaimed */
+        pthread_mutex_unlock(&vmm->cache_lock);
+        return false;
+    }
+    c->nattach++;
+    list_move(c, VM_CL_ATTACHED);
+    pthread_mutex_unlock(&vmm->cache_lock);
+    if (rw) {
+        pthread_mutex_lock(&c->lock);
+        c->rw_attach++;
+        pthread_mutex_unlock(&c->lock);
+    }
+    return true;
+}
+
+void spring__cache_attach(struct vm_cache *c, bool rw)
+{
+    spring_vmm_t *vmm = c->vmm;
+    pthread_mutex_lock(&vmm->cache_lock);
+    c->nattach++;
+    if (c->list != VM_CL_NONE)
+        list_move(c, VM_CL_ATTACHED);
+    pthread_mutex_unlock(&vmm->cache_lock);
+    if (rw) {
+        pthread_mutex_lock(&c->lock);
+        c->rw_attach++;
+        pthread_mutex_unlock(&c->lock);
+    }
+}
+
+/* Drop an attachment.  At the last one the cache goes to its unattached
+ * list and, if asked, the pager is told (done_with_cache).  Caches the
+ * pager did not ask to keep are reclaimed at once.  => no lock held. */
+void spring__cache_detach(struct vm_cache *c)
+{
+    spring_vmm_t *vmm = c->vmm;
+    bool last = false;
+    pthread_mutex_lock(&vmm->cache_lock);
+    if (--c->nattach == 0) {
+        last = true;
+        if (c->list != VM_CL_NONE)
+            list_move(c, unattached_list(c));
+    }
+    pthread_mutex_unlock(&vmm->cache_lock);
+    if (!last)
+        return;
+    pthread_mutex_lock(&c->lock);
+    bool tell = c->signal_last_ref && !c->destroyed && c->pops->done_with_cache != NULL;
+    spring_ownership_t own = c->own;
+    if (tell)
+        c->callouts++;
+    pthread_mutex_unlock(&c->lock);
+    if (tell) {
+        c->pops->done_with_cache(c->pager, &own);
+        pthread_mutex_lock(&c->lock);
+        c->callouts--;
+        bool done = c->destroyed && c->callouts == 0 && !c->pager_done;
+        if (done)
+            c->pager_done = true;
+        if (valid_own(own) && !c->destroyed)
+            c->own = own;
+        pthread_mutex_unlock(&c->lock);
+        if (done && c->pops->done_with_pager_object)
+            c->pops->done_with_pager_object(c->pager);
+    }
+    /* Keep the unattached lists within bounds; caches not to be kept go now. */
+    spring__cache_reclaim(vmm, vmm->max_unattached);
+}
+
+/* ------------------------------------------------------------------ */
+/* Page hash.                                                           */
+
+static struct vm_hash_bucket *bucket(spring_vmm_t *vmm, const struct vm_cache *c, spring_off_t off)
+{
+    uint64_t k = ((uint64_t)(uintptr_t)c >> 4) ^ (off >> vmm->page_shift) * 0x9e3779b97f4a7c15ULL;
+    k ^= k >> 29;
+    return &vmm->hash[k & vmm->hash_mask];
+}
+
+/* => c->lock held. */
+static struct vm_block *lookup(struct vm_cache *c, spring_off_t off)
+{
+    struct vm_hash_bucket *hb = bucket(c->vmm, c, off);
+    struct vm_block *b;
+    pthread_mutex_lock(&hb->lock);
+    for (b = hb->head; b; b = b->hnext)
+        if (b->cache == c && b->offset == off)
+            break;
+    pthread_mutex_unlock(&hb->lock);
+    return b;
+}
+
+/* Enter b in the cache's tree and the page hash.  => c->lock held. */
+static void block_hash(struct vm_cache *c, struct vm_block *b)
+{
+    struct vm_hash_bucket *hb = bucket(c->vmm, c, b->offset);
+    RB_INSERT(vm_block_tree, &c->blocks, b);
+    c->nblocks++;
+    pthread_mutex_lock(&hb->lock);
+    b->hnext = hb->head;
+    hb->head = b;
+    pthread_mutex_unlock(&hb->lock);
+    b->hashed = true;
+    for (size_t i = 0; i < b->nframes; i++)
+        c->vmm->frames[b->frames[i]].block = b;
+}
+
+/* => c->lock held. */
+static void block_unhash(struct vm_cache *c, struct vm_block *b)
+{
+    if (!b->hashed)
+        return;
+    struct vm_hash_bucket *hb = bucket(c->vmm, c, b->offset);
+    pthread_mutex_lock(&hb->lock);
+    for (struct vm_block **pp = &hb->head; *pp; pp = &(*pp)->hnext)
+        if (*pp == b) {
+            *pp = b->hnext;
+            break;
+        }
+    pthread_mutex_unlock(&hb->lock);
+    RB_REMOVE(vm_block_tree, &c->blocks, b);
+    c->nblocks--;
+    b->hashed = false;
+}
+
+static struct vm_block *block_alloc(struct vm_cache *c, spring_off_t off)
+{
+    struct vm_block *b = spring__calloc(c->vmm, 1, sizeof *b + c->pages_per_block * sizeof(size_t));
+    if (b == NULL)
+        return NULL;
+    b->cache = c;
+    b->offset = off;
+    b->nframes = c->pages_per_block;
+    return b;
+}
+
+/* Free a block that is no longer hashed: its translations go, its frames
+ * return to the pool (pinned ones as orphans).  => c->lock held. */
+static void block_release(struct vm_cache *c, struct vm_block *b)
+{
+    spring_vmm_t *vmm = c->vmm;
+    spring__lru_remove(vmm, b);
+    spring__hat_unload_block(vmm, b);
+    spring__frames_free(vmm, b->frames, b->nframes);
+    free(b);
+}
+
+/* Remove a block from the cache.  A block in transit is only doomed and
+ * unhashed; its owner frees it.  => c->lock held. */
+static void block_remove(struct vm_cache *c, struct vm_block *b)
+{
+    block_unhash(c, b);
+    if (b->state != VM_B_VALID) {
+        b->doomed = true;
+        return;
+    }
+    block_release(c, b);
+}
+
+static void transit_add(spring_vmm_t *vmm, int d)
+{
+    pthread_mutex_lock(&vmm->page_lock);
+    vmm->ntransit = (size_t)((long)vmm->ntransit + d);
+    if (d < 0)
+        pthread_cond_broadcast(&vmm->frame_cv);
+    pthread_mutex_unlock(&vmm->page_lock);
+}
+
+/* Wait until no frame of b has a write pin.  Callers have removed or
+ * restricted b's write translations first, so no new write pin can be
+ * taken (the translate fast path re-validates after pinning).
+ * => c->lock held (pin holders never take a cache lock). */
+static void wait_wpins(spring_vmm_t *vmm, struct vm_block *b)
+{
+    pthread_mutex_lock(&vmm->page_lock);
+    for (;;) {
+        bool busy = false;
+        for (size_t i = 0; i < b->nframes; i++)
+            if (atomic_load(&vmm->frames[b->frames[i]].wpins) != 0)
+                busy = true;
+        if (!busy)
+            break;
+        pthread_cond_wait(&vmm->frame_cv, &vmm->page_lock);
+    }
+    pthread_mutex_unlock(&vmm->page_lock);
+}
+
+static bool any_pins(spring_vmm_t *vmm, const struct vm_block *b)
+{
+    for (size_t i = 0; i < b->nframes; i++)
+        if (atomic_load(&vmm->frames[b->frames[i]].pins) != 0)
+            return true;
+    return false;
+}
+
+/* Gather the HAT's modified bits into b->dirty, clearing them.
+ * => c->lock held. */
+static bool block_dirty(spring_vmm_t *vmm, struct vm_block *b)
+{
+    for (size_t i = 0; i < b->nframes; i++)
+        if (vmm->hat->frame_refmod(vmm->hatp, b->frames[i], SPRING_HAT_MOD) & SPRING_HAT_MOD)
+            b->dirty = true;
+    return b->dirty;
+}
+
+/* ------------------------------------------------------------------ */
+/* Zero-fill table: sorted, non-overlapping, coalesced ranges.          */
+
+bool spring__cache_zr_contains(const struct vm_cache *c, spring_off_t off)
+{
+    size_t lo = 0, hi = c->nzr;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (c->zr[mid].end <= off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < c->nzr && c->zr[lo].start <= off;
+}
+
+/* Remove [s, e) from the table.  May need one more slot (a split).
+ * => c->lock held. */
+static int zr_remove(struct vm_cache *c, spring_off_t s, spring_off_t e)
+{
+    for (size_t i = 0; i < c->nzr; i++) {
+        struct vm_zrange *r = &c->zr[i];
+        if (r->end <= s || r->start >= e)
+            continue;
+        if (r->start < s && r->end > e) { /* split */
+            if (c->nzr == c->zrcap) {
+                size_t ncap = c->zrcap * 2;
+                struct vm_zrange *n = spring__realloc(c->vmm, c->zr, ncap * sizeof *n);
+                if (n == NULL)
+                    return SPRING_ENOMEM;
+                c->zr = n;
+                c->zrcap = ncap;
+                r = &c->zr[i];
+            }
+            memmove(&c->zr[i + 2], &c->zr[i + 1], (c->nzr - i - 1) * sizeof *r);
+            c->zr[i + 1].start = e;
+            c->zr[i + 1].end = r->end;
+            r->end = s;
+            c->nzr++;
+            return 0;
+        }
+        if (r->start >= s && r->end <= e) {
+            memmove(r, r + 1, (c->nzr - i - 1) * sizeof *r);
+            c->nzr--;
+            i--;
+            continue;
+        }
+        if (r->start < s)
+            r->end = s;
+        else
+            r->start = e;
+    }
+    return 0;
+}
+
+/* Add [s, e).  => c->lock held. */
+static int zr_add(struct vm_cache *c, spring_off_t s, spring_off_t e)
+{
+    int rc = zr_remove(c, s, e);
+    if (rc)
+        return rc;
+    if (c->nzr == c->zrcap) {
+        size_t ncap = c->zrcap ? c->zrcap * 2 : 4;
+        struct vm_zrange *n = spring__realloc(c->vmm, c->zr, ncap * sizeof *n);
+        if (n == NULL)
+            return SPRING_ENOMEM;
+        c->zr = n;
+        c->zrcap = ncap;
+    }
+    size_t i = 0;
+    while (i < c->nzr && c->zr[i].start < s)
+        i++;
+    memmove(&c->zr[i + 1], &c->zr[i], (c->nzr - i) * sizeof *c->zr);
+    c->zr[i].start = s;
+    c->zr[i].end = e;
+    c->nzr++;
+    /* coalesce with neighbours */
+    if (i + 1 < c->nzr && c->zr[i].end == c->zr[i + 1].start) {
+        c->zr[i].end = c->zr[i + 1].end;
+        memmove(&c->zr[i + 1], &c->zr[i + 2], (c->nzr - i - 2) * sizeof *c->zr);
+        c->nzr--;
+    }
+    if (i > 0 && c->zr[i - 1].end == c->zr[i].start) {
+        c->zr[i - 1].end = c->zr[i].end;
+        memmove(&c->zr[i], &c->zr[i + 1], (c->nzr - i - 1) * sizeof *c->zr);
+        c->nzr--;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Pager calls.                                                          */
+
+/* Before a pager call.  => c->lock held. */
+static void callout_begin(struct vm_cache *c)
+{
+    c->callouts++;
+}
+
+/* After a pager call: take the ownership the pager set, and find out
+ * whether the pager object is now due its done_with_pager_object.
+ * => c->lock held. */
+static bool callout_end(struct vm_cache *c, spring_ownership_t own)
+{
+    c->callouts--;
+    if (!c->destroyed && valid_own(own))
+        c->own = own;
+    if (c->destroyed && c->callouts == 0 && !c->pager_done) {
+        c->pager_done = true;
+        return true;
+    }
+    return false;
+}
+
+static void pager_done(struct vm_cache *c)
+{
+    if (c->pops->done_with_pager_object)
+        c->pops->done_with_pager_object(c->pager);
+}
+
+static int pager_rc(int rc)
+{
+    if (rc == 0)
+        return 0;
+    if (rc > 0 || rc <= SPRING__ERR_MIN)
+        return SPRING_EPROTO;
+    return SPRING_EPAGER;
+}
+
+/* Build the data list of one block for the pager, pointing into the
+ * frames (borrowed for the call).  Frames are contiguous in the list only
+ * page by page, so one data block per page, zero pages as indications. */
+static void block_data(spring_vmm_t *vmm, const struct vm_block *b, spring_data_block_t *db, spring_data_t *d)
+{
+    for (size_t i = 0; i < b->nframes; i++) {
+        void *p = spring__frame_addr(vmm, b->frames[i]);
+        db[i].offset = b->offset + (spring_off_t)i * vmm->page_size;
+        db[i].length = vmm->page_size;
+        db[i].bytes = spring__all_zero(p, vmm->page_size) ? NULL : p;
+    }
+    d->nblocks = b->nframes;
+    d->blocks = db;
+}
+
+/* Page a dirty block out (page_out, or sync/write_out when keep).  The block
+ * is in state VM_B_PAGEOUT and its write translations are gone.
+ * => c->lock held; dropped and re-taken around the call. */
+static int block_push(struct vm_cache *c, struct vm_block *b, int how, bool *due)
+{
+    spring_vmm_t *vmm = c->vmm;
+    spring_data_block_t db[b->nframes];
+    spring_data_t d;
+    block_data(vmm, b, db, &d);
+    spring_ownership_t own = c->own;
+    callout_begin(c);
+    transit_add(vmm, +1);
+    pthread_mutex_unlock(&c->lock);
+    int rc;
+    spring_off_t off = b->offset, len = c->block_size;
+    if (how == 1 && c->pops->sync)
+        rc = c->pops->sync(c->pager, off, len, &own, &d);
+    else if (how == 1 && c->pops->write_out)
+        rc = c->pops->write_out(c->pager, off, len, &own, &d);
+    else if (how == 2 && c->pops->write_out)
+        rc = c->pops->write_out(c->pager, off, len, &own, &d);
+    else
+        rc = c->pops->page_out(c->pager, off, len, &own, &d);
+    atomic_fetch_add(&vmm->st_page_outs, 1);
+    pthread_mutex_lock(&c->lock);
+    transit_add(vmm, -1);
+    *due |= callout_end(c, own);
+    return pager_rc(rc);
+}
+
+/* ------------------------------------------------------------------ */
+/* The fault path's page_in (§9.4 step 3).                              */
+
+/* Allocate frames for a new block with c->lock dropped.  Returns with
+ * c->lock held.  => c->lock held. */
+static int alloc_frames_unlocked(struct vm_cache *c, struct vm_block *b)
+{
+    pthread_mutex_unlock(&c->lock);
+    int rc = spring__frames_alloc(c->vmm, b->nframes, b->frames);
+    if (rc == 0)
+        for (size_t i = 0; i < b->nframes; i++)
+            c->vmm->hat->frame_refmod(c->vmm->hatp, b->frames[i], SPRING_HAT_REF | SPRING_HAT_MOD);
+    pthread_mutex_lock(&c->lock);
+    return rc;
+}
+
+/* Whether any page of the block at boff is locked.  => c->lock held. */
+static bool block_locked(struct vm_cache *c, spring_off_t boff)
+{
+    struct vm_lockent key = {.offset = boff};
+    struct vm_lockent *le = RB_NFIND(vm_lock_tree, &c->locks, &key);
+    return le != NULL && le->offset < boff + c->block_size;
+}
+
+/* Enter the translation for f and pin the frame.  => c->lock held, the
+ * address-space lock held by the caller, b valid. */
+static int fault_enter(struct vm_cache *c, struct vm_block *b, struct vm_fault *f)
+{
+    spring_vmm_t *vmm = c->vmm;
+    size_t idx = (size_t)((f->off - b->offset) >> vmm->page_shift);
+    size_t fr = b->frames[idx];
+    spring_rights_t prot = f->prot;
+    if (!b->rw)
+        prot &= ~SPRING_RIGHTS_W;
+    int rc = vmm->hat->enter(vmm->hatp, f->hatctx, f->va, fr, prot);
+    if (rc)
+        return rc < 0 && rc > SPRING__ERR_MIN ? rc : SPRING_ENOMEM;
+    if (f->pin) {
+        atomic_fetch_add(&vmm->frames[fr].pins, 1);
+        if (f->pin == 2) {
+            atomic_fetch_add(&vmm->frames[fr].wpins, 1);
+            b->dirty = true; /* writes through the pin bypass the HAT's bits */
+        }
+    }
+    f->frame = fr;
+    return 0;
+}
+
+/* Materialize a block from the zero-fill table into frames fr.
+ * => c->lock held. */
+static int zero_block(struct vm_cache *c, spring_off_t boff, const size_t *fr, struct vm_block **out)
+{
+    spring_vmm_t *vmm = c->vmm;
+    struct vm_block *b = block_alloc(c, boff);
+    if (b == NULL)
+        return SPRING_ENOMEM;
+    int rc = zr_remove(c, boff, boff + c->block_size);
+    if (rc) {
+        free(b);
+        return rc;
+    }
+    for (size_t i = 0; i < b->nframes; i++) {
+        b->frames[i] = fr[i];
+        memset(spring__frame_addr(vmm, fr[i]), 0, vmm->page_size);
+    }
+    b->state = VM_B_VALID;
+    b->rw = true;
+    b->dirty = true; /* the pager holds no copy of this data */
+    block_hash(c, b);
+    spring__lru_insert(vmm, b);
+    atomic_fetch_add(&vmm->st_zero_fills, 1);
+    *out = b;
+    return 0;
+}
+
+int spring__cache_fault_fast(struct vm_cache *c, struct vm_fault *f)
+{
+    spring_vmm_t *vmm = c->vmm;
+    spring_off_t boff = f->off & ~(c->block_size - 1);
+    bool want_w = (f->access & SPRING_RIGHTS_W) != 0;
+    int rc;
+    pthread_mutex_lock(&c->lock);
+    if (c->destroyed) {
+        pthread_mutex_unlock(&c->lock);
+        return SPRING_EDESTROYED;
+    }
+    struct vm_block *b = lookup(c, boff);
+    if (b != NULL) {
+        if (b->state != VM_B_VALID || (want_w && !b->rw)) {
+            pthread_mutex_unlock(&c->lock);
+            return SPRING__EAGAIN;
+        }
+        rc = fault_enter(c, b, f);
+        pthread_mutex_unlock(&c->lock);
+        if (rc == 0)
+            spring__lru_touch(vmm, b);
+        return rc;
+    }
+    if (!spring__cache_zr_contains(c, boff)) {
+        pthread_mutex_unlock(&c->lock);
+        return SPRING__EAGAIN;
+    }
+    /* A zero-fill page: served from the free list without a pager call. */
+    size_t fr[c->pages_per_block];
+    if (spring__frames_alloc_nowait(vmm, c->pages_per_block, fr) != 0) {
+        pthread_mutex_unlock(&c->lock);
+        return SPRING__EAGAIN;
+    }
+    rc = zero_block(c, boff, fr, &b);
+    if (rc == 0)
+        rc = fault_enter(c, b, f);
+    else
+        spring__frames_free(vmm, fr, c->pages_per_block);
+    if (rc == 0)
+        f->zero_filled = true;
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+/* Upgrade a read-only block to read-write (§5.1).  => c->lock held, b valid
+ * and read-only; dropped and re-taken around the pager call. */
+static int block_upgrade(struct vm_cache *c, struct vm_block *b, bool *due)
+{
+    spring_vmm_t *vmm = c->vmm;
+    b->state = VM_B_OTHER;
+    spring__hat_unload_block(vmm, b);
+    void *pages[b->nframes];
+    uint8_t zero[b->nframes];
+    for (size_t i = 0; i < b->nframes; i++) {
+        pages[i] = spring__frame_addr(vmm, b->frames[i]);
+        zero[i] = 0;
+    }
+    spring_page_buf_t pb = {b->offset, c->block_size, vmm->page_size, b->nframes, pages, zero, true};
+    spring_ownership_t own = c->own;
+    callout_begin(c);
+    transit_add(vmm, +1);
+    pthread_mutex_unlock(&c->lock);
+    int prc = c->pops->page_in(c->pager, b->offset, c->block_size, SPRING_RIGHTS_RW, &own, &pb);
+    atomic_fetch_add(&vmm->st_page_ins, 1);
+    pthread_mutex_lock(&c->lock);
+    transit_add(vmm, -1);
+    *due |= callout_end(c, own);
+    b->state = VM_B_VALID;
+    pthread_cond_broadcast(&c->cv);
+    if (b->doomed) {
+        block_release(c, b);
+    } else if (prc == 0) {
+        for (size_t i = 0; i < b->nframes; i++)
+            if (zero[i])
+                memset(pages[i], 0, vmm->page_size);
+        b->rw = true;
+    }
+    return pager_rc(prc);
+}
+
+/* Page a block in through a stub (§9.4).  => c->lock held, no block at
+ * boff; dropped and re-taken around frame allocation and the pager call. */
+static int block_page_in(struct vm_cache *c, spring_off_t boff, bool mode_rw, bool *due, struct vm_fault *f)
+{
+    spring_vmm_t *vmm = c->vmm;
+    struct vm_block *b = block_alloc(c, boff);
+    if (b == NULL)
+        return SPRING_ENOMEM;
+    int rc = alloc_frames_unlocked(c, b);
+    if (rc) {
+        free(b);
+        return rc;
+    }
+    if (c->destroyed || lookup(c, boff) != NULL) {
+        /* Lost a race while the lock was dropped: the caller looks again. */
+        spring__frames_free(vmm, b->frames, b->nframes);
+        free(b);
+        return 0;
+    }
+    if (spring__cache_zr_contains(c, boff)) {
+        struct vm_block *zb;
+        size_t fr[b->nframes];
+        memcpy(fr, b->frames, sizeof fr);
+        free(b);
+        rc = zero_block(c, boff, fr, &zb);
+        if (rc)
+            spring__frames_free(vmm, fr, c->pages_per_block);
+        else
+            f->zero_filled = true;
+        return rc;
+    }
+    b->state = VM_B_PAGEIN;
+    block_hash(c, b);
+    void *pages[b->nframes];
+    uint8_t zero[b->nframes];
+    for (size_t i = 0; i < b->nframes; i++) {
+        pages[i] = spring__frame_addr(vmm, b->frames[i]);
+        zero[i] = 0;
+    }
+    spring_page_buf_t pb = {boff, c->block_size, vmm->page_size, b->nframes, pages, zero, false};
+    spring_ownership_t own = c->own;
+    callout_begin(c);
+    transit_add(vmm, +1);
+    pthread_mutex_unlock(&c->lock);
+    int prc = c->pops->page_in(c->pager, boff, c->block_size, mode_rw ? SPRING_RIGHTS_RW : SPRING_RIGHTS_RO, &own,
+                               &pb);
+    atomic_fetch_add(&vmm->st_page_ins, 1);
+    pthread_mutex_lock(&c->lock);
+    transit_add(vmm, -1);
+    *due |= callout_end(c, own);
+    pthread_cond_broadcast(&c->cv);
+    if (b->doomed || prc != 0) {
+        /* Taken away during the call, or failed: discard the data. */
+        block_unhash(c, b);
+        b->state = VM_B_VALID;
+        block_release(c, b);
+        return pager_rc(prc);
+    }
+    for (size_t i = 0; i < b->nframes; i++)
+        if (zero[i])
+            memset(pages[i], 0, vmm->page_size);
+    b->state = VM_B_VALID;
+    b->rw = mode_rw;
+    b->dirty = false;
+    spring__lru_insert(vmm, b);
+    f->paged_in = true;
+    return 0;
+}
+
+int spring__cache_fault_slow(struct vm_cache *c, struct vm_fault *f)
+{
+    spring_off_t boff = f->off & ~(c->block_size - 1);
+    bool want_w = (f->access & SPRING_RIGHTS_W) != 0;
+    bool due = false;
+    int rc = 0;
+    pthread_mutex_lock(&c->lock);
+    for (unsigned tries = 0;; tries++) {
+        if (c->destroyed) {
+            rc = SPRING_EDESTROYED;
+            break;
+        }
+        if (tries > 64) {
+            rc = SPRING_EPAGER; /* the pager keeps taking the block away */
+            break;
+        }
+        struct vm_block *b = lookup(c, boff);
+        if (b != NULL && b->state != VM_B_VALID) {
+            pthread_cond_wait(&c->cv, &c->lock);
+            continue;
+        }
+        if (b != NULL && want_w && !b->rw) {
+            if (!(c->max_rights & SPRING_RIGHTS_W)) {
+                rc = SPRING_EACCES;
+                break;
+            }
+            if ((rc = block_upgrade(c, b, &due)) != 0)
+                break;
+            continue;
+        }
+        if (b != NULL)
+            break; /* resident in the right mode */
+        bool mode_rw = (c->max_rights & SPRING_RIGHTS_W) &&
+                       (want_w || (c->own == SPRING_OWN_EXCLUSIVE && f->rw_ok));
+        if ((rc = block_page_in(c, boff, mode_rw, &due, f)) != 0)
+            break;
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (due)
+        pager_done(c);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Eviction (for the frame allocator).                                  */
+
+int spring__cache_evict(struct vm_cache *c, spring_off_t off)
+{
+    spring_vmm_t *vmm = c->vmm;
+    bool due = false;
+    int ret;
+    pthread_mutex_lock(&c->lock);
+    struct vm_block *b = lookup(c, off);
+    if (b == NULL) {
+        pthread_mutex_unlock(&c->lock);
+        return 1; /* already gone: the frames were freed by someone */
+    }
+    if (b->state != VM_B_VALID || any_pins(vmm, b)) {
+        pthread_mutex_unlock(&c->lock);
+        return 1;
+    }
+    if (block_locked(c, off)) {
+        pthread_mutex_unlock(&c->lock);
+        return 2;
+    }
+    b->state = VM_B_OTHER;
+    spring__hat_unload_block(vmm, b);
+    /* A translate that pinned before the unload is seen here; one that
+     * pins after it fails its re-validation and takes the slow path. */
+    if (any_pins(vmm, b)) {
+        b->state = VM_B_VALID;
+        pthread_cond_broadcast(&c->cv);
+        pthread_mutex_unlock(&c->lock);
+        return 1;
+    }
+    if (!block_dirty(vmm, b) || c->rw_attach == 0) {
+        /* Clean: reuse without telling the pager (§6.1). */
+        b->state = VM_B_VALID;
+        block_unhash(c, b);
+        block_release(c, b);
+        atomic_fetch_add(&vmm->st_reclaims_clean, 1);
+        pthread_cond_broadcast(&c->cv);
+        pthread_mutex_unlock(&c->lock);
+        return 0;
+    }
+    b->state = VM_B_PAGEOUT;
+    int rc = block_push(c, b, 0, &due);
+    b->state = VM_B_VALID;
+    pthread_cond_broadcast(&c->cv);
+    if (b->doomed) {
+        block_release(c, b);
+        ret = 0;
+    } else if (rc == 0) {
+        b->dirty = false;
+        block_unhash(c, b);
+        block_release(c, b);
+        ret = 0;
+    } else {
+        ret = 2; /* the pager refused: keep the data, dirty */
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (due)
+        pager_done(c);
+    return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* Pager-side calls (Appendix B).                                       */
+
+enum take_op { OP_FLUSH, OP_DENY, OP_WRITEBACK, OP_DELETE, OP_ZERO };
+
+struct databuf {
+    spring_data_t *d;
+    size_t cap;
+};
+
+static int databuf_add(spring_vmm_t *vmm, struct databuf *db, spring_off_t off, spring_off_t len, const void *src)
+{
+    if (db->d == NULL) {
+        db->d = spring__calloc(vmm, 1, sizeof *db->d);
+        if (db->d == NULL)
+            return SPRING_ENOMEM;
+    }
+    spring_data_t *d = db->d;
+    if (d->nblocks == db->cap) {
+        size_t ncap = db->cap ? db->cap * 2 : 8;
+        spring_data_block_t *n = spring__realloc(vmm, d->blocks, ncap * sizeof *n);
+        if (n == NULL)
+            return SPRING_ENOMEM;
+        d->blocks = n;
+        db->cap = ncap;
+    }
+    void *copy = NULL;
+    if (src != NULL) {
+        copy = spring__malloc(vmm, len);
+        if (copy == NULL)
+            return SPRING_ENOMEM;
+        memcpy(copy, src, len);
+    }
+    d->blocks[d->nblocks].offset = off;
+    d->blocks[d->nblocks].length = len;
+    d->blocks[d->nblocks].bytes = copy;
+    d->nblocks++;
+    return 0;
+}
+
+/* Resolve a cache object handle.  Returns the cache with a reference. */
+static int cache_from_handle(spring_cache_obj_t h, struct vm_cache **out)
+{
+    void *obj;
+    int rc = spring__handle_get(h.h, VM_H_CACHE, &obj, NULL);
+    if (rc)
+        return rc;
+    *out = obj;
+    return 0;
+}
+
+/* Validate and normalize a range.  => c->lock not needed (constants). */
+static int check_range(const struct vm_cache *c, spring_off_t off, spring_off_t *size, spring_off_t *end)
+{
+    spring_off_t m = c->block_size - 1;
+    if (off & m)
+        return SPRING_EALIGN;
+    if (*size == SPRING_SIZE_ALL) {
+        *end = ~m; /* the highest block-aligned offset */
+        *size = *end - off;
+        return 0;
+    }
+    if (*size & m)
+        return SPRING_EALIGN;
+    if (off + *size < off)
+        return SPRING_ERANGE;
+    *end = off + *size;
+    return 0;
+}
+
+static int take_data(spring_cache_obj_t h, spring_off_t off, spring_off_t size, spring_ownership_t *own,
+                     spring_data_t **data, enum take_op op)
+{
+    struct vm_cache *c;
+    spring_off_t end;
+    int rc = 0;
+    if (own != NULL && *own != SPRING_OWN_UNCHANGED && !valid_own(*own))
+        return SPRING_EINVAL;
+    if ((rc = cache_from_handle(h, &c)) != 0)
+        return rc;
+    spring_vmm_t *vmm = c->vmm;
+    if ((rc = check_range(c, off, &size, &end)) != 0) {
+        spring__cache_unref(c);
+        return rc;
+    }
+    if (op == OP_ZERO && !(c->max_rights & SPRING_RIGHTS_W)) {
+        spring__cache_unref(c);
+        return SPRING_ERIGHTS;
+    }
+    struct databuf db = {NULL, 0};
+    pthread_mutex_lock(&c->lock);
+    if (c->destroyed) {
+        rc = SPRING_EBADHANDLE;
+        goto out;
+    }
+    /* Reserve zero-fill table room first so that nothing fails half way. */
+    if (op == OP_ZERO) {
+        if ((rc = zr_add(c, off, end)) != 0)
+            goto out;
+    } else if (op == OP_FLUSH || op == OP_DELETE || op == OP_DENY) {
+        if ((rc = zr_remove(c, off, end)) != 0)
+            goto out;
+    }
+    struct vm_block key = {.offset = off};
+    struct vm_block *b = RB_NFIND(vm_block_tree, &c->blocks, &key), *next;
+    for (; b != NULL && b->offset < end; b = next) {
+        next = RB_NEXT(vm_block_tree, &c->blocks, b);
+        if (b->state != VM_B_VALID) {
+            if (op == OP_FLUSH || op == OP_DELETE || op == OP_ZERO)
+                block_remove(c, b); /* doomed: its owner discards it */
+            continue;
+        }
+        switch (op) {
+        case OP_DELETE:
+        case OP_ZERO:
+            block_remove(c, b);
+            break;
+        case OP_FLUSH:
+        case OP_DENY:
+        case OP_WRITEBACK:
+            if (op == OP_DENY && !b->rw)
+                break;
+            b->state = VM_B_OTHER;
+            if (op == OP_FLUSH)
+                spring__hat_unload_block(vmm, b);
+            else
+                for (size_t i = 0; i < b->nframes; i++)
+                    vmm->hat->frame_protect(vmm->hatp, b->frames[i], SPRING_RIGHTS_RX);
+            wait_wpins(vmm, b);
+            if (block_dirty(vmm, b) && c->rw_attach != 0 && data != NULL) {
+                for (size_t i = 0; i < b->nframes && rc == 0; i++) {
+                    void *p = spring__frame_addr(vmm, b->frames[i]);
+                    rc = databuf_add(vmm, &db, b->offset + (spring_off_t)i * vmm->page_size, vmm->page_size,
+                                     spring__all_zero(p, vmm->page_size) ? NULL : p);
+                }
+                if (rc) {
+                    b->state = VM_B_VALID;
+                    goto out;
+                }
+            }
+            b->dirty = false;
+            b->state = VM_B_VALID;
+            if (op == OP_FLUSH) {
+                block_unhash(c, b);
+                block_release(c, b);
+            } else if (op == OP_DENY) {
+                b->rw = false;
+            }
+            break;
+        }
+    }
+out:
+    if (rc == 0 && own != NULL) {
+        if (*own != SPRING_OWN_UNCHANGED)
+            c->own = *own;
+        *own = c->own;
+    }
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->lock);
+    spring__cache_unref(c);
+    if (rc) {
+        spring_data_free(db.d);
+        return rc;
+    }
+    if (data != NULL) {
+        if (db.d == NULL)
+            db.d = calloc(1, sizeof *db.d);
+        if (db.d == NULL)
+            return SPRING_ENOMEM;
+        *data = db.d;
+    }
+    return 0;
+}
+
+int spring_cache_flush_back(spring_cache_obj_t cache, spring_off_t offset, spring_off_t size,
+                            spring_ownership_t *own, spring_data_t **data)
+{
+    return take_data(cache, offset, size, own, data, OP_FLUSH);
+}
+
+int spring_cache_deny_writes(spring_cache_obj_t cache, spring_off_t offset, spring_off_t size,
+                             spring_ownership_t *own, spring_data_t **data)
+{
+    return take_data(cache, offset, size, own, data, OP_DENY);
+}
+
+int spring_cache_write_back(spring_cache_obj_t cache, spring_off_t offset, spring_off_t size,
+                            spring_ownership_t *own, spring_data_t **data)
+{
+    return take_data(cache, offset, size, own, data, OP_WRITEBACK);
+}
+
+int spring_cache_delete_range(spring_cache_obj_t cache, spring_off_t offset, spring_off_t size,
+                              spring_ownership_t *own)
+{
+    return take_data(cache, offset, size, own, NULL, OP_DELETE);
+}
+
+int spring_cache_zero_fill(spring_cache_obj_t cache, spring_off_t offset, spring_off_t size,
+                           spring_ownership_t *own)
+{
+    return take_data(cache, offset, size, own, NULL, OP_ZERO);
+}
+
+int spring__cache_zero_fill(struct vm_cache *c, spring_off_t off, spring_off_t size)
+{
+    spring_cache_obj_t h = {c->handle};
+    int rc = take_data(h, off, size, NULL, NULL, OP_ZERO);
+    if (rc)
+        return rc;
+    /* Tell the pager (Appendix D zero_fill_range). */
+    pthread_mutex_lock(&c->lock);
+    if (c->destroyed || c->pops->zero_fill_range == NULL) {
+        pthread_mutex_unlock(&c->lock);
+        return 0;
+    }
+    spring_ownership_t own = c->own;
+    callout_begin(c);
+    pthread_mutex_unlock(&c->lock);
+    int prc = c->pops->zero_fill_range(c->pager, off, size, &own);
+    pthread_mutex_lock(&c->lock);
+    bool due = callout_end(c, own);
+    pthread_mutex_unlock(&c->lock);
+    if (due)
+        pager_done(c);
+    return pager_rc(prc);
+}
+
+/* Check that a populate data list covers [off, end) exactly, in order,
+ * in page-aligned pieces. */
+static int check_cover(const struct vm_cache *c, spring_off_t off, spring_off_t end, const spring_data_t *d)
+{
+    spring_off_t at = off, pm = c->vmm->page_size - 1;
+    if (d == NULL || (d->nblocks > 0 && d->blocks == NULL))
+        return SPRING_EINVAL;
+    for (size_t i = 0; i < d->nblocks; i++) {
+        const spring_data_block_t *x = &d->blocks[i];
+        if (x->offset != at || x->length == 0 || (x->length & pm) || x->offset + x->length < x->offset)
+            return SPRING_EINVAL;
+        at += x->length;
+    }
+    return at == end ? 0 : SPRING_EINVAL;
+}
+
+/* The source bytes for cache offset `o` (a page) in d, or NULL for zero. */
+static const void *data_at(const spring_data_t *d, spring_off_t o)
+{
+    for (size_t i = 0; i < d->nblocks; i++) {
+        const spring_data_block_t *x = &d->blocks[i];
+        if (o >= x->offset && o < x->offset + x->length)
+            return x->bytes ? (const uint8_t *)x->bytes + (o - x->offset) : NULL;
+    }
+    return NULL;
+}
+
+int spring_cache_populate(spring_cache_obj_t cache, spring_off_t offset, spring_off_t size, spring_rights_t access,
+                          spring_ownership_t *own, const spring_data_t *data)
+{
+    struct vm_cache *c;
+    spring_off_t end;
+    int rc;
+    if (access != SPRING_RIGHTS_RO && access != SPRING_RIGHTS_RW)
+        return SPRING_EINVAL;
+    if (own != NULL && *own != SPRING_OWN_UNCHANGED && !valid_own(*own))
+        return SPRING_EINVAL;
+    if (size == SPRING_SIZE_ALL || data == NULL)
+        return SPRING_EINVAL;
+    if ((rc = cache_from_handle(cache, &c)) != 0)
+        return rc;
+    spring_vmm_t *vmm = c->vmm;
+    if ((rc = check_range(c, offset, &size, &end)) != 0 || (rc = check_cover(c, offset, end, data)) != 0)
+        goto out_unref;
+    if ((access & SPRING_RIGHTS_W) && !(c->max_rights & SPRING_RIGHTS_W)) {
+        rc = SPRING_ERIGHTS;
+        goto out_unref;
+    }
+    pthread_mutex_lock(&c->lock);
+    for (spring_off_t o = offset; o < end; o += c->block_size) {
+        if (c->destroyed) {
+            rc = SPRING_EBADHANDLE;
+            break;
+        }
+        struct vm_block *nb = block_alloc(c, o);
+        if (nb == NULL) {
+            rc = SPRING_ENOMEM;
+            break;
+        }
+        if ((rc = alloc_frames_unlocked(c, nb)) != 0) {
+            free(nb);
+            break;
+        }
+        if (c->destroyed) {
+            spring__frames_free(vmm, nb->frames, nb->nframes);
+            free(nb);
+            rc = SPRING_EBADHANDLE;
+            break;
+        }
+        if ((rc = zr_remove(c, o, o + c->block_size)) != 0) {
+            spring__frames_free(vmm, nb->frames, nb->nframes);
+            free(nb);
+            break;
+        }
+        struct vm_block *old = lookup(c, o);
+        if (old != NULL)
+            block_remove(c, old);
+        for (size_t i = 0; i < nb->nframes; i++) {
+            void *dst = spring__frame_addr(vmm, nb->frames[i]);
+            const void *src = data_at(data, o + (spring_off_t)i * vmm->page_size);
+            if (src)
+                memcpy(dst, src, vmm->page_size);
+            else
+                memset(dst, 0, vmm->page_size);
+        }
+        nb->state = VM_B_VALID;
+        nb->rw = (access & SPRING_RIGHTS_W) != 0;
+        block_hash(c, nb);
+        spring__lru_insert(vmm, nb);
+    }
+    if (rc == 0 && own != NULL) {
+        if (*own != SPRING_OWN_UNCHANGED)
+            c->own = *own;
+        *own = c->own;
+    }
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->lock);
+out_unref:
+    spring__cache_unref(c);
+    return rc;
+}
+
+/* Destroy a cache: discard everything, invalidate its handles.  Regions
+ * keep their references and fault with SPRING_EDESTROYED.
+ * => no lock held. */
+static void cache_kill(struct vm_cache *c)
+{
+    spring_vmm_t *vmm = c->vmm;
+    pthread_mutex_lock(&vmm->cache_lock);
+    bool first = c->list != VM_CL_NONE || !c->destroyed;
+    list_move(c, VM_CL_NONE);
+    pthread_mutex_unlock(&vmm->cache_lock);
+    pthread_mutex_lock(&c->lock);
+    if (c->destroyed) {
+        pthread_mutex_unlock(&c->lock);
+        return;
+    }
+    (void)first;
+    c->destroyed = true;
+    struct vm_block *b, *nb;
+    RB_FOREACH_SAFE(b, vm_block_tree, &c->blocks, nb)
+        block_remove(c, b);
+    c->nzr = 0;
+    spring__handle_free(c->handle, VM_H_CACHE);
+    for (size_t i = 0; i < c->nrights; i++)
+        spring__handle_free(c->rights_h[i], VM_H_RIGHTS);
+    c->nrights = 0;
+    bool due = c->callouts == 0 && !c->pager_done;
+    if (due)
+        c->pager_done = true;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_lock(&vmm->cache_lock);
+    vmm->ncaches--;
+    pthread_mutex_unlock(&vmm->cache_lock);
+    if (due)
+        pager_done(c);
+    spring__cache_unref(c); /* the creation reference */
+}
+
+void spring__cache_abort(struct vm_cache *c)
+{
+    pthread_mutex_lock(&c->lock);
+    c->pager_done = true; /* the pager object was not consumed */
+    pthread_mutex_unlock(&c->lock);
+    cache_kill(c);
+}
+
+int spring_cache_destroy(spring_cache_obj_t cache)
+{
+    struct vm_cache *c;
+    int rc = cache_from_handle(cache, &c);
+    if (rc)
+        return rc;
+    cache_kill(c);
+    spring__cache_unref(c);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Cache-rights objects.                                                */
+
+int spring_cache_rights_get(spring_cache_rights_t rights, spring_rights_t *out)
+{
+    void *obj;
+    unsigned aux;
+    if (out == NULL)
+        return SPRING_EINVAL;
+    int rc = spring__handle_get(rights.h, VM_H_RIGHTS, &obj, &aux);
+    if (rc)
+        return rc;
+    spring__cache_unref(obj);
+    *out = (spring_rights_t)aux;
+    return 0;
+}
+
+int spring_cache_rights_create_restricted_sibling(spring_cache_rights_t rights, spring_rights_t subset,
+                                                  spring_cache_rights_t *out)
+{
+    void *obj;
+    unsigned aux;
+    if (out == NULL || !spring_rights_valid(subset))
+        return SPRING_EINVAL;
+    int rc = spring__handle_get(rights.h, VM_H_RIGHTS, &obj, &aux);
+    if (rc)
+        return rc;
+    struct vm_cache *c = obj;
+    if (!spring_rights_subset(subset, (spring_rights_t)aux))
+        rc = SPRING_ERIGHTS;
+    else
+        rc = rights_new(c, subset, &out->h);
+    spring__cache_unref(c);
+    return rc;
+}
+
+int spring_cache_rights_release(spring_cache_rights_t rights)
+{
+    void *obj;
+    int rc = spring__handle_get(rights.h, VM_H_RIGHTS, &obj, NULL);
+    if (rc)
+        return rc;
+    struct vm_cache *c = obj;
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->nrights; i++)
+        if (c->rights_h[i] == rights.h) {
+            c->rights_h[i] = c->rights_h[--c->nrights];
+            break;
+        }
+    rc = spring__handle_free(rights.h, VM_H_RIGHTS);
+    pthread_mutex_unlock(&c->lock);
+    spring__cache_unref(c);
+    return rc;
+}
+
+/* Resolve a cache-rights handle for a bind at `vmm`: the cache must be
+ * this VMM's and attachable.  On success the cache is returned with a
+ * reference and an attachment.  Returns SPRING_EBADHANDLE for forged,
+ * stale or foreign rights, or a cache being reclaimed. */
+int spring__rights_attach(spring_vmm_t *vmm, spring_cache_rights_t r, bool rw, struct vm_cache **out,
+                          spring_rights_t *rights)
+{
+    void *obj;
+    unsigned aux;
+    int rc = spring__handle_get(r.h, VM_H_RIGHTS, &obj, &aux);
+    if (rc)
+        return rc;
+    struct vm_cache *c = obj;
+    if (c->vmm != vmm || !cache_try_attach(c, rw && (aux & SPRING_RIGHTS_W))) {
+        spring__cache_unref(c);
+        return SPRING_EBADHANDLE;
+    }
+    *out = c;
+    *rights = (spring_rights_t)aux;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* vmm object: create_cache_object (Appendix B).                        */
+
+int spring_vmm_create_cache_object(spring_vmm_obj_t vmm_obj, const spring_pager_ops_t *pager_ops, void *pager,
+                                   bool signal_last_ref, const spring_pager_info_t *info,
+                                   spring_ownership_t ownership, spring_rights_t max_rights,
+                                   spring_cache_obj_t *cache, spring_cache_rights_t *rights)
+{
+    if (cache == NULL || rights == NULL)
+        return SPRING_EINVAL;
+    spring_privilege_t priv;
+    spring_vmm_t *vmm = spring__vmm_from_obj(vmm_obj, &priv);
+    if (vmm == NULL)
+        return SPRING_EBADHANDLE;
+    struct vm_cache *c;
+    int rc = spring__cache_new(vmm, priv, pager_ops, pager, signal_last_ref, info, ownership, max_rights, &c);
+    if (rc)
+        return rc;
+    rc = rights_new(c, max_rights, &rights->h);
+    if (rc) {
+        spring__cache_abort(c);
+        return rc;
+    }
+    cache->h = c->handle;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The address-space flush (§A flush) and lock_memory support.          */
+
+int spring__cache_flush(struct vm_cache *c, spring_off_t off, spring_off_t size, bool keep)
+{
+    spring_vmm_t *vmm = c->vmm;
+    spring_off_t end = off + size;
+    int rc = 0;
+    bool due = false;
+    off &= ~(c->block_size - 1);
+    pthread_mutex_lock(&c->lock);
+    spring_off_t at = off;
+    while (!c->destroyed && at < end) {
+        struct vm_block key = {.offset = at};
+        struct vm_block *b = RB_NFIND(vm_block_tree, &c->blocks, &key);
+        if (b == NULL || b->offset >= end)
+            break;
+        at = b->offset + c->block_size;
+        if (b->state != VM_B_VALID)
+            continue;
+        bool locked = block_locked(c, b->offset);
+        b->state = VM_B_OTHER;
+        if (keep || locked)
+            for (size_t i = 0; i < b->nframes; i++)
+                vmm->hat->frame_protect(vmm->hatp, b->frames[i], SPRING_RIGHTS_RX);
+        else
+            spring__hat_unload_block(vmm, b);
+        wait_wpins(vmm, b);
+        bool dirty = block_dirty(vmm, b) && c->rw_attach != 0;
+        int prc = 0;
+        if (dirty) {
+            b->state = VM_B_PAGEOUT;
+            prc = block_push(c, b, (keep || locked) ? 1 : 0, &due);
+            if (prc == 0)
+                b->dirty = false;
+            else if (rc == 0)
+                rc = prc;
+        }
+        b->state = VM_B_VALID;
+        pthread_cond_broadcast(&c->cv);
+        if (b->doomed) {
+            block_release(c, b);
+            continue;
+        }
+        /* Without sync and write_out, "keep" was paged out: drop it. */
+        bool pushed_out = dirty && (keep || locked) && !c->pops->sync && !c->pops->write_out;
+        if (prc == 0 && !locked && (!keep || pushed_out)) {
+            block_unhash(c, b);
+            block_release(c, b);
+        } else if (prc == 0 && dirty && (keep || locked) && !c->pops->sync) {
+            b->rw = false; /* write_out leaves a read-only copy */
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (due)
+        pager_done(c);
+    return rc;
+}
+
+/* Add delta (+1 or -1) to the lock count of every page in [off, off+size)
+ * (page aligned).  Frames are reserved per block: a block with at least one
+ * locked page reserves all its frames.  Locking fails with
+ * SPRING_ELOCKLIMIT if the pool cannot hold the newly reserved frames (two
+ * blocks' worth always stay unlocked so faults can make progress).
+ * => no lock held. */
+int spring__cache_lock_range(struct vm_cache *c, spring_off_t off, spring_off_t size, int delta)
+{
+    spring_vmm_t *vmm = c->vmm;
+    spring_off_t ps = vmm->page_size, end = off + size;
+    int rc = 0;
+    pthread_mutex_lock(&c->lock);
+    if (delta > 0) {
+        /* Count the blocks that become locked. */
+        size_t fresh = 0;
+        spring_off_t bm = c->block_size - 1;
+        for (spring_off_t b = off & ~bm; b < end; b += c->block_size)
+            if (!block_locked(c, b))
+                fresh++;
+        size_t need = fresh * c->pages_per_block;
+        pthread_mutex_lock(&vmm->page_lock);
+        if (vmm->nlocked + need + 2 * c->pages_per_block > vmm->nframes)
+            rc = SPRING_ELOCKLIMIT;
+        pthread_mutex_unlock(&vmm->page_lock);
+        if (rc)
+            goto out;
+        /* Allocate every missing entry first, so that nothing fails later. */
+        size_t nnew = 0;
+        for (spring_off_t o = off; o < end; o += ps) {
+            struct vm_lockent key = {.offset = o};
+            if (RB_FIND(vm_lock_tree, &c->locks, &key) == NULL)
+                nnew++;
+        }
+        struct vm_lockent **pool = nnew ? spring__calloc(vmm, nnew, sizeof *pool) : NULL;
+        if (nnew && pool == NULL) {
+            rc = SPRING_ENOMEM;
+            goto out;
+        }
+        for (size_t i = 0; i < nnew; i++)
+            if ((pool[i] = spring__calloc(vmm, 1, sizeof **pool)) == NULL) {
+                while (i-- > 0)
+                    free(pool[i]);
+                free(pool);
+                rc = SPRING_ENOMEM;
+                goto out;
+            }
+        size_t used = 0;
+        for (spring_off_t o = off; o < end; o += ps) {
+            struct vm_lockent key = {.offset = o}, *le = RB_FIND(vm_lock_tree, &c->locks, &key);
+            if (le == NULL) {
+                le = pool[used++];
+                le->offset = o;
+                RB_INSERT(vm_lock_tree, &c->locks, le);
+            }
+            le->count++;
+        }
+        free(pool);
+        c->nlocked += fresh;
+        pthread_mutex_lock(&vmm->page_lock);
+        vmm->nlocked += need;
+        pthread_mutex_unlock(&vmm->page_lock);
+    } else {
+        for (spring_off_t o = off; o < end; o += ps) {
+            struct vm_lockent key = {.offset = o}, *le = RB_FIND(vm_lock_tree, &c->locks, &key);
+            if (le && --le->count == 0) {
+                RB_REMOVE(vm_lock_tree, &c->locks, le);
+                free(le);
+                spring_off_t b = o & ~(c->block_size - 1);
+                if (!block_locked(c, b)) {
+                    c->nlocked--;
+                    pthread_mutex_lock(&vmm->page_lock);
+                    vmm->nlocked -= c->pages_per_block;
+                    pthread_mutex_unlock(&vmm->page_lock);
+                }
+            }
+        }
+    }
+out:
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reclamation (§7.5) and teardown.                                     */
+
+/* Reclaim unattached caches until at most `keep` remain (caches the pager
+ * did not ask to keep always go).  Dirty data is paged out first; a cache
+ * whose page-out fails is kept.  Returns the number reclaimed.
+ * => no lock held. */
+int spring__cache_reclaim(spring_vmm_t *vmm, size_t keep)
+{
+    int n = 0;
+    for (;;) {
+        struct vm_cache *victim = NULL;
+        pthread_mutex_lock(&vmm->cache_lock);
+        size_t count = 0;
+        for (int l = VM_CL_UNATT_TEXT; l <= VM_CL_UNATT_ANON; l++) {
+            struct vm_cache *c;
+            TAILQ_FOREACH(c, &vmm->lists[l], lq) {
+                count++;
+                if (victim == NULL && !c->info.keep_unattached && c->nattach == 0)
+                    victim = c;
+            }
+        }
+        if (victim == NULL && count > keep) {
+            /* Oldest first: data before anon before text (text is cheapest
+             * to keep around for reuse). */
+            static const int order[] = {VM_CL_UNATT_DATA, VM_CL_UNATT_ANON, VM_CL_UNATT_TEXT};
+            for (int i = 0; i < 3 && victim == NULL; i++)
+                victim = TAILQ_FIRST(&vmm->lists[order[i]]);
+        }
+        if (victim == NULL) {
+            pthread_mutex_unlock(&vmm->cache_lock);
+            return n;
+        }
+        /* Off the lists: no bind can attach it from now on (§7.5 race). */
+        int was = victim->list;
+        list_move(victim, VM_CL_NONE);
+        spring__cache_ref(victim);
+        pthread_mutex_unlock(&vmm->cache_lock);
+        int rc = spring__cache_flush(victim, 0, ~(victim->block_size - 1), false);
+        if (rc != 0) {
+            pthread_mutex_lock(&vmm->cache_lock);
+            if (!victim->destroyed)
+                list_move(victim, was);
+            pthread_mutex_unlock(&vmm->cache_lock);
+            spring__cache_unref(victim);
+            return n; /* keep it; try again later */
+        }
+        cache_kill(victim);
+        spring__cache_unref(victim);
+        n++;
+    }
+}
+
+void spring__cache_destroy_all(spring_vmm_t *vmm)
+{
+    for (;;) {
+        struct vm_cache *c = NULL;
+        pthread_mutex_lock(&vmm->cache_lock);
+        for (int l = 0; l < VM_CL_COUNT && c == NULL; l++)
+            c = TAILQ_FIRST(&vmm->lists[l]);
+        if (c)
+            spring__cache_ref(c);
+        pthread_mutex_unlock(&vmm->cache_lock);
+        if (c == NULL)
+            return;
+        cache_kill(c);
+        spring__cache_unref(c);
+    }
+}
+
+/* Pages of [off, off+len) that are cached.  => no lock held. */
+size_t spring__cache_resident(struct vm_cache *c, spring_off_t off, spring_off_t len)
+{
+    size_t n = 0;
+    spring_off_t ps = c->vmm->page_size, end = off + len;
+    pthread_mutex_lock(&c->lock);
+    struct vm_block key = {.offset = off & ~(c->block_size - 1)};
+    for (struct vm_block *b = RB_NFIND(vm_block_tree, &c->blocks, &key); b && b->offset < end;
+         b = RB_NEXT(vm_block_tree, &c->blocks, b)) {
+        if (b->state != VM_B_VALID)
+            continue;
+        spring_off_t s = SPRING__MAX(b->offset, off), e = SPRING__MIN(b->offset + c->block_size, end);
+        if (e > s)
+            n += (size_t)((e - s) / ps);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Consistency check of one cache.  => no lock held.                    */
+
+int spring__cache_check(struct vm_cache *c, const char **why)
+{
+    spring_vmm_t *vmm = c->vmm;
+    int rc = 0;
+    pthread_mutex_lock(&c->lock);
+    size_t n = 0;
+    struct vm_block *b;
+    spring_off_t prev = 0;
+    bool first = true;
+    RB_FOREACH(b, vm_block_tree, &c->blocks) {
+        n++;
+        if (!first && b->offset <= prev) {
+            *why = "cache block tree out of order";
+            rc = SPRING_EPROTO;
+            break;
+        }
+        first = false;
+        prev = b->offset;
+        if (b->offset & (c->block_size - 1)) {
+            *why = "cache block offset not block aligned";
+            rc = SPRING_EPROTO;
+            break;
+        }
+        if (lookup(c, b->offset) != b) {
+            *why = "cache block missing from the page hash";
+            rc = SPRING_EPROTO;
+            break;
+        }
+        if (spring__cache_zr_contains(c, b->offset)) {
+            *why = "cached block also in the zero-fill table";
+            rc = SPRING_EPROTO;
+            break;
+        }
+        for (size_t i = 0; i < b->nframes; i++) {
+            struct vm_frame *f = &vmm->frames[b->frames[i]];
+            if (b->frames[i] >= vmm->nframes || f->block != b || f->onfree) {
+                *why = "block frame not owned by the block";
+                rc = SPRING_EPROTO;
+                break;
+            }
+        }
+        if (rc)
+            break;
+        if (b->rw && !(c->max_rights & SPRING_RIGHTS_W)) {
+            *why = "read-write block in a cache without write rights";
+            rc = SPRING_EPROTO;
+            break;
+        }
+    }
+    if (rc == 0 && n != c->nblocks) {
+        *why = "cache block count wrong";
+        rc = SPRING_EPROTO;
+    }
+    for (size_t i = 1; rc == 0 && i < c->nzr; i++)
+        if (c->zr[i - 1].end >= c->zr[i].start || c->zr[i].start >= c->zr[i].end) {
+            *why = "zero-fill table not sorted and coalesced";
+            rc = SPRING_EPROTO;
+        }
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}

@@ -1,0 +1,113 @@
+/*
+ * check.c - the internal consistency checker (spring_vmm_check): frame
+ * lists and counters, every cache's blocks, page hash and zero-fill table,
+ * and every address space's regions and subregion maps.
+ */
+#include <stdlib.h>
+
+#include "vm_int.h"
+
+static int check_frames(spring_vmm_t *vmm, const char **why)
+{
+    int rc = 0;
+    pthread_mutex_lock(&vmm->page_lock);
+    size_t nfree = 0;
+    struct vm_frame *f;
+    TAILQ_FOREACH(f, &vmm->freeq, fq) {
+        nfree++;
+        if (!f->onfree || f->block != NULL || atomic_load(&f->pins) != 0) {
+            *why = "a free frame is in use or pinned";
+            rc = SPRING_EPROTO;
+            break;
+        }
+    }
+    if (rc == 0 && nfree != vmm->nfree) {
+        *why = "free-frame count wrong";
+        rc = SPRING_EPROTO;
+    }
+    size_t onfree = 0;
+    for (size_t i = 0; rc == 0 && i < vmm->nframes; i++)
+        if (vmm->frames[i].onfree)
+            onfree++;
+    if (rc == 0 && onfree != nfree) {
+        *why = "frames marked free but not on the free list";
+        rc = SPRING_EPROTO;
+    }
+    if (rc == 0 && vmm->nlocked > vmm->nframes) {
+        *why = "more frames locked than exist";
+        rc = SPRING_EPROTO;
+    }
+    struct vm_block *b;
+    TAILQ_FOREACH(b, &vmm->inuse, lru) {
+        if (rc)
+            break;
+        if (!b->onlru) {
+            *why = "block on the in-use list not marked so";
+            rc = SPRING_EPROTO;
+        }
+    }
+    pthread_mutex_unlock(&vmm->page_lock);
+    return rc;
+}
+
+int spring_vmm_check(spring_vmm_t *vmm, const char **why)
+{
+    const char *dummy;
+    if (vmm == NULL)
+        return SPRING_EINVAL;
+    if (why == NULL)
+        why = &dummy;
+    *why = NULL;
+    int rc = check_frames(vmm, why);
+    if (rc)
+        return rc;
+    /* Caches: take references under the list lock, check without it. */
+    for (int l = 0; l < VM_CL_COUNT && rc == 0; l++) {
+        pthread_mutex_lock(&vmm->cache_lock);
+        size_t n = 0;
+        struct vm_cache *c;
+        TAILQ_FOREACH(c, &vmm->lists[l], lq)
+            n++;
+        struct vm_cache **v = n ? spring__calloc(vmm, n, sizeof *v) : NULL;
+        if (n && v == NULL) {
+            pthread_mutex_unlock(&vmm->cache_lock);
+            return SPRING_ENOMEM;
+        }
+        size_t k = 0;
+        TAILQ_FOREACH(c, &vmm->lists[l], lq) {
+            if (c->list != l) {
+                *why = "cache on a list it does not record";
+                rc = SPRING_EPROTO;
+            }
+            if ((l == VM_CL_ATTACHED) != (c->nattach > 0) && l != VM_CL_NEW) {
+                *why = "cache on the wrong attached/unattached list";
+                rc = SPRING_EPROTO;
+            }
+            spring__cache_ref(c);
+            v[k++] = c;
+        }
+        pthread_mutex_unlock(&vmm->cache_lock);
+        for (size_t i = 0; i < k; i++) {
+            if (rc == 0)
+                rc = spring__cache_check(v[i], why);
+            spring__cache_unref(v[i]);
+        }
+        free(v);
+    }
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&vmm->as_list_lock);
+    spring_as_t *as;
+    size_t nas = 0;
+    LIST_FOREACH(as, &vmm->as_list, link) {
+        nas++;
+        if (rc == 0)
+            rc = spring__as_check(as, why);
+    }
+    if (rc == 0 && nas != vmm->nas) {
+        *why = "address-space count wrong";
+        rc = SPRING_EPROTO;
+    }
+    pthread_mutex_unlock(&vmm->as_list_lock);
+    return rc;
+}

@@ -1,0 +1,263 @@
+/*
+ * frame.c - physical memory: the page-frame pool (architecture decision 1),
+ * the free / in-use (LRU) lists, the page hash, and frame allocation with
+ * eviction of least recently used blocks (paper §6.1, §9.2.2).
+ *
+ * Frame data is one MAP_SHARED mapping of a memfd, so every frame has a
+ * stable host address and a file offset.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vm_int.h"
+
+int spring__frames_init(spring_vmm_t *vmm)
+{
+    size_t bytes = vmm->nframes * vmm->page_size;
+    vmm->memfd = memfd_create("springvm-frames", MFD_CLOEXEC);
+    if (vmm->memfd < 0)
+        return SPRING_ENOMEM;
+    if (ftruncate(vmm->memfd, (off_t)bytes) != 0)
+        goto fail_fd;
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, vmm->memfd, 0);
+    if (p == MAP_FAILED)
+        goto fail_fd;
+    vmm->frame_base = p;
+    vmm->frames = calloc(vmm->nframes, sizeof *vmm->frames);
+    if (vmm->frames == NULL)
+        goto fail_map;
+    size_t nb = 64;
+    while (nb < vmm->nframes)
+        nb <<= 1;
+    vmm->hash = calloc(nb, sizeof *vmm->hash);
+    if (vmm->hash == NULL)
+        goto fail_frames;
+    vmm->hash_mask = nb - 1;
+    for (size_t i = 0; i < nb; i++)
+        pthread_mutex_init(&vmm->hash[i].lock, NULL);
+    TAILQ_INIT(&vmm->freeq);
+    TAILQ_INIT(&vmm->inuse);
+    TAILQ_INIT(&vmm->pageoutq);
+    for (size_t i = 0; i < vmm->nframes; i++) {
+        struct vm_frame *f = &vmm->frames[i];
+        atomic_init(&f->pins, 0);
+        atomic_init(&f->wpins, 0);
+        atomic_init(&f->orphan, false);
+        f->onfree = true;
+        TAILQ_INSERT_TAIL(&vmm->freeq, f, fq);
+    }
+    vmm->nfree = vmm->nframes;
+    return 0;
+fail_frames:
+    free(vmm->frames);
+    vmm->frames = NULL;
+fail_map:
+    munmap(vmm->frame_base, bytes);
+    vmm->frame_base = NULL;
+fail_fd:
+    close(vmm->memfd);
+    vmm->memfd = -1;
+    return SPRING_ENOMEM;
+}
+
+void spring__frames_fini(spring_vmm_t *vmm)
+{
+    if (vmm->hash) {
+        for (size_t i = 0; i <= vmm->hash_mask; i++)
+            pthread_mutex_destroy(&vmm->hash[i].lock);
+        free(vmm->hash);
+        vmm->hash = NULL;
+    }
+    free(vmm->frames);
+    vmm->frames = NULL;
+    if (vmm->frame_base)
+        munmap(vmm->frame_base, vmm->nframes * vmm->page_size);
+    vmm->frame_base = NULL;
+    if (vmm->memfd >= 0)
+        close(vmm->memfd);
+    vmm->memfd = -1;
+}
+
+static size_t frame_no(const spring_vmm_t *vmm, const struct vm_frame *f)
+{
+    return (size_t)(f - vmm->frames);
+}
+
+/* => page_lock held. */
+static void free_one_locked(spring_vmm_t *vmm, struct vm_frame *f)
+{
+    f->block = NULL;
+    f->onfree = true;
+    TAILQ_INSERT_TAIL(&vmm->freeq, f, fq);
+    vmm->nfree++;
+}
+
+void spring__frames_free(spring_vmm_t *vmm, const size_t *fr, size_t n)
+{
+    pthread_mutex_lock(&vmm->page_lock);
+    for (size_t i = 0; i < n; i++) {
+        struct vm_frame *f = &vmm->frames[fr[i]];
+        f->block = NULL;
+        /* A pinned frame becomes an orphan; whoever sees the last pin go
+         * (here or in spring__frame_unpin) frees it.  Dekker-style: both
+         * sides write their own variable, then read the other's, with
+         * sequentially consistent atomics. */
+        atomic_store(&f->orphan, true);
+        if (atomic_load(&f->pins) == 0) {
+            bool t = true;
+            if (atomic_compare_exchange_strong(&f->orphan, &t, false))
+                free_one_locked(vmm, f);
+        }
+    }
+    pthread_cond_broadcast(&vmm->frame_cv);
+    pthread_mutex_unlock(&vmm->page_lock);
+}
+
+void spring__frame_unpin(spring_vmm_t *vmm, struct vm_frame *f, bool write)
+{
+    if (write)
+        atomic_fetch_sub(&f->wpins, 1);
+    if (atomic_fetch_sub(&f->pins, 1) == 1) {
+        if (atomic_load(&f->orphan)) {
+            bool t = true;
+            if (atomic_compare_exchange_strong(&f->orphan, &t, false)) {
+                pthread_mutex_lock(&vmm->page_lock);
+                free_one_locked(vmm, f);
+                pthread_cond_broadcast(&vmm->frame_cv);
+                pthread_mutex_unlock(&vmm->page_lock);
+                return;
+            }
+        }
+        /* Someone may be waiting for pins to drain (flush_back). */
+        pthread_mutex_lock(&vmm->page_lock);
+        pthread_cond_broadcast(&vmm->frame_cv);
+        pthread_mutex_unlock(&vmm->page_lock);
+    }
+}
+
+void spring__lru_insert(spring_vmm_t *vmm, struct vm_block *b)
+{
+    pthread_mutex_lock(&vmm->page_lock);
+    if (!b->onlru) {
+        TAILQ_INSERT_TAIL(&vmm->inuse, b, lru);
+        b->onlru = true;
+    }
+    pthread_mutex_unlock(&vmm->page_lock);
+}
+
+void spring__lru_touch(spring_vmm_t *vmm, struct vm_block *b)
+{
+    pthread_mutex_lock(&vmm->page_lock);
+    if (b->onlru && TAILQ_NEXT(b, lru) != NULL) {
+        TAILQ_REMOVE(&vmm->inuse, b, lru);
+        TAILQ_INSERT_TAIL(&vmm->inuse, b, lru);
+    }
+    pthread_mutex_unlock(&vmm->page_lock);
+}
+
+void spring__lru_remove(spring_vmm_t *vmm, struct vm_block *b)
+{
+    pthread_mutex_lock(&vmm->page_lock);
+    if (b->onlru) {
+        TAILQ_REMOVE(&vmm->inuse, b, lru);
+        b->onlru = false;
+    }
+    pthread_mutex_unlock(&vmm->page_lock);
+}
+
+int spring__frames_alloc_nowait(spring_vmm_t *vmm, size_t n, size_t *out)
+{
+    pthread_mutex_lock(&vmm->page_lock);
+    if (vmm->nfree < n) {
+        pthread_mutex_unlock(&vmm->page_lock);
+        return SPRING_ENOFRAMES;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct vm_frame *f = TAILQ_FIRST(&vmm->freeq);
+        TAILQ_REMOVE(&vmm->freeq, f, fq);
+        f->onfree = false;
+        out[i] = frame_no(vmm, f);
+    }
+    vmm->nfree -= n;
+    pthread_mutex_unlock(&vmm->page_lock);
+    for (size_t i = 0; i < n; i++)
+        vmm->hat->frame_refmod(vmm->hatp, out[i], SPRING_HAT_REF | SPRING_HAT_MOD);
+    return 0;
+}
+
+/*
+ * Allocate n frames.  When the free list is short, take the least recently
+ * used block that can go: a clean one is reused at once without telling its
+ * pager (§6.1), a dirty one is paged out first.  Blocks that are pinned,
+ * locked or in transit are passed over.  If nothing can go but blocks are
+ * in transit or pinned (transient states), wait a little for them, up to
+ * about a second; otherwise fail with SPRING_ENOFRAMES.
+ *
+ * => no cache lock held (eviction takes the victim's cache lock and may
+ *    call its pager).
+ */
+int spring__frames_alloc(spring_vmm_t *vmm, size_t n, size_t *out)
+{
+    unsigned waits = 0;
+    if (n == 0 || n > vmm->nframes)
+        return SPRING_ENOFRAMES;
+    pthread_mutex_lock(&vmm->page_lock);
+    for (;;) {
+        if (vmm->nfree >= n) {
+            for (size_t i = 0; i < n; i++) {
+                struct vm_frame *f = TAILQ_FIRST(&vmm->freeq);
+                TAILQ_REMOVE(&vmm->freeq, f, fq);
+                f->onfree = false;
+                out[i] = frame_no(vmm, f);
+            }
+            vmm->nfree -= n;
+            pthread_mutex_unlock(&vmm->page_lock);
+            return 0;
+        }
+        /* Try victims from the LRU end, each at most once per pass. */
+        size_t tried = 0, limit = 0;
+        struct vm_block *b;
+        TAILQ_FOREACH(b, &vmm->inuse, lru)
+            limit++;
+        bool progress = false, transient = false;
+        while (vmm->nfree < n && tried < limit && (b = TAILQ_FIRST(&vmm->inuse)) != NULL) {
+            tried++;
+            /* Rotate it to the tail so the next try sees another block. */
+            TAILQ_REMOVE(&vmm->inuse, b, lru);
+            TAILQ_INSERT_TAIL(&vmm->inuse, b, lru);
+            struct vm_cache *c = b->cache;
+            spring_off_t off = b->offset;
+            spring__cache_ref(c);
+            pthread_mutex_unlock(&vmm->page_lock);
+            int r = spring__cache_evict(c, off);
+            spring__cache_unref(c);
+            pthread_mutex_lock(&vmm->page_lock);
+            if (r == 0)
+                progress = true;
+            else if (r == 1)
+                transient = true;
+        }
+        if (vmm->nfree >= n)
+            continue;
+        if (!progress) {
+            if ((vmm->ntransit == 0 && !transient) || waits >= 200) {
+                pthread_mutex_unlock(&vmm->page_lock);
+                return SPRING_ENOFRAMES;
+            }
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 5 * 1000 * 1000;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&vmm->frame_cv, &vmm->page_lock, &ts);
+            waits++;
+        }
+    }
+}

@@ -1,0 +1,421 @@
+/*
+ * vm_int.h - private structures of the VMM core.
+ *
+ * Nothing outside libvm/ includes this file; plugins and tests use only
+ * include/spring/.
+ *
+ * Field tags (the "locks" key of each structure):
+ *   [c]  constant after creation
+ *   [a]  atomic
+ *   [A]  address-space lock (as->lock)
+ *   [o]  cache lock (cache->lock)
+ *   [l]  VMM cache-list lock (vmm->cache_lock)
+ *   [p]  VMM page lock (vmm->page_lock): frame lists and counters
+ *   [h]  page-hash bucket lock
+ *   [s]  VMM swap lock (vmm->swap_lock)
+ *   [t]  handle-table lock
+ *
+ * Lock order: docs/locking.md holds the one table for the whole library.
+ * In short, the fault path's natural order:
+ *   as->lock  ->  cache->lock  ->  hash bucket  ->  vmm->page_lock
+ *             ->  HAT backend lock  ->  handle-table lock
+ * vmm->as_list_lock, vmm->cache_lock and vmm->swap_lock are taken with no
+ * cache lock held.  No lock is ever held across a call into a pager or an
+ * address-space event handler.
+ */
+#ifndef SPRING_VM_INT_H
+#define SPRING_VM_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/queue.h>
+#include <sys/tree.h>
+
+/* libbsd's tree.h marks static generated functions with __unused. */
+#ifndef __unused
+#define __unused __attribute__((unused))
+#endif
+
+#include <spring/spring.h>
+
+#define SPRING__HIDDEN __attribute__((visibility("hidden")))
+
+/* ------------------------------------------------------------------ */
+/* Debug assertions of lock preconditions.                              */
+
+#ifdef SPRING_DEBUG_LOCKS
+#include <assert.h>
+#define SPRING__ASSERT(x) assert(x)
+#else
+#define SPRING__ASSERT(x) ((void)0)
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Handles (capabilities).  One process-wide table.                     */
+
+enum vm_handle_type {
+    VM_H_FREE = 0,
+    VM_H_CACHE = 1,  /* obj: struct vm_cache *; aux unused */
+    VM_H_RIGHTS = 2, /* obj: struct vm_cache *; aux: rights */
+    VM_H_BINDKEY = 3, /* obj: struct vm_bindkey * */
+    VM_H_VMM = 4      /* obj: spring_vmm_t *; aux: privilege */
+};
+
+SPRING__HIDDEN int spring__handle_new(int type, void *obj, unsigned aux, uint64_t *out);
+/* Look a handle up; on success the object is returned with a reference
+ * taken (caches) or as is (others), and *aux set.  Returns SPRING_EBADHANDLE
+ * for anything not issued, freed or of another type. */
+SPRING__HIDDEN int spring__handle_get(uint64_t h, int type, void **obj, unsigned *aux);
+SPRING__HIDDEN int spring__handle_free(uint64_t h, int type);
+/* Free every handle whose object is obj (a destroyed cache or VMM). */
+SPRING__HIDDEN void spring__handle_free_obj(void *obj);
+SPRING__HIDDEN size_t spring__handle_count_obj(void *obj);
+
+/* ------------------------------------------------------------------ */
+/* Page frames and blocks.                                              */
+
+struct vm_block;
+
+/* A page frame.  Frame i's data is at vmm->frame_base + i * page_size. */
+struct vm_frame {
+    struct vm_block *block;      /* [p]+[o] block using the frame, or NULL */
+    atomic_uint pins;            /* [a] pins (translate, fault path) */
+    atomic_uint wpins;           /* [a] pins for write */
+    atomic_bool orphan;          /* [a] removed from its block while pinned */
+    TAILQ_ENTRY(vm_frame) fq;    /* [p] free list */
+    bool onfree;                 /* [p] on the free list */
+};
+
+enum vm_block_state {
+    VM_B_VALID = 0,   /* data present, not in transit */
+    VM_B_PAGEIN = 1,  /* being paged in (stub) */
+    VM_B_PAGEOUT = 2, /* being paged out / written back */
+    VM_B_OTHER = 3    /* short transition (upgrade, eviction) */
+};
+
+/* A cached block of a cache: block_size bytes in pages_per_block frames. */
+struct vm_block {
+    struct vm_cache *cache;            /* [c] */
+    spring_off_t offset;               /* [c] block-aligned cache offset */
+    RB_ENTRY(vm_block) tnode;          /* [o] cache's ordered tree */
+    struct vm_block *hnext;            /* [h] page-hash chain */
+    TAILQ_ENTRY(vm_block) lru;         /* [p] in-use list (LRU first) */
+    bool onlru;                        /* [p] */
+    bool hashed;                       /* [o] in the tree and the hash */
+    uint8_t state;                     /* [o] enum vm_block_state */
+    bool doomed;                       /* [o] removed while in transit */
+    bool rw;                           /* [o] held read-write */
+    bool dirty;                        /* [o] modified since the pager saw it */
+    size_t nframes;                    /* [c] */
+    size_t frames[];                   /* [o] frame numbers */
+};
+
+/* ------------------------------------------------------------------ */
+/* Caches.                                                              */
+
+RB_HEAD(vm_block_tree, vm_block);
+
+/* A range of the zero-fill table: [start, end). */
+struct vm_zrange {
+    spring_off_t start, end;
+};
+
+/* Per-cache count of locks on a block offset (lock_memory). */
+struct vm_lockent {
+    RB_ENTRY(vm_lockent) node;
+    spring_off_t offset;
+    unsigned count;
+};
+RB_HEAD(vm_lock_tree, vm_lockent);
+
+enum vm_cache_list {
+    VM_CL_NONE = -1,
+    VM_CL_ATTACHED = 0,
+    VM_CL_NEW = 1,
+    VM_CL_SPECIAL = 2,
+    VM_CL_UNATT_TEXT = 3,
+    VM_CL_UNATT_DATA = 4,
+    VM_CL_UNATT_ANON = 5,
+    VM_CL_COUNT = 6
+};
+
+struct vm_cache {
+    spring_vmm_t *vmm;                  /* [c] */
+    pthread_mutex_t lock;
+    pthread_cond_t cv;                  /* signalled when a block changes state */
+    atomic_uint refs;                   /* [a] structure references */
+    uint64_t handle;                    /* [c] the cache object handle */
+    const spring_pager_ops_t *pops;     /* [c] */
+    void *pager;                        /* [c] */
+    spring_pager_info_t info;           /* [c] */
+    spring_off_t block_size;            /* [c] */
+    unsigned block_shift;               /* [c] */
+    size_t pages_per_block;             /* [c] */
+    spring_rights_t max_rights;         /* [c] */
+    spring_privilege_t priv;            /* [c] privilege of the creating vmm object */
+    bool signal_last_ref;               /* [c] */
+    spring_ownership_t own;             /* [o] */
+    bool destroyed;                     /* [o] */
+    bool pager_done;                    /* [o] done_with_pager_object called or due */
+    unsigned callouts;                  /* [o] pager calls in flight */
+    struct vm_block_tree blocks;        /* [o] */
+    size_t nblocks;                     /* [o] */
+    struct vm_zrange *zr;               /* [o] zero-fill table, sorted */
+    size_t nzr, zrcap;                  /* [o] */
+    struct vm_lock_tree locks;          /* [o] lock_memory counts */
+    size_t nlocked;                     /* [o] block offsets locked */
+    unsigned nattach;                   /* [l] regions + bind keys attached */
+    unsigned rw_attach;                 /* [o] read-write attachments ever made (sticky count) */
+    int list;                           /* [l] enum vm_cache_list */
+    TAILQ_ENTRY(vm_cache) lq;           /* [l] */
+    uint64_t *rights_h;                 /* [t-ish, o] rights handles issued */
+    size_t nrights, rightscap;          /* [o] */
+};
+
+TAILQ_HEAD(vm_cache_tq, vm_cache);
+TAILQ_HEAD(vm_frame_tq, vm_frame);
+TAILQ_HEAD(vm_block_tq, vm_block);
+
+/* ------------------------------------------------------------------ */
+/* Bind keys (§7.5).                                                     */
+
+struct vm_bindkey {
+    spring_vmm_t *vmm;          /* [c] */
+    atomic_uint refs;           /* [a] the key handle's reference + lookups */
+    pthread_mutex_t lock;
+    struct vm_cache *cache;     /* bound cache (holds a ref and an attachment) */
+    spring_rights_t rights;     /* rights of the binding */
+    spring_off_t offset;        /* bind_cache_offset */
+    spring_off_t length;        /* bind_length */
+    bool dead;                  /* final_bind has returned */
+};
+
+SPRING__HIDDEN void spring__bindkey_ref(struct vm_bindkey *k);
+SPRING__HIDDEN void spring__bindkey_unref(struct vm_bindkey *k);
+
+/* ------------------------------------------------------------------ */
+/* Swap pagers.                                                         */
+
+struct vm_swap {
+    const spring_swap_pager_ops_t *ops;
+    void *self;
+    bool temporary;
+    struct vm_swap *next;
+};
+
+/* ------------------------------------------------------------------ */
+/* The VMM.                                                             */
+
+struct vm_hash_bucket {
+    pthread_mutex_t lock;
+    struct vm_block *head; /* [h] */
+};
+
+struct spring_vmm {
+    char *name;                         /* [c] */
+    size_t page_size;                   /* [c] */
+    unsigned page_shift;                /* [c] */
+    size_t nframes;                     /* [c] */
+    spring_vmm_mode_t mode;             /* [c] */
+    size_t max_unattached;              /* [c] */
+
+    int memfd;                          /* [c] */
+    uint8_t *frame_base;                /* [c] */
+    struct vm_frame *frames;            /* [c] array; fields as tagged */
+
+    const spring_hat_ops_t *hat;        /* [c] */
+    void *hatp;                         /* [c] */
+
+    pthread_mutex_t page_lock;
+    pthread_cond_t frame_cv;            /* frames may have become available */
+    struct vm_frame_tq freeq;           /* [p] */
+    struct vm_block_tq inuse;           /* [p] LRU first */
+    struct vm_block_tq pageoutq;        /* [p] waiting to be pushed (later) */
+    size_t nfree;                       /* [p] */
+    size_t nlocked;                     /* [p] frames reserved by lock_memory */
+    size_t ntransit;                    /* [p] blocks in transit */
+
+    struct vm_hash_bucket *hash;        /* [c] array; chains [h] */
+    size_t hash_mask;                   /* [c] */
+
+    pthread_mutex_t cache_lock;
+    struct vm_cache_tq lists[VM_CL_COUNT]; /* [l] */
+    size_t ncaches;                     /* [l] */
+
+    pthread_mutex_t as_list_lock;
+    size_t nas;                         /* [as_list_lock] */
+    LIST_HEAD(, spring_as) as_list;     /* [as_list_lock] */
+
+    pthread_mutex_t swap_lock;
+    struct vm_swap *swaps;              /* [s] */
+
+    uint64_t objh_user;                 /* [c] vmm object handles */
+    uint64_t objh_system;               /* [c] */
+
+    /* statistics */
+    atomic_uint_fast64_t st_faults, st_page_ins, st_page_outs, st_reclaims_clean, st_zero_fills;
+
+    /* failure injection (tests) */
+    atomic_int inject_alloc;            /* [a] fail the Nth allocation from now, 0 = off */
+};
+
+/* ------------------------------------------------------------------ */
+/* Address spaces.                                                      */
+
+/* A run of pages with the same attributes inside a region. */
+struct vm_subregion {
+    spring_addr_t start, end;  /* absolute addresses */
+    spring_rights_t prot;
+    bool locked;
+};
+
+struct vm_region {
+    RB_ENTRY(vm_region) node;  /* [A] */
+    spring_addr_t start, end;  /* [A] */
+    spring_mobj_t *mobj;       /* [A] reference */
+    spring_off_t mobj_off;     /* [A] object offset at start */
+    struct vm_cache *cache;    /* [A] reference + attachment */
+    spring_off_t cache_off;    /* [A] cache offset at start */
+    spring_rights_t maxprot;   /* [A] rights of the binding */
+    bool anon_default;         /* [A] maps the default anonymous object */
+    struct vm_subregion *sub;  /* [A] sorted, covering [start, end) */
+    size_t nsub;               /* [A] */
+};
+RB_HEAD(vm_region_tree, vm_region);
+
+struct spring_as {
+    spring_vmm_t *vmm;                  /* [c] */
+    pthread_rwlock_t lock;
+    struct vm_region_tree regions;      /* [A] */
+    _Atomic(struct vm_region *) hint;   /* [a] last region found (read under [A]) */
+    size_t nregions;                    /* [A] */
+    spring_off_t mapped;                /* [A] */
+    uint64_t gen;                       /* [A] bumped on every mapping change */
+    void *hatctx;                       /* [c] */
+    spring_addr_t base, limit;          /* [c] */
+    bool privileged;                    /* [c] */
+    spring_as_handler_fn handler;       /* [A] */
+    void *handler_arg;                  /* [A] */
+    struct vm_swap swap;                /* [A] per-domain swap pager (ops NULL = none) */
+    spring_mobj_t *anon;                /* [A] default anonymous object */
+    LIST_ENTRY(spring_as) link;         /* [as_list_lock] */
+    atomic_uint_fast64_t st_faults, st_zero_fills, st_page_ins, st_prot_faults, st_unmapped_faults,
+        st_tlb_hits;
+};
+
+/* ------------------------------------------------------------------ */
+/* Memory objects.                                                      */
+
+struct spring_mobj {
+    const spring_mobj_ops_t *ops; /* [c] */
+    void *self;                   /* [c] */
+    atomic_uint refs;             /* [a] */
+};
+
+/* ------------------------------------------------------------------ */
+/* Internal interfaces between the layers.                              */
+
+/* vmm.c */
+SPRING__HIDDEN void *spring__malloc(spring_vmm_t *vmm, size_t n);
+SPRING__HIDDEN void *spring__calloc(spring_vmm_t *vmm, size_t n, size_t m);
+SPRING__HIDDEN void *spring__realloc(spring_vmm_t *vmm, void *p, size_t n);
+SPRING__HIDDEN spring_vmm_t *spring__vmm_from_obj(spring_vmm_obj_t o, spring_privilege_t *priv);
+SPRING__HIDDEN int spring__vmm_new_anon(spring_vmm_t *vmm, struct vm_swap *first, spring_off_t length,
+                                        spring_mobj_t **out);
+
+/* frame.c */
+SPRING__HIDDEN int spring__frames_init(spring_vmm_t *vmm);
+SPRING__HIDDEN void spring__frames_fini(spring_vmm_t *vmm);
+/* Allocate n frames, evicting least recently used blocks if needed.
+ * => no cache lock held. */
+SPRING__HIDDEN int spring__frames_alloc(spring_vmm_t *vmm, size_t n, size_t *out);
+/* Return frames to the free list.  Pinned frames become orphans and are
+ * freed by their last unpin.  => page_lock not held. */
+/* Take n frames from the free list only (no eviction, no waiting).
+ * => may be called with any lock held up to the cache lock. */
+SPRING__HIDDEN int spring__frames_alloc_nowait(spring_vmm_t *vmm, size_t n, size_t *out);
+SPRING__HIDDEN void spring__frames_free(spring_vmm_t *vmm, const size_t *f, size_t n);
+SPRING__HIDDEN void spring__lru_insert(spring_vmm_t *vmm, struct vm_block *b);
+SPRING__HIDDEN void spring__lru_touch(spring_vmm_t *vmm, struct vm_block *b);
+SPRING__HIDDEN void spring__lru_remove(spring_vmm_t *vmm, struct vm_block *b);
+SPRING__HIDDEN void spring__frame_unpin(spring_vmm_t *vmm, struct vm_frame *fr, bool write);
+static inline void *spring__frame_addr(const spring_vmm_t *vmm, size_t f)
+{
+    return vmm->frame_base + (f << vmm->page_shift);
+}
+
+/* cache.c */
+SPRING__HIDDEN void spring__cache_ref(struct vm_cache *c);
+SPRING__HIDDEN void spring__cache_unref(struct vm_cache *c);
+SPRING__HIDDEN int spring__cache_new(spring_vmm_t *vmm, spring_privilege_t priv, const spring_pager_ops_t *ops,
+                                     void *pager, bool signal_last_ref, const spring_pager_info_t *info,
+                                     spring_ownership_t own, spring_rights_t max_rights, struct vm_cache **out);
+SPRING__HIDDEN void spring__cache_attach(struct vm_cache *c, bool rw);
+SPRING__HIDDEN void spring__cache_detach(struct vm_cache *c);
+/* A fault in the cache layer (§9.4 step 3). */
+struct vm_fault {
+    spring_off_t off;       /* cache offset of the faulting page */
+    spring_rights_t access; /* R, W or X */
+    bool rw_ok;             /* the mapping is writable (exclusive-ownership rule) */
+    void *hatctx;           /* where to enter the translation (fast only) */
+    spring_addr_t va;       /* page-aligned virtual address */
+    spring_rights_t prot;   /* the mapping's rights for the page */
+    int pin;                /* 0: none, 1: pin the frame, 2: write pin */
+    size_t frame;           /* out: the frame entered */
+    bool zero_filled;       /* out */
+    bool paged_in;          /* out */
+};
+/* Internal "try the slow path" code; never returned to callers. */
+#define SPRING__EAGAIN 1
+/* With the address-space lock held (read): if the page is resident in the
+ * right mode (or zero-fill with a free frame), enter its translation under
+ * the cache lock and pin as asked; else SPRING__EAGAIN.  Never waits and
+ * never calls a pager. */
+SPRING__HIDDEN int spring__cache_fault_fast(struct vm_cache *c, struct vm_fault *f);
+/* With no lock held: make the page resident in the right mode (waiting for
+ * transit, paging in or upgrading).  Enters nothing. */
+SPRING__HIDDEN int spring__cache_fault_slow(struct vm_cache *c, struct vm_fault *f);
+/* Evict one block, for the frame allocator.  => no lock held.  Returns 0 if
+ * the block was freed, >0 if skipped, <0 on error. */
+SPRING__HIDDEN int spring__cache_evict(struct vm_cache *c, spring_off_t off);
+/* VMM-internal zero fill of a range (allocate_memory). => no lock held. */
+SPRING__HIDDEN int spring__cache_zero_fill(struct vm_cache *c, spring_off_t off, spring_off_t size);
+/* Write back / flush for spring_as_flush. => no lock held. */
+SPRING__HIDDEN int spring__cache_flush(struct vm_cache *c, spring_off_t off, spring_off_t size, bool keep);
+SPRING__HIDDEN int spring__cache_lock_range(struct vm_cache *c, spring_off_t off, spring_off_t size, int delta);
+SPRING__HIDDEN void spring__cache_destroy_all(spring_vmm_t *vmm);
+/* Destroy a cache whose creation is being undone (no done_with_pager_object). */
+SPRING__HIDDEN void spring__cache_abort(struct vm_cache *c);
+SPRING__HIDDEN int spring__rights_attach(spring_vmm_t *vmm, spring_cache_rights_t r, bool rw,
+                                         struct vm_cache **out, spring_rights_t *rights);
+SPRING__HIDDEN int spring__cache_reclaim(spring_vmm_t *vmm, size_t keep);
+SPRING__HIDDEN bool spring__cache_zr_contains(const struct vm_cache *c, spring_off_t off);
+SPRING__HIDDEN int spring__as_check(spring_as_t *as, const char **why);
+SPRING__HIDDEN size_t spring__cache_resident(struct vm_cache *c, spring_off_t off, spring_off_t len);
+SPRING__HIDDEN int spring__cache_check(struct vm_cache *c, const char **why);
+
+/* bind.c */
+/* Resolve a memory object to a cache: bind, then final_bind if needed.
+ * On success *cache holds a reference and an attachment. */
+SPRING__HIDDEN int spring__bind(spring_vmm_t *vmm, spring_mobj_t *mobj, spring_rights_t access,
+                                spring_off_t mobj_off, spring_off_t *length, struct vm_cache **cache,
+                                spring_off_t *cache_off, spring_rights_t *rights);
+
+/* anon.c */
+SPRING__HIDDEN const spring_swap_pager_ops_t *spring__anon_swap_ops(void);
+SPRING__HIDDEN void *spring__anon_swap_new(spring_vmm_t *vmm);
+
+/* data.c */
+SPRING__HIDDEN bool spring__all_zero(const void *p, size_t n);
+
+/* hat dispatch helpers */
+static inline void spring__hat_unload_block(spring_vmm_t *vmm, const struct vm_block *b)
+{
+    for (size_t i = 0; i < b->nframes; i++)
+        vmm->hat->frame_unload(vmm->hatp, b->frames[i]);
+}
+
+#define SPRING__MIN(a, b) ((a) < (b) ? (a) : (b))
+#define SPRING__MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#endif /* SPRING_VM_INT_H */

@@ -1,0 +1,412 @@
+/*
+ * vmm.c - the VMM: creation and destruction, the vmm object of Appendix C,
+ * swap pagers (§6.3) and memory-object references.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm_int.h"
+
+/* ------------------------------------------------------------------ */
+/* Allocation with failure injection.                                   */
+
+static bool inject_fail(spring_vmm_t *vmm)
+{
+    if (vmm == NULL)
+        return false;
+    int n = atomic_load(&vmm->inject_alloc);
+    while (n > 0) {
+        if (atomic_compare_exchange_weak(&vmm->inject_alloc, &n, n - 1))
+            return n == 1;
+    }
+    return false;
+}
+
+void *spring__malloc(spring_vmm_t *vmm, size_t n)
+{
+    return inject_fail(vmm) ? NULL : malloc(n);
+}
+
+void *spring__calloc(spring_vmm_t *vmm, size_t n, size_t m)
+{
+    return inject_fail(vmm) ? NULL : calloc(n, m);
+}
+
+void *spring__realloc(spring_vmm_t *vmm, void *p, size_t n)
+{
+    return inject_fail(vmm) ? NULL : realloc(p, n);
+}
+
+int spring_vmm_inject_alloc_failure(spring_vmm_t *vmm, unsigned nth)
+{
+    if (vmm == NULL)
+        return SPRING_EINVAL;
+    atomic_store(&vmm->inject_alloc, (int)nth);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Creation.                                                            */
+
+void spring_vmm_config_init(spring_vmm_config_t *cfg)
+{
+    if (cfg == NULL)
+        return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->name = "vmm";
+    cfg->page_size = 4096;
+    cfg->nframes = 1024;
+    cfg->mode = SPRING_VMM_THREADED;
+    cfg->hat = NULL;
+    cfg->hat_options = NULL;
+    cfg->no_default_swap_pager = false;
+    cfg->max_unattached_caches = 0;
+}
+
+static bool pow2(size_t x)
+{
+    return x != 0 && (x & (x - 1)) == 0;
+}
+
+int spring_vmm_new(const spring_vmm_config_t *cfg, spring_vmm_t **out)
+{
+    int rc;
+    if (cfg == NULL || out == NULL || cfg->name == NULL || cfg->name[0] == '\0' || !pow2(cfg->page_size) ||
+        cfg->page_size < 4096 || cfg->nframes < 4 || (cfg->mode != SPRING_VMM_THREADED &&
+        cfg->mode != SPRING_VMM_DETERMINISTIC))
+        return SPRING_EINVAL;
+    if (cfg->nframes > ((size_t)1 << 40) / cfg->page_size)
+        return SPRING_EINVAL;
+    const spring_hat_ops_t *hat = cfg->hat ? cfg->hat : spring_hat_soft();
+    if (hat->version < 1)
+        return SPRING_EVERSION;
+    if (!hat->create || !hat->destroy || !hat->ctx_create || !hat->ctx_destroy || !hat->enter || !hat->remove ||
+        !hat->protect || !hat->frame_unload || !hat->frame_protect || !hat->frame_refmod || !hat->translate)
+        return SPRING_EINVAL;
+
+    spring_vmm_t *vmm = calloc(1, sizeof *vmm);
+    if (vmm == NULL)
+        return SPRING_ENOMEM;
+    vmm->memfd = -1;
+    vmm->name = strdup(cfg->name);
+    if (vmm->name == NULL) {
+        free(vmm);
+        return SPRING_ENOMEM;
+    }
+    vmm->page_size = cfg->page_size;
+    vmm->page_shift = (unsigned)__builtin_ctzl(cfg->page_size);
+    vmm->nframes = cfg->nframes;
+    vmm->mode = cfg->mode;
+    vmm->max_unattached = cfg->max_unattached_caches ? cfg->max_unattached_caches : 64;
+    vmm->hat = hat;
+    pthread_mutex_init(&vmm->page_lock, NULL);
+    pthread_cond_init(&vmm->frame_cv, NULL);
+    pthread_mutex_init(&vmm->cache_lock, NULL);
+    pthread_mutex_init(&vmm->as_list_lock, NULL);
+    pthread_mutex_init(&vmm->swap_lock, NULL);
+    for (int i = 0; i < VM_CL_COUNT; i++)
+        TAILQ_INIT(&vmm->lists[i]);
+    LIST_INIT(&vmm->as_list);
+
+    rc = spring__frames_init(vmm);
+    if (rc)
+        goto fail;
+    spring_hat_env_t env = {vmm->page_size, vmm->nframes, vmm->frame_base, cfg->hat_options};
+    rc = hat->create(&env, &vmm->hatp);
+    if (rc) {
+        rc = rc < 0 && rc > SPRING__ERR_MIN ? rc : SPRING_EINVAL;
+        goto fail_frames;
+    }
+    rc = spring__handle_new(VM_H_VMM, vmm, SPRING_PRIV_USER, &vmm->objh_user);
+    if (rc)
+        goto fail_hat;
+    rc = spring__handle_new(VM_H_VMM, vmm, SPRING_PRIV_SYSTEM, &vmm->objh_system);
+    if (rc)
+        goto fail_h1;
+    if (!cfg->no_default_swap_pager) {
+        void *anon = spring__anon_swap_new(vmm);
+        if (anon == NULL) {
+            rc = SPRING_ENOMEM;
+            goto fail_h2;
+        }
+        spring_vmm_obj_t o = {vmm->objh_system};
+        rc = spring_vmm_add_swap_pager(o, spring__anon_swap_ops(), anon, true);
+        if (rc) {
+            spring__anon_swap_ops()->release(anon);
+            goto fail_h2;
+        }
+    }
+    *out = vmm;
+    return 0;
+
+fail_h2:
+    spring__handle_free(vmm->objh_system, VM_H_VMM);
+fail_h1:
+    spring__handle_free(vmm->objh_user, VM_H_VMM);
+fail_hat:
+    hat->destroy(vmm->hatp);
+fail_frames:
+    spring__frames_fini(vmm);
+fail:
+    pthread_mutex_destroy(&vmm->page_lock);
+    pthread_cond_destroy(&vmm->frame_cv);
+    pthread_mutex_destroy(&vmm->cache_lock);
+    pthread_mutex_destroy(&vmm->as_list_lock);
+    pthread_mutex_destroy(&vmm->swap_lock);
+    free(vmm->name);
+    free(vmm);
+    return rc;
+}
+
+int spring_vmm_destroy(spring_vmm_t *vmm)
+{
+    if (vmm == NULL)
+        return SPRING_EINVAL;
+    pthread_mutex_lock(&vmm->as_list_lock);
+    size_t nas = vmm->nas;
+    pthread_mutex_unlock(&vmm->as_list_lock);
+    if (nas != 0)
+        return SPRING_EBUSY;
+    /* No new vmm-object calls from here on. */
+    spring__handle_free(vmm->objh_user, VM_H_VMM);
+    spring__handle_free(vmm->objh_system, VM_H_VMM);
+    /* Swap pagers first: releasing them drops their memory objects, whose
+     * pagers destroy their caches. */
+    pthread_mutex_lock(&vmm->swap_lock);
+    struct vm_swap *s = vmm->swaps;
+    vmm->swaps = NULL;
+    pthread_mutex_unlock(&vmm->swap_lock);
+    while (s) {
+        struct vm_swap *n = s->next;
+        if (s->ops->release)
+            s->ops->release(s->self);
+        free(s);
+        s = n;
+    }
+    spring__cache_destroy_all(vmm);
+    vmm->hat->destroy(vmm->hatp);
+    spring__frames_fini(vmm);
+    pthread_mutex_destroy(&vmm->page_lock);
+    pthread_cond_destroy(&vmm->frame_cv);
+    pthread_mutex_destroy(&vmm->cache_lock);
+    pthread_mutex_destroy(&vmm->as_list_lock);
+    pthread_mutex_destroy(&vmm->swap_lock);
+    free(vmm->name);
+    free(vmm);
+    return 0;
+}
+
+const char *spring_vmm_name(const spring_vmm_t *vmm)
+{
+    return vmm ? vmm->name : NULL;
+}
+
+int spring_vmm_get_object(spring_vmm_t *vmm, spring_privilege_t priv, spring_vmm_obj_t *out)
+{
+    if (vmm == NULL || out == NULL)
+        return SPRING_EINVAL;
+    if (priv == SPRING_PRIV_USER)
+        out->h = vmm->objh_user;
+    else if (priv == SPRING_PRIV_SYSTEM)
+        out->h = vmm->objh_system;
+    else
+        return SPRING_EINVAL;
+    return 0;
+}
+
+spring_vmm_t *spring__vmm_from_obj(spring_vmm_obj_t o, spring_privilege_t *priv)
+{
+    void *obj;
+    unsigned aux;
+    if (spring__handle_get(o.h, VM_H_VMM, &obj, &aux) != 0)
+        return NULL;
+    if (priv)
+        *priv = (spring_privilege_t)aux;
+    return obj;
+}
+
+int spring_vmm_get_vm_info(spring_vmm_obj_t vmm_obj, spring_vm_info_t *info)
+{
+    if (info == NULL)
+        return SPRING_EINVAL;
+    spring_vmm_t *vmm = spring__vmm_from_obj(vmm_obj, NULL);
+    if (vmm == NULL)
+        return SPRING_EBADHANDLE;
+    memset(info, 0, sizeof *info);
+    info->page_size = vmm->page_size;
+    info->nframes = vmm->nframes;
+    pthread_mutex_lock(&vmm->page_lock);
+    info->free_frames = vmm->nfree;
+    info->locked_frames = vmm->nlocked;
+    pthread_mutex_unlock(&vmm->page_lock);
+    info->inuse_frames = vmm->nframes - info->free_frames;
+    pthread_mutex_lock(&vmm->cache_lock);
+    info->ncaches = vmm->ncaches;
+    info->unattached_caches = 0;
+    for (int l = VM_CL_UNATT_TEXT; l <= VM_CL_UNATT_ANON; l++) {
+        struct vm_cache *c;
+        TAILQ_FOREACH(c, &vmm->lists[l], lq)
+            info->unattached_caches++;
+    }
+    pthread_mutex_unlock(&vmm->cache_lock);
+    pthread_mutex_lock(&vmm->as_list_lock);
+    info->naddress_spaces = vmm->nas;
+    pthread_mutex_unlock(&vmm->as_list_lock);
+    info->faults = atomic_load(&vmm->st_faults);
+    info->page_ins = atomic_load(&vmm->st_page_ins);
+    info->page_outs = atomic_load(&vmm->st_page_outs);
+    info->reclaims_clean = atomic_load(&vmm->st_reclaims_clean);
+    info->zero_fills = atomic_load(&vmm->st_zero_fills);
+    return 0;
+}
+
+int spring_vmm_reclaim_caches(spring_vmm_t *vmm, size_t keep)
+{
+    if (vmm == NULL)
+        return SPRING_EINVAL;
+    return spring__cache_reclaim(vmm, keep);
+}
+
+/* ------------------------------------------------------------------ */
+/* Swap pagers.                                                         */
+
+static bool swap_ops_ok(const spring_swap_pager_ops_t *ops)
+{
+    return ops != NULL && ops->create_mobj != NULL;
+}
+
+int spring_vmm_add_swap_pager(spring_vmm_obj_t vmm_obj, const spring_swap_pager_ops_t *ops, void *swapper,
+                              bool temporary)
+{
+    if (ops == NULL)
+        return SPRING_EINVAL;
+    if (ops->version < 1)
+        return SPRING_EVERSION;
+    if (!swap_ops_ok(ops))
+        return SPRING_EINVAL;
+    spring_privilege_t priv;
+    spring_vmm_t *vmm = spring__vmm_from_obj(vmm_obj, &priv);
+    if (vmm == NULL)
+        return SPRING_EBADHANDLE;
+    if (priv != SPRING_PRIV_SYSTEM)
+        return SPRING_EPERM;
+    struct vm_swap *s = spring__calloc(vmm, 1, sizeof *s);
+    if (s == NULL)
+        return SPRING_ENOMEM;
+    s->ops = ops;
+    s->self = swapper;
+    s->temporary = temporary;
+    pthread_mutex_lock(&vmm->swap_lock);
+    struct vm_swap **pp = &vmm->swaps;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = s;
+    pthread_mutex_unlock(&vmm->swap_lock);
+    return 0;
+}
+
+/* Create an anonymous memory object: from `first` (an address space's own
+ * swap pager) if given, else from the VMM's swap pagers in order, skipping
+ * temporary ones while a permanent one exists.  Swap pagers live until the
+ * VMM is destroyed, so calling them after dropping swap_lock is safe. */
+int spring__vmm_new_anon(spring_vmm_t *vmm, struct vm_swap *first, spring_off_t length, spring_mobj_t **out)
+{
+    int rc;
+    if (first != NULL && first->ops != NULL) {
+        rc = first->ops->create_mobj(first->self, length, out);
+        if (rc == 0 && *out == NULL)
+            rc = SPRING_EPROTO;
+        return rc > 0 ? SPRING_EPROTO : rc;
+    }
+    enum { MAXS = 64 };
+    struct vm_swap cand[MAXS];
+    size_t n = 0;
+    bool permanent = false;
+    pthread_mutex_lock(&vmm->swap_lock);
+    for (struct vm_swap *s = vmm->swaps; s; s = s->next)
+        if (!s->temporary)
+            permanent = true;
+    for (struct vm_swap *s = vmm->swaps; s && n < MAXS; s = s->next)
+        if (!permanent || !s->temporary)
+            cand[n++] = *s;
+    pthread_mutex_unlock(&vmm->swap_lock);
+    if (n == 0)
+        return SPRING_ENOSWAP;
+    rc = SPRING_ENOSWAP;
+    for (size_t i = 0; i < n; i++) {
+        *out = NULL;
+        rc = cand[i].ops->create_mobj(cand[i].self, length, out);
+        if (rc == 0 && *out == NULL)
+            rc = SPRING_EPROTO;
+        if (rc > 0)
+            rc = SPRING_EPROTO;
+        if (rc != SPRING_ENOSPC)
+            return rc;
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Memory objects.                                                      */
+
+int spring_mobj_new(const spring_mobj_ops_t *ops, void *self, spring_mobj_t **out)
+{
+    if (ops == NULL || out == NULL)
+        return SPRING_EINVAL;
+    if (ops->version < 1)
+        return SPRING_EVERSION;
+    if (ops->bind == NULL || ops->final_bind == NULL)
+        return SPRING_EINVAL;
+    spring_mobj_t *m = malloc(sizeof *m);
+    if (m == NULL)
+        return SPRING_ENOMEM;
+    m->ops = ops;
+    m->self = self;
+    atomic_init(&m->refs, 1);
+    *out = m;
+    return 0;
+}
+
+spring_mobj_t *spring_mobj_ref(spring_mobj_t *mobj)
+{
+    if (mobj)
+        atomic_fetch_add(&mobj->refs, 1);
+    return mobj;
+}
+
+void spring_mobj_unref(spring_mobj_t *mobj)
+{
+    if (mobj == NULL)
+        return;
+    if (atomic_fetch_sub(&mobj->refs, 1) == 1) {
+        if (mobj->ops->release)
+            mobj->ops->release(mobj->self);
+        free(mobj);
+    }
+}
+
+void *spring_mobj_impl(const spring_mobj_t *mobj)
+{
+    return mobj ? mobj->self : NULL;
+}
+
+int spring_mobj_get_length(spring_mobj_t *mobj, spring_off_t *length)
+{
+    if (mobj == NULL || length == NULL)
+        return SPRING_EINVAL;
+    if (mobj->ops->get_length == NULL)
+        return SPRING_ENOSYS;
+    int rc = mobj->ops->get_length(mobj->self, length);
+    return rc > 0 ? SPRING_EPROTO : rc;
+}
+
+int spring_mobj_set_length(spring_mobj_t *mobj, spring_off_t length)
+{
+    if (mobj == NULL)
+        return SPRING_EINVAL;
+    if (mobj->ops->set_length == NULL)
+        return SPRING_ENOSYS;
+    int rc = mobj->ops->set_length(mobj->self, length);
+    return rc > 0 ? SPRING_EPROTO : rc;
+}

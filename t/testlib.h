@@ -1,0 +1,131 @@
+/*
+ * testlib.h - helpers shared by the tests: a recording test pager, a
+ * recording HAT, and VMM set-up.  Uses only the public interface.
+ */
+#ifndef SPRING_TESTLIB_H
+#define SPRING_TESTLIB_H
+
+#include <pthread.h>
+#include <stdio.h>
+
+#include <spring/spring.h>
+
+/* ------------------------------------------------------------------ */
+/* VMM set-up.                                                          */
+
+/* Which HAT test VMMs use: NULL = the soft HAT, else the recording HAT. */
+extern const spring_hat_ops_t *test_hat_ops;
+
+/* A VMM named `name` with nframes 4 KiB frames, deterministic mode, the
+ * test HAT, registered in a fresh registry (returned in *reg). */
+spring_vmm_t *test_vmm(const char *name, size_t nframes, spring_registry_t **reg);
+void test_vmm_free(spring_vmm_t *vmm, spring_registry_t *reg);
+
+/* ------------------------------------------------------------------ */
+/* The recording test pager.                                            */
+
+enum tp_kind {
+    TP_PAGE_IN,
+    TP_PAGE_OUT,
+    TP_WRITE_OUT,
+    TP_SYNC,
+    TP_ZERO_FILL_RANGE,
+    TP_DONE_WITH_CACHE,
+    TP_DONE_WITH_POBJ,
+    TP_BIND,
+    TP_FINAL_BIND,
+    TP_NKINDS
+};
+
+/* One recorded call. */
+typedef struct tp_call {
+    enum tp_kind kind;
+    spring_off_t off, size;
+    spring_rights_t access;   /* page_in: the mode asked for; bind: the access */
+    spring_ownership_t own;   /* the ownership the VMM passed */
+    bool upgrade;             /* page_in of a block held read-only */
+    size_t data_blocks;       /* page_out/write_out/sync: data blocks */
+    size_t zero_blocks;       /* ... of which all-zero indications */
+} tp_call_t;
+
+typedef struct tpager tpager_t;
+
+/* A hook run inside the pager's page_in/page_out (after the call is
+ * recorded, before data moves), e.g. to call back into the cache. */
+typedef void (*tp_hook_fn)(tpager_t *tp, enum tp_kind kind, spring_off_t off, void *arg);
+
+/*
+ * A pager with `length` bytes of backing store (initially filled by
+ * pattern: byte i = (i * 7 + 3) & 0xff when `pattern`, else zero), caches
+ * with the given block size (0 = page), maximum rights RWX, initial
+ * ownership `own`.  It looks up the VMM named vmm_name in reg (credential
+ * may be NULL).  The cache is created on first bind.
+ */
+tpager_t *tp_new(spring_registry_t *reg, const char *vmm_name, const char *credential, spring_off_t length,
+                 spring_off_t block_size, spring_ownership_t own, bool pattern);
+/* Destroy the pager's cache (if any) and free it, after all its memory
+ * objects were released. */
+void tp_free(tpager_t *tp);
+
+/* A memory object of the pager whose maximum rights are `max`: bind hands
+ * the VMM a cache-rights restricted to `max`.  One reference for the caller. */
+spring_mobj_t *tp_mobj(tpager_t *tp, spring_rights_t max);
+
+/* The backing store (length bytes); lock with tp_lock while reading it
+ * concurrently with paging. */
+uint8_t *tp_store(tpager_t *tp);
+void tp_lock(tpager_t *tp);
+void tp_unlock(tpager_t *tp);
+
+/* The cache created by the pager (0 handle if none yet) and its rights. */
+spring_cache_obj_t tp_cache(tpager_t *tp);
+spring_cache_rights_t tp_rights(tpager_t *tp);
+
+/* The call log. */
+size_t tp_ncalls(tpager_t *tp);
+tp_call_t tp_call(tpager_t *tp, size_t i);
+size_t tp_count(tpager_t *tp, enum tp_kind kind);
+void tp_clear(tpager_t *tp);
+const char *tp_kind_name(enum tp_kind kind);
+
+/* Make the next call of `kind` fail with rc (once), or every call when
+ * `always`. */
+void tp_fail(tpager_t *tp, enum tp_kind kind, int rc, bool always);
+/* Set a hook for page_in/page_out. */
+void tp_set_hook(tpager_t *tp, tp_hook_fn fn, void *arg);
+/* Make bind return this cache-rights instead of the real one (0 = off). */
+void tp_set_bind_rights(tpager_t *tp, spring_cache_rights_t r);
+/* Make bind call this function just before it returns (e.g. to reclaim
+ * the cache: the §7.5 race). */
+void tp_set_bind_hook(tpager_t *tp, void (*fn)(tpager_t *tp, void *arg), void *arg);
+/* Make final_bind do nothing (so the map fails). */
+void tp_set_final_bind_noop(tpager_t *tp, bool noop);
+/* Make page_in set the ownership state it returns to `own` (0 = leave). */
+void tp_set_own_reply(tpager_t *tp, spring_ownership_t own);
+
+/* ------------------------------------------------------------------ */
+/* The recording HAT (t/rechat.c): the soft HAT with call counters.     */
+
+enum rechat_op { RH_ENTER, RH_REMOVE, RH_PROTECT, RH_UNLOAD, RH_FPROTECT, RH_REFMOD, RH_TRANSLATE, RH_NOPS };
+const spring_hat_ops_t *rechat_ops(void);
+unsigned long rechat_count(enum rechat_op op);
+
+/* ------------------------------------------------------------------ */
+/* Small helpers.                                                       */
+
+/* Fail the test with the VMM's consistency-check message. */
+#define CHECK_VMM(vmm)                                                                        \
+    do {                                                                                      \
+        const char *why_ = NULL;                                                              \
+        int rc_ = spring_vmm_check((vmm), &why_);                                             \
+        ck_assert_msg(rc_ == 0, "vmm check: %s (%s)", why_ ? why_ : "?", spring_err_name(rc_)); \
+    } while (0)
+
+#define ck_assert_rc(call, want)                                                               \
+    do {                                                                                       \
+        int got_ = (call);                                                                     \
+        ck_assert_msg(got_ == (want), "%s = %s, want %s", #call, spring_err_name(got_),         \
+                      spring_err_name(want));                                                  \
+    } while (0)
+
+#endif

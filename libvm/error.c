@@ -1,6 +1,11 @@
 /* error.c - error messages and names, and small shared helpers. */
 #include "vm_int.h"
 
+/* The enumeration and the list must agree. */
+#define SPRING__ERR_CHECK(name, value, msg) _Static_assert(SPRING_##name == (value), "SPRING_" #name);
+SPRING_ERRNO_MAP(SPRING__ERR_CHECK)
+#undef SPRING__ERR_CHECK
+
 const char *spring_strerror(int err)
 {
     if (err == 0)

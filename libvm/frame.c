@@ -24,7 +24,8 @@ int spring__frames_init(spring_vmm_t *vmm)
         return SPRING_ENOMEM;
     if (ftruncate(vmm->memfd, (off_t)bytes) != 0)
         goto fail_fd;
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, vmm->memfd, 0);
+    /* Populated up front: the pool is the VMM's physical memory. */
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, vmm->memfd, 0);
     if (p == MAP_FAILED)
         goto fail_fd;
     vmm->frame_base = p;

@@ -21,8 +21,8 @@
 extern "C" {
 #endif
 
-#if defined(__GNUC__)
 /** @brief Marks a symbol exported from the shared library. */
+#if defined(__GNUC__)
 #define SPRING_API __attribute__((visibility("default")))
 #else
 #define SPRING_API

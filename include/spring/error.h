@@ -46,11 +46,34 @@ extern "C" {
     X(ENOSWAP, -22, "no swap pager is available")                                 \
     X(EOVERFLOW, -23, "value too large")
 
-/** @brief Error codes (all negative). */
+/**
+ * @brief Error codes (all negative).  Each equals its entry in
+ *        #SPRING_ERRNO_MAP (checked when the library is compiled).
+ */
 typedef enum spring_errno {
-#define SPRING__ERR_ENUM(name, value, msg) SPRING_##name = (value),
-    SPRING_ERRNO_MAP(SPRING__ERR_ENUM)
-#undef SPRING__ERR_ENUM
+    SPRING_EINVAL = -1, /**< invalid argument */
+    SPRING_ENOMEM = -2, /**< out of host memory */
+    SPRING_EALIGN = -3, /**< address, offset or length is not aligned */
+    SPRING_ERANGE = -4, /**< range lies outside the address space or object */
+    SPRING_EEXIST = -5, /**< range overlaps an existing mapping */
+    SPRING_ENOTMAPPED = -6, /**< address is not mapped */
+    SPRING_EACCES = -7, /**< access not permitted by the mapping */
+    SPRING_ERIGHTS = -8, /**< requested rights exceed the rights held */
+    SPRING_EBADHANDLE = -9, /**< handle is forged, stale, of the wrong type or foreign */
+    SPRING_EDESTROYED = -10, /**< object has been destroyed */
+    SPRING_EPAGER = -11, /**< the pager reported an error */
+    SPRING_EPROTO = -12, /**< the pager violated the protocol */
+    SPRING_EBUSY = -13, /**< object is busy */
+    SPRING_ENOFRAMES = -14, /**< no page frame can be freed */
+    SPRING_ELOCKLIMIT = -15, /**< locking would exceed the page-frame pool */
+    SPRING_EPERM = -16, /**< operation requires privilege */
+    SPRING_ENOENT = -17, /**< no such name */
+    SPRING_EVERSION = -18, /**< interface version not supported */
+    SPRING_ENOSYS = -19, /**< operation not implemented */
+    SPRING_ENOSPC = -20, /**< no space left */
+    SPRING_EBIND = -21, /**< the memory object could not be bound */
+    SPRING_ENOSWAP = -22, /**< no swap pager is available */
+    SPRING_EOVERFLOW = -23, /**< value too large */
     SPRING__ERR_MIN = -24 /**< one below the lowest code; not an error code */
 } spring_errno_t;
 

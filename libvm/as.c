@@ -213,7 +213,7 @@ void spring_as_destroy(spring_as_t *as)
     pthread_rwlock_wrlock(&as->lock);
     as->handler = NULL;
     pthread_rwlock_unlock(&as->lock);
-    /* unmap_range cannot fail for a whole-space range: no split is needed. */
+    /* Cannot fail: a whole-space range needs no split, hence no memory. */
     (void)unmap_range(as, as->base, as->limit - as->base, false);
     vmm->hat->ctx_destroy(vmm->hatp, as->hatctx);
     if (as->swap.ops && as->swap.ops->release)
@@ -400,164 +400,145 @@ int spring_as_map_many(spring_as_t *as, spring_mapping_t *m, size_t n)
 }
 
 /* Work left for after the lock is dropped. */
-struct deferred {
-    struct vm_region **dead; /* regions to free */
-    size_t ndead;
-    struct zero_job {
-        struct vm_cache *c;   /* referenced */
-        spring_off_t off, len;
-    } *zero;
-    size_t nzero;
+struct zero_job {
+    struct vm_cache *c; /* referenced */
+    spring_off_t off, len;
 };
 
+#define UNMAP_CHUNK 32
+
+/* Keep only the runs of r inside [s, e), clipped. */
+static void sub_clip(struct vm_region *r, spring_addr_t s, spring_addr_t e)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < r->nsub; i++) {
+        if (r->sub[i].end <= s || r->sub[i].start >= e)
+            continue;
+        r->sub[j] = r->sub[i];
+        r->sub[j].start = SPRING__MAX(r->sub[j].start, s);
+        r->sub[j].end = SPRING__MIN(r->sub[j].end, e);
+        j++;
+    }
+    r->nsub = j;
+}
+
 /* Remove [addr, addr+len) from the address space.  Regions partly in the
- * range are trimmed or split.  => no lock held. */
+ * range are trimmed or split.  Works in chunks so that it needs no memory
+ * except for a split, which only happens when the range lies strictly
+ * inside one region: then SPRING_ENOMEM leaves everything as it was.
+ * => no lock held. */
 static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bool events)
 {
     spring_vmm_t *vmm = as->vmm;
     spring_addr_t end = addr + len;
-    struct deferred d = {0};
+    struct vm_region *spare = NULL;
+    size_t spare_cap = 0;
+    bool changed = false;
     int rc = 0;
-    pthread_rwlock_wrlock(&as->lock);
-    /* Count what is needed first, so that nothing fails half way. */
-    size_t nr = 0;
-    struct vm_region *split = NULL;
-    for (struct vm_region *r = region_first_after(as, addr); r && r->start < end;
-         r = RB_NEXT(vm_region_tree, &as->regions, r)) {
-        nr++;
-        if (r->start < addr && r->end > end)
-            split = r;
-    }
-    if (nr == 0) {
+    for (;;) {
+        struct vm_region *dead[UNMAP_CHUNK];
+        struct zero_job zero[UNMAP_CHUNK];
+        size_t ndead = 0, nzero = 0, need = 0;
+        bool more = false;
+        pthread_rwlock_wrlock(&as->lock);
+        struct vm_region *r = region_first_after(as, addr), *next;
+        for (; r && r->start < end; r = next) {
+            next = RB_NEXT(vm_region_tree, &as->regions, r);
+            if (ndead == UNMAP_CHUNK || nzero == UNMAP_CHUNK) {
+                more = true;
+                break;
+            }
+            spring_addr_t s = SPRING__MAX(r->start, addr), e = SPRING__MIN(r->end, end);
+            bool split = s > r->start && e < r->end;
+            if (split && (spare == NULL || spare_cap < r->nsub)) {
+                need = r->nsub;
+                break;
+            }
+            vmm->hat->remove(vmm->hatp, as->hatctx, s, e - s);
+            /* Locked pages in the removed part are unlocked. */
+            for (size_t i = 0; i < r->nsub; i++) {
+                spring_addr_t ls = SPRING__MAX(r->sub[i].start, s), le = SPRING__MIN(r->sub[i].end, e);
+                if (r->sub[i].locked && le > ls)
+                    (void)spring__cache_lock_range(r->cache, r->cache_off + (ls - r->start), le - ls, -1);
+            }
+            if (r->anon_default) {
+                spring__cache_ref(r->cache);
+                zero[nzero++] = (struct zero_job){r->cache, r->cache_off + (s - r->start), e - s};
+            }
+            as->mapped -= e - s;
+            changed = true;
+            if (s == r->start && e == r->end) {
+                RB_REMOVE(vm_region_tree, &as->regions, r);
+                as->nregions--;
+                dead[ndead++] = r;
+            } else if (split) {
+                /* r keeps [start, s); the spare takes [e, end). */
+                struct vm_region *r2 = spare;
+                struct vm_subregion *sub2 = r2->sub;
+                spare = NULL;
+                *r2 = *r;
+                r2->sub = sub2;
+                memcpy(r2->sub, r->sub, r->nsub * sizeof *sub2);
+                r2->nsub = r->nsub;
+                r2->start = e;
+                r2->mobj = spring_mobj_ref(r->mobj);
+                r2->mobj_off = r->mobj_off + (e - r->start);
+                r2->cache_off = r->cache_off + (e - r->start);
+                spring__cache_ref(r->cache);
+                spring__cache_attach(r->cache, (r->maxprot & SPRING_RIGHTS_W) != 0);
+                sub_clip(r2, e, r2->end);
+                sub_clip(r, r->start, s);
+                r->end = s;
+                RB_INSERT(vm_region_tree, &as->regions, r2);
+                as->nregions++;
+            } else if (s == r->start) { /* trim the front; the order among regions is unchanged */
+                sub_clip(r, e, r->end);
+                r->mobj_off += e - r->start;
+                r->cache_off += e - r->start;
+                r->start = e;
+            } else { /* trim the back */
+                sub_clip(r, r->start, s);
+                r->end = s;
+            }
+        }
+        if (changed) {
+            atomic_store(&as->hint, NULL);
+            as->gen++;
+        }
         pthread_rwlock_unlock(&as->lock);
-        return 0;
-    }
-    struct vm_region *r2 = NULL;
-    d.dead = spring__calloc(vmm, nr, sizeof *d.dead);
-    d.zero = spring__calloc(vmm, nr, sizeof *d.zero);
-    if (split) {
-        r2 = spring__calloc(vmm, 1, sizeof *r2);
-        if (r2)
-            r2->sub = spring__calloc(vmm, split->nsub + 1, sizeof *r2->sub);
-        if (r2 && r2->sub == NULL) {
-            free(r2);
-            r2 = NULL;
+        for (size_t i = 0; i < nzero; i++) {
+            (void)spring__cache_zero_fill(zero[i].c, zero[i].off, zero[i].len);
+            spring__cache_unref(zero[i].c);
         }
-    }
-    if (d.dead == NULL || d.zero == NULL || (split && r2 == NULL)) {
-        pthread_rwlock_unlock(&as->lock);
-        free(d.dead);
-        free(d.zero);
-        return SPRING_ENOMEM;
-    }
-    struct vm_region *r = region_first_after(as, addr), *next;
-    for (; r && r->start < end; r = next) {
-        next = RB_NEXT(vm_region_tree, &as->regions, r);
-        spring_addr_t s = SPRING__MAX(r->start, addr), e = SPRING__MIN(r->end, end);
-        vmm->hat->remove(vmm->hatp, as->hatctx, s, e - s);
-        /* Locked pages in the removed part are unlocked. */
-        for (size_t i = 0; i < r->nsub; i++) {
-            spring_addr_t ls = SPRING__MAX(r->sub[i].start, s), le = SPRING__MIN(r->sub[i].end, e);
-            if (r->sub[i].locked && le > ls)
-                (void)spring__cache_lock_range(r->cache, r->cache_off + (ls - r->start), le - ls, -1);
+        for (size_t i = 0; i < ndead; i++) {
+            struct vm_region *x = dead[i];
+            spring__cache_detach(x->cache);
+            spring__cache_unref(x->cache);
+            spring_mobj_unref(x->mobj);
+            region_free(x);
         }
-        if (r->anon_default) {
-            spring__cache_ref(r->cache);
-            d.zero[d.nzero++] = (struct zero_job){r->cache, r->cache_off + (s - r->start), e - s};
-        }
-        as->mapped -= e - s;
-        if (s == r->start && e == r->end) {
-            RB_REMOVE(vm_region_tree, &as->regions, r);
-            as->nregions--;
-            d.dead[d.ndead++] = r;
+        if (need) {
+            /* A split needs a region: allocate it unlocked, then look again. */
+            if (spare)
+                region_free(spare);
+            spare = spring__calloc(vmm, 1, sizeof *spare);
+            if (spare)
+                spare->sub = spring__calloc(vmm, need, sizeof *spare->sub);
+            if (spare == NULL || spare->sub == NULL) {
+                free(spare);
+                spare = NULL;
+                rc = SPRING_ENOMEM;
+                break;
+            }
+            spare_cap = need;
             continue;
         }
-        if (s > r->start && e < r->end) {
-            /* Split: r keeps [start, s), r2 takes [e, end). */
-            struct vm_subregion *sub2 = r2->sub;
-            *r2 = (struct vm_region){0};
-            r2->sub = sub2;
-            r2->start = e;
-            r2->end = r->end;
-            r2->mobj = spring_mobj_ref(r->mobj);
-            r2->mobj_off = r->mobj_off + (e - r->start);
-            r2->cache = r->cache;
-            r2->cache_off = r->cache_off + (e - r->start);
-            r2->maxprot = r->maxprot;
-            r2->anon_default = r->anon_default;
-            spring__cache_ref(r->cache);
-            spring__cache_attach(r->cache, (r->maxprot & SPRING_RIGHTS_W) != 0);
-            size_t k = 0;
-            for (size_t i = 0; i < r->nsub; i++)
-                if (r->sub[i].end > e) {
-                    r2->sub[k] = r->sub[i];
-                    if (r2->sub[k].start < e)
-                        r2->sub[k].start = e;
-                    k++;
-                }
-            r2->nsub = k;
-            size_t j = 0;
-            for (size_t i = 0; i < r->nsub; i++)
-                if (r->sub[i].start < s) {
-                    r->sub[j] = r->sub[i];
-                    if (r->sub[j].end > s)
-                        r->sub[j].end = s;
-                    j++;
-                }
-            r->nsub = j;
-            r->end = s;
-            RB_INSERT(vm_region_tree, &as->regions, r2);
-            as->nregions++;
-            r2 = NULL;
-            continue;
-        }
-        if (s == r->start) { /* trim the front */
-            size_t j = 0;
-            for (size_t i = 0; i < r->nsub; i++)
-                if (r->sub[i].end > e) {
-                    r->sub[j] = r->sub[i];
-                    if (r->sub[j].start < e)
-                        r->sub[j].start = e;
-                    j++;
-                }
-            r->nsub = j;
-            r->mobj_off += e - r->start;
-            r->cache_off += e - r->start;
-            r->start = e; /* the order among regions is unchanged */
-        } else { /* trim the back */
-            size_t j = 0;
-            for (size_t i = 0; i < r->nsub; i++)
-                if (r->sub[i].start < s) {
-                    r->sub[j] = r->sub[i];
-                    if (r->sub[j].end > s)
-                        r->sub[j].end = s;
-                    j++;
-                }
-            r->nsub = j;
-            r->end = s;
-        }
+        if (!more)
+            break;
     }
-    atomic_store(&as->hint, NULL);
-    as->gen++;
-    pthread_rwlock_unlock(&as->lock);
-    if (r2) {
-        free(r2->sub);
-        free(r2);
-    }
-    for (size_t i = 0; i < d.nzero; i++) {
-        (void)spring__cache_zero_fill(d.zero[i].c, d.zero[i].off, d.zero[i].len);
-        spring__cache_unref(d.zero[i].c);
-    }
-    for (size_t i = 0; i < d.ndead; i++) {
-        struct vm_region *x = d.dead[i];
-        spring__cache_detach(x->cache);
-        spring__cache_unref(x->cache);
-        spring_mobj_unref(x->mobj);
-        region_free(x);
-    }
-    free(d.dead);
-    free(d.zero);
-    if (events)
+    if (spare)
+        region_free(spare);
+    if (events && changed)
         notify(as, SPRING_AS_EVENT_UNMAP, addr, len, SPRING_RIGHTS_NONE);
     return rc;
 }
@@ -1085,7 +1066,12 @@ static int translate_pin(spring_as_t *as, spring_addr_t va, spring_rights_t acce
             atomic_fetch_add(&fr->wpins, 1);
         /* Re-validate after pinning (see spring__cache_evict). */
         if (vmm->hat->translate(vmm->hatp, as->hatctx, va, access, &f2) == 0 && f2 == f) {
-            atomic_fetch_add_explicit(&as->st_tlb_hits, 1, memory_order_relaxed);
+            /* A plain (not locked) increment: under concurrency the count is
+             * approximate, and the hot path stays free of a third locked
+             * instruction. */
+            atomic_store_explicit(&as->st_tlb_hits,
+                                  atomic_load_explicit(&as->st_tlb_hits, memory_order_relaxed) + 1,
+                                  memory_order_relaxed);
             *frame = f;
             return 0;
         }
@@ -1124,8 +1110,10 @@ bool spring_pin_valid(const spring_pin_t *pin)
 {
     if (pin == NULL || pin->frame == NULL)
         return false;
-    const struct vm_frame *f = pin->frame;
-    return f->block != NULL && !atomic_load(&f->orphan);
+    /* A pinned frame taken from its cache is always an orphan until its
+     * last pin goes (spring__frames_free). */
+    struct vm_frame *f = pin->frame;
+    return !atomic_load(&f->orphan);
 }
 
 static int as_copy(spring_as_t *as, spring_addr_t address, void *buf, const void *src, size_t len)

@@ -42,14 +42,15 @@ int spring__bind(spring_vmm_t *vmm, spring_mobj_t *mobj, spring_rights_t access,
     spring_cache_rights_t r = {0};
     spring_off_t coff = 0;
     long flags = 0;
-    bool rw = (access & SPRING_RIGHTS_W) != 0;
     int rc = mobj->ops->bind(mobj->self, vmm->name, access, mobj_off, &len, &r, &coff, &flags);
     if (rc != 0)
         return call_rc(rc);
     if (len == 0 || len > *length || (len & (vmm->page_size - 1)) || (coff & (vmm->page_size - 1)) ||
         coff + len < coff || flags != 0)
         return SPRING_EBIND; /* the pager answered outside the protocol */
-    rc = spring__rights_attach(vmm, r, rw, cache, rights);
+    /* A binding whose rights include write makes the cache "bound
+     * writable" (§6.1) even if it is mapped read-only for now. */
+    rc = spring__rights_attach(vmm, r, true, cache, rights);
     if (rc == 0) {
         if ((coff & ((*cache)->block_size - 1)) != 0 && ((*cache)->block_size != vmm->page_size)) {
             /* Mapped offsets need not be block aligned; faults align. */
@@ -92,7 +93,7 @@ int spring__bind(spring_vmm_t *vmm, spring_mobj_t *mobj, spring_rights_t access,
         spring__cache_unref(c);
         return SPRING_EBIND;
     }
-    if (rw && (kr & SPRING_RIGHTS_W)) {
+    if (kr & SPRING_RIGHTS_W) {
         pthread_mutex_lock(&c->lock);
         c->rw_attach++;
         pthread_mutex_unlock(&c->lock);

@@ -354,6 +354,7 @@ static void transit_add(spring_vmm_t *vmm, int d)
  * => c->lock held (pin holders never take a cache lock). */
 static void wait_wpins(spring_vmm_t *vmm, struct vm_block *b)
 {
+    atomic_fetch_add(&vmm->pin_waiters, 1);
     pthread_mutex_lock(&vmm->page_lock);
     for (;;) {
         bool busy = false;
@@ -365,6 +366,7 @@ static void wait_wpins(spring_vmm_t *vmm, struct vm_block *b)
         pthread_cond_wait(&vmm->frame_cv, &vmm->page_lock);
     }
     pthread_mutex_unlock(&vmm->page_lock);
+    atomic_fetch_sub(&vmm->pin_waiters, 1);
 }
 
 static bool any_pins(spring_vmm_t *vmm, const struct vm_block *b)
@@ -1226,7 +1228,6 @@ static void cache_kill(struct vm_cache *c)
 {
     spring_vmm_t *vmm = c->vmm;
     pthread_mutex_lock(&vmm->cache_lock);
-    bool first = c->list != VM_CL_NONE || !c->destroyed;
     list_move(c, VM_CL_NONE);
     pthread_mutex_unlock(&vmm->cache_lock);
     pthread_mutex_lock(&c->lock);
@@ -1234,7 +1235,6 @@ static void cache_kill(struct vm_cache *c)
         pthread_mutex_unlock(&c->lock);
         return;
     }
-    (void)first;
     c->destroyed = true;
     struct vm_block *b, *nb;
     RB_FOREACH_SAFE(b, vm_block_tree, &c->blocks, nb)

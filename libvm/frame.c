@@ -134,7 +134,11 @@ void spring__frame_unpin(spring_vmm_t *vmm, struct vm_frame *f, bool write)
                 return;
             }
         }
-        /* Someone may be waiting for pins to drain (flush_back). */
+    }
+    /* Someone may be waiting for pins to drain (flush_back): wake them.
+     * Waiters count themselves before they look at the pins, so either
+     * they see this release or this sees them (both sides seq_cst). */
+    if (atomic_load(&vmm->pin_waiters) != 0) {
         pthread_mutex_lock(&vmm->page_lock);
         pthread_cond_broadcast(&vmm->frame_cv);
         pthread_mutex_unlock(&vmm->page_lock);

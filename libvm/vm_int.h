@@ -234,6 +234,7 @@ struct spring_vmm {
     size_t nfree;                       /* [p] */
     size_t nlocked;                     /* [p] frames reserved by lock_memory */
     size_t ntransit;                    /* [p] blocks in transit */
+    atomic_uint pin_waiters;            /* [a] threads waiting in wait_wpins */
 
     struct vm_hash_bucket *hash;        /* [c] array; chains [h] */
     size_t hash_mask;                   /* [c] */

@@ -104,7 +104,7 @@ void tp_set_final_bind_noop(tpager_t *tp, bool noop);
 void tp_set_own_reply(tpager_t *tp, spring_ownership_t own);
 
 /* ------------------------------------------------------------------ */
-/* The recording HAT (t/rechat.c): the soft HAT with call counters.     */
+/* The recording HAT (t/rechat.c): an independent backend with counters. */
 
 enum rechat_op { RH_ENTER, RH_REMOVE, RH_PROTECT, RH_UNLOAD, RH_FPROTECT, RH_REFMOD, RH_TRANSLATE, RH_NOPS };
 const spring_hat_ops_t *rechat_ops(void);

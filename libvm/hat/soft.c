@@ -8,6 +8,11 @@
  * or removed; and referenced/modified bits, set by translate.
  *
  * Locks: one mutex per instance, a leaf: the backend never calls the VMM.
+ * translate reads the TLB without it: each context has a sequence counter,
+ * odd while a TLB entry is being changed (always under the mutex); a reader
+ * that sees it change retries under the mutex.  All TLB accesses are
+ * sequentially consistent atomics, so that the VMM's pin protocol (pin,
+ * then translate again; remove, then look at the pins) holds.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,15 +31,16 @@ struct spte {
 };
 
 struct stlb {
-    uint64_t tag;  /* vpn + 1; 0 = invalid */
-    size_t frame;
-    unsigned prot;
+    _Atomic uint64_t tag;  /* vpn + 1; 0 = invalid */
+    _Atomic size_t frame;
+    _Atomic unsigned prot;
 };
 
 struct sctx {
-    struct spte **tab;
-    size_t mask;
-    size_t n;
+    struct spte **tab;       /* [lock] */
+    size_t mask;             /* [lock] */
+    size_t n;                /* [lock] */
+    atomic_uint seq;         /* odd while a TLB entry changes; written under lock */
     struct stlb tlb[TLB_SIZE];
 };
 
@@ -42,8 +48,8 @@ struct shat {
     pthread_mutex_t lock;
     size_t nframes;
     unsigned shift;
-    struct spte **fhead;     /* per frame */
-    uint8_t *refmod;         /* per frame */
+    struct spte **fhead;     /* [lock] per frame */
+    _Atomic uint8_t *refmod; /* per frame */
 };
 
 static size_t vhash(uint64_t vpn, size_t mask)
@@ -59,10 +65,10 @@ static int soft_create(const spring_hat_env_t *env, void **out)
     h->nframes = env->nframes;
     h->shift = (unsigned)__builtin_ctzl(env->page_size);
     h->fhead = calloc(env->nframes, sizeof *h->fhead);
-    h->refmod = calloc(env->nframes, 1);
+    h->refmod = calloc(env->nframes, sizeof *h->refmod);
     if (h->fhead == NULL || h->refmod == NULL) {
         free(h->fhead);
-        free(h->refmod);
+        free((void *)h->refmod);
         free(h);
         return SPRING_ENOMEM;
     }
@@ -76,7 +82,7 @@ static void soft_destroy(void *hp)
     struct shat *h = hp;
     pthread_mutex_destroy(&h->lock);
     free(h->fhead);
-    free(h->refmod);
+    free((void *)h->refmod);
     free(h);
 }
 
@@ -105,11 +111,33 @@ static void unlink_frame(struct shat *h, struct spte *e)
         }
 }
 
+/* => h->lock held. */
 static void tlb_inval(struct sctx *c, uint64_t vpn)
 {
     struct stlb *t = &c->tlb[vpn & (TLB_SIZE - 1)];
-    if (t->tag == vpn + 1)
-        t->tag = 0;
+    if (atomic_load(&t->tag) == vpn + 1) {
+        atomic_fetch_add(&c->seq, 1);
+        atomic_store(&t->tag, 0);
+        atomic_fetch_add(&c->seq, 1);
+    }
+}
+
+/* => h->lock held. */
+static void tlb_fill(struct sctx *c, uint64_t vpn, size_t frame, unsigned prot)
+{
+    struct stlb *t = &c->tlb[vpn & (TLB_SIZE - 1)];
+    atomic_fetch_add(&c->seq, 1);
+    atomic_store(&t->tag, vpn + 1);
+    atomic_store(&t->frame, frame);
+    atomic_store(&t->prot, prot);
+    atomic_fetch_add(&c->seq, 1);
+}
+
+static void set_refmod(struct shat *h, size_t frame, spring_rights_t access)
+{
+    uint8_t bits = (uint8_t)(SPRING_HAT_REF | ((access & SPRING_RIGHTS_W) ? SPRING_HAT_MOD : 0));
+    if ((atomic_load_explicit(&h->refmod[frame], memory_order_relaxed) & bits) != bits)
+        atomic_fetch_or(&h->refmod[frame], bits);
 }
 
 /* Remove entry e from its context and frame.  => h->lock held. */
@@ -292,8 +320,7 @@ static unsigned soft_frame_refmod(void *hp, size_t frame, unsigned clear)
     if (frame >= h->nframes)
         return 0;
     pthread_mutex_lock(&h->lock);
-    unsigned r = h->refmod[frame];
-    h->refmod[frame] = (uint8_t)(r & ~clear);
+    unsigned r = atomic_fetch_and(&h->refmod[frame], (uint8_t)~clear);
     pthread_mutex_unlock(&h->lock);
     return r;
 }
@@ -304,23 +331,31 @@ static int soft_translate(void *hp, void *cp, spring_addr_t va, spring_rights_t 
     struct sctx *c = cp;
     uint64_t vpn = va >> h->shift;
     struct stlb *t = &c->tlb[vpn & (TLB_SIZE - 1)];
-    pthread_mutex_lock(&h->lock);
-    if (t->tag != vpn + 1) {
-        struct spte *e = find(c, vpn);
-        if (e == NULL) {
-            pthread_mutex_unlock(&h->lock);
-            return SPRING_ENOTMAPPED;
+    /* Fast path: the TLB, without the lock. */
+    unsigned s1 = atomic_load(&c->seq);
+    if ((s1 & 1) == 0) {
+        uint64_t tag = atomic_load(&t->tag);
+        size_t fr = atomic_load(&t->frame);
+        unsigned prot = atomic_load(&t->prot);
+        if (atomic_load(&c->seq) == s1 && tag == vpn + 1 && (prot & access) == access) {
+            set_refmod(h, fr, access);
+            *frame = fr;
+            return 0;
         }
-        t->tag = vpn + 1;
-        t->frame = e->frame;
-        t->prot = e->prot;
     }
-    if ((t->prot & access) != access) {
+    pthread_mutex_lock(&h->lock);
+    struct spte *e = find(c, vpn);
+    if (e == NULL) {
+        pthread_mutex_unlock(&h->lock);
+        return SPRING_ENOTMAPPED;
+    }
+    tlb_fill(c, vpn, e->frame, e->prot);
+    if ((e->prot & access) != access) {
         pthread_mutex_unlock(&h->lock);
         return SPRING_EACCES;
     }
-    h->refmod[t->frame] |= (uint8_t)(SPRING_HAT_REF | ((access & SPRING_RIGHTS_W) ? SPRING_HAT_MOD : 0));
-    *frame = t->frame;
+    set_refmod(h, e->frame, access);
+    *frame = e->frame;
     pthread_mutex_unlock(&h->lock);
     return 0;
 }

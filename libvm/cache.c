@@ -40,6 +40,8 @@ RB_GENERATE_STATIC(vm_lock_tree, vm_lockent, node, lockent_cmp)
 /* ------------------------------------------------------------------ */
 /* References and lists.                                                */
 
+static void zr_clear(struct vm_cache *c);
+
 static void cache_free(struct vm_cache *c)
 {
     spring_vmm_t *vmm = c->vmm;
@@ -51,7 +53,7 @@ static void cache_free(struct vm_cache *c)
     pthread_mutex_lock(&vmm->page_lock);
     vmm->nlocked -= c->nlocked * c->pages_per_block;
     pthread_mutex_unlock(&vmm->page_lock);
-    free(c->zr);
+    zr_clear(c);
     free(c->rights_h);
     pthread_mutex_destroy(&c->lock);
     pthread_cond_destroy(&c->cv);
@@ -135,6 +137,7 @@ int spring__cache_new(spring_vmm_t *vmm, spring_privilege_t priv, const spring_p
     c->list = VM_CL_NONE;
     RB_INIT(&c->blocks);
     RB_INIT(&c->locks);
+    RB_INIT(&c->zr);
     int rc = spring__handle_new(VM_H_CACHE, c, 0, &c->handle);
     if (rc) {
         pthread_mutex_destroy(&c->lock);
@@ -388,56 +391,72 @@ static bool block_dirty(spring_vmm_t *vmm, struct vm_block *b)
 }
 
 /* ------------------------------------------------------------------ */
-/* Zero-fill table: sorted, non-overlapping, coalesced ranges.          */
+/* Zero-fill table: a tree of sorted, non-overlapping, coalesced ranges. */
+
+static int zr_cmp(const struct vm_zrange *a, const struct vm_zrange *b)
+{
+    return a->start < b->start ? -1 : a->start > b->start;
+}
+RB_GENERATE_STATIC(vm_zr_tree, vm_zrange, node, zr_cmp)
+
+/* The first range ending after off.  => c->lock held. */
+static struct vm_zrange *zr_first_after(const struct vm_cache *c, spring_off_t off)
+{
+    struct vm_zrange *n = RB_ROOT(&c->zr), *best = NULL;
+    while (n != NULL) {
+        if (n->end > off) {
+            best = n;
+            if (n->start <= off)
+                return n;
+            n = RB_LEFT(n, node);
+        } else
+            n = RB_RIGHT(n, node);
+    }
+    return best;
+}
 
 bool spring__cache_zr_contains(const struct vm_cache *c, spring_off_t off)
 {
-    size_t lo = 0, hi = c->nzr;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (c->zr[mid].end <= off)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < c->nzr && c->zr[lo].start <= off;
+    const struct vm_zrange *r = zr_first_after(c, off);
+    return r != NULL && r->start <= off;
 }
 
-/* Remove [s, e) from the table.  May need one more slot (a split).
- * => c->lock held. */
+static void zr_clear(struct vm_cache *c)
+{
+    struct vm_zrange *r, *n;
+    RB_FOREACH_SAFE(r, vm_zr_tree, &c->zr, n) {
+        RB_REMOVE(vm_zr_tree, &c->zr, r);
+        free(r);
+    }
+    c->nzr = 0;
+}
+
+/* Remove [s, e) from the table; a split needs one node.  => c->lock held. */
 static int zr_remove(struct vm_cache *c, spring_off_t s, spring_off_t e)
 {
-    for (size_t i = 0; i < c->nzr; i++) {
-        struct vm_zrange *r = &c->zr[i];
-        if (r->end <= s || r->start >= e)
-            continue;
-        if (r->start < s && r->end > e) { /* split */
-            if (c->nzr == c->zrcap) {
-                size_t ncap = c->zrcap * 2;
-                struct vm_zrange *n = spring__realloc(c->vmm, c->zr, ncap * sizeof *n);
-                if (n == NULL)
-                    return SPRING_ENOMEM;
-                c->zr = n;
-                c->zrcap = ncap;
-                r = &c->zr[i];
-            }
-            memmove(&c->zr[i + 2], &c->zr[i + 1], (c->nzr - i - 1) * sizeof *r);
-            c->zr[i + 1].start = e;
-            c->zr[i + 1].end = r->end;
-            r->end = s;
-            c->nzr++;
-            return 0;
-        }
+    struct vm_zrange *r = zr_first_after(c, s), *next;
+    if (r != NULL && r->start < s && r->end > e) {
+        struct vm_zrange *n = spring__malloc(c->vmm, sizeof *n);
+        if (n == NULL)
+            return SPRING_ENOMEM;
+        n->start = e;
+        n->end = r->end;
+        r->end = s;
+        RB_INSERT(vm_zr_tree, &c->zr, n);
+        c->nzr++;
+        return 0;
+    }
+    for (; r != NULL && r->start < e; r = next) {
+        next = RB_NEXT(vm_zr_tree, &c->zr, r);
         if (r->start >= s && r->end <= e) {
-            memmove(r, r + 1, (c->nzr - i - 1) * sizeof *r);
+            RB_REMOVE(vm_zr_tree, &c->zr, r);
+            free(r);
             c->nzr--;
-            i--;
-            continue;
-        }
-        if (r->start < s)
+        } else if (r->start < s) {
             r->end = s;
-        else
-            r->start = e;
+        } else {
+            r->start = e; /* the order among ranges is unchanged */
+        }
     }
     return 0;
 }
@@ -445,33 +464,28 @@ static int zr_remove(struct vm_cache *c, spring_off_t s, spring_off_t e)
 /* Add [s, e).  => c->lock held. */
 static int zr_add(struct vm_cache *c, spring_off_t s, spring_off_t e)
 {
-    int rc = zr_remove(c, s, e);
-    if (rc)
-        return rc;
-    if (c->nzr == c->zrcap) {
-        size_t ncap = c->zrcap ? c->zrcap * 2 : 4;
-        struct vm_zrange *n = spring__realloc(c->vmm, c->zr, ncap * sizeof *n);
-        if (n == NULL)
-            return SPRING_ENOMEM;
-        c->zr = n;
-        c->zrcap = ncap;
-    }
-    size_t i = 0;
-    while (i < c->nzr && c->zr[i].start < s)
-        i++;
-    memmove(&c->zr[i + 1], &c->zr[i], (c->nzr - i) * sizeof *c->zr);
-    c->zr[i].start = s;
-    c->zr[i].end = e;
+    struct vm_zrange *r = zr_first_after(c, s);
+    if (r != NULL && r->start <= s && r->end >= e)
+        return 0; /* already there */
+    struct vm_zrange *n = spring__malloc(c->vmm, sizeof *n);
+    if (n == NULL)
+        return SPRING_ENOMEM;
+    (void)zr_remove(c, s, e); /* no split: no range holds all of [s, e) */
+    n->start = s;
+    n->end = e;
+    RB_INSERT(vm_zr_tree, &c->zr, n);
     c->nzr++;
-    /* coalesce with neighbours */
-    if (i + 1 < c->nzr && c->zr[i].end == c->zr[i + 1].start) {
-        c->zr[i].end = c->zr[i + 1].end;
-        memmove(&c->zr[i + 1], &c->zr[i + 2], (c->nzr - i - 2) * sizeof *c->zr);
+    struct vm_zrange *p = RB_PREV(vm_zr_tree, &c->zr, n), *x = RB_NEXT(vm_zr_tree, &c->zr, n);
+    if (x != NULL && x->start == n->end) {
+        n->end = x->end;
+        RB_REMOVE(vm_zr_tree, &c->zr, x);
+        free(x);
         c->nzr--;
     }
-    if (i > 0 && c->zr[i - 1].end == c->zr[i].start) {
-        c->zr[i - 1].end = c->zr[i].end;
-        memmove(&c->zr[i], &c->zr[i + 1], (c->nzr - i - 1) * sizeof *c->zr);
+    if (p != NULL && p->end == n->start) {
+        p->end = n->end;
+        RB_REMOVE(vm_zr_tree, &c->zr, n);
+        free(n);
         c->nzr--;
     }
     return 0;
@@ -1239,7 +1253,7 @@ static void cache_kill(struct vm_cache *c)
     struct vm_block *b, *nb;
     RB_FOREACH_SAFE(b, vm_block_tree, &c->blocks, nb)
         block_remove(c, b);
-    c->nzr = 0;
+    zr_clear(c);
     spring__handle_free(c->handle, VM_H_CACHE);
     for (size_t i = 0; i < c->nrights; i++)
         spring__handle_free(c->rights_h[i], VM_H_RIGHTS);
@@ -1666,11 +1680,21 @@ int spring__cache_check(struct vm_cache *c, const char **why)
         *why = "cache block count wrong";
         rc = SPRING_EPROTO;
     }
-    for (size_t i = 1; rc == 0 && i < c->nzr; i++)
-        if (c->zr[i - 1].end >= c->zr[i].start || c->zr[i].start >= c->zr[i].end) {
-            *why = "zero-fill table not sorted and coalesced";
+    struct vm_zrange *z, *pz = NULL;
+    size_t nz = 0;
+    RB_FOREACH(z, vm_zr_tree, &c->zr) {
+        nz++;
+        if (rc == 0 && (z->start >= z->end || (pz && pz->end >= z->start) ||
+                        ((z->start | z->end) & (c->block_size - 1)))) {
+            *why = "zero-fill table not sorted, coalesced and block aligned";
             rc = SPRING_EPROTO;
         }
+        pz = z;
+    }
+    if (rc == 0 && nz != c->nzr) {
+        *why = "zero-fill table count wrong";
+        rc = SPRING_EPROTO;
+    }
     pthread_mutex_unlock(&c->lock);
     return rc;
 }

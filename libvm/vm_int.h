@@ -117,8 +117,10 @@ RB_HEAD(vm_block_tree, vm_block);
 
 /* A range of the zero-fill table: [start, end). */
 struct vm_zrange {
+    RB_ENTRY(vm_zrange) node;
     spring_off_t start, end;
 };
+RB_HEAD(vm_zr_tree, vm_zrange);
 
 /* Per-cache count of locks on a block offset (lock_memory). */
 struct vm_lockent {
@@ -160,8 +162,8 @@ struct vm_cache {
     unsigned callouts;                  /* [o] pager calls in flight */
     struct vm_block_tree blocks;        /* [o] */
     size_t nblocks;                     /* [o] */
-    struct vm_zrange *zr;               /* [o] zero-fill table, sorted */
-    size_t nzr, zrcap;                  /* [o] */
+    struct vm_zr_tree zr;               /* [o] zero-fill table */
+    size_t nzr;                         /* [o] ranges in it */
     struct vm_lock_tree locks;          /* [o] lock_memory counts */
     size_t nlocked;                     /* [o] block offsets locked */
     unsigned nattach;                   /* [l] regions + bind keys attached */

@@ -330,15 +330,30 @@ static void block_release(struct vm_cache *c, struct vm_block *b)
     free(b);
 }
 
-/* Remove a block from the cache.  A block in transit is only doomed and
- * unhashed; its owner frees it.  => c->lock held. */
-static void block_remove(struct vm_cache *c, struct vm_block *b)
+/* Remove a block from the cache.  A block in transit is only doomed; its
+ * owner frees it when the transfer ends.  A block being paged out stays
+ * hashed meanwhile, so that a new fault waits for its data to reach the
+ * pager instead of paging in what the pager has not received yet; with
+ * make_room (populate) it is unhashed at once for the new block.
+ * discard: the data is not wanted (delete_range, destroy); otherwise, if
+ * the page-out fails, the owner keeps the block.  => c->lock held. */
+static void block_remove(struct vm_cache *c, struct vm_block *b, bool discard, bool make_room)
 {
-    block_unhash(c, b);
-    if (b->state != VM_B_VALID) {
-        b->doomed = true;
+    if (b->state == VM_B_VALID) {
+        block_unhash(c, b);
+        block_release(c, b);
         return;
     }
+    b->doomed = true;
+    b->discard |= discard;
+    if (b->state != VM_B_PAGEOUT || make_room)
+        block_unhash(c, b);
+}
+
+/* After a transfer: free a doomed block.  => c->lock held. */
+static void block_release_doomed(struct vm_cache *c, struct vm_block *b)
+{
+    block_unhash(c, b);
     block_release(c, b);
 }
 
@@ -668,9 +683,9 @@ int spring__cache_fault_fast(struct vm_cache *c, struct vm_fault *f)
             return SPRING__EAGAIN;
         }
         rc = fault_enter(c, b, f);
-        pthread_mutex_unlock(&c->lock);
         if (rc == 0)
-            spring__lru_touch(vmm, b);
+            spring__lru_touch(vmm, b); /* under the cache lock: b may go once it is dropped */
+        pthread_mutex_unlock(&c->lock);
         return rc;
     }
     if (!spring__cache_zr_contains(c, boff)) {
@@ -720,7 +735,7 @@ static int block_upgrade(struct vm_cache *c, struct vm_block *b, bool *due)
     b->state = VM_B_VALID;
     pthread_cond_broadcast(&c->cv);
     if (b->doomed) {
-        block_release(c, b);
+        block_release_doomed(c, b);
     } else if (prc == 0) {
         for (size_t i = 0; i < b->nframes; i++)
             if (zero[i])
@@ -888,8 +903,11 @@ int spring__cache_evict(struct vm_cache *c, spring_off_t off)
     int rc = block_push(c, b, 0, &due);
     b->state = VM_B_VALID;
     pthread_cond_broadcast(&c->cv);
-    if (b->doomed) {
-        block_release(c, b);
+    if (b->doomed && rc != 0 && !b->discard && b->hashed) {
+        b->doomed = false; /* flush_back wanted it, and the pager has not got it: keep it */
+        ret = 2;
+    } else if (b->doomed) {
+        block_release_doomed(c, b);
         ret = 0;
     } else if (rc == 0) {
         b->dirty = false;
@@ -1014,13 +1032,13 @@ static int take_data(spring_cache_obj_t h, spring_off_t off, spring_off_t size, 
         next = RB_NEXT(vm_block_tree, &c->blocks, b);
         if (b->state != VM_B_VALID) {
             if (op == OP_FLUSH || op == OP_DELETE || op == OP_ZERO)
-                block_remove(c, b); /* doomed: its owner discards it */
+                block_remove(c, b, op != OP_FLUSH, false); /* doomed: its owner frees it */
             continue;
         }
         switch (op) {
         case OP_DELETE:
         case OP_ZERO:
-            block_remove(c, b);
+            block_remove(c, b, true, false);
             break;
         case OP_FLUSH:
         case OP_DENY:
@@ -1209,7 +1227,7 @@ int spring_cache_populate(spring_cache_obj_t cache, spring_off_t offset, spring_
         }
         struct vm_block *old = lookup(c, o);
         if (old != NULL)
-            block_remove(c, old);
+            block_remove(c, old, true, true);
         for (size_t i = 0; i < nb->nframes; i++) {
             void *dst = spring__frame_addr(vmm, nb->frames[i]);
             const void *src = data_at(data, o + (spring_off_t)i * vmm->page_size);
@@ -1252,7 +1270,7 @@ static void cache_kill(struct vm_cache *c)
     c->destroyed = true;
     struct vm_block *b, *nb;
     RB_FOREACH_SAFE(b, vm_block_tree, &c->blocks, nb)
-        block_remove(c, b);
+        block_remove(c, b, true, true);
     zr_clear(c);
     spring__handle_free(c->handle, VM_H_CACHE);
     for (size_t i = 0; i < c->nrights; i++)
@@ -1434,8 +1452,10 @@ int spring__cache_flush(struct vm_cache *c, spring_off_t off, spring_off_t size,
         }
         b->state = VM_B_VALID;
         pthread_cond_broadcast(&c->cv);
-        if (b->doomed) {
-            block_release(c, b);
+        if (b->doomed && prc != 0 && !b->discard && b->hashed) {
+            b->doomed = false; /* flush_back wanted it, and the pager has not got it: keep it */
+        } else if (b->doomed) {
+            block_release_doomed(c, b);
             continue;
         }
         /* Without sync and write_out, "keep" was paged out: drop it. */

@@ -104,6 +104,7 @@ struct vm_block {
     bool hashed;                       /* [o] in the tree and the hash */
     uint8_t state;                     /* [o] enum vm_block_state */
     bool doomed;                       /* [o] removed while in transit */
+    bool discard;                      /* [o] ... and its data is not wanted */
     bool rw;                           /* [o] held read-write */
     bool dirty;                        /* [o] modified since the pager saw it */
     size_t nframes;                    /* [c] */

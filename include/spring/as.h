@@ -29,7 +29,7 @@ typedef struct spring_as spring_as_t;
 
 /** @brief Options for a new address space.  Initialize with spring_as_options_init(). */
 typedef struct spring_as_options {
-    spring_addr_t base;  /**< lowest usable address (page aligned); default one page */
+    spring_addr_t base;  /**< lowest usable address (page aligned); 0 means one page: address 0 is never usable */
     spring_addr_t limit; /**< one past the highest usable address; default 2^47 */
     bool privileged;     /**< authenticated for lock_memory (§4.1.2) */
 } spring_as_options_t;
@@ -218,7 +218,7 @@ typedef struct spring_as_statistics {
     uint64_t page_ins;       /**< faults that called a pager */
     uint64_t protection_faults; /**< accesses refused by the rights */
     uint64_t unmapped_faults;   /**< accesses to unmapped addresses */
-    uint64_t tlb_hits;       /**< translations served by the HAT without a fault */
+    uint64_t tlb_hits;       /**< translations served by the HAT without a fault (approximate under concurrency) */
 } spring_as_statistics_t;
 
 /**

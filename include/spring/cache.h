@@ -18,7 +18,10 @@
  * - flush_back, delete_range, populate and destroy_cache mark such a page
  *   as doomed: when the transfer ends, the data that arrives is discarded
  *   and the page is not entered in the cache (a fault on it pages it in
- *   again).  A page being paged out is already at the pager.
+ *   again).  A page being paged out is on its way to the pager: its data
+ *   is not returned again, and faults on it wait until the page_out has
+ *   ended (populate does not wait: its data wins).  If that page_out
+ *   fails, a page flush_back asked for stays cached and modified.
  * - deny_writes and write_back skip it: its data is not yet in the cache,
  *   or is on its way to the pager.
  *

@@ -449,6 +449,8 @@ static void zr_clear(struct vm_cache *c)
 /* Remove [s, e) from the table; a split needs one node.  => c->lock held. */
 static int zr_remove(struct vm_cache *c, spring_off_t s, spring_off_t e)
 {
+    if (s >= e)
+        return 0; /* an empty range: nothing to remove (and nothing to split) */
     struct vm_zrange *r = zr_first_after(c, s), *next;
     if (r != NULL && r->start < s && r->end > e) {
         struct vm_zrange *n = spring__malloc(c->vmm, sizeof *n);
@@ -479,6 +481,8 @@ static int zr_remove(struct vm_cache *c, spring_off_t s, spring_off_t e)
 /* Add [s, e).  => c->lock held. */
 static int zr_add(struct vm_cache *c, spring_off_t s, spring_off_t e)
 {
+    if (s >= e)
+        return 0; /* an empty range is never entered */
     struct vm_zrange *r = zr_first_after(c, s);
     if (r != NULL && r->start <= s && r->end >= e)
         return 0; /* already there */
@@ -821,7 +825,7 @@ int spring__cache_fault_slow(struct vm_cache *c, struct vm_fault *f)
     bool due = false;
     int rc = 0;
     pthread_mutex_lock(&c->lock);
-    for (unsigned tries = 0;; tries++) {
+    for (unsigned tries = 0;;) { /* counts pager calls, not waits for transit */
         if (c->destroyed) {
             rc = SPRING_EDESTROYED;
             break;
@@ -840,6 +844,7 @@ int spring__cache_fault_slow(struct vm_cache *c, struct vm_fault *f)
                 rc = SPRING_EACCES;
                 break;
             }
+            tries++;
             if ((rc = block_upgrade(c, b, &due)) != 0)
                 break;
             continue;
@@ -848,6 +853,7 @@ int spring__cache_fault_slow(struct vm_cache *c, struct vm_fault *f)
             break; /* resident in the right mode */
         bool mode_rw = (c->max_rights & SPRING_RIGHTS_W) &&
                        (want_w || (c->own == SPRING_OWN_EXCLUSIVE && f->rw_ok));
+        tries++;
         if ((rc = block_page_in(c, boff, mode_rw, &due, f)) != 0)
             break;
     }

@@ -26,7 +26,16 @@ typedef struct spring_vmm spring_vmm_t;
 /** @brief A name registry: the "well-known name server" of §7.2 step 6. */
 typedef struct spring_registry spring_registry_t;
 
-/** @brief How the VMM runs its internal activities (architecture decision 5). */
+/**
+ * @brief How the VMM runs its internal activities (architecture decision 5).
+ *
+ * In this version no activity needs a thread of its own in either mode:
+ * frames are reclaimed by the faulting thread when the free list runs out,
+ * and unattached caches are reclaimed by the thread that detaches the last
+ * mapping (or by spring_vmm_reclaim_caches()).  The clock sweeper, pushers
+ * and prefetchers, which will run as threads in threaded mode and be
+ * stepped by the embedder in deterministic mode, come later.
+ */
 typedef enum spring_vmm_mode {
     SPRING_VMM_THREADED = 0,     /**< background threads run the internal activities */
     SPRING_VMM_DETERMINISTIC = 1 /**< no background threads; the embedder steps them */

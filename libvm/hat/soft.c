@@ -319,10 +319,7 @@ static unsigned soft_frame_refmod(void *hp, size_t frame, unsigned clear)
     struct shat *h = hp;
     if (frame >= h->nframes)
         return 0;
-    pthread_mutex_lock(&h->lock);
-    unsigned r = atomic_fetch_and(&h->refmod[frame], (uint8_t)~clear);
-    pthread_mutex_unlock(&h->lock);
-    return r;
+    return atomic_fetch_and(&h->refmod[frame], (uint8_t)~clear); /* atomic: no lock needed */
 }
 
 static int soft_translate(void *hp, void *cp, spring_addr_t va, spring_rights_t access, size_t *frame)

@@ -761,19 +761,37 @@ int spring_as_lock_memory(spring_as_t *as, spring_addr_t address, spring_off_t l
         return rc;
     if (!as->privileged)
         return SPRING_EPERM;
-    rc = set_locked(as, address, address + length, true);
-    if (rc)
-        return rc;
+    /* The runs not locked yet: a failure below unlocks those only. */
+    struct run {
+        spring_addr_t s, e;
+    } *runs = NULL;
+    size_t nruns = 0;
+    spring_addr_t end = address + length;
+    pthread_rwlock_rdlock(&as->lock);
+    for (struct vm_region *r = region_first_after(as, address); r && r->start < end && rc == 0;
+         r = RB_NEXT(vm_region_tree, &as->regions, r))
+        for (size_t i = 0; i < r->nsub && rc == 0; i++) {
+            spring_addr_t s = SPRING__MAX(r->sub[i].start, address), e = SPRING__MIN(r->sub[i].end, end);
+            if (e <= s || r->sub[i].locked)
+                continue;
+            struct run *n = spring__realloc(as->vmm, runs, (nruns + 1) * sizeof *n);
+            if (n == NULL)
+                rc = SPRING_ENOMEM;
+            else
+                (runs = n)[nruns++] = (struct run){s, e};
+        }
+    pthread_rwlock_unlock(&as->lock);
+    if (rc == 0)
+        rc = set_locked(as, address, end, true);
     /* Make every page resident now. */
-    for (spring_addr_t a = address; a < address + length; a += as->vmm->page_size) {
+    for (spring_addr_t a = address; a < end && rc == 0; a += as->vmm->page_size) {
         size_t f;
         rc = as_fault_pin(as, a, SPRING_RIGHTS_R, 0, &f, true);
-        if (rc) {
-            (void)set_locked(as, address, address + length, false);
-            return rc;
-        }
+        for (size_t i = 0; rc != 0 && i < nruns; i++)
+            (void)set_locked(as, runs[i].s, runs[i].e, false);
     }
-    return 0;
+    free(runs);
+    return rc;
 }
 
 int spring_as_unlock_memory(spring_as_t *as, spring_addr_t address, spring_off_t length)
@@ -1120,8 +1138,10 @@ static int as_copy(spring_as_t *as, spring_addr_t address, void *buf, const void
 {
     if (as == NULL || (len > 0 && buf == NULL && src == NULL))
         return SPRING_EINVAL;
+    /* A range wrapping around 2^64 covers the top page, which no address
+     * space can map (as.h documents no ERANGE here). */
     if (address + len < address)
-        return SPRING_ERANGE;
+        return SPRING_ENOTMAPPED;
     spring_vmm_t *vmm = as->vmm;
     spring_rights_t access = src ? SPRING_RIGHTS_W : SPRING_RIGHTS_R;
     size_t done = 0;

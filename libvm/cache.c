@@ -22,6 +22,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vm_int.h"
 
@@ -549,6 +550,21 @@ static int pager_rc(int rc)
     return SPRING_EPAGER;
 }
 
+/* Whether to call a pager again after a failure (§5.1: the VMM waits for
+ * its default pagers).  Calls of a system-privilege pager that fail with a
+ * pager error are retried SPRING_SYSTEM_RETRIES times, 1 ms apart; an
+ * ordinary pager's failure stands at once.  A block whose page-out was
+ * refused stays cached and modified either way, so nothing is lost.
+ * => c->lock not held. */
+static bool system_retry(struct vm_cache *c, int rc, unsigned attempt)
+{
+    if (rc >= 0 || rc <= SPRING__ERR_MIN || c->priv != SPRING_PRIV_SYSTEM || attempt >= SPRING_SYSTEM_RETRIES)
+        return false;
+    struct timespec ts = {0, 1000 * 1000};
+    nanosleep(&ts, NULL);
+    return true;
+}
+
 /* Build the data list of one block for the pager, pointing into the
  * frames (borrowed for the call).  Frames are contiguous in the list only
  * page by page, so one data block per page, zero pages as indications. */
@@ -579,15 +595,19 @@ static int block_push(struct vm_cache *c, struct vm_block *b, int how, bool *due
     pthread_mutex_unlock(&c->lock);
     int rc;
     spring_off_t off = b->offset, len = c->block_size;
-    if (how == 1 && c->pops->sync)
-        rc = c->pops->sync(c->pager, off, len, &own, &d);
-    else if (how == 1 && c->pops->write_out)
-        rc = c->pops->write_out(c->pager, off, len, &own, &d);
-    else if (how == 2 && c->pops->write_out)
-        rc = c->pops->write_out(c->pager, off, len, &own, &d);
-    else
-        rc = c->pops->page_out(c->pager, off, len, &own, &d);
-    atomic_fetch_add(&vmm->st_page_outs, 1);
+    for (unsigned attempt = 0;; attempt++) {
+        if (how == 1 && c->pops->sync)
+            rc = c->pops->sync(c->pager, off, len, &own, &d);
+        else if (how == 1 && c->pops->write_out)
+            rc = c->pops->write_out(c->pager, off, len, &own, &d);
+        else if (how == 2 && c->pops->write_out)
+            rc = c->pops->write_out(c->pager, off, len, &own, &d);
+        else
+            rc = c->pops->page_out(c->pager, off, len, &own, &d);
+        atomic_fetch_add(&vmm->st_page_outs, 1);
+        if (!system_retry(c, rc, attempt))
+            break;
+    }
     pthread_mutex_lock(&c->lock);
     transit_add(vmm, -1);
     *due |= callout_end(c, own);
@@ -731,8 +751,13 @@ static int block_upgrade(struct vm_cache *c, struct vm_block *b, bool *due)
     callout_begin(c);
     transit_add(vmm, +1);
     pthread_mutex_unlock(&c->lock);
-    int prc = c->pops->page_in(c->pager, b->offset, c->block_size, SPRING_RIGHTS_RW, &own, &pb);
-    atomic_fetch_add(&vmm->st_page_ins, 1);
+    int prc;
+    for (unsigned attempt = 0;; attempt++) {
+        prc = c->pops->page_in(c->pager, b->offset, c->block_size, SPRING_RIGHTS_RW, &own, &pb);
+        atomic_fetch_add(&vmm->st_page_ins, 1);
+        if (!system_retry(c, prc, attempt))
+            break;
+    }
     pthread_mutex_lock(&c->lock);
     transit_add(vmm, -1);
     *due |= callout_end(c, own);
@@ -793,9 +818,16 @@ static int block_page_in(struct vm_cache *c, spring_off_t boff, bool mode_rw, bo
     callout_begin(c);
     transit_add(vmm, +1);
     pthread_mutex_unlock(&c->lock);
-    int prc = c->pops->page_in(c->pager, boff, c->block_size, mode_rw ? SPRING_RIGHTS_RW : SPRING_RIGHTS_RO, &own,
+    int prc;
+    for (unsigned attempt = 0;; attempt++) {
+        for (size_t i = 0; i < b->nframes; i++)
+            zero[i] = 0;
+        prc = c->pops->page_in(c->pager, boff, c->block_size, mode_rw ? SPRING_RIGHTS_RW : SPRING_RIGHTS_RO, &own,
                                &pb);
-    atomic_fetch_add(&vmm->st_page_ins, 1);
+        atomic_fetch_add(&vmm->st_page_ins, 1);
+        if (!system_retry(c, prc, attempt))
+            break;
+    }
     pthread_mutex_lock(&c->lock);
     transit_add(vmm, -1);
     *due |= callout_end(c, own);
@@ -1028,7 +1060,7 @@ static int take_data(spring_cache_obj_t h, spring_off_t off, spring_off_t size, 
     if (op == OP_ZERO) {
         if ((rc = zr_add(c, off, end)) != 0)
             goto out;
-    } else if (op == OP_FLUSH || op == OP_DELETE || op == OP_DENY) {
+    } else if (op == OP_DELETE) {
         if ((rc = zr_remove(c, off, end)) != 0)
             goto out;
     }
@@ -1037,8 +1069,8 @@ static int take_data(spring_cache_obj_t h, spring_off_t off, spring_off_t size, 
     for (; b != NULL && b->offset < end; b = next) {
         next = RB_NEXT(vm_block_tree, &c->blocks, b);
         if (b->state != VM_B_VALID) {
-            if (op == OP_FLUSH || op == OP_DELETE || op == OP_ZERO)
-                block_remove(c, b, op != OP_FLUSH, false); /* doomed: its owner frees it */
+            if (op == OP_DELETE || op == OP_ZERO)
+                block_remove(c, b, true, false); /* doomed: its owner frees it */
             continue;
         }
         switch (op) {
@@ -1069,15 +1101,33 @@ static int take_data(spring_cache_obj_t h, spring_off_t off, spring_off_t size, 
                     goto out;
                 }
             }
-            b->dirty = false;
             b->state = VM_B_VALID;
+            break;
+        }
+    }
+    /* Every block's data is gathered: only now take the blocks, so that an
+     * ENOMEM above leaves everything cached and modified. */
+    if (op == OP_FLUSH || op == OP_DENY) {
+        if ((rc = zr_remove(c, off, end)) != 0)
+            goto out;
+    }
+    if (op == OP_FLUSH || op == OP_DENY || op == OP_WRITEBACK) {
+        for (b = RB_NFIND(vm_block_tree, &c->blocks, &key); b != NULL && b->offset < end; b = next) {
+            next = RB_NEXT(vm_block_tree, &c->blocks, b);
+            if (b->state != VM_B_VALID) {
+                if (op == OP_FLUSH)
+                    block_remove(c, b, false, false); /* doomed: its owner frees it */
+                continue;
+            }
+            if (op == OP_DENY && !b->rw)
+                continue;
+            b->dirty = false;
             if (op == OP_FLUSH) {
                 block_unhash(c, b);
                 block_release(c, b);
             } else if (op == OP_DENY) {
                 b->rw = false;
             }
-            break;
         }
     }
 out:

@@ -47,9 +47,17 @@ typedef enum spring_vmm_mode {
  * It decides what the VMM does when one of that pager's calls fails.
  */
 typedef enum spring_privilege {
-    SPRING_PRIV_USER = 0,  /**< an ordinary pager: a failed page-in fails the fault */
-    SPRING_PRIV_SYSTEM = 1 /**< a default (system) pager: the VMM waits for it and retries page-outs */
+    SPRING_PRIV_USER = 0,  /**< an ordinary pager: a failed call stands at once */
+    SPRING_PRIV_SYSTEM = 1 /**< a default (system) pager: the VMM retries its failed calls */
 } spring_privilege_t;
+
+/**
+ * @brief How many times the VMM calls a #SPRING_PRIV_SYSTEM pager again
+ *        (1 ms apart) after a page_in, page_out, write_out or sync fails
+ *        with a negative code.  Only system pagers may add swap pagers.
+ *        A cache's privilege is that of the vmm object that created it.
+ */
+#define SPRING_SYSTEM_RETRIES 8
 
 /** @brief Configuration of a new VMM.  Initialize with spring_vmm_config_init(). */
 typedef struct spring_vmm_config {

@@ -1,8 +1,10 @@
 /*
  * as.c - the address-space layer (paper §4.1.2, §9.1, Appendix A).
  *
- * An address space keeps its regions in a red-black tree ordered by start
- * address (O(log n) lookup) with a hint to the region found last.  Each
+ * An address space keeps its regions in a sorted doubly-linked list (§9.1)
+ * indexed by a B+ tree on the start address (libvm/rtree.c: O(log n)
+ * lookup touching few cache lines even with a million regions), with a
+ * hint to the region found last.  Each
  * region has a subregion map: sorted runs of pages with the same rights and
  * lock state, covering the region.
  *
@@ -15,13 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rtree.h"
 #include "vm_int.h"
 
-static int region_cmp(const struct vm_region *a, const struct vm_region *b)
-{
-    return a->start < b->start ? -1 : a->start > b->start;
-}
-RB_GENERATE_STATIC(vm_region_tree, vm_region, node, region_cmp)
 
 #define AS_DEFAULT_LIMIT ((spring_addr_t)1 << 47)
 
@@ -51,16 +49,10 @@ static struct vm_region *region_find(spring_as_t *as, spring_addr_t va)
     struct vm_region *h = atomic_load_explicit(&as->hint, memory_order_relaxed);
     if (h != NULL && va >= h->start && va < h->end)
         return h;
-    struct vm_region *n = RB_ROOT(&as->regions);
-    while (n != NULL) {
-        if (va < n->start)
-            n = RB_LEFT(n, node);
-        else if (va >= n->end)
-            n = RB_RIGHT(n, node);
-        else {
-            atomic_store_explicit(&as->hint, n, memory_order_relaxed);
-            return n;
-        }
+    struct vm_region *r = rt_find_le(&as->idx, va);
+    if (r != NULL && va < r->end) {
+        atomic_store_explicit(&as->hint, r, memory_order_relaxed);
+        return r;
     }
     return NULL;
 }
@@ -68,17 +60,29 @@ static struct vm_region *region_find(spring_as_t *as, spring_addr_t va)
 /* The first region ending after va.  => as->lock held. */
 static struct vm_region *region_first_after(spring_as_t *as, spring_addr_t va)
 {
-    struct vm_region *n = RB_ROOT(&as->regions), *best = NULL;
-    while (n != NULL) {
-        if (n->end > va) {
-            best = n;
-            if (n->start <= va)
-                return n;
-            n = RB_LEFT(n, node);
-        } else
-            n = RB_RIGHT(n, node);
-    }
-    return best;
+    struct vm_region *r = rt_find_le(&as->idx, va);
+    if (r == NULL)
+        return TAILQ_FIRST(&as->rlist);
+    return r->end > va ? r : TAILQ_NEXT(r, link);
+}
+
+/* Enter r in the list and the index; the index has a reserve
+ * (rt_reserve).  => as->lock held for writing. */
+static void region_insert(spring_as_t *as, struct vm_region *r)
+{
+    struct vm_region *pred = rt_find_le(&as->idx, r->start);
+    if (pred != NULL)
+        TAILQ_INSERT_AFTER(&as->rlist, pred, r, link);
+    else
+        TAILQ_INSERT_HEAD(&as->rlist, r, link);
+    rt_insert(&as->idx, r->start, r);
+}
+
+/* => as->lock held for writing. */
+static void region_remove(spring_as_t *as, struct vm_region *r)
+{
+    rt_remove(&as->idx, r->start);
+    TAILQ_REMOVE(&as->rlist, r, link);
 }
 
 static struct vm_subregion *sub_find(struct vm_region *r, spring_addr_t va)
@@ -188,7 +192,8 @@ int spring_as_new(spring_vmm_t *vmm, const spring_as_options_t *opts, spring_as_
     as->base = o.base;
     as->limit = o.limit;
     as->privileged = o.privileged;
-    RB_INIT(&as->regions);
+    rt_init(&as->idx);
+    TAILQ_INIT(&as->rlist);
     int rc = vmm->hat->ctx_create(vmm->hatp, &as->hatctx);
     if (rc) {
         free(as);
@@ -223,6 +228,7 @@ void spring_as_destroy(spring_as_t *as)
     LIST_REMOVE(as, link);
     vmm->nas--;
     pthread_mutex_unlock(&vmm->as_list_lock);
+    rt_fini(&as->idx);
     pthread_rwlock_destroy(&as->lock);
     free(as);
 }
@@ -242,7 +248,7 @@ static int find_free(spring_as_t *as, spring_off_t len, spring_addr_t *out)
             return 0;
         }
         cand = SPRING__MAX(cand, r->end);
-        r = RB_NEXT(vm_region_tree, &as->regions, r);
+        r = TAILQ_NEXT(r, link);
     }
     return SPRING_ENOSPC;
 }
@@ -330,15 +336,18 @@ static int map_internal(spring_as_t *as, spring_mobj_t *mobj, spring_off_t off, 
         r->sub = sub;
         r->nsub = 1;
         pthread_rwlock_wrlock(&as->lock);
-        if (!range_free(as, addr, blen)) {
+        bool taken = !range_free(as, addr, blen);
+        if (taken || rt_reserve(&as->idx) != 0) {
             pthread_rwlock_unlock(&as->lock);
             spring_mobj_unref(r->mobj);
             region_free(r);
             spring__cache_detach(c);
             spring__cache_unref(c);
+            if (!taken)
+                return SPRING_ENOMEM;
             continue; /* taken meanwhile: choose again, or EEXIST */
         }
-        RB_INSERT(vm_region_tree, &as->regions, r);
+        region_insert(as, r);
         as->nregions++;
         as->mapped += blen;
         as->gen++;
@@ -443,7 +452,7 @@ static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bo
         pthread_rwlock_wrlock(&as->lock);
         struct vm_region *r = region_first_after(as, addr), *next;
         for (; r && r->start < end; r = next) {
-            next = RB_NEXT(vm_region_tree, &as->regions, r);
+            next = TAILQ_NEXT(r, link);
             if (ndead == UNMAP_CHUNK || nzero == UNMAP_CHUNK) {
                 more = true;
                 break;
@@ -452,6 +461,10 @@ static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bo
             bool split = s > r->start && e < r->end;
             if (split && (spare == NULL || spare_cap < r->nsub)) {
                 need = r->nsub;
+                break;
+            }
+            if (split && rt_reserve(&as->idx) != 0) {
+                rc = SPRING_ENOMEM; /* nothing was changed: the range is inside r */
                 break;
             }
             vmm->hat->remove(vmm->hatp, as->hatctx, s, e - s);
@@ -468,7 +481,7 @@ static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bo
             as->mapped -= e - s;
             changed = true;
             if (s == r->start && e == r->end) {
-                RB_REMOVE(vm_region_tree, &as->regions, r);
+                region_remove(as, r);
                 as->nregions--;
                 dead[ndead++] = r;
             } else if (split) {
@@ -489,12 +502,13 @@ static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bo
                 sub_clip(r2, e, r2->end);
                 sub_clip(r, r->start, s);
                 r->end = s;
-                RB_INSERT(vm_region_tree, &as->regions, r2);
+                region_insert(as, r2);
                 as->nregions++;
             } else if (s == r->start) { /* trim the front; the order among regions is unchanged */
                 sub_clip(r, e, r->end);
                 r->mobj_off += e - r->start;
                 r->cache_off += e - r->start;
+                rt_rekey(&as->idx, r->start, e);
                 r->start = e;
             } else { /* trim the back */
                 sub_clip(r, r->start, s);
@@ -641,14 +655,14 @@ static int cover_and_reserve(spring_as_t *as, spring_addr_t addr, spring_addr_t 
 {
     spring_addr_t at = addr;
     struct vm_region *r = region_first_after(as, addr);
-    for (; at < end; r = RB_NEXT(vm_region_tree, &as->regions, r)) {
+    for (; at < end; r = TAILQ_NEXT(r, link)) {
         if (r == NULL || r->start > at)
             return SPRING_ENOTMAPPED;
         if (check_rights && !spring_rights_subset(rights, r->maxprot))
             return SPRING_ERIGHTS;
         at = r->end;
     }
-    for (r = region_first_after(as, addr); r && r->start < end; r = RB_NEXT(vm_region_tree, &as->regions, r))
+    for (r = region_first_after(as, addr); r && r->start < end; r = TAILQ_NEXT(r, link))
         if (sub_reserve(as->vmm, r, 2) != 0)
             return SPRING_ENOMEM;
     return 0;
@@ -670,7 +684,7 @@ int spring_as_change_access_rights(spring_as_t *as, spring_addr_t address, sprin
         return rc;
     }
     for (struct vm_region *r = region_first_after(as, address); r && r->start < end;
-         r = RB_NEXT(vm_region_tree, &as->regions, r)) {
+         r = TAILQ_NEXT(r, link)) {
         spring_addr_t s = SPRING__MAX(r->start, address), e = SPRING__MIN(r->end, end);
         sub_split(r, s);
         sub_split(r, e);
@@ -703,7 +717,7 @@ static int set_locked(spring_as_t *as, spring_addr_t addr, spring_addr_t end, bo
     } *segs = NULL;
     size_t nseg = 0, cap = 0;
     struct vm_region *r;
-    for (r = region_first_after(as, addr); r && r->start < end; r = RB_NEXT(vm_region_tree, &as->regions, r)) {
+    for (r = region_first_after(as, addr); r && r->start < end; r = TAILQ_NEXT(r, link)) {
         spring_addr_t s = SPRING__MAX(r->start, addr), e = SPRING__MIN(r->end, end);
         for (size_t i = 0; i < r->nsub; i++) {
             spring_addr_t ls = SPRING__MAX(r->sub[i].start, s), le = SPRING__MIN(r->sub[i].end, e);
@@ -733,7 +747,7 @@ static int set_locked(spring_as_t *as, spring_addr_t addr, spring_addr_t end, bo
             (void)spring__cache_lock_range(segs[done].c, segs[done].off, segs[done].len, lock ? -1 : 1);
         goto out;
     }
-    for (r = region_first_after(as, addr); r && r->start < end; r = RB_NEXT(vm_region_tree, &as->regions, r)) {
+    for (r = region_first_after(as, addr); r && r->start < end; r = TAILQ_NEXT(r, link)) {
         spring_addr_t s = SPRING__MAX(r->start, addr), e = SPRING__MIN(r->end, end);
         sub_split(r, s);
         sub_split(r, e);
@@ -769,7 +783,7 @@ int spring_as_lock_memory(spring_as_t *as, spring_addr_t address, spring_off_t l
     spring_addr_t end = address + length;
     pthread_rwlock_rdlock(&as->lock);
     for (struct vm_region *r = region_first_after(as, address); r && r->start < end && rc == 0;
-         r = RB_NEXT(vm_region_tree, &as->regions, r))
+         r = TAILQ_NEXT(r, link))
         for (size_t i = 0; i < r->nsub && rc == 0; i++) {
             spring_addr_t s = SPRING__MAX(r->sub[i].start, address), e = SPRING__MIN(r->sub[i].end, end);
             if (e <= s || r->sub[i].locked)
@@ -824,7 +838,7 @@ int spring_as_flush(spring_as_t *as, spring_addr_t address, spring_off_t length,
     size_t n = 0, cap = 0;
     pthread_rwlock_rdlock(&as->lock);
     for (struct vm_region *r = region_first_after(as, address); r && r->start < end;
-         r = RB_NEXT(vm_region_tree, &as->regions, r)) {
+         r = TAILQ_NEXT(r, link)) {
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 8;
             struct job *nj = spring__realloc(as->vmm, jobs, ncap * sizeof *nj);
@@ -871,7 +885,7 @@ int spring_as_get_mappings(spring_as_t *as, spring_addr_t address, spring_off_t 
     bool more = false;
     pthread_rwlock_rdlock(&as->lock);
     for (struct vm_region *r = region_first_after(as, address); r && r->start < end && !more;
-         r = RB_NEXT(vm_region_tree, &as->regions, r)) {
+         r = TAILQ_NEXT(r, link)) {
         for (size_t i = 0; i < r->nsub; i++) {
             spring_addr_t s = SPRING__MAX(r->sub[i].start, address), e = SPRING__MIN(r->sub[i].end, end);
             if (e <= s)
@@ -916,7 +930,7 @@ int spring_as_statistics(spring_as_t *as, spring_as_statistics_t *st)
     st->nregions = as->nregions;
     st->mapped = as->mapped;
     struct vm_region *r;
-    RB_FOREACH(r, vm_region_tree, &as->regions) {
+    TAILQ_FOREACH(r, &as->rlist, link) {
         st->resident += spring__cache_resident(r->cache, r->cache_off, r->end - r->start);
         for (size_t i = 0; i < r->nsub; i++)
             if (r->sub[i].locked)
@@ -1188,7 +1202,7 @@ int spring__as_check(spring_as_t *as, const char **why)
     struct vm_region *r, *prev = NULL;
     size_t n = 0;
     spring_off_t mapped = 0;
-    RB_FOREACH(r, vm_region_tree, &as->regions) {
+    TAILQ_FOREACH(r, &as->rlist, link) {
         n++;
         mapped += r->end - r->start;
         if (r->start >= r->end || r->start < as->base || r->end > as->limit) {
@@ -1222,6 +1236,23 @@ int spring__as_check(spring_as_t *as, const char **why)
         if (rc)
             break;
         prev = r;
+    }
+    const char *rwhy = rc == 0 ? rt_check(&as->idx) : NULL;
+    if (rwhy != NULL) {
+        *why = rwhy;
+        rc = SPRING_EPROTO;
+    }
+    if (rc == 0 && as->idx.n != n) {
+        *why = "region index and region list disagree";
+        rc = SPRING_EPROTO;
+    }
+    TAILQ_FOREACH(r, &as->rlist, link) {
+        if (rc != 0)
+            break;
+        if (rt_find_le(&as->idx, r->start) != r) {
+            *why = "region index does not lead to a region";
+            rc = SPRING_EPROTO;
+        }
     }
     if (rc == 0 && (n != as->nregions || mapped != as->mapped)) {
         *why = "address-space region count or size wrong";

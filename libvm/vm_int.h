@@ -38,6 +38,8 @@
 
 #include <spring/spring.h>
 
+#include "rtree.h"
+
 #define SPRING__HIDDEN __attribute__((visibility("hidden")))
 
 /* ------------------------------------------------------------------ */
@@ -274,7 +276,7 @@ struct vm_subregion {
 };
 
 struct vm_region {
-    RB_ENTRY(vm_region) node;  /* [A] */
+    TAILQ_ENTRY(vm_region) link; /* [A] the address space's sorted list */
     spring_addr_t start, end;  /* [A] */
     spring_mobj_t *mobj;       /* [A] reference */
     spring_off_t mobj_off;     /* [A] object offset at start */
@@ -285,12 +287,12 @@ struct vm_region {
     struct vm_subregion *sub;  /* [A] sorted, covering [start, end) */
     size_t nsub;               /* [A] */
 };
-RB_HEAD(vm_region_tree, vm_region);
 
 struct spring_as {
     spring_vmm_t *vmm;                  /* [c] */
     pthread_rwlock_t lock;
-    struct vm_region_tree regions;      /* [A] */
+    struct rtree idx;                   /* [A] index of regions by start */
+    TAILQ_HEAD(, vm_region) rlist;      /* [A] regions in address order */
     _Atomic(struct vm_region *) hint;   /* [a] last region found (read under [A]) */
     size_t nregions;                    /* [A] */
     spring_off_t mapped;                /* [A] */

@@ -1,0 +1,50 @@
+/*
+ * rtree.h - the ordered index of an address space's regions: a B+ tree
+ * keyed by start address, with wide nodes so that a lookup among a million
+ * regions touches few cache lines (paper §9.1 keeps a sorted list; the list
+ * is still there, in as.c, for ordered walks).
+ *
+ * Operations that may split nodes draw them from a reserve that the caller
+ * fills beforehand (rt_reserve), outside its locks, so that an insert under
+ * the address-space lock never fails.
+ *
+ * Locks: none of its own; the caller holds the address-space lock (read for
+ * lookups, write for changes).
+ */
+#ifndef SPRING_RTREE_H
+#define SPRING_RTREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RT_FANOUT 32
+
+struct rt_node;
+
+struct rtree {
+    struct rt_node *root;   /* NULL when empty */
+    unsigned height;        /* 0 when empty; 1 = the root is a leaf */
+    size_t n;               /* entries */
+    struct rt_node *spare;  /* reserve of free nodes (linked) */
+    size_t nspare;
+};
+
+void rt_init(struct rtree *t);
+/* Free every node; the values are the caller's. */
+void rt_fini(struct rtree *t);
+/* Make sure an insert can complete without allocating.  Returns 0 or -1. */
+int rt_reserve(struct rtree *t);
+/* Insert key -> val (key not present).  Needs a reserve (rt_reserve). */
+void rt_insert(struct rtree *t, uint64_t key, void *val);
+/* Remove key (present).  Never allocates. */
+void rt_remove(struct rtree *t, uint64_t key);
+/* Change a present key in place to a larger one that keeps the order
+ * (the next key, if any, is larger than nkey). */
+void rt_rekey(struct rtree *t, uint64_t key, uint64_t nkey);
+/* The value with the greatest key <= key, or NULL. */
+void *rt_find_le(const struct rtree *t, uint64_t key);
+/* Check the structure; returns NULL or a description of the fault. */
+const char *rt_check(const struct rtree *t);
+
+#endif

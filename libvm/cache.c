@@ -733,27 +733,27 @@ int spring__cache_fault_fast(struct vm_cache *c, struct vm_fault *f)
     return rc;
 }
 
-/* Upgrade a read-only block to read-write (§5.1).  => c->lock held, b valid
- * and read-only; dropped and re-taken around the pager call. */
-static int block_upgrade(struct vm_cache *c, struct vm_block *b, bool *due)
+/* Call the pager's page_in for block b, which is in transit, handing it
+ * b's frames (§9.4); on success the pages it marked all-zero are zeroed.
+ * Returns the pager's code.  => c->lock held; dropped and re-taken around
+ * the call. */
+static int pager_page_in(struct vm_cache *c, struct vm_block *b, bool rw, bool upgrade, bool *due)
 {
     spring_vmm_t *vmm = c->vmm;
-    b->state = VM_B_OTHER;
-    spring__hat_unload_block(vmm, b);
     void *pages[b->nframes];
     uint8_t zero[b->nframes];
-    for (size_t i = 0; i < b->nframes; i++) {
+    for (size_t i = 0; i < b->nframes; i++)
         pages[i] = spring__frame_addr(vmm, b->frames[i]);
-        zero[i] = 0;
-    }
-    spring_page_buf_t pb = {b->offset, c->block_size, vmm->page_size, b->nframes, pages, zero, true};
+    spring_page_buf_t pb = {b->offset, c->block_size, vmm->page_size, b->nframes, pages, zero, upgrade};
     spring_ownership_t own = c->own;
     callout_begin(c);
     transit_add(vmm, +1);
     pthread_mutex_unlock(&c->lock);
     int prc;
     for (unsigned attempt = 0;; attempt++) {
-        prc = c->pops->page_in(c->pager, b->offset, c->block_size, SPRING_RIGHTS_RW, &own, &pb);
+        memset(zero, 0, sizeof zero);
+        prc = c->pops->page_in(c->pager, b->offset, c->block_size, rw ? SPRING_RIGHTS_RW : SPRING_RIGHTS_RO, &own,
+                               &pb);
         atomic_fetch_add(&vmm->st_page_ins, 1);
         if (!system_retry(c, prc, attempt))
             break;
@@ -761,16 +761,26 @@ static int block_upgrade(struct vm_cache *c, struct vm_block *b, bool *due)
     pthread_mutex_lock(&c->lock);
     transit_add(vmm, -1);
     *due |= callout_end(c, own);
-    b->state = VM_B_VALID;
     pthread_cond_broadcast(&c->cv);
-    if (b->doomed) {
-        block_release_doomed(c, b);
-    } else if (prc == 0) {
+    if (prc == 0 && !b->doomed)
         for (size_t i = 0; i < b->nframes; i++)
             if (zero[i])
                 memset(pages[i], 0, vmm->page_size);
+    return prc;
+}
+
+/* Upgrade a read-only block to read-write (§5.1).  => c->lock held, b valid
+ * and read-only; dropped and re-taken around the pager call. */
+static int block_upgrade(struct vm_cache *c, struct vm_block *b, bool *due)
+{
+    b->state = VM_B_OTHER;
+    spring__hat_unload_block(c->vmm, b);
+    int prc = pager_page_in(c, b, true, true, due);
+    b->state = VM_B_VALID;
+    if (b->doomed)
+        block_release_doomed(c, b);
+    else if (prc == 0)
         b->rw = true;
-    }
     return pager_rc(prc);
 }
 
@@ -807,42 +817,13 @@ static int block_page_in(struct vm_cache *c, spring_off_t boff, bool mode_rw, bo
     }
     b->state = VM_B_PAGEIN;
     block_hash(c, b);
-    void *pages[b->nframes];
-    uint8_t zero[b->nframes];
-    for (size_t i = 0; i < b->nframes; i++) {
-        pages[i] = spring__frame_addr(vmm, b->frames[i]);
-        zero[i] = 0;
-    }
-    spring_page_buf_t pb = {boff, c->block_size, vmm->page_size, b->nframes, pages, zero, false};
-    spring_ownership_t own = c->own;
-    callout_begin(c);
-    transit_add(vmm, +1);
-    pthread_mutex_unlock(&c->lock);
-    int prc;
-    for (unsigned attempt = 0;; attempt++) {
-        for (size_t i = 0; i < b->nframes; i++)
-            zero[i] = 0;
-        prc = c->pops->page_in(c->pager, boff, c->block_size, mode_rw ? SPRING_RIGHTS_RW : SPRING_RIGHTS_RO, &own,
-                               &pb);
-        atomic_fetch_add(&vmm->st_page_ins, 1);
-        if (!system_retry(c, prc, attempt))
-            break;
-    }
-    pthread_mutex_lock(&c->lock);
-    transit_add(vmm, -1);
-    *due |= callout_end(c, own);
-    pthread_cond_broadcast(&c->cv);
+    int prc = pager_page_in(c, b, mode_rw, false, due);
+    b->state = VM_B_VALID;
     if (b->doomed || prc != 0) {
         /* Taken away during the call, or failed: discard the data. */
-        block_unhash(c, b);
-        b->state = VM_B_VALID;
-        block_release(c, b);
+        block_release_doomed(c, b);
         return pager_rc(prc);
     }
-    for (size_t i = 0; i < b->nframes; i++)
-        if (zero[i])
-            memset(pages[i], 0, vmm->page_size);
-    b->state = VM_B_VALID;
     b->rw = mode_rw;
     b->dirty = false;
     spring__lru_insert(vmm, b);

@@ -175,13 +175,9 @@ void spring__lru_remove(spring_vmm_t *vmm, struct vm_block *b)
     pthread_mutex_unlock(&vmm->page_lock);
 }
 
-int spring__frames_alloc_nowait(spring_vmm_t *vmm, size_t n, size_t *out)
+/* Take n frames off the free list.  => page_lock held, nfree >= n. */
+static void take_free_locked(spring_vmm_t *vmm, size_t n, size_t *out)
 {
-    pthread_mutex_lock(&vmm->page_lock);
-    if (vmm->nfree < n) {
-        pthread_mutex_unlock(&vmm->page_lock);
-        return SPRING_ENOFRAMES;
-    }
     for (size_t i = 0; i < n; i++) {
         struct vm_frame *f = TAILQ_FIRST(&vmm->freeq);
         TAILQ_REMOVE(&vmm->freeq, f, fq);
@@ -189,6 +185,16 @@ int spring__frames_alloc_nowait(spring_vmm_t *vmm, size_t n, size_t *out)
         out[i] = frame_no(vmm, f);
     }
     vmm->nfree -= n;
+}
+
+int spring__frames_alloc_nowait(spring_vmm_t *vmm, size_t n, size_t *out)
+{
+    pthread_mutex_lock(&vmm->page_lock);
+    if (vmm->nfree < n) {
+        pthread_mutex_unlock(&vmm->page_lock);
+        return SPRING_ENOFRAMES;
+    }
+    take_free_locked(vmm, n, out);
     pthread_mutex_unlock(&vmm->page_lock);
     for (size_t i = 0; i < n; i++)
         vmm->hat->frame_refmod(vmm->hatp, out[i], SPRING_HAT_REF | SPRING_HAT_MOD);
@@ -214,13 +220,7 @@ int spring__frames_alloc(spring_vmm_t *vmm, size_t n, size_t *out)
     pthread_mutex_lock(&vmm->page_lock);
     for (;;) {
         if (vmm->nfree >= n) {
-            for (size_t i = 0; i < n; i++) {
-                struct vm_frame *f = TAILQ_FIRST(&vmm->freeq);
-                TAILQ_REMOVE(&vmm->freeq, f, fq);
-                f->onfree = false;
-                out[i] = frame_no(vmm, f);
-            }
-            vmm->nfree -= n;
+            take_free_locked(vmm, n, out);
             pthread_mutex_unlock(&vmm->page_lock);
             return 0;
         }

@@ -268,8 +268,12 @@ void rt_rekey(struct rtree *t, uint64_t k, uint64_t nk)
     struct rt_node *x = t->root;
     if (x == NULL)
         return;
-    while (!x->leaf)
-        x = x->u.child[child_for(x, k)];
+    while (!x->leaf) {
+        unsigned i = child_for(x, k);
+        if (i + 1 < x->n && x->key[i + 1] <= nk)
+            x->key[i + 1] = nk + 1; /* a stale separator must stay above the new key (the next key is > nk) */
+        x = x->u.child[i];
+    }
     unsigned j = leaf_le(x, k);
     if (j > 0 && x->key[j - 1] == k)
         x->key[j - 1] = nk;

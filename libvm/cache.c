@@ -117,9 +117,19 @@ int spring__cache_new(spring_vmm_t *vmm, spring_privilege_t priv, const spring_p
     spring_off_t bs = info->block_size ? info->block_size : vmm->page_size;
     if (bs < vmm->page_size || (bs & (bs - 1)) != 0 || bs / vmm->page_size > vmm->nframes / 4 + 1)
         return SPRING_EINVAL;
+    /* Faults must always find two blocks' worth of frames not locked. */
+    size_t ppb = (size_t)(bs / vmm->page_size);
+    pthread_mutex_lock(&vmm->page_lock);
+    bool fits = vmm->nlocked + 2 * ppb <= vmm->nframes;
+    pthread_mutex_unlock(&vmm->page_lock);
+    if (!fits)
+        return SPRING_ENOFRAMES;
     struct vm_cache *c = spring__calloc(vmm, 1, sizeof *c);
     if (c == NULL)
         return SPRING_ENOMEM;
+    pthread_mutex_lock(&vmm->page_lock);
+    vmm->max_block_pages = SPRING__MAX(vmm->max_block_pages, ppb);
+    pthread_mutex_unlock(&vmm->page_lock);
     c->vmm = vmm;
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->cv, NULL);
@@ -1513,8 +1523,9 @@ int spring__cache_flush(struct vm_cache *c, spring_off_t off, spring_off_t size,
 /* Add delta (+1 or -1) to the lock count of every page in [off, off+size)
  * (page aligned).  Frames are reserved per block: a block with at least one
  * locked page reserves all its frames.  Locking fails with
- * SPRING_ELOCKLIMIT if the pool cannot hold the newly reserved frames (two
- * blocks' worth always stay unlocked so faults can make progress).
+ * SPRING_ELOCKLIMIT if the pool cannot hold the newly reserved frames: two
+ * of the largest blocks of any cache always stay unlocked, so that faults
+ * on every cache can make progress.
  * => no lock held. */
 int spring__cache_lock_range(struct vm_cache *c, spring_off_t off, spring_off_t size, int delta)
 {
@@ -1531,7 +1542,7 @@ int spring__cache_lock_range(struct vm_cache *c, spring_off_t off, spring_off_t 
                 fresh++;
         size_t need = fresh * c->pages_per_block;
         pthread_mutex_lock(&vmm->page_lock);
-        if (vmm->nlocked + need + 2 * c->pages_per_block > vmm->nframes)
+        if (vmm->nlocked + need + 2 * SPRING__MAX(vmm->max_block_pages, c->pages_per_block) > vmm->nframes)
             rc = SPRING_ELOCKLIMIT;
         pthread_mutex_unlock(&vmm->page_lock);
         if (rc)

@@ -53,6 +53,7 @@ int spring__frames_init(spring_vmm_t *vmm)
         TAILQ_INSERT_TAIL(&vmm->freeq, f, fq);
     }
     vmm->nfree = vmm->nframes;
+    vmm->max_block_pages = 1;
     return 0;
 fail_frames:
     free(vmm->frames);

@@ -238,6 +238,7 @@ struct spring_vmm {
     struct vm_block_tq pageoutq;        /* [p] waiting to be pushed (later) */
     size_t nfree;                       /* [p] */
     size_t nlocked;                     /* [p] frames reserved by lock_memory */
+    size_t max_block_pages;             /* [p] pages in the largest block of any cache made */
     size_t ntransit;                    /* [p] blocks in transit */
     atomic_uint pin_waiters;            /* [a] threads waiting in wait_wpins */
 

@@ -251,7 +251,8 @@ SPRING_API int spring_as_set_swap_pager(spring_as_t *as, const spring_swap_pager
  * @param length bytes.
  * @return 0; #SPRING_EINVAL; #SPRING_EALIGN; #SPRING_ERANGE;
  *   #SPRING_ENOTMAPPED; #SPRING_EPERM (not privileged);
- *   #SPRING_ELOCKLIMIT (the pool cannot hold the locked pages);
+ *   #SPRING_ELOCKLIMIT (the pool cannot hold the locked pages and still
+ *   keep two of the largest blocks of any cache unlocked);
  *   #SPRING_EPAGER.  On failure nothing is locked.
  */
 SPRING_API int spring_as_lock_memory(spring_as_t *as, spring_addr_t address, spring_off_t length);

@@ -193,7 +193,9 @@ SPRING_API int spring_vmm_get_vm_info(spring_vmm_obj_t vmm_obj, spring_vm_info_t
  * @return 0; #SPRING_EINVAL for NULL arguments, invalid rights, ownership,
  *   or a block size that is not a power-of-two multiple of the page size;
  *   #SPRING_EVERSION for a pager vtable of an unsupported version;
- *   #SPRING_EBADHANDLE for a bad vmm object; #SPRING_ENOMEM.
+ *   #SPRING_EBADHANDLE for a bad vmm object; #SPRING_ENOFRAMES if the
+ *   frames not locked in memory cannot hold two blocks of that size;
+ *   #SPRING_ENOMEM.
  */
 SPRING_API int spring_vmm_create_cache_object(spring_vmm_obj_t vmm_obj, const spring_pager_ops_t *pager_ops,
                                               void *pager, bool signal_last_ref, const spring_pager_info_t *info,

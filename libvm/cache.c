@@ -1112,7 +1112,8 @@ static int take_data(spring_cache_obj_t h, spring_off_t off, spring_off_t size, 
             }
             if (op == OP_DENY && !b->rw)
                 continue;
-            b->dirty = false;
+            if (data != NULL)
+                b->dirty = false; /* the pager has the data now; without a list it stays modified here */
             if (op == OP_FLUSH) {
                 block_unhash(c, b);
                 block_release(c, b);

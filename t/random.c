@@ -1,4 +1,2139 @@
-/* placeholder: being written */
+/*
+ * random.c - the pseudo-random test (paper §9.8): a seeded sequence of
+ * legal and illegal operations on two address spaces (one privileged),
+ * three recording test pagers (memory objects with four different maximum
+ * rights each; block sizes of one and several pages; exclusive and shared
+ * ownership) and the default anonymous memory, with a small frame pool so
+ * that eviction and page traffic never stop.  Address-space calls (map,
+ * map_many, allocate_memory, unmap, change_access_rights, lock_memory,
+ * unlock_memory, flush, get_mappings, reads, writes, faults, translations)
+ * are mixed with the pager-side calls (flush_back, deny_writes, write_back,
+ * delete_range, zero_fill, populate, destroy_cache) with good, stale,
+ * forged and mistyped cache handles, with cache reclamation, and with
+ * pager failures injected for one operation (page_in, page_out, sync,
+ * bind).
+ *
+ * After every operation the library is compared with the reference model
+ * of t/model.c: the result code, every mapping as get_mappings reports it,
+ * the statistics and frame counts, a sample of pages' bytes read through
+ * the address spaces, a sample of the pagers' backing stores, the pagers'
+ * call logs (block-sized requests, ownership, no page traffic for locked
+ * blocks) and the VMM's own consistency check; every FULL_EVERY operations
+ * and at the end, every byte.  The seed also chooses the configuration
+ * (frame pool of 24 to 64 frames, block sizes).
+ *
+ *   t/random [-s SEED] [-n OPS] [--soak] [-v] [--only I,J,...] [--reduce]
+ *
+ * Each operation draws its arguments from a generator seeded by (SEED, its
+ * index), so a sub-sequence can be replayed with --only; --reduce searches
+ * for a short sub-sequence that still fails the same way and prints the
+ * command that replays it.  A second test case holds fixed reductions of
+ * what the sequence found.
+ */
+#define _GNU_SOURCE
 #include <check.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "model.h"
 #include "testlib.h"
-int main(void) { return 0; }
+
+#define PS 4096u
+#define NFRAMES 48 /* the reduced cases' pool */
+#define NPAGERS 3
+#define NAS 2
+#define NMOBJ 4
+#define FULL_EVERY 256
+#define LOGN 256     /* operations remembered */
+#define LOGSHOW 200  /* operations printed on failure */
+#define LOGW 320
+#define MAXBUF (64 * PS)
+#define MAXENT 512
+
+#define R_RO SPRING_RIGHTS_RO
+#define R_RX SPRING_RIGHTS_RX
+#define R_RW SPRING_RIGHTS_RW
+#define R_RWX SPRING_RIGHTS_RWX
+
+/* The pagers: object length in pages, block size in pages, initial
+ * ownership, initial store (pattern or zero).  configure() varies the
+ * block sizes and ownership with the seed, and the frame pool's size. */
+static struct {
+    uint64_t len_pages;
+    unsigned bs_pages;
+    spring_ownership_t own;
+    bool pattern;
+} pcfg[NPAGERS] = {
+    {96, 1, SPRING_OWN_EXCLUSIVE, true},
+    {38, 4, SPRING_OWN_EXCLUSIVE, true}, /* the last block is half beyond the object */
+    {40, 1, SPRING_OWN_SHARED, false},
+};
+static size_t g_nframes = NFRAMES;
+static const unsigned mobj_max[NMOBJ] = {R_RWX, R_RW, R_RX, R_RO};
+
+/* The address spaces, in pages: [base, limit), privileged. */
+static const struct {
+    uint64_t base, limit;
+    bool privileged;
+} ascfg[NAS] = {
+    {1, 192, true},
+    {16, 176, false},
+};
+
+/* ------------------------------------------------------------------ */
+/* Options (set in main, read by the test).                             */
+
+static uint64_t g_seed;
+static uint64_t g_nops = 200000;
+static bool g_verbose;
+static uint64_t *g_only; /* run only these operation indices (sorted), or NULL */
+static size_t g_nonly;
+static FILE *g_failout;  /* where a failing run's signature goes (reduce trials) */
+static bool g_quiet;     /* reduce trials: do not print the log */
+
+/* ------------------------------------------------------------------ */
+/* Random numbers: xoshiro256**, one generator per operation.           */
+
+typedef struct rng {
+    uint64_t s[4];
+} rng_t;
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static void rng_init(rng_t *r, uint64_t seed, uint64_t idx)
+{
+    uint64_t x = seed ^ (idx * 0xd1b54a32d192ed03ULL) ^ 0x5eed;
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix64(&x);
+}
+
+static uint64_t rnd(rng_t *r)
+{
+    uint64_t *s = r->s;
+    uint64_t x = s[1] * 5;
+    uint64_t res = ((x << 7) | (x >> 57)) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 45) | (s[3] >> 19);
+    return res;
+}
+
+static uint64_t below(rng_t *r, uint64_t n)
+{
+    return n ? rnd(r) % n : 0;
+}
+
+static bool chance(rng_t *r, unsigned pct)
+{
+    return below(r, 100) < pct;
+}
+
+static void rnd_fill(rng_t *r, uint8_t *p, size_t n)
+{
+    /* Mostly random bytes, sometimes long runs of one value or zeros, so
+     * that all-zero pages (sent as indications) occur too. */
+    unsigned kind = (unsigned)below(r, 10);
+    if (kind == 0) {
+        memset(p, 0, n);
+        return;
+    }
+    if (kind == 1) {
+        memset(p, (int)below(r, 256), n);
+        return;
+    }
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v = rnd(r);
+        memcpy(p + i, &v, 8);
+    }
+    for (; i < n; i++)
+        p[i] = (uint8_t)rnd(r);
+}
+
+/* ------------------------------------------------------------------ */
+/* The world: the library objects, the model and the log.               */
+
+typedef struct world {
+    spring_registry_t *reg;
+    spring_vmm_t *vmm;
+    spring_vmm_obj_t vobj;
+    spring_as_t *as[NAS];
+    tpager_t *tp[NPAGERS];
+    spring_mobj_t *mobj[NPAGERS][NMOBJ];
+    spring_mobj_t *anon_mobj[NAS]; /* learned from get_mappings */
+    model_t *m;
+    uint64_t stale[64];            /* handles of destroyed caches */
+    size_t nstale;
+    spring_ownership_t own_before[NPAGERS];
+    unsigned pobj_done_ok[NPAGERS]; /* done_with_pager_object calls expected */
+    uint64_t op;                    /* index of the current operation */
+    uint64_t executed;              /* operations run so far */
+    bool failed;
+    char failmsg[2048];
+    char (*log)[LOGW];
+    uint64_t *logidx;
+    size_t nlog;
+    uint8_t *buf, *buf2, *buf3;
+    /* Results per kind of operation: [kind][0] successes, [kind][1..] by error. */
+    const char *kind_name[32];
+    uint64_t kind_rc[32][32];
+    unsigned kind, nkinds;
+    uint64_t skipped;
+    /* A pager failure injected for the current operation. */
+    bool inj;
+    int inj_pager, inj_rc;
+    enum tp_kind inj_kind;
+    bool inj_always, inj_armed;
+    /* A successful lock_memory whose blocks count as resident once its own
+     * page-ins have been checked. */
+    bool held_pending;
+    int held_as;
+    uint64_t held_addr, held_len;
+    uint8_t locked_blk[128];
+    spring_mapping_t *ent;
+    model_entry_t *ment;
+} world_t;
+
+static void logop(world_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logop(world_t *w, const char *fmt, ...)
+{
+    size_t i = w->nlog++ % LOGN;
+    w->logidx[i] = w->op;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->log[i], LOGW, fmt, ap);
+    va_end(ap);
+}
+
+static void logadd(world_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logadd(world_t *w, const char *fmt, ...)
+{
+    if (w->nlog == 0)
+        return;
+    char *s = w->log[(w->nlog - 1) % LOGN];
+    size_t l = strlen(s);
+    if (l + 1 >= LOGW)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s + l, LOGW - l, fmt, ap);
+    va_end(ap);
+}
+
+static void print_log(world_t *w, FILE *f, size_t last)
+{
+    size_t n = w->nlog < last ? w->nlog : last;
+    if (n > LOGN)
+        n = LOGN;
+    fprintf(f, "--- the last %zu operations (index: operation = result) ---\n", n);
+    for (size_t k = w->nlog - n; k < w->nlog; k++)
+        fprintf(f, "#%" PRIu64 ": %s\n", w->logidx[k % LOGN], w->log[k % LOGN]);
+    fprintf(f, "--- end of log ---\n");
+}
+
+static void failf(world_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void failf(world_t *w, const char *fmt, ...)
+{
+    if (w->failed)
+        return;
+    w->failed = true;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->failmsg, sizeof w->failmsg, fmt, ap);
+    va_end(ap);
+}
+
+#define EXPECT(cond, ...)                  \
+    do {                                   \
+        if (!(cond)) {                     \
+            failf(w, __VA_ARGS__);         \
+            return false;                  \
+        }                                  \
+    } while (0)
+
+static const char *rights_name(unsigned r)
+{
+    static const char *n[8] = {"NONE", "R", "W", "RW", "X", "RX", "WX", "RWX"};
+    return r < 8 ? n[r] : "BAD";
+}
+
+static const char *exp_str(model_exp_t e, char *buf, size_t n)
+{
+    buf[0] = 0;
+    for (int k = 0; k < 32; k++)
+        if (e & (1u << k)) {
+            size_t l = strlen(buf);
+            snprintf(buf + l, n - l, "%s%s", l ? "|" : "", spring_err_name(-k));
+        }
+    return buf;
+}
+
+/* Count the result of the current kind of operation. */
+static void count_rc(world_t *w, const char *what, int rc)
+{
+    unsigned k;
+    for (k = 0; k < w->nkinds; k++)
+        if (strcmp(w->kind_name[k], what) == 0)
+            break;
+    if (k == w->nkinds) {
+        if (k == 32)
+            return;
+        w->kind_name[w->nkinds++] = what;
+    }
+    w->kind_rc[k][rc <= 0 && rc > -32 ? -rc : 31]++;
+}
+
+static bool check_rc(world_t *w, const char *what, int rc, model_exp_t e)
+{
+    count_rc(w, what, rc);
+    logadd(w, " = %s", spring_err_name(rc));
+    char b[256];
+    EXPECT(model_accepts(e, rc), "rc %s: returned %s, the model expects %s", what, spring_err_name(rc),
+           exp_str(e, b, sizeof b));
+    return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Set-up and tear-down.                                                */
+
+static world_t *world_new(void)
+{
+    world_t *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        abort();
+    w->log = calloc(LOGN, sizeof *w->log);
+    w->logidx = calloc(LOGN, sizeof *w->logidx);
+    w->buf = malloc(MAXBUF);
+    w->buf2 = malloc(MAXBUF);
+    w->buf3 = malloc(MAXBUF);
+    w->ent = calloc(MAXENT, sizeof *w->ent);
+    w->ment = calloc(MAXENT, sizeof *w->ment);
+    if (!(w->log && w->logidx && w->buf && w->buf2 && w->buf3 && w->ent && w->ment))
+        abort();
+    w->vmm = test_vmm("rvmm", g_nframes, &w->reg);
+    if (spring_vmm_get_object(w->vmm, SPRING_PRIV_USER, &w->vobj) != 0)
+        abort();
+    w->m = model_new(PS, g_nframes);
+    for (int i = 0; i < NAS; i++) {
+        spring_as_options_t o;
+        spring_as_options_init(&o);
+        o.base = ascfg[i].base * PS;
+        o.limit = ascfg[i].limit * PS;
+        o.privileged = ascfg[i].privileged;
+        if (spring_as_new(w->vmm, &o, &w->as[i]) != 0)
+            abort();
+        model_add_as(w->m, ascfg[i].base, ascfg[i].limit, ascfg[i].privileged);
+    }
+    for (int p = 0; p < NPAGERS; p++) {
+        w->tp[p] = tp_new(w->reg, "rvmm", NULL, pcfg[p].len_pages * PS, pcfg[p].bs_pages * PS, pcfg[p].own,
+                          pcfg[p].pattern);
+        model_add_pager(w->m, pcfg[p].len_pages, pcfg[p].bs_pages, pcfg[p].own, tp_store(w->tp[p]));
+        for (int k = 0; k < NMOBJ; k++) {
+            w->mobj[p][k] = tp_mobj(w->tp[p], mobj_max[k]);
+            model_add_mobj(w->m, p, mobj_max[k]);
+        }
+    }
+    return w;
+}
+
+static void world_free(world_t *w)
+{
+    for (int i = 0; i < NAS; i++)
+        spring_as_destroy(w->as[i]);
+    for (int p = 0; p < NPAGERS; p++) {
+        for (int k = 0; k < NMOBJ; k++)
+            spring_mobj_unref(w->mobj[p][k]);
+        tp_free(w->tp[p]);
+    }
+    test_vmm_free(w->vmm, w->reg);
+    model_free(w->m);
+    free(w->log);
+    free(w->logidx);
+    free(w->buf);
+    free(w->buf2);
+    free(w->buf3);
+    free(w->ent);
+    free(w->ment);
+    free(w);
+}
+
+/* ------------------------------------------------------------------ */
+/* Argument generators.                                                 */
+
+static int pick_as(rng_t *r)
+{
+    return chance(r, 65) ? 0 : 1;
+}
+
+static unsigned pick_rights(rng_t *r)
+{
+    static const unsigned v[] = {R_RO, R_RX, R_RW, R_RWX};
+    if (chance(r, 4)) {
+        static const unsigned bad[] = {0, 2, 4, 6, 8, 15};
+        return bad[below(r, 6)];
+    }
+    return v[below(r, 4)];
+}
+
+/* A random mapped page of an address space whose rights include `want`
+ * (0: any), or 0 if none. */
+static uint64_t mapped_page_with(world_t *w, rng_t *r, int as, unsigned want)
+{
+    uint64_t lim = ascfg[as].limit, start = below(r, lim);
+    for (uint64_t i = 0; i < lim; i++) {
+        uint64_t p = (start + i) % lim;
+        const model_page_t *pg = model_page(w->m, as, p);
+        if (pg->obj != MODEL_UNMAPPED && (pg->prot & want) == want)
+            return p;
+    }
+    return 0;
+}
+
+static uint64_t mapped_page(world_t *w, rng_t *r, int as)
+{
+    return mapped_page_with(w, r, as, 0);
+}
+
+/* A page-aligned address, sometimes not. */
+static uint64_t pick_addr(world_t *w, rng_t *r, int as)
+{
+    unsigned c = (unsigned)below(r, 100);
+    uint64_t base = ascfg[as].base, lim = ascfg[as].limit;
+    if (c < 55)
+        return (base + below(r, lim - base)) * PS;
+    if (c < 85) {
+        uint64_t p = mapped_page(w, r, as);
+        return (p ? p : base + below(r, lim - base)) * PS;
+    }
+    if (c < 93)
+        return below(r, lim + 8) * PS; /* may be below the base or past the limit */
+    if (c < 97)
+        return (base + below(r, lim - base)) * PS + 1 + below(r, PS - 1);
+    return chance(r, 50) ? (uint64_t)0 - PS * (1 + below(r, 4)) : (uint64_t)1 << 63;
+}
+
+static uint64_t pick_len(rng_t *r)
+{
+    unsigned c = (unsigned)below(r, 100);
+    if (c < 50)
+        return (1 + below(r, 4)) * PS;
+    if (c < 80)
+        return (1 + below(r, 16)) * PS;
+    if (c < 93)
+        return (1 + below(r, 64)) * PS;
+    if (c < 95)
+        return 0;
+    if (c < 98)
+        return (1 + below(r, 8)) * PS + 1 + below(r, PS - 1);
+    return (uint64_t)0 - PS * (1 + below(r, 4));
+}
+
+/* A range aimed at existing mappings: a region, part of one, or random. */
+static void pick_range(world_t *w, rng_t *r, int as, uint64_t *addr, uint64_t *len)
+{
+    if (chance(r, 45)) {
+        uint64_t p = mapped_page(w, r, as);
+        if (p) {
+            const model_page_t *pg = model_page(w->m, as, p);
+            uint64_t s = p, e = p + 1;
+            while (s > 0 && model_page(w->m, as, s - 1)->obj != MODEL_UNMAPPED &&
+                   model_page(w->m, as, s - 1)->region == pg->region)
+                s--;
+            while (e < ascfg[as].limit && model_page(w->m, as, e)->obj != MODEL_UNMAPPED &&
+                   model_page(w->m, as, e)->region == pg->region)
+                e++;
+            switch (below(r, 5)) {
+            case 0: /* the whole region */
+                break;
+            case 1: /* a prefix */
+                e = s + 1 + below(r, e - s);
+                break;
+            case 2: /* a suffix */
+                s = e - 1 - below(r, e - s);
+                break;
+            case 3: { /* inside */
+                uint64_t a = s + below(r, e - s), b = a + 1 + below(r, e - a);
+                s = a;
+                e = b;
+                break;
+            }
+            default: /* around it */
+                s = s > 2 ? s - below(r, 3) : s;
+                e = e + below(r, 3);
+                if (e > ascfg[as].limit)
+                    e = ascfg[as].limit;
+                break;
+            }
+            *addr = s * PS;
+            *len = (e - s) * PS;
+            return;
+        }
+    }
+    *addr = pick_addr(w, r, as);
+    *len = pick_len(r);
+}
+
+/* An offset in a pager's object. */
+static uint64_t pick_obj_off(rng_t *r, int p)
+{
+    unsigned c = (unsigned)below(r, 100);
+    uint64_t len = pcfg[p].len_pages;
+    if (c < 85)
+        return below(r, len) * PS;
+    if (c < 93)
+        return (len + below(r, 8)) * PS; /* past the end: the bind fails */
+    if (c < 97)
+        return below(r, len) * PS + 1 + below(r, PS - 1);
+    return (uint64_t)0 - PS * (1 + below(r, 4));
+}
+
+/* A block-aligned cache range of a pager (sometimes not). */
+static void pick_cache_range(rng_t *r, int p, uint64_t maxblocks, uint64_t *off, uint64_t *size)
+{
+    uint64_t bs = (uint64_t)pcfg[p].bs_pages * PS;
+    uint64_t nb = (pcfg[p].len_pages + pcfg[p].bs_pages - 1) / pcfg[p].bs_pages;
+    unsigned c = (unsigned)below(r, 100);
+    if (c < 90)
+        *off = below(r, nb + 2) * bs;
+    else if (c < 96)
+        *off = below(r, nb) * bs + (bs > PS ? PS : 1 + below(r, PS - 1));
+    else
+        *off = (uint64_t)0 - bs * (1 + below(r, 4));
+    c = (unsigned)below(r, 100);
+    if (c < 75)
+        *size = (1 + below(r, maxblocks)) * bs;
+    else if (c < 87)
+        *size = SPRING_SIZE_ALL;
+    else if (c < 92)
+        *size = 0;
+    else if (c < 96)
+        *size = below(r, 4) * bs + (bs > PS ? PS : 1 + below(r, PS - 1));
+    else
+        *size = (uint64_t)0 - bs * (1 + below(r, 4));
+}
+
+static enum model_handle pick_handle(rng_t *r)
+{
+    if (chance(r, 92))
+        return MH_CURRENT;
+    return (enum model_handle)(1 + below(r, 4));
+}
+
+static const char *handle_name(enum model_handle h)
+{
+    static const char *n[] = {"cur", "stale", "forged", "zero", "wrongtype"};
+    return n[h];
+}
+
+static spring_cache_obj_t make_handle(world_t *w, rng_t *r, int p, enum model_handle h)
+{
+    spring_cache_obj_t c = {0};
+    switch (h) {
+    case MH_CURRENT:
+        c = tp_cache(w->tp[p]);
+        break;
+    case MH_STALE:
+        /* A destroyed cache's handle; without one, a live handle with its
+         * check bits changed (just as stale to the table). */
+        if (w->nstale)
+            c.h = w->stale[below(r, w->nstale)];
+        else
+            c.h = tp_cache(w->tp[p]).h ^ ((uint64_t)1 << 40);
+        if (c.h == 0)
+            c.h = (uint64_t)1 << 40;
+        break;
+    case MH_FORGED:
+        c.h = rnd(r) | 1;
+        break;
+    case MH_ZERO:
+        c.h = 0;
+        break;
+    case MH_WRONG_TYPE:
+        c.h = tp_rights(w->tp[p]).h;
+        break;
+    }
+    return c;
+}
+
+static enum model_own pick_own(rng_t *r, spring_ownership_t *val, spring_ownership_t **ptr)
+{
+    unsigned c = (unsigned)below(r, 100);
+    enum model_own o;
+    if (c < 40)
+        o = MO_NULL;
+    else if (c < 72)
+        o = MO_UNCHANGED;
+    else if (c < 84)
+        o = MO_EXCLUSIVE;
+    else if (c < 96)
+        o = MO_SHARED;
+    else
+        o = MO_BOGUS;
+    static const spring_ownership_t v[] = {0, SPRING_OWN_UNCHANGED, SPRING_OWN_EXCLUSIVE, SPRING_OWN_SHARED,
+                                           (spring_ownership_t)7};
+    *val = v[o];
+    *ptr = o == MO_NULL ? NULL : val;
+    return o;
+}
+
+static const char *own_name(enum model_own o)
+{
+    static const char *n[] = {"NULL", "unchanged", "exclusive", "shared", "bogus"};
+    return n[o];
+}
+
+/* ------------------------------------------------------------------ */
+/* Checks.                                                              */
+
+/* Read one page through an address space and compare it with the model. */
+static bool check_page(world_t *w, int as, uint64_t page)
+{
+    uint64_t addr = page * PS, prefix;
+    model_exp_t e = model_access(w->m, as, addr, PS, SPRING_RIGHTS_R, &prefix);
+    int rc = spring_as_read(w->as[as], addr, w->buf3, PS);
+    char b[256];
+    EXPECT(model_accepts(e, rc), "check read: as%d page %#" PRIx64 " read returned %s, the model expects %s", as, addr,
+           spring_err_name(rc), exp_str(e, b, sizeof b));
+    if (rc != 0)
+        return true;
+    const uint8_t *want = model_byte(w->m, as, addr);
+    if (memcmp(w->buf3, want, PS) != 0) {
+        size_t i = 0;
+        while (w->buf3[i] == want[i])
+            i++;
+        const model_page_t *pg = model_page(w->m, as, page);
+        EXPECT(false,
+               "bytes: as%d address %#" PRIx64 " (object %d offset %#" PRIx64 ") reads %#x, the model says %#x",
+               as, addr + i, pg->obj, pg->off + i, w->buf3[i], want[i]);
+    }
+    return true;
+}
+
+/* Compare one page of a pager's store with the model, unless it may lag. */
+static bool check_store_page(world_t *w, int p, uint64_t page)
+{
+    const model_pager_t *mp = &w->m->pager[p];
+    if (mp->pending[page])
+        return true;
+    tp_lock(w->tp[p]);
+    const uint8_t *s = tp_store(w->tp[p]) + page * PS, *t = mp->truth + page * PS;
+    int d = memcmp(s, t, PS);
+    size_t i = 0;
+    if (d)
+        while (s[i] == t[i])
+            i++;
+    uint8_t sv = s[i], tv = t[i];
+    tp_unlock(w->tp[p]);
+    EXPECT(d == 0, "store: pager %d offset %#" PRIx64 " holds %#x, the model says %#x (no write since its last "
+           "guaranteed write-back)", p, page * PS + i, sv, tv);
+    return true;
+}
+
+static bool entries_match(world_t *w, int as, const char *what, const spring_mapping_t *g, size_t n,
+                          const model_entry_t *x, size_t nx, bool more, bool xmore)
+{
+    EXPECT(n == nx && more == xmore,
+           "mappings: %s of as%d: %zu entries (more %d), the model expects %zu (more %d)", what, as, n, more, nx,
+           xmore);
+    for (size_t i = 0; i < n; i++) {
+        spring_mobj_t *want;
+        if (x[i].obj == MODEL_ANON) {
+            if (w->anon_mobj[as] == NULL) {
+                for (int p = 0; p < NPAGERS; p++)
+                    for (int k = 0; k < NMOBJ; k++)
+                        EXPECT(g[i].mobj != w->mobj[p][k], "mappings: anonymous memory reported as a pager's object");
+                w->anon_mobj[as] = g[i].mobj;
+            }
+            want = w->anon_mobj[as];
+        } else {
+            want = w->mobj[x[i].obj][x[i].mobj];
+        }
+        EXPECT(g[i].address == x[i].address && g[i].length == x[i].length && g[i].mobj == want &&
+                   g[i].mobj_offset == x[i].off && g[i].access == x[i].access &&
+                   g[i].max_access == x[i].max_access && g[i].locked == x[i].locked,
+               "mappings: %s of as%d entry %zu: address %#" PRIx64 " length %#" PRIx64 " mobj %s offset %#" PRIx64
+               " access %s max %s locked %d; the model expects address %#" PRIx64 " length %#" PRIx64
+               " object %d/%u offset %#" PRIx64 " access %s max %s locked %d",
+               what, as, i, g[i].address, g[i].length, g[i].mobj == want ? "ok" : "WRONG", g[i].mobj_offset,
+               rights_name(g[i].access), rights_name(g[i].max_access), g[i].locked, x[i].address, x[i].length,
+               x[i].obj, x[i].mobj, x[i].off, rights_name(x[i].access), rights_name(x[i].max_access), x[i].locked);
+    }
+    return true;
+}
+
+static bool check_mappings(world_t *w, int as)
+{
+    uint64_t a = ascfg[as].base * PS, l = (ascfg[as].limit - ascfg[as].base) * PS;
+    size_t n = 0;
+    bool more = true;
+    int rc = spring_as_get_mappings(w->as[as], a, l, w->ent, MAXENT, &n, &more);
+    EXPECT(rc == 0, "mappings: get_mappings of as%d returned %s", as, spring_err_name(rc));
+    bool xmore;
+    size_t nx = model_entries(w->m, as, a, l, w->ment, MAXENT, &xmore);
+    bool ok = entries_match(w, as, "all mappings", w->ent, n, w->ment, nx, more, xmore);
+    spring_mappings_release(w->ent, n);
+    return ok;
+}
+
+static bool check_stats(world_t *w, int as)
+{
+    spring_as_statistics_t st;
+    int rc = spring_as_statistics(w->as[as], &st);
+    EXPECT(rc == 0, "stats: statistics returned %s", spring_err_name(rc));
+    size_t nr, nl;
+    uint64_t mb;
+    model_stats(w->m, as, &nr, &mb, &nl);
+    EXPECT(st.nregions == nr && st.mapped == mb && st.locked == nl,
+           "stats: as%d reports %zu regions, %" PRIu64 " bytes mapped, %zu pages locked; the model expects %zu, %"
+           PRIu64 ", %zu", as, st.nregions, (uint64_t)st.mapped, st.locked, nr, mb, nl);
+    return true;
+}
+
+static bool check_vm_info(world_t *w)
+{
+    spring_vm_info_t vi;
+    int rc = spring_vmm_get_vm_info(w->vobj, &vi);
+    EXPECT(rc == 0, "vm_info: get_vm_info returned %s", spring_err_name(rc));
+    size_t lf = model_locked_frames(w->m), nc = model_ncaches(w->m);
+    EXPECT(vi.locked_frames == lf, "vm_info: %zu frames locked, the model expects %zu", vi.locked_frames, lf);
+    EXPECT(vi.ncaches == nc, "vm_info: %zu caches, the model expects %zu", vi.ncaches, nc);
+    EXPECT(vi.nframes == g_nframes && vi.free_frames + vi.inuse_frames == g_nframes && vi.free_frames <= g_nframes,
+           "vm_info: frame counts %zu free + %zu in use of %zu", vi.free_frames, vi.inuse_frames, vi.nframes);
+    return true;
+}
+
+/* The pagers' call logs since the last check. */
+static bool check_pager_logs(world_t *w)
+{
+    for (int p = 0; p < NPAGERS; p++) {
+        tpager_t *tp = w->tp[p];
+        size_t n = tp_ncalls(tp);
+        uint64_t bs = (uint64_t)pcfg[p].bs_pages * PS;
+        spring_ownership_t own = w->m->pager[p].own, before = w->own_before[p];
+        unsigned done = 0;
+        const uint8_t *held = w->m->pager[p].held;
+        model_locked_blocks(w->m, p, w->locked_blk);
+        for (size_t i = 0; i < n; i++) {
+            tp_call_t c = tp_call(tp, i);
+            switch (c.kind) {
+            case TP_PAGE_IN:
+            case TP_PAGE_OUT:
+            case TP_WRITE_OUT:
+            case TP_SYNC:
+                EXPECT(c.off % bs == 0 && c.size == bs,
+                       "pager log: pager %d got %s(offset %#" PRIx64 ", size %#" PRIx64 "): not one block of %#"
+                       PRIx64, p, tp_kind_name(c.kind), c.off, c.size, bs);
+                EXPECT(c.own == own || c.own == before,
+                       "pager log: pager %d got %s with ownership %d, the model's is %d", p, tp_kind_name(c.kind),
+                       c.own, own);
+                if (c.kind == TP_PAGE_IN)
+                    EXPECT(c.access == R_RO || c.access == R_RW, "pager log: pager %d page_in for %s", p,
+                           rights_name(c.access));
+                if (c.kind == TP_PAGE_IN && c.upgrade)
+                    EXPECT(c.access == R_RW, "pager log: pager %d upgrade page_in for %s", p,
+                           rights_name(c.access));
+                /* Locked blocks cause no page traffic (design.md, Lock counts). */
+                if (c.kind == TP_PAGE_IN && !c.upgrade && c.off / bs <= pcfg[p].len_pages / pcfg[p].bs_pages)
+                    EXPECT(!(held[c.off / bs] && w->locked_blk[c.off / bs]),
+                           "pager log: pager %d: locked block %#" PRIx64 " was paged in again although nothing "
+                           "took it away since lock_memory made it resident", p, c.off);
+                if (c.kind == TP_PAGE_OUT && c.off / bs <= pcfg[p].len_pages / pcfg[p].bs_pages)
+                    EXPECT(!w->locked_blk[c.off / bs], "pager log: pager %d: locked block %#" PRIx64
+                           " was paged out (evicted)", p, c.off);
+                break;
+            case TP_ZERO_FILL_RANGE:
+                EXPECT(false, "pager log: pager %d got zero_fill_range (it is never allocated memory)", p);
+                break;
+            case TP_FINAL_BIND:
+                EXPECT(false, "pager log: pager %d got final_bind although its cache-rights are always valid", p);
+                break;
+            case TP_DONE_WITH_POBJ:
+                done++;
+                break;
+            default:
+                break;
+            }
+        }
+        EXPECT(done == w->pobj_done_ok[p], "pager log: pager %d got %u done_with_pager_object calls, expected %u", p,
+               done, w->pobj_done_ok[p]);
+        w->pobj_done_ok[p] = 0;
+        tp_clear(tp);
+    }
+    return true;
+}
+
+static bool check_step(world_t *w, rng_t *r, bool full)
+{
+    const char *why = NULL;
+    int rc = spring_vmm_check(w->vmm, &why);
+    EXPECT(rc == 0, "vmm check: %s (%s)", why ? why : "?", spring_err_name(rc));
+    if (!check_pager_logs(w) || !check_vm_info(w))
+        return false;
+    if (w->held_pending) {
+        model_held_lock(w->m, w->held_as, w->held_addr, w->held_len);
+        w->held_pending = false;
+    }
+    for (int as = 0; as < NAS; as++) {
+        if (!check_mappings(w, as) || !check_stats(w, as))
+            return false;
+        if (full) {
+            for (uint64_t p = ascfg[as].base; p < ascfg[as].limit; p++)
+                if (model_page(w->m, as, p)->obj != MODEL_UNMAPPED && !check_page(w, as, p))
+                    return false;
+        } else {
+            for (int k = 0; k < 3; k++) {
+                uint64_t p = chance(r, 85) ? mapped_page(w, r, as) : below(r, ascfg[as].limit + 4);
+                if (!check_page(w, as, p))
+                    return false;
+            }
+        }
+    }
+    for (int p = 0; p < NPAGERS; p++) {
+        if (full) {
+            for (uint64_t k = 0; k < pcfg[p].len_pages; k++)
+                if (!check_store_page(w, p, k))
+                    return false;
+        } else {
+            for (int k = 0; k < 3; k++)
+                if (!check_store_page(w, p, below(r, pcfg[p].len_pages)))
+                    return false;
+        }
+    }
+    /* The reads above paged: check those calls too, then forget the
+     * residency of blocks that are no longer locked. */
+    if (!check_pager_logs(w))
+        return false;
+    for (int p = 0; p < NPAGERS; p++) {
+        model_locked_blocks(w->m, p, w->locked_blk);
+        for (uint64_t b = 0; b <= pcfg[p].len_pages / pcfg[p].bs_pages; b++)
+            w->m->pager[p].held[b] &= w->locked_blk[b];
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Injected pager failures: once or for every call of one kind, during   */
+/* one operation.  A negative code fails the request (SPRING_EPAGER for  */
+/* paging, SPRING_EBIND for a bind); a positive one is a protocol        */
+/* violation (SPRING_EPROTO).                                            */
+
+static void maybe_inject(world_t *w, rng_t *r, enum tp_kind a, enum tp_kind b)
+{
+    w->inj = false;
+    if (!chance(r, 7))
+        return;
+    w->inj = true;
+    w->inj_pager = (int)below(r, NPAGERS);
+    w->inj_kind = chance(r, 50) ? a : b;
+    static const int codes[] = {SPRING_EPAGER, SPRING_ENOMEM, SPRING_ENOSPC, 3};
+    w->inj_rc = codes[below(r, 4)];
+    w->inj_always = chance(r, 30);
+    w->inj_armed = true;
+    tp_fail(w->tp[w->inj_pager], w->inj_kind, w->inj_rc, w->inj_always);
+    logadd(w, " [p%d %s fails with %d%s]", w->inj_pager, tp_kind_name(w->inj_kind), w->inj_rc,
+           w->inj_always ? " always" : "");
+}
+
+static void inject_clear(world_t *w)
+{
+    if (w->inj)
+        tp_fail(w->tp[w->inj_pager], w->inj_kind, 0, false);
+}
+
+/* The extra result an injected failure of `kind` allows for an operation
+ * on [addr, addr+len) (pages of the pager it touches). */
+static model_exp_t inj_extra(world_t *w, enum tp_kind kind, int as, uint64_t addr, uint64_t len)
+{
+    model_exp_t e = 0;
+    /* A pager whose page_out fails keeps its modified block, and the frame
+     * allocator does not try the same block twice in a pass without
+     * progress: with the rest of the pool locked, no frame may be freed. */
+    if (w->inj && w->inj_kind == TP_PAGE_OUT && kind == TP_PAGE_IN && len > 0)
+        e |= MX(SPRING_ENOFRAMES);
+    if (!w->inj || w->inj_kind != kind || !model_touches(w->m, as, addr, len, w->inj_pager))
+        return e;
+    return e | (w->inj_rc < 0 ? MX(SPRING_EPAGER) : MX(SPRING_EPROTO));
+}
+
+/* ------------------------------------------------------------------ */
+/* Address-space operations.                                            */
+
+static bool do_map_one(world_t *w, int as, int p, int mi, uint64_t off, uint64_t len, uint64_t addr, unsigned access,
+                       int rc, uint64_t gaddr, uint64_t glen, const char *what)
+{
+    uint64_t maplen = 0;
+    bool bind_fails = w->inj && w->inj_kind == TP_BIND && w->inj_pager == p && w->inj_armed;
+    model_exp_t e = model_map(w->m, as, p, mi, off, len, addr, access, bind_fails, &maplen);
+    if (bind_fails && e == MX(SPRING_EBIND) && !w->inj_always)
+        w->inj_armed = false; /* the one failure is used up */
+    if (!check_rc(w, what, rc, e))
+        return false;
+    if (rc == 0) {
+        logadd(w, " at %#" PRIx64 "+%#" PRIx64, gaddr, glen);
+        EXPECT(glen == maplen, "map: mapped %#" PRIx64 " bytes, the model expects %#" PRIx64, glen, maplen);
+        EXPECT(addr == SPRING_ANYWHERE || gaddr == addr, "map: mapped at %#" PRIx64 " instead of %#" PRIx64, gaddr,
+               addr);
+        EXPECT(model_range_free(w->m, as, gaddr, glen), "map: mapped at %#" PRIx64 "+%#" PRIx64
+               ", which is not a free range of the address space", gaddr, glen);
+        model_map_apply(w->m, as, p, mi, off, gaddr, glen, access);
+    }
+    return true;
+}
+
+static bool op_map(world_t *w, rng_t *r)
+{
+    int as = pick_as(r), p = (int)below(r, NPAGERS), mi = (int)below(r, NMOBJ);
+    uint64_t off = pick_obj_off(r, p), len = pick_len(r);
+    uint64_t addr = chance(r, 45) ? SPRING_ANYWHERE : pick_addr(w, r, as);
+    unsigned access = pick_rights(r);
+    logop(w, "map as%d p%d/m%d(max %s) off=%#" PRIx64 " len=%#" PRIx64 " addr=%#" PRIx64 " access=%s", as, p, mi,
+          rights_name(mobj_max[mi]), off, len, addr, rights_name(access));
+    maybe_inject(w, r, TP_BIND, TP_BIND);
+    spring_off_t l = len;
+    spring_addr_t a = addr;
+    int rc = spring_as_map(w->as[as], w->mobj[p][mi], off, &l, &a, (spring_rights_t)access);
+    inject_clear(w);
+    return do_map_one(w, as, p, mi, off, len, addr, access, rc, a, l, "map");
+}
+
+static bool op_map_many(world_t *w, rng_t *r)
+{
+    int as = pick_as(r);
+    size_t n = 2 + below(r, 2);
+    spring_mapping_t mm[3];
+    int pi[3], mi[3];
+    uint64_t addr0[3], len0[3];
+    logop(w, "map_many as%d:", as);
+    for (size_t i = 0; i < n; i++) {
+        pi[i] = (int)below(r, NPAGERS);
+        mi[i] = (int)below(r, NMOBJ);
+        memset(&mm[i], 0, sizeof mm[i]);
+        mm[i].mobj = w->mobj[pi[i]][mi[i]];
+        mm[i].mobj_offset = pick_obj_off(r, pi[i]);
+        mm[i].length = len0[i] = pick_len(r);
+        mm[i].address = addr0[i] = chance(r, 50) ? SPRING_ANYWHERE : pick_addr(w, r, as);
+        mm[i].access = (spring_rights_t)pick_rights(r);
+        mm[i].result = 12345;
+        logadd(w, " [p%d/m%d off=%#" PRIx64 " len=%#" PRIx64 " addr=%#" PRIx64 " %s]", pi[i], mi[i],
+               (uint64_t)mm[i].mobj_offset, len0[i], addr0[i], rights_name(mm[i].access));
+    }
+    maybe_inject(w, r, TP_BIND, TP_BIND);
+    int rc = spring_as_map_many(w->as[as], mm, n);
+    inject_clear(w);
+    logadd(w, " = %s;", spring_err_name(rc));
+    int first = 0;
+    static const char *what[] = {"map_many[0]", "map_many[1]", "map_many[2]"};
+    for (size_t i = 0; i < n; i++) {
+        if (!do_map_one(w, as, pi[i], mi[i], mm[i].mobj_offset, len0[i], addr0[i], mm[i].access, mm[i].result,
+                        mm[i].address, mm[i].length, what[i]))
+            return false;
+        if (mm[i].result != 0 && first == 0)
+            first = mm[i].result;
+    }
+    EXPECT(rc == first, "rc map_many: returned %s, its first failing entry %s", spring_err_name(rc),
+           spring_err_name(first));
+    return true;
+}
+
+static bool op_alloc(world_t *w, rng_t *r)
+{
+    int as = pick_as(r);
+    uint64_t len = pick_len(r), addr = chance(r, 50) ? SPRING_ANYWHERE : pick_addr(w, r, as);
+    unsigned access = pick_rights(r);
+    logop(w, "allocate_memory as%d len=%#" PRIx64 " addr=%#" PRIx64 " access=%s", as, len, addr,
+          rights_name(access));
+    model_exp_t e = model_alloc(w->m, as, len, addr, access);
+    spring_off_t l = len;
+    spring_addr_t a = addr;
+    int rc = spring_as_allocate_memory(w->as[as], &l, &a, (spring_rights_t)access);
+    if (!check_rc(w, "allocate_memory", rc, e))
+        return false;
+    if (rc == 0) {
+        logadd(w, " at %#" PRIx64 "+%#" PRIx64, (uint64_t)a, (uint64_t)l);
+        EXPECT(l == len && (addr == SPRING_ANYWHERE || a == addr),
+               "allocate_memory: mapped %#" PRIx64 "+%#" PRIx64 ", asked for %#" PRIx64 "+%#" PRIx64, a, l, addr,
+               len);
+        EXPECT(model_range_free(w->m, as, a, l), "allocate_memory: mapped at %#" PRIx64 "+%#" PRIx64
+               ", which is not a free range", a, l);
+        model_alloc_apply(w->m, as, a, l, access);
+    }
+    return true;
+}
+
+static bool op_unmap(world_t *w, rng_t *r)
+{
+    int as = pick_as(r);
+    uint64_t addr, len;
+    pick_range(w, r, as, &addr, &len);
+    logop(w, "unmap as%d %#" PRIx64 "+%#" PRIx64, as, addr, len);
+    model_exp_t e = model_unmap(w->m, as, addr, len);
+    return check_rc(w, "unmap", spring_as_unmap(w->as[as], addr, len), e);
+}
+
+static bool op_protect(world_t *w, rng_t *r)
+{
+    int as = pick_as(r);
+    uint64_t addr, len;
+    pick_range(w, r, as, &addr, &len);
+    unsigned rights = chance(r, 15) ? SPRING_RIGHTS_NONE : pick_rights(r);
+    logop(w, "change_access_rights as%d %#" PRIx64 "+%#" PRIx64 " %s", as, addr, len, rights_name(rights));
+    model_exp_t e = model_protect(w->m, as, addr, len, rights);
+    return check_rc(w, "change_access_rights",
+                    spring_as_change_access_rights(w->as[as], addr, len, (spring_rights_t)rights), e);
+}
+
+static bool op_lock(world_t *w, rng_t *r, bool lock)
+{
+    int as = chance(r, 80) ? 0 : 1;
+    uint64_t addr, len;
+    pick_range(w, r, as, &addr, &len);
+    logop(w, "%s as%d %#" PRIx64 "+%#" PRIx64, lock ? "lock_memory" : "unlock_memory", as, addr, len);
+    model_exp_t e = lock ? model_lock(w->m, as, addr, len) : model_unlock(w->m, as, addr, len);
+    if (lock) {
+        maybe_inject(w, r, TP_PAGE_IN, TP_PAGE_IN);
+        /* The residency pass may meet the failure first; then nothing changes. */
+        if (e & (MX_OK | MX(SPRING_EDESTROYED) | MX(SPRING_ENOFRAMES)))
+            e |= inj_extra(w, TP_PAGE_IN, as, addr, len);
+    }
+    int rc = lock ? spring_as_lock_memory(w->as[as], addr, len) : spring_as_unlock_memory(w->as[as], addr, len);
+    if (lock)
+        inject_clear(w);
+    if (!check_rc(w, lock ? "lock_memory" : "unlock_memory", rc, e))
+        return false;
+    if (lock && rc == 0) {
+        model_lock_apply(w->m, as, addr, len);
+        w->held_pending = true;
+        w->held_as = as;
+        w->held_addr = addr;
+        w->held_len = len;
+    }
+    return true;
+}
+
+static bool op_flush(world_t *w, rng_t *r)
+{
+    int as = pick_as(r);
+    uint64_t addr, len;
+    pick_range(w, r, as, &addr, &len);
+    bool keep = chance(r, 50);
+    logop(w, "flush as%d %#" PRIx64 "+%#" PRIx64 " keep=%d", as, addr, len, keep);
+    model_exp_t e = model_flush(w->m, as, addr, len);
+    maybe_inject(w, r, TP_PAGE_OUT, TP_SYNC);
+    if (e == MX_OK)
+        e |= inj_extra(w, TP_PAGE_OUT, as, addr, len) | inj_extra(w, TP_SYNC, as, addr, len);
+    int rc = spring_as_flush(w->as[as], addr, len, keep);
+    inject_clear(w);
+    if (!check_rc(w, "flush", rc, e))
+        return false;
+    if (rc != 0)
+        return true; /* a pager failed: its pages stay cached and modified */
+    model_flush_apply(w->m, as, addr, len);
+    /* The pages of the range are back at their pagers. */
+    for (uint64_t p = addr / PS; p < (addr + len) / PS && p < ascfg[as].limit; p++) {
+        const model_page_t *pg = model_page(w->m, as, p);
+        if (pg->obj >= 0 && model_page_live(w->m, pg) && !check_store_page(w, pg->obj, pg->off / PS))
+            return false;
+    }
+    return true;
+}
+
+/* A byte range for reads and writes: mostly inside mapped memory, crossing
+ * pages and regions. */
+static void pick_bytes(world_t *w, rng_t *r, int as, unsigned want, uint64_t *addr, uint64_t *len)
+{
+    unsigned c = (unsigned)below(r, 100);
+    if (c < 80) {
+        uint64_t p = c < 60 ? mapped_page_with(w, r, as, want) : 0;
+        if (p == 0)
+            p = mapped_page(w, r, as);
+        *addr = p * PS + below(r, PS);
+    } else if (c < 97) {
+        *addr = below(r, (ascfg[as].limit + 2) * PS);
+    } else {
+        *addr = (uint64_t)0 - below(r, 3 * PS);
+    }
+    c = (unsigned)below(r, 100);
+    if (c < 45)
+        *len = 1 + below(r, 64);
+    else if (c < 80)
+        *len = 1 + below(r, 2 * PS);
+    else if (c < 98)
+        *len = 1 + below(r, 6 * PS);
+    else
+        *len = 0;
+}
+
+static bool op_read(world_t *w, rng_t *r)
+{
+    int as = pick_as(r);
+    uint64_t addr, len, prefix;
+    pick_bytes(w, r, as, SPRING_RIGHTS_R, &addr, &len);
+    logop(w, "read as%d %#" PRIx64 "+%#" PRIx64, as, addr, len);
+    model_exp_t e = model_access(w->m, as, addr, len, SPRING_RIGHTS_R, &prefix);
+    maybe_inject(w, r, TP_PAGE_IN, TP_PAGE_OUT);
+    e |= inj_extra(w, TP_PAGE_IN, as, addr, prefix);
+    int rc = spring_as_read(w->as[as], addr, w->buf, len);
+    inject_clear(w);
+    if (!check_rc(w, "read", rc, e))
+        return false;
+    if (rc != 0)
+        return true; /* bytes before the failing page may or may not have been read */
+    model_read(w->m, as, addr, w->buf2, len);
+    if (memcmp(w->buf, w->buf2, len) != 0) {
+        size_t i = 0;
+        while (w->buf[i] == w->buf2[i])
+            i++;
+        EXPECT(false, "bytes: read as%d address %#" PRIx64 " gave %#x, the model says %#x", as, addr + i, w->buf[i],
+               w->buf2[i]);
+    }
+    return true;
+}
+
+static bool op_write(world_t *w, rng_t *r)
+{
+    int as = pick_as(r);
+    uint64_t addr, len, prefix;
+    pick_bytes(w, r, as, SPRING_RIGHTS_W, &addr, &len);
+    rnd_fill(r, w->buf, len);
+    logop(w, "write as%d %#" PRIx64 "+%#" PRIx64 " (first byte %#x)", as, addr, len, len ? w->buf[0] : 0);
+    if (model_starved(w->m, as, addr, len)) {
+        /* A write that fails for want of frames leaves an unknown prefix
+         * that cannot be read back either. */
+        logadd(w, " skipped: the pool is starved by locks");
+        w->skipped++;
+        return true;
+    }
+    model_exp_t e = model_access(w->m, as, addr, len, SPRING_RIGHTS_W, &prefix);
+    maybe_inject(w, r, TP_PAGE_IN, TP_PAGE_OUT);
+    e |= inj_extra(w, TP_PAGE_IN, as, addr, prefix);
+    int rc = spring_as_write(w->as[as], addr, w->buf, len);
+    inject_clear(w);
+    if (!check_rc(w, "write", rc, e))
+        return false;
+    if (rc == 0) {
+        model_write_apply(w->m, as, addr, w->buf, len);
+        return true;
+    }
+    /* Pages before the failing one may have been written, in order: find
+     * how many were (pages of the write may alias one object page). */
+    uint64_t nchunk = 0, cs[8], cn[8];
+    for (uint64_t done = 0; done < prefix; nchunk++) {
+        uint64_t a = addr + done, n = PS - a % PS;
+        cs[nchunk] = done;
+        cn[nchunk] = n < prefix - done ? n : prefix - done;
+        done += cn[nchunk];
+    }
+    uint8_t *back = w->buf2, *old = w->buf3, *want = w->buf3 + prefix;
+    for (uint64_t j = 0; j < nchunk; j++) {
+        int rc2 = spring_as_read(w->as[as], addr + cs[j], back + cs[j], cn[j]);
+        EXPECT(rc2 == 0, "write: reading back the written part at %#" PRIx64 " returned %s", addr + cs[j],
+               spring_err_name(rc2));
+        model_read(w->m, as, addr + cs[j], old + cs[j], cn[j]);
+    }
+    for (uint64_t k = nchunk + 1; k-- > 0;) {
+        for (uint64_t j = 0; j < k; j++)
+            model_write_apply(w->m, as, addr + cs[j], w->buf + cs[j], cn[j]);
+        for (uint64_t j = 0; j < nchunk; j++)
+            model_read(w->m, as, addr + cs[j], want + cs[j], cn[j]);
+        if (memcmp(back, want, prefix) == 0) {
+            if (k < nchunk)
+                logadd(w, " (%" PRIu64 " of %" PRIu64 " pages written)", k, nchunk);
+            return true;
+        }
+        for (uint64_t j = 0; j < nchunk; j++) /* undo (pending flags stay: harmless) */
+            model_write_apply(w->m, as, addr + cs[j], old + cs[j], cn[j]);
+    }
+    EXPECT(false, "bytes: a failed write left %#" PRIx64 "+%#" PRIx64 " matching no prefix of the write", addr,
+           prefix);
+}
+
+static bool op_fault(world_t *w, rng_t *r)
+{
+    int as = pick_as(r);
+    uint64_t addr, len, prefix;
+    static const unsigned acc[] = {SPRING_RIGHTS_R, SPRING_RIGHTS_W, SPRING_RIGHTS_X};
+    unsigned access = chance(r, 95) ? acc[below(r, 3)] : (unsigned)(chance(r, 50) ? 0 : 3);
+    pick_bytes(w, r, as, access == 0 || access == 3 ? 0 : access, &addr, &len);
+    logop(w, "fault as%d %#" PRIx64 " %s", as, addr, rights_name(access));
+    /* One address, no length: the model looks at its page. */
+    model_exp_t e = access == 0 || access == 3 ? MX(SPRING_EINVAL)
+                                               : model_access(w->m, as, addr - addr % PS, 1, access, &prefix);
+    maybe_inject(w, r, TP_PAGE_IN, TP_PAGE_OUT);
+    if (e & MX_OK)
+        e |= inj_extra(w, TP_PAGE_IN, as, addr - addr % PS, 1);
+    int rc = spring_as_fault(w->as[as], addr, (spring_rights_t)access);
+    inject_clear(w);
+    return check_rc(w, "fault", rc, e);
+}
+
+static bool op_translate(world_t *w, rng_t *r)
+{
+    int as = pick_as(r);
+    uint64_t addr, len, prefix;
+    static const unsigned acc[] = {SPRING_RIGHTS_R, SPRING_RIGHTS_W, SPRING_RIGHTS_X};
+    unsigned access = acc[below(r, 3)];
+    pick_bytes(w, r, as, access, &addr, &len);
+    uint64_t n = PS - addr % PS;
+    if (n > 64)
+        n = 1 + below(r, 64);
+    rnd_fill(r, w->buf, n);
+    logop(w, "translate as%d %#" PRIx64 " %s (%" PRIu64 " bytes)", as, addr, rights_name(access), n);
+    model_exp_t e = model_access(w->m, as, addr - addr % PS, 1, access, &prefix);
+    maybe_inject(w, r, TP_PAGE_IN, TP_PAGE_IN);
+    if (e & MX_OK)
+        e |= inj_extra(w, TP_PAGE_IN, as, addr - addr % PS, 1);
+    void *ptr = NULL;
+    spring_pin_t pin;
+    memset(&pin, 0, sizeof pin);
+    int rc = spring_as_translate(w->as[as], addr, (spring_rights_t)access, &ptr, &pin);
+    inject_clear(w);
+    if (!check_rc(w, "translate", rc, e))
+        return false;
+    if (rc != 0)
+        return true;
+    bool valid = spring_pin_valid(&pin);
+    if (access == SPRING_RIGHTS_W) {
+        memcpy(ptr, w->buf, n);
+        model_write_apply(w->m, as, addr, w->buf, n);
+    } else {
+        memcpy(w->buf2, ptr, n);
+    }
+    spring_pin_release(&pin);
+    spring_pin_release(&pin); /* a released pin is ignored */
+    EXPECT(valid, "translate: the pin is not valid right after translate");
+    if (access != SPRING_RIGHTS_W) {
+        model_read(w->m, as, addr, w->buf3, n);
+        EXPECT(memcmp(w->buf2, w->buf3, n) == 0, "bytes: translate as%d %#" PRIx64 " points at wrong data", as,
+               addr);
+    }
+    return true;
+}
+
+static bool op_get_mappings(world_t *w, rng_t *r)
+{
+    int as = pick_as(r);
+    uint64_t addr, len;
+    pick_range(w, r, as, &addr, &len);
+    size_t cap = below(r, 5);
+    bool null_out = cap > 0 && chance(r, 3), null_n = chance(r, 2);
+    logop(w, "get_mappings as%d %#" PRIx64 "+%#" PRIx64 " cap=%zu%s%s", as, addr, len, cap, null_out ? " out=NULL" : "",
+          null_n ? " n=NULL" : "");
+    model_exp_t e = 0;
+    if (null_out || null_n)
+        e = MX(SPRING_EINVAL);
+    else if (len == 0)
+        e = MX(SPRING_EINVAL);
+    else {
+        if (addr % PS || len % PS)
+            e |= MX(SPRING_EALIGN);
+        if (addr < ascfg[as].base * PS || addr + len < addr || addr + len > ascfg[as].limit * PS)
+            e |= MX(SPRING_ERANGE);
+        if (e == 0)
+            e = MX_OK;
+    }
+    size_t n = 99;
+    bool more = false;
+    int rc = spring_as_get_mappings(w->as[as], addr, len, null_out ? NULL : w->ent, cap, null_n ? NULL : &n, &more);
+    if (!check_rc(w, "get_mappings", rc, e))
+        return false;
+    if (rc != 0)
+        return true;
+    bool xmore;
+    size_t nx = model_entries(w->m, as, addr, len, w->ment, cap, &xmore);
+    bool ok = entries_match(w, as, "a part", w->ent, n, w->ment, nx, more, xmore);
+    spring_mappings_release(w->ent, n);
+    return ok;
+}
+
+/* ------------------------------------------------------------------ */
+/* Pager-side operations.                                               */
+
+/* Check a data list returned by flush_back/deny_writes/write_back against
+ * the model, apply it to the pager's store and free it. */
+static bool take_data_list(world_t *w, int p, spring_data_t *d, uint64_t off, uint64_t end)
+{
+    EXPECT(d != NULL, "data: no data list returned");
+    uint64_t at = off;
+    bool ok = true;
+    tp_lock(w->tp[p]);
+    uint8_t *store = tp_store(w->tp[p]);
+    uint64_t objlen = pcfg[p].len_pages * PS;
+    for (size_t i = 0; i < d->nblocks && ok; i++) {
+        const spring_data_block_t *b = &d->blocks[i];
+        if (b->offset < at || b->offset + b->length > end || b->offset + b->length < b->offset ||
+            b->offset % PS || b->length % PS || b->length == 0) {
+            failf(w, "data: block %zu (%#" PRIx64 "+%#" PRIx64 ") out of order or outside %#" PRIx64 "..%#" PRIx64,
+                  i, (uint64_t)b->offset, (uint64_t)b->length, off, end);
+            ok = false;
+            break;
+        }
+        at = b->offset + b->length;
+        for (uint64_t o = b->offset; o < at && o < objlen; o += PS) {
+            const uint8_t *src = b->bytes ? (const uint8_t *)b->bytes + (o - b->offset) : NULL;
+            const uint8_t *t = w->m->pager[p].truth + o;
+            bool same = true;
+            if (src)
+                same = memcmp(src, t, PS) == 0;
+            else
+                for (size_t k = 0; k < PS && same; k++)
+                    same = t[k] == 0;
+            if (!same) {
+                failf(w, "data: returned data for pager %d offset %#" PRIx64 " differs from the model's", p, o);
+                ok = false;
+                break;
+            }
+            if (src)
+                memcpy(store + o, src, PS);
+            else
+                memset(store + o, 0, PS);
+        }
+    }
+    tp_unlock(w->tp[p]);
+    spring_data_free(d);
+    return ok;
+}
+
+static const char *take_name(enum model_take op)
+{
+    static const char *n[] = {"flush_back", "deny_writes", "write_back", "delete_range", "zero_fill"};
+    return n[op];
+}
+
+static bool op_take(world_t *w, rng_t *r, enum model_take op)
+{
+    int p = (int)below(r, NPAGERS);
+    enum model_handle h = pick_handle(r);
+    spring_cache_obj_t c = make_handle(w, r, p, h);
+    uint64_t off, size, end = 0;
+    pick_cache_range(r, p, 8, &off, &size);
+    spring_ownership_t ov, *op_own;
+    enum model_own own = pick_own(r, &ov, &op_own);
+    bool want_data = op != MT_FLUSH_BACK || chance(r, 95);
+    logop(w, "%s p%d handle=%s off=%#" PRIx64 " size=%#" PRIx64 " own=%s%s", take_name(op), p, handle_name(h), off,
+          size, own_name(own), want_data ? "" : " data=NULL");
+    model_exp_t e = model_take(w->m, p, h, off, size, own, op, &end);
+    spring_data_t *d = NULL;
+    spring_data_t **dp = want_data && op <= MT_WRITE_BACK ? &d : NULL;
+    int rc;
+    switch (op) {
+    case MT_FLUSH_BACK:
+        rc = spring_cache_flush_back(c, off, size, op_own, dp);
+        break;
+    case MT_DENY_WRITES:
+        rc = spring_cache_deny_writes(c, off, size, op_own, dp);
+        break;
+    case MT_WRITE_BACK:
+        rc = spring_cache_write_back(c, off, size, op_own, dp);
+        break;
+    case MT_DELETE:
+        rc = spring_cache_delete_range(c, off, size, op_own);
+        break;
+    default:
+        rc = spring_cache_zero_fill(c, off, size, op_own);
+        break;
+    }
+    if (!check_rc(w, take_name(op), rc, e)) {
+        if (d)
+            spring_data_free(d);
+        return false;
+    }
+    if (rc != 0)
+        return true;
+    spring_ownership_t want_own = model_own_apply(w->m, p, own);
+    EXPECT(op_own == NULL || *op_own == want_own, "ownership: %s reported %d, the model says %d", take_name(op),
+           *op_own, want_own);
+    if (op == MT_FLUSH_BACK || op == MT_DELETE || op == MT_ZERO_FILL)
+        model_held_clear(w->m, p, off, end);
+    switch (op) {
+    case MT_FLUSH_BACK:
+    case MT_DENY_WRITES:
+    case MT_WRITE_BACK:
+        if (dp == NULL) { /* flush_back without a list: modified data is dropped */
+            tp_lock(w->tp[p]);
+            model_reload(w->m, p, off, end, tp_store(w->tp[p]));
+            tp_unlock(w->tp[p]);
+            break;
+        }
+        logadd(w, " (%zu data blocks)", d ? d->nblocks : 0);
+        if (!take_data_list(w, p, d, off, end))
+            return false;
+        model_take_done(w->m, p, off, end);
+        for (uint64_t k = off / PS; k < pcfg[p].len_pages && k * PS < end; k++)
+            if (!check_store_page(w, p, k))
+                return false;
+        break;
+    case MT_DELETE:
+        tp_lock(w->tp[p]);
+        model_reload(w->m, p, off, end, tp_store(w->tp[p]));
+        tp_unlock(w->tp[p]);
+        break;
+    default: { /* the pager zeroes its store as it tells the cache */
+        uint64_t objlen = pcfg[p].len_pages * PS;
+        if (off < objlen) {
+            tp_lock(w->tp[p]);
+            memset(tp_store(w->tp[p]) + off, 0, (end < objlen ? end : objlen) - off);
+            tp_unlock(w->tp[p]);
+        }
+        model_zero_apply(w->m, p, off, end);
+        break;
+    }
+    }
+    return true;
+}
+
+static bool op_populate(world_t *w, rng_t *r)
+{
+    int p = (int)below(r, NPAGERS);
+    enum model_handle h = pick_handle(r);
+    spring_cache_obj_t c = make_handle(w, r, p, h);
+    uint64_t off, size;
+    pick_cache_range(r, p, 4, &off, &size);
+    if (size != SPRING_SIZE_ALL && size > 16 * PS && chance(r, 80))
+        size = (1 + below(r, 2)) * pcfg[p].bs_pages * PS; /* keep the data small */
+    spring_ownership_t ov, *op_own;
+    enum model_own own = pick_own(r, &ov, &op_own);
+    unsigned access = chance(r, 93) ? (chance(r, 50) ? R_RO : R_RW) : (unsigned)(chance(r, 50) ? R_RWX : 0);
+    /* The data list: pieces of whole pages covering the range, some all
+     * zero; sometimes broken. */
+    spring_data_block_t blocks[70];
+    spring_data_t data = {0, blocks};
+    bool data_null = chance(r, 2), covers = true;
+    uint64_t total = size <= 64 * PS ? size : 0;
+    if (total)
+        rnd_fill(r, w->buf, total);
+    for (uint64_t at = 0; at < total;) {
+        uint64_t n = (1 + below(r, 6)) * PS;
+        if (n > total - at)
+            n = total - at;
+        bool zero = chance(r, 20);
+        if (zero)
+            memset(w->buf + at, 0, n);
+        blocks[data.nblocks].offset = off + at;
+        blocks[data.nblocks].length = n;
+        blocks[data.nblocks].bytes = zero ? NULL : w->buf + at;
+        data.nblocks++;
+        at += n;
+    }
+    if (total != size)
+        covers = false; /* unaligned, huge or SPRING_SIZE_ALL: no list covers it */
+    if (chance(r, 5) && data.nblocks > 0) {
+        covers = false;
+        switch (below(r, 3)) {
+        case 0:
+            data.nblocks--; /* too short */
+            break;
+        case 1:
+            blocks[0].offset += PS; /* does not start at the offset */
+            break;
+        default:
+            blocks[data.nblocks - 1].length -= 1; /* not whole pages */
+            break;
+        }
+    }
+    logop(w, "populate p%d handle=%s off=%#" PRIx64 " size=%#" PRIx64 " %s own=%s blocks=%zu%s%s", p, handle_name(h),
+          off, size, rights_name(access), own_name(own), data.nblocks, data_null ? " data=NULL" : "",
+          covers ? "" : " (list does not cover)");
+    model_exp_t e = model_populate(w->m, p, h, off, size, access, own, data_null, covers);
+    if (e == MX_OK && model_pager_starved(w->m, p)) {
+        /* It would stop part way with SPRING_ENOFRAMES. */
+        logadd(w, " skipped: the pool is starved by locks");
+        w->skipped++;
+        return true;
+    }
+    int rc = spring_cache_populate(c, off, size, (spring_rights_t)access, op_own, data_null ? NULL : &data);
+    if (!check_rc(w, "populate", rc, e))
+        return false;
+    if (rc != 0)
+        return true;
+    spring_ownership_t want_own = model_own_apply(w->m, p, own);
+    EXPECT(op_own == NULL || *op_own == want_own, "ownership: populate reported %d, the model says %d", *op_own,
+           want_own);
+    /* The pager writes the same data to its store. */
+    uint64_t objlen = pcfg[p].len_pages * PS;
+    if (off < objlen) {
+        tp_lock(w->tp[p]);
+        memcpy(tp_store(w->tp[p]) + off, w->buf, (off + size < objlen ? off + size : objlen) - off);
+        tp_unlock(w->tp[p]);
+    }
+    model_populate_apply(w->m, p, off, size, w->buf);
+    return true;
+}
+
+static bool op_destroy(world_t *w, rng_t *r)
+{
+    int p = (int)below(r, NPAGERS);
+    enum model_handle h = chance(r, 85) ? MH_CURRENT : pick_handle(r);
+    spring_cache_obj_t c = make_handle(w, r, p, h);
+    logop(w, "destroy_cache p%d handle=%s", p, handle_name(h));
+    model_exp_t e = model_destroy(w->m, p, h);
+    int rc = spring_cache_destroy(c);
+    if (!check_rc(w, "destroy_cache", rc, e))
+        return false;
+    if (rc != 0)
+        return true;
+    if (w->nstale < sizeof w->stale / sizeof w->stale[0])
+        w->stale[w->nstale++] = c.h;
+    else
+        w->stale[below(r, w->nstale)] = c.h;
+    w->pobj_done_ok[p]++;
+    tp_lock(w->tp[p]);
+    model_destroy_apply(w->m, p, tp_store(w->tp[p]));
+    tp_unlock(w->tp[p]);
+    /* The stale handle is refused from now on. */
+    int rc2 = spring_cache_write_back(c, 0, SPRING_SIZE_ALL, NULL, NULL);
+    EXPECT(rc2 == SPRING_EBADHANDLE, "rc write_back: on a destroyed cache returned %s", spring_err_name(rc2));
+    return true;
+}
+
+/* spring_vmm_reclaim_caches: every unattached cache goes (keep 0), or
+ * none (keep at least their number). */
+static bool op_reclaim(world_t *w, rng_t *r)
+{
+    size_t keep = chance(r, 70) ? 0 : 64;
+    bool pg[MODEL_MAX_PAGERS], an[MODEL_MAX_AS];
+    int want = model_reclaim(w->m, keep, pg, an);
+    spring_cache_obj_t old[NPAGERS];
+    for (int p = 0; p < NPAGERS; p++)
+        old[p] = tp_cache(w->tp[p]);
+    logop(w, "reclaim_caches keep=%zu", keep);
+    int rc = spring_vmm_reclaim_caches(w->vmm, keep);
+    logadd(w, " = %d", rc);
+    count_rc(w, keep ? "reclaim_caches(64)" : "reclaim_caches(0)", rc > 0 ? 0 : rc);
+    EXPECT(rc == want, "reclaim: %d caches reclaimed, the model expects %d", rc, want);
+    for (int p = 0; p < NPAGERS; p++) {
+        if (!pg[p])
+            continue;
+        logadd(w, " p%d", p);
+        if (w->nstale < sizeof w->stale / sizeof w->stale[0])
+            w->stale[w->nstale++] = old[p].h;
+        w->pobj_done_ok[p]++;
+        model_cache_gone(w->m, p);
+        /* Its modified data was paged out before it went. */
+        for (uint64_t k = 0; k < pcfg[p].len_pages; k++)
+            if (!check_store_page(w, p, k))
+                return false;
+    }
+    for (int as = 0; as < NAS; as++)
+        if (an[as]) {
+            logadd(w, " anon%d", as);
+            w->m->as[as].anon_cache = false;
+        }
+    return true;
+}
+
+/* Calls with missing arguments: refused, nothing changes. */
+static bool op_null_args(world_t *w, rng_t *r)
+{
+    int as = pick_as(r);
+    spring_off_t l = PS;
+    spring_addr_t a = SPRING_ANYWHERE;
+    spring_pin_t pin;
+    size_t n;
+    unsigned k = (unsigned)below(r, 7);
+    logop(w, "null-argument call %u as%d", k, as);
+    int rc;
+    switch (k) {
+    case 0:
+        rc = spring_as_map(w->as[as], NULL, 0, &l, &a, R_RW);
+        break;
+    case 1:
+        rc = spring_as_map(w->as[as], w->mobj[0][0], 0, NULL, &a, R_RW);
+        break;
+    case 2:
+        rc = spring_as_read(w->as[as], ascfg[as].base * PS, NULL, 8);
+        break;
+    case 3:
+        rc = spring_as_write(w->as[as], ascfg[as].base * PS, NULL, 8);
+        break;
+    case 4:
+        rc = spring_as_translate(w->as[as], ascfg[as].base * PS, SPRING_RIGHTS_R, NULL, &pin);
+        break;
+    case 5:
+        rc = spring_as_get_mappings(w->as[as], ascfg[as].base * PS, PS, w->ent, 1, &n, NULL);
+        break;
+    default:
+        rc = spring_as_map_many(w->as[as], NULL, 2);
+        break;
+    }
+    return check_rc(w, "null-argument call", rc, MX(SPRING_EINVAL));
+}
+
+/* ------------------------------------------------------------------ */
+/* The sequence.                                                        */
+
+static bool run_op(world_t *w, rng_t *r)
+{
+    for (int p = 0; p < NPAGERS; p++)
+        w->own_before[p] = w->m->pager[p].own;
+    unsigned c = (unsigned)below(r, 1000);
+    if (c < 190)
+        return op_read(w, r);
+    if (c < 350)
+        return op_write(w, r);
+    if (c < 430)
+        return op_map(w, r);
+    if (c < 445)
+        return op_map_many(w, r);
+    if (c < 490)
+        return op_alloc(w, r);
+    if (c < 565)
+        return op_unmap(w, r);
+    if (c < 615)
+        return op_protect(w, r);
+    if (c < 645)
+        return op_lock(w, r, true);
+    if (c < 680)
+        return op_lock(w, r, false);
+    if (c < 715)
+        return op_flush(w, r);
+    if (c < 740)
+        return op_fault(w, r);
+    if (c < 765)
+        return op_translate(w, r);
+    if (c < 785)
+        return op_get_mappings(w, r);
+    if (c < 810)
+        return op_take(w, r, MT_FLUSH_BACK);
+    if (c < 830)
+        return op_take(w, r, MT_DENY_WRITES);
+    if (c < 850)
+        return op_take(w, r, MT_WRITE_BACK);
+    if (c < 870)
+        return op_take(w, r, MT_DELETE);
+    if (c < 885)
+        return op_take(w, r, MT_ZERO_FILL);
+    if (c < 915)
+        return op_populate(w, r);
+    if (c < 990)
+        return op_read(w, r);
+    if (c < 991)
+        return op_destroy(w, r);
+    if (c < 994)
+        return op_null_args(w, r);
+    if (c < 996)
+        return op_reclaim(w, r);
+    return op_read(w, r);
+}
+
+/* At the end: every modified byte goes back to its pager, and every store
+ * and every mapped byte must match the model. */
+static bool final_check(world_t *w)
+{
+    w->op = UINT64_MAX;
+    for (int p = 0; p < NPAGERS; p++)
+        w->own_before[p] = w->m->pager[p].own;
+    for (int as = 0; as < NAS; as++) {
+        uint64_t a = ascfg[as].base * PS, l = (ascfg[as].limit - ascfg[as].base) * PS;
+        logop(w, "final flush as%d", as);
+        if (!check_rc(w, "flush", spring_as_flush(w->as[as], a, l, false), model_flush(w->m, as, a, l)))
+            return false;
+        model_flush_apply(w->m, as, a, l);
+    }
+    for (int p = 0; p < NPAGERS; p++) {
+        if (!w->m->pager[p].has_cache)
+            continue;
+        spring_data_t *d = NULL;
+        logop(w, "final write_back p%d", p);
+        int rc = spring_cache_write_back(tp_cache(w->tp[p]), 0, SPRING_SIZE_ALL, NULL, &d);
+        if (!check_rc(w, "write_back", rc, MX_OK))
+            return false;
+        if (!take_data_list(w, p, d, 0, SPRING_SIZE_ALL))
+            return false;
+        model_take_done(w->m, p, 0, pcfg[p].len_pages * PS);
+    }
+    rng_t r;
+    rng_init(&r, g_seed, UINT64_MAX);
+    return check_step(w, &r, true);
+}
+
+static bool index_selected(uint64_t i, size_t *cursor)
+{
+    if (g_only == NULL)
+        return true;
+    while (*cursor < g_nonly && g_only[*cursor] < i)
+        (*cursor)++;
+    return *cursor < g_nonly && g_only[*cursor] == i;
+}
+
+/* Run the sequence.  Returns true if every check passed; otherwise the
+ * world holds the failure (and its operation index). */
+static bool run_sequence(world_t *w)
+{
+    size_t cursor = 0;
+    uint64_t last = g_only ? g_only[g_nonly - 1] + 1 : g_nops;
+    for (uint64_t i = 0; i < last; i++) {
+        if (!index_selected(i, &cursor))
+            continue;
+        w->op = i;
+        rng_t r;
+        rng_init(&r, g_seed, i);
+        bool ok = run_op(w, &r);
+        if (g_verbose && w->nlog)
+            printf("#%" PRIu64 ": %s\n", i, w->log[(w->nlog - 1) % LOGN]);
+        w->executed++;
+        if (ok)
+            ok = check_step(w, &r, w->executed % FULL_EVERY == 0);
+        if (!ok)
+            return false;
+    }
+    return final_check(w);
+}
+
+static void print_summary(world_t *w)
+{
+    spring_vm_info_t vi;
+    if (spring_vmm_get_vm_info(w->vobj, &vi) != 0)
+        return;
+    printf("random: %" PRIu64 " operations; %" PRIu64 " faults, %" PRIu64 " page-ins, %" PRIu64 " page-outs, %"
+           PRIu64 " clean reclaims, %" PRIu64 " zero fills; %" PRIu64 " skipped (pool starved by locks)\n",
+           w->executed, (uint64_t)vi.faults, (uint64_t)vi.page_ins, (uint64_t)vi.page_outs,
+           (uint64_t)vi.reclaims_clean, (uint64_t)vi.zero_fills, w->skipped);
+    for (unsigned k = 0; k < w->nkinds; k++) {
+        printf("  %-22s ok %-7" PRIu64, w->kind_name[k], w->kind_rc[k][0]);
+        for (int e = 1; e < 32; e++)
+            if (w->kind_rc[k][e])
+                printf(" %s %" PRIu64, e == 31 ? "other" : spring_err_name(-e) + 7, w->kind_rc[k][e]);
+        printf("\n");
+    }
+    fflush(stdout);
+}
+
+static void report_failure(world_t *w)
+{
+    if (g_failout) {
+        fprintf(g_failout, "%" PRIu64 " %s\n", w->op, w->failmsg);
+        fflush(g_failout);
+    }
+    if (g_quiet)
+        return;
+    print_log(w, stdout, LOGSHOW);
+    printf("FAILED at operation #%" PRIu64 " (seed %" PRIu64 ", %" PRIu64 " operations run): %s\n", w->op, g_seed,
+           w->executed, w->failmsg);
+    printf("replay: t/random -s %" PRIu64 " -n %" PRIu64 "   (shorter: add --reduce)\n",
+           g_seed, w->op == UINT64_MAX ? g_nops : w->op + 1);
+    fflush(stdout);
+}
+
+START_TEST(test_random_sequence)
+{
+    world_t *w = world_new();
+    bool ok = run_sequence(w);
+    if (!ok)
+        report_failure(w);
+    else if (!g_quiet)
+        print_summary(w);
+    char msg[2200];
+    snprintf(msg, sizeof msg, "seed %" PRIu64 " op #%" PRIu64 ": %s", g_seed, w->op, w->failmsg);
+    if (ok)
+        world_free(w);
+    ck_assert_msg(ok, "%s", msg);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* What the sequence found, reduced to fixed cases.                      */
+
+/* A zero-fill of an empty range changes nothing: it used to enter an empty
+ * range in the zero-fill table, and a later zero-fill at the same offset
+ * was then lost. */
+START_TEST(test_reduced_zero_fill_empty_range)
+{
+    spring_registry_t *reg;
+    spring_vmm_t *vmm = test_vmm("rz", 16, &reg);
+    spring_as_t *as;
+    ck_assert_rc(spring_as_new(vmm, NULL, &as), 0);
+    tpager_t *tp = tp_new(reg, "rz", NULL, 4 * PS, 0, SPRING_OWN_EXCLUSIVE, true);
+    spring_mobj_t *m = tp_mobj(tp, R_RW);
+    spring_off_t len = 4 * PS;
+    spring_addr_t a = SPRING_ANYWHERE;
+    ck_assert_rc(spring_as_map(as, m, 0, &len, &a, R_RW), 0);
+    ck_assert_rc(spring_cache_zero_fill(tp_cache(tp), 0, 0, NULL), 0);
+    CHECK_VMM(vmm);
+    ck_assert_rc(spring_cache_zero_fill(tp_cache(tp), 0, PS, NULL), 0);
+    ck_assert_rc(spring_cache_delete_range(tp_cache(tp), PS, 0, NULL), 0);
+    CHECK_VMM(vmm);
+    uint8_t b[2];
+    ck_assert_rc(spring_as_read(as, a + 10, b, 1), 0);
+    ck_assert_uint_eq(b[0], 0);
+    ck_assert_rc(spring_as_read(as, a + PS + 10, b, 1), 0);
+    ck_assert_uint_eq(b[0], ((PS + 10) * 7 + 3) & 0xff);
+    spring_as_destroy(as);
+    spring_mobj_unref(m);
+    tp_free(tp);
+    test_vmm_free(vmm, reg);
+}
+END_TEST
+
+/* A lock_memory that fails (here on a region whose cache was destroyed)
+ * changes nothing: it used to unlock pages an earlier lock_memory had
+ * locked. */
+START_TEST(test_reduced_failed_lock_keeps_locks)
+{
+    spring_registry_t *reg;
+    spring_vmm_t *vmm = test_vmm("rl", 16, &reg);
+    spring_as_options_t o;
+    spring_as_options_init(&o);
+    o.privileged = true;
+    spring_as_t *as;
+    ck_assert_rc(spring_as_new(vmm, &o, &as), 0);
+    tpager_t *t1 = tp_new(reg, "rl", NULL, 4 * PS, 0, SPRING_OWN_EXCLUSIVE, true);
+    tpager_t *t2 = tp_new(reg, "rl", NULL, 4 * PS, 0, SPRING_OWN_EXCLUSIVE, true);
+    spring_mobj_t *m1 = tp_mobj(t1, R_RW), *m2 = tp_mobj(t2, R_RW);
+    spring_off_t len = 2 * PS;
+    spring_addr_t a = 16 * PS, b = 18 * PS;
+    ck_assert_rc(spring_as_map(as, m1, 0, &len, &a, R_RW), 0);
+    ck_assert_rc(spring_as_map(as, m2, 0, &len, &b, R_RW), 0);
+    ck_assert_rc(spring_as_lock_memory(as, a + PS, PS), 0);
+    ck_assert_rc(spring_cache_destroy(tp_cache(t2)), 0);
+    ck_assert_rc(spring_as_lock_memory(as, a, 4 * PS), SPRING_EDESTROYED);
+    spring_mapping_t mp[4];
+    size_t n;
+    bool more;
+    ck_assert_rc(spring_as_get_mappings(as, a, 2 * PS, mp, 4, &n, &more), 0);
+    ck_assert_msg(n == 2 && !mp[0].locked && mp[1].locked && mp[1].address == a + PS,
+                  "the page locked before the failed lock_memory is no longer locked alone (%zu runs)", n);
+    spring_mappings_release(mp, n);
+    spring_vmm_obj_t vo;
+    spring_vm_info_t vi;
+    ck_assert_rc(spring_vmm_get_object(vmm, SPRING_PRIV_USER, &vo), 0);
+    ck_assert_rc(spring_vmm_get_vm_info(vo, &vi), 0);
+    ck_assert_uint_eq(vi.locked_frames, 1);
+    CHECK_VMM(vmm);
+    spring_as_destroy(as);
+    spring_mobj_unref(m1);
+    spring_mobj_unref(m2);
+    tp_free(t1);
+    tp_free(t2);
+    test_vmm_free(vmm, reg);
+}
+END_TEST
+
+/* The region index: trimming the front of a region may raise its start
+ * above a separator that went stale when the first region of the next
+ * leaf was unmapped; the separator has to follow, or the region is not
+ * found (and not removed) under its new start. */
+START_TEST(test_reduced_region_index_rekey)
+{
+    spring_registry_t *reg;
+    spring_vmm_t *vmm = test_vmm("rr", 16, &reg);
+    spring_as_t *as;
+    ck_assert_rc(spring_as_new(vmm, NULL, &as), 0);
+    /* 40 regions of 7 pages at 8i: the first leaf splits after 32. */
+    for (uint64_t i = 1; i <= 40; i++) {
+        spring_off_t len = 7 * PS;
+        spring_addr_t a = 8 * i * PS;
+        ck_assert_rc(spring_as_allocate_memory(as, &len, &a, R_RW), 0);
+    }
+    CHECK_VMM(vmm);
+    ck_assert_rc(spring_as_unmap(as, 136 * PS, 7 * PS), 0); /* the right leaf's first region */
+    spring_off_t len = 6 * PS;
+    spring_addr_t a = 135 * PS; /* just below the stale separator */
+    ck_assert_rc(spring_as_allocate_memory(as, &len, &a, R_RW), 0);
+    ck_assert_rc(spring_as_unmap(as, 135 * PS, 2 * PS), 0); /* its start becomes 137 */
+    CHECK_VMM(vmm);
+    uint8_t v = 1;
+    ck_assert_rc(spring_as_write(as, 138 * PS, &v, 1), 0);
+    ck_assert_rc(spring_as_unmap(as, 137 * PS, 4 * PS), 0);
+    CHECK_VMM(vmm);
+    ck_assert_rc(spring_as_read(as, 138 * PS, &v, 1), SPRING_ENOTMAPPED);
+    spring_mapping_t mp[4];
+    size_t n;
+    bool more;
+    ck_assert_rc(spring_as_get_mappings(as, 135 * PS, 8 * PS, mp, 4, &n, &more), 0);
+    ck_assert_uint_eq(n, 0);
+    len = 4 * PS;
+    a = 137 * PS;
+    ck_assert_rc(spring_as_allocate_memory(as, &len, &a, R_RW), 0);
+    CHECK_VMM(vmm);
+    spring_as_destroy(as);
+    test_vmm_free(vmm, reg);
+}
+END_TEST
+
+/* lock_memory keeps blocks unreserved "so that faults can make progress";
+ * it used to keep two blocks of the *locking* cache's block size, so a
+ * cache with larger blocks was starved: its faults failed with
+ * SPRING_ENOFRAMES.  Locking as much as lock_memory allows must leave room
+ * for a fault on any cache of the VMM (either lock_memory refuses earlier
+ * with SPRING_ELOCKLIMIT, or the fault succeeds). */
+START_TEST(test_reduced_lock_limit_block_sizes)
+{
+    spring_registry_t *reg;
+    spring_vmm_t *vmm = test_vmm("rb", NFRAMES, &reg);
+    spring_as_options_t o;
+    spring_as_options_init(&o);
+    o.privileged = true;
+    spring_as_t *as;
+    ck_assert_rc(spring_as_new(vmm, &o, &as), 0);
+    tpager_t *small = tp_new(reg, "rb", NULL, 64 * PS, PS, SPRING_OWN_EXCLUSIVE, true);
+    tpager_t *big = tp_new(reg, "rb", NULL, 16 * PS, 4 * PS, SPRING_OWN_EXCLUSIVE, true);
+    spring_mobj_t *ms = tp_mobj(small, R_RW), *mb = tp_mobj(big, R_RO);
+    spring_off_t len = 64 * PS;
+    spring_addr_t a = SPRING_ANYWHERE, b = SPRING_ANYWHERE;
+    ck_assert_rc(spring_as_map(as, ms, 0, &len, &a, R_RW), 0);
+    len = 16 * PS;
+    ck_assert_rc(spring_as_map(as, mb, 0, &len, &b, R_RO), 0);
+    int rc = 0;
+    size_t nlocked = 0;
+    for (; nlocked < 64 && rc == 0; nlocked++)
+        rc = spring_as_lock_memory(as, a + nlocked * PS, PS);
+    ck_assert_rc(rc, SPRING_ELOCKLIMIT);
+    uint8_t v;
+    rc = spring_as_read(as, b, &v, 1);
+    ck_assert_msg(rc == 0,
+                  "after locking %zu one-page blocks of a %d-frame pool, a read of a cache with 4-page blocks "
+                  "fails with %s: the lock limit (spring__cache_lock_range) left too few frames unreserved",
+                  nlocked - 1, NFRAMES, spring_err_name(rc));
+    CHECK_VMM(vmm);
+    spring_as_destroy(as);
+    spring_mobj_unref(ms);
+    spring_mobj_unref(mb);
+    tp_free(small);
+    tp_free(big);
+    test_vmm_free(vmm, reg);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Reduction: find a short sub-sequence that fails the same way.        */
+
+/* Run the operations `ops` in a child; returns 1 and the failing operation
+ * index and message if it failed, 0 if it passed. */
+static int trial(const uint64_t *ops, size_t n, uint64_t *fail_op, char *sig, size_t sigsz)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return 0;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        g_failout = fdopen(fds[1], "w");
+        g_quiet = true;
+        g_only = (uint64_t *)ops;
+        g_nonly = n;
+        world_t *w = world_new();
+        bool ok = run_sequence(w);
+        if (!ok)
+            report_failure(w);
+        _exit(ok ? 0 : 1);
+    }
+    close(fds[1]);
+    FILE *f = fdopen(fds[0], "r");
+    char line[2400] = "";
+    bool got = f && fgets(line, sizeof line, f) != NULL;
+    if (f)
+        fclose(f);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    if (got) {
+        char *sp = strchr(line, ' ');
+        *fail_op = strtoull(line, NULL, 10);
+        snprintf(sig, sigsz, "%s", sp ? sp + 1 : line);
+        return 1;
+    }
+    if (WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) != 0)) {
+        *fail_op = UINT64_MAX;
+        snprintf(sig, sigsz, "crash: %s", WIFSIGNALED(st) ? strsignal(WTERMSIG(st)) : "exit");
+        return 1;
+    }
+    return 0;
+}
+
+/* The category of a failure message: the text before its first ':'. */
+static bool same_kind(const char *a, const char *b)
+{
+    const char *ca = strchr(a, ':'), *cb = strchr(b, ':');
+    size_t la = ca ? (size_t)(ca - a) : strlen(a), lb = cb ? (size_t)(cb - b) : strlen(b);
+    return la == lb && strncmp(a, b, la) == 0;
+}
+
+static int reduce(void)
+{
+    uint64_t n0 = g_nops;
+    uint64_t *ops = malloc(n0 * sizeof *ops);
+    if (ops == NULL)
+        return 2;
+    for (uint64_t i = 0; i < n0; i++)
+        ops[i] = i;
+    uint64_t fop;
+    char sig[2400], sig2[2400];
+    printf("reduce: running the whole sequence...\n");
+    if (!trial(ops, n0, &fop, sig, sizeof sig)) {
+        printf("reduce: the sequence passes; nothing to reduce\n");
+        free(ops);
+        return 0;
+    }
+    size_t n = fop == UINT64_MAX ? n0 : fop + 1;
+    printf("reduce: fails at #%" PRIu64 ": %s", fop, sig);
+    uint64_t *cand = malloc(n * sizeof *cand);
+    unsigned trials = 0, max_trials = 4000;
+    for (size_t chunk = n / 2 ? n / 2 : 1; chunk >= 1 && trials < max_trials;) {
+        bool removed = false;
+        for (size_t start = 0; start < n && trials < max_trials;) {
+            size_t end = start + chunk < n ? start + chunk : n;
+            size_t k = 0;
+            for (size_t i = 0; i < n; i++)
+                if (i < start || i >= end)
+                    cand[k++] = ops[i];
+            trials++;
+            uint64_t f2;
+            if (k > 0 && trial(cand, k, &f2, sig2, sizeof sig2) && same_kind(sig, sig2)) {
+                /* Keep the candidate, cut after its failing operation. */
+                size_t keep = k;
+                if (f2 != UINT64_MAX)
+                    for (size_t i = 0; i < k; i++)
+                        if (cand[i] == f2) {
+                            keep = i + 1;
+                            break;
+                        }
+                memcpy(ops, cand, keep * sizeof *ops);
+                n = keep;
+                removed = true;
+                printf("reduce: %zu operations (trial %u)\n", n, trials);
+                fflush(stdout);
+            } else {
+                start = end;
+            }
+        }
+        if (!removed) {
+            if (chunk == 1)
+                break;
+            chunk /= 2;
+        } else if (chunk > n / 2 && n > 1) {
+            chunk = n / 2;
+        }
+    }
+    printf("reduce: %zu operations left after %u trials; replay with:\nt/random -s %" PRIu64 " -v --only ", n, trials,
+           g_seed);
+    for (size_t i = 0; i < n; i++)
+        printf("%s%" PRIu64, i ? "," : "", ops[i]);
+    printf("\n");
+    free(cand);
+    free(ops);
+    return 1;
+}
+
+/* ------------------------------------------------------------------ */
+
+/* The configuration of a seed: most seeds run the default one (48 frames,
+ * blocks of 1, 4 and 1 pages); the others vary the pool and block sizes. */
+static void configure(void)
+{
+    rng_t r;
+    rng_init(&r, g_seed, UINT64_MAX - 1);
+    if (chance(&r, 50))
+        return;
+    static const size_t frames[] = {24, 32, 48, 64};
+    g_nframes = frames[below(&r, 4)];
+    static const unsigned bs1[] = {2, 4, 4, 8};
+    pcfg[1].bs_pages = bs1[below(&r, 4)];
+    if (pcfg[1].bs_pages > g_nframes / 4 + 1)
+        pcfg[1].bs_pages = 4;
+    pcfg[2].bs_pages = chance(&r, 50) ? 1 : 2;
+    pcfg[1].own = chance(&r, 50) ? SPRING_OWN_EXCLUSIVE : SPRING_OWN_SHARED;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: t/random [-s SEED] [-n OPS] [--soak] [-v] [--only I,J,...] [--reduce]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    bool have_seed = false, soak = false, do_reduce = false, have_n = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-s") == 0 && i + 1 < argc) {
+            g_seed = strtoull(argv[++i], NULL, 0);
+            have_seed = true;
+        } else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
+            g_nops = strtoull(argv[++i], NULL, 0);
+            have_n = true;
+        } else if (strcmp(argv[i], "--soak") == 0) {
+            soak = true;
+        } else if (strcmp(argv[i], "-v") == 0) {
+            g_verbose = true;
+        } else if (strcmp(argv[i], "--reduce") == 0) {
+            do_reduce = true;
+        } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+            const char *s = argv[++i];
+            size_t cap = 1;
+            for (const char *q = s; *q; q++)
+                cap += *q == ',';
+            g_only = calloc(cap, sizeof *g_only);
+            for (char *q = (char *)s; *q;) {
+                char *e;
+                g_only[g_nonly++] = strtoull(q, &e, 10);
+                if (e == q)
+                    usage();
+                q = *e == ',' ? e + 1 : e;
+            }
+            qsort(g_only, g_nonly, sizeof *g_only, cmp_u64);
+        } else {
+            usage();
+        }
+    }
+    if (!have_seed) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t x = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec + ((uint64_t)getpid() << 32);
+        g_seed = splitmix64(&x) % 1000000000000ULL;
+    }
+    if (!have_n) {
+        if (soak)
+            g_nops = 10000000;
+        else if (getenv("VALGRIND") != NULL)
+            g_nops = 20000;
+    }
+    configure();
+    printf("random: seed %" PRIu64 ", %" PRIu64 " operations (replay: t/random -s %" PRIu64 " -n %" PRIu64 ")\n",
+           g_seed, g_only ? (uint64_t)g_nonly : g_nops, g_seed, g_nops);
+    printf("random: %zu frames; pagers of %" PRIu64 ", %" PRIu64 ", %" PRIu64 " pages in blocks of %u, %u, %u pages\n",
+           g_nframes, pcfg[0].len_pages, pcfg[1].len_pages, pcfg[2].len_pages, pcfg[0].bs_pages, pcfg[1].bs_pages,
+           pcfg[2].bs_pages);
+    fflush(stdout);
+    if (do_reduce)
+        return reduce();
+    Suite *s = suite_create("random");
+    TCase *tc = tcase_create("sequence");
+    tcase_add_test(tc, test_random_sequence);
+    tcase_set_timeout(tc, soak ? 0 : 1800);
+    suite_add_tcase(s, tc);
+    if (g_only == NULL) {
+        tc = tcase_create("reduced");
+        tcase_add_test(tc, test_reduced_zero_fill_empty_range);
+        tcase_add_test(tc, test_reduced_failed_lock_keeps_locks);
+        tcase_add_test(tc, test_reduced_region_index_rekey);
+        tcase_add_test(tc, test_reduced_lock_limit_block_sizes);
+        suite_add_tcase(s, tc);
+    }
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    free(g_only);
+    return failed == 0 ? 0 : 1;
+}

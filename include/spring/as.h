@@ -253,7 +253,10 @@ SPRING_API int spring_as_set_swap_pager(spring_as_t *as, const spring_swap_pager
  *   #SPRING_ENOTMAPPED; #SPRING_EPERM (not privileged);
  *   #SPRING_ELOCKLIMIT (the pool cannot hold the locked pages and still
  *   keep two of the largest blocks of any cache unlocked);
- *   #SPRING_EPAGER.  On failure nothing is locked.
+ *   #SPRING_EPAGER, #SPRING_EPROTO (a pager failed making a page
+ *   resident); #SPRING_EDESTROYED (a region's cache was destroyed);
+ *   #SPRING_ENOFRAMES (no frame could be freed to make a page resident).
+ *   On failure nothing this call locked stays locked.
  */
 SPRING_API int spring_as_lock_memory(spring_as_t *as, spring_addr_t address, spring_off_t length);
 

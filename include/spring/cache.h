@@ -50,6 +50,8 @@ extern "C" {
  * @param data produce, may be NULL: the modified blocks (free with
  *        spring_data_free()); clean blocks and caches not bound writable
  *        never return data; all-zero blocks come back as an indication.
+ *        With NULL the pager declines the data: the removed blocks'
+ *        modifications are discarded.
  * @return 0; #SPRING_EBADHANDLE; #SPRING_EALIGN; #SPRING_ERANGE for an
  *   offset+size overflow; #SPRING_EINVAL for an invalid ownership;
  *   #SPRING_ENOMEM (nothing removed).
@@ -64,7 +66,9 @@ SPRING_API int spring_cache_flush_back(spring_cache_obj_t cache, spring_off_t of
  * @param offset cache offset.
  * @param size bytes or #SPRING_SIZE_ALL.
  * @param own borrow, may be NULL.
- * @param data produce, may be NULL: the modified blocks.
+ * @param data produce, may be NULL: the modified blocks.  With NULL the
+ *        blocks are downgraded but stay modified in the cache, so that
+ *        their data still reaches the pager later (nothing is lost).
  * @return as spring_cache_flush_back().
  */
 SPRING_API int spring_cache_deny_writes(spring_cache_obj_t cache, spring_off_t offset, spring_off_t size,
@@ -77,7 +81,8 @@ SPRING_API int spring_cache_deny_writes(spring_cache_obj_t cache, spring_off_t o
  * @param offset cache offset.
  * @param size bytes or #SPRING_SIZE_ALL.
  * @param own borrow, may be NULL.
- * @param data produce, may be NULL: the modified blocks.
+ * @param data produce, may be NULL: the modified blocks.  With NULL
+ *        nothing changes (the blocks stay modified).
  * @return as spring_cache_flush_back().
  */
 SPRING_API int spring_cache_write_back(spring_cache_obj_t cache, spring_off_t offset, spring_off_t size,

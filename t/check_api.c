@@ -77,21 +77,6 @@ static void map_at(spring_as_t *as, spring_mobj_t *m, spring_off_t off, spring_o
     ck_assert_uint_eq(a, addr);
 }
 
-static spring_vm_info_t vm_info(spring_vmm_t *vmm)
-{
-    spring_vmm_obj_t o;
-    spring_vm_info_t info;
-    ck_assert_rc(spring_vmm_get_object(vmm, SPRING_PRIV_USER, &o), 0);
-    ck_assert_rc(spring_vmm_get_vm_info(o, &info), 0);
-    return info;
-}
-
-static spring_as_statistics_t as_stats(spring_as_t *as)
-{
-    spring_as_statistics_t st;
-    ck_assert_rc(spring_as_statistics(as, &st), 0);
-    return st;
-}
 
 static spring_vmm_obj_t vmm_obj(spring_vmm_t *vmm, spring_privilege_t priv)
 {
@@ -784,7 +769,7 @@ START_TEST(test_vmm_config_init)
     cfg.hat = test_hat_ops;
     ck_assert_rc(spring_vmm_new(&cfg, &vmm), 0);
     ck_assert_str_eq(spring_vmm_name(vmm), "vmm");
-    spring_vm_info_t info = vm_info(vmm);
+    spring_vm_info_t info = test_vm_info(vmm);
     ck_assert_uint_eq(info.page_size, 4096);
     ck_assert_uint_eq(info.nframes, 1024);
     ck_assert_uint_eq(info.free_frames + info.inuse_frames, 1024);
@@ -903,10 +888,10 @@ START_TEST(test_vmm_new_hat)
     spring_as_t *as = NULL;
     wrap_ctx_rc = SPRING_ENOSPC;
     ck_assert_rc(spring_as_new(vmm, NULL, &as), SPRING_ENOSPC);
-    ck_assert_uint_eq(vm_info(vmm).naddress_spaces, 0);
+    ck_assert_uint_eq(test_vm_info(vmm).naddress_spaces, 0);
     wrap_ctx_rc = 0;
     ck_assert_rc(spring_as_new(vmm, NULL, &as), 0);
-    ck_assert_uint_eq(vm_info(vmm).naddress_spaces, 1);
+    ck_assert_uint_eq(test_vm_info(vmm).naddress_spaces, 1);
     ck_assert_uint_eq(spring_as_get_page_size(as), 8192);
     spring_as_destroy(as);
     ck_assert_rc(spring_vmm_destroy(vmm), 0);
@@ -930,7 +915,7 @@ START_TEST(test_vmm_destroy_busy)
     map_at(as, m, 0, 4 * PS, A0, SPRING_RIGHTS_RW);
     ck_assert_uint_eq(read_byte(as, A0 + 5), pat(5));
     spring_vmm_obj_t vo = vmm_obj(vmm, SPRING_PRIV_USER);
-    spring_vm_info_t before = vm_info(vmm);
+    spring_vm_info_t before = test_vm_info(vmm);
 
     ck_assert_rc(spring_vmm_destroy(vmm), SPRING_EBUSY);
     /* Nothing changed: the address space, the vmm object, the registry. */
@@ -1025,7 +1010,7 @@ START_TEST(test_vmm_inject_alloc_failure)
     /* The next allocation fails; the one after does not. */
     ck_assert_rc(spring_vmm_inject_alloc_failure(vmm, 1), 0);
     ck_assert_rc(spring_as_new(vmm, NULL, &as1), SPRING_ENOMEM);
-    ck_assert_uint_eq(vm_info(vmm).naddress_spaces, 0);
+    ck_assert_uint_eq(test_vm_info(vmm).naddress_spaces, 0);
     ck_assert_rc(spring_as_new(vmm, NULL, &as1), 0);
     /* The second from now. */
     ck_assert_rc(spring_vmm_inject_alloc_failure(vmm, 2), 0);
@@ -1035,7 +1020,7 @@ START_TEST(test_vmm_inject_alloc_failure)
     ck_assert_rc(spring_vmm_inject_alloc_failure(vmm, 1), 0);
     ck_assert_rc(spring_vmm_inject_alloc_failure(vmm, 0), 0);
     ck_assert_rc(spring_as_new(vmm, NULL, &as3), 0);
-    ck_assert_uint_eq(vm_info(vmm).naddress_spaces, 3);
+    ck_assert_uint_eq(test_vm_info(vmm).naddress_spaces, 3);
     CHECK_VMM(vmm);
     spring_as_destroy(as1);
     spring_as_destroy(as2);
@@ -1096,7 +1081,7 @@ START_TEST(test_vmm_reclaim_caches)
     ck_assert_rc(spring_as_unmap(f.as, A0, 8 * PS), 0);
     ck_assert_rc(spring_as_unmap(f.as, A1, 4 * PS), 0);
     ck_assert_uint_eq(tp_count(f.tp, TP_DONE_WITH_CACHE), 1);
-    spring_vm_info_t info = vm_info(f.vmm);
+    spring_vm_info_t info = test_vm_info(f.vmm);
     ck_assert_uint_eq(info.unattached_caches, 1);
     ck_assert_uint_eq(info.ncaches, 1);
     ck_assert_int_eq(spring_vmm_reclaim_caches(f.vmm, 1), 0); /* one may remain */
@@ -1106,7 +1091,7 @@ START_TEST(test_vmm_reclaim_caches)
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_OUT), 1);
     ck_assert_uint_eq(tp_store(f.tp)[PS], 0x99);
     ck_assert_uint_eq(tp_count(f.tp, TP_DONE_WITH_POBJ), 1);
-    info = vm_info(f.vmm);
+    info = test_vm_info(f.vmm);
     ck_assert_uint_eq(info.unattached_caches, 0);
     ck_assert_uint_eq(info.ncaches, 0);
     /* Its handles are stale. */
@@ -1180,7 +1165,7 @@ START_TEST(test_create_cache_object)
         {V_GOOD, OPS_GOOD, false, PS, 2, 1, 5, false, false, 0},
         {V_GOOD, OPS_GOOD, false, 4 * PS, 0, 2, 3, false, false, 0},
     };
-    size_t ncaches = vm_info(vmm).ncaches;
+    size_t ncaches = test_vm_info(vmm).ncaches;
     for (size_t i = 0; i < NELEM(t); i++) {
         spager_t sp = {.fill = (uint8_t)i};
         spring_pager_info_t info = {t[i].block_size, (spring_cache_kind_t)t[i].kind, 0, true};
@@ -1193,7 +1178,7 @@ START_TEST(test_create_cache_object)
         CASE_RC(i, rc, t[i].want);
         if (rc != 0) {
             /* Nothing created, the pager object not consumed. */
-            ck_assert_uint_eq(vm_info(vmm).ncaches, ncaches);
+            ck_assert_uint_eq(test_vm_info(vmm).ncaches, ncaches);
             ck_assert_int_eq(sp.done_pobj, 0);
             continue;
         }
@@ -1202,11 +1187,11 @@ START_TEST(test_create_cache_object)
         spring_rights_t got;
         ck_assert_rc(spring_cache_rights_get(r, &got), 0);
         ck_assert_int_eq(got, t[i].max);
-        ck_assert_uint_eq(vm_info(vmm).ncaches, ncaches + 1);
+        ck_assert_uint_eq(test_vm_info(vmm).ncaches, ncaches + 1);
         ck_assert_rc(spring_cache_destroy(c), 0);
         ck_assert_int_eq(sp.done_pobj, 1);
         ck_assert_int_eq(sp.page_ins, 0);
-        ck_assert_uint_eq(vm_info(vmm).ncaches, ncaches);
+        ck_assert_uint_eq(test_vm_info(vmm).ncaches, ncaches);
     }
     CHECK_VMM(vmm);
     ck_assert_rc(spring_cache_destroy(oc), 0);
@@ -1382,7 +1367,7 @@ START_TEST(test_vmm_bind_cache)
     spring_addr_t addr = AFREE;
     ck_assert_rc(spring_as_map(as, m, 0, &len, &addr, SPRING_RIGHTS_RW), SPRING_EBIND);
     ck_assert_int_eq(cm.final_bind_calls, 2);
-    ck_assert_uint_eq(as_stats(as).nregions, 1);
+    ck_assert_uint_eq(test_as_stats(as).nregions, 1);
     CHECK_VMM(vmm);
 
     spring_as_destroy(as);
@@ -1435,7 +1420,7 @@ static void fb_create_and_bind(cmobj_t *m, spring_bind_key_t key, spring_off_t o
     };
     const spring_pager_info_t infos[] = {
         {0, SPRING_CACHE_DATA, 0, true}, {0}, {3 * PS, SPRING_CACHE_DATA, 0, true}, {0, 9, 0, true}};
-    size_t ncaches = vm_info(bk.vmm).ncaches;
+    size_t ncaches = test_vm_info(bk.vmm).ncaches;
     ck_assert_uint_eq(len, 4 * PS);
     for (size_t i = 0; i < NELEM(t); i++) {
         spring_cache_obj_t c = {0};
@@ -1446,7 +1431,7 @@ static void fb_create_and_bind(cmobj_t *m, spring_bind_key_t key, spring_off_t o
             t[i].info == I_NULL ? NULL : &infos[t[i].info], (spring_ownership_t)t[i].own, (spring_rights_t)t[i].max,
             t[i].null_cache ? NULL : &c, t[i].null_rights ? NULL : &r);
         CASE_RC(i, rc, t[i].want);
-        ck_assert_uint_eq(vm_info(bk.vmm).ncaches, ncaches);
+        ck_assert_uint_eq(test_vm_info(bk.vmm).ncaches, ncaches);
         ck_assert_int_eq(bk.made.done_pobj, 0); /* not consumed */
     }
     spring_pager_info_t info = {0, SPRING_CACHE_DATA, 0, true};
@@ -1457,7 +1442,7 @@ static void fb_create_and_bind(cmobj_t *m, spring_bind_key_t key, spring_off_t o
     spring_rights_t got;
     ck_assert_rc(spring_cache_rights_get(bk.made_rights, &got), 0);
     ck_assert_int_eq(got, SPRING_RIGHTS_RWX);
-    ck_assert_uint_eq(vm_info(bk.vmm).ncaches, ncaches + 1);
+    ck_assert_uint_eq(test_vm_info(bk.vmm).ncaches, ncaches + 1);
     /* The key is bound now. */
     spager_t extra = {0};
     spring_cache_obj_t c2;
@@ -1466,7 +1451,7 @@ static void fb_create_and_bind(cmobj_t *m, spring_bind_key_t key, spring_off_t o
                                                          false, &info, SPRING_OWN_EXCLUSIVE, SPRING_RIGHTS_RWX, &c2,
                                                          &r2),
                  SPRING_EBUSY);
-    ck_assert_uint_eq(vm_info(bk.vmm).ncaches, ncaches + 1);
+    ck_assert_uint_eq(test_vm_info(bk.vmm).ncaches, ncaches + 1);
     ck_assert_int_eq(extra.done_pobj, 0);
     bk.ran = true;
 }
@@ -1499,12 +1484,12 @@ START_TEST(test_vmm_create_cache_object_and_bind)
     spring_pager_info_t info = {0, SPRING_CACHE_DATA, 0, true};
     spring_cache_obj_t c2;
     spring_cache_rights_t r2;
-    size_t ncaches = vm_info(vmm).ncaches;
+    size_t ncaches = test_vm_info(vmm).ncaches;
     ck_assert_rc(spring_vmm_create_cache_object_and_bind(bk.vobj, cm.key, PS, 0, SPRING_RIGHTS_RO, &sp_ops, &late,
                                                          false, &info, SPRING_OWN_EXCLUSIVE, SPRING_RIGHTS_RO, &c2,
                                                          &r2),
                  SPRING_EBADHANDLE);
-    ck_assert_uint_eq(vm_info(vmm).ncaches, ncaches);
+    ck_assert_uint_eq(test_vm_info(vmm).ncaches, ncaches);
     CHECK_VMM(vmm);
     spring_as_destroy(as);
     spring_mobj_unref(m);
@@ -1768,7 +1753,7 @@ START_TEST(test_cache_range_illegal)
     };
     for (int op = 0; op < C_NOPS; op++) {
         size_t ncalls = tp_ncalls(f.tp);
-        size_t resident = as_stats(f.as).resident;
+        size_t resident = test_as_stats(f.as).resident;
         for (size_t i = 0; i < NELEM(t); i++) {
             spring_ownership_t own = (spring_ownership_t)t[i].own;
             int rc = cache_call((enum cop)op, c, t[i].off, t[i].size, &own);
@@ -1793,7 +1778,7 @@ START_TEST(test_cache_range_illegal)
         /* Nothing happened: no pager call, the same pages cached, the
          * modified data still there, the ownership unchanged. */
         ck_assert_uint_eq(tp_ncalls(f.tp), ncalls);
-        ck_assert_uint_eq(as_stats(f.as).resident, resident);
+        ck_assert_uint_eq(test_as_stats(f.as).resident, resident);
         ck_assert_uint_eq(read_byte(f.as, A0), 0xee);
         ck_assert_uint_eq(read_byte(f.as, A0 + 5 * PS + 1), pat(5 * PS + 1));
         ck_assert_uint_eq(tp_ncalls(f.tp), ncalls);
@@ -1831,7 +1816,7 @@ START_TEST(test_cache_flush_back)
     ck_assert_uint_eq(d->blocks[0].length, PS);
     ck_assert_uint_eq(((const uint8_t *)d->blocks[0].bytes)[0], 0xab);
     spring_data_free(d);
-    ck_assert_uint_eq(as_stats(f.as).resident, 0);
+    ck_assert_uint_eq(test_as_stats(f.as).resident, 0);
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_OUT), 0); /* returned, not paged out */
     /* Both pages are gone: the pager's copy comes back (it did not store the
      * returned data), and the cache now passes SHARED to the pager. */
@@ -1869,7 +1854,7 @@ START_TEST(test_cache_deny_writes)
     spring_data_free(d);
     /* A read-only copy stays: reads need no pager call ... */
     ck_assert_uint_eq(read_byte(f.as, A0), 0x21);
-    ck_assert_uint_eq(as_stats(f.as).resident, 2);
+    ck_assert_uint_eq(test_as_stats(f.as).resident, 2);
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), page_ins);
     /* ... a write asks the pager for write access again. */
     write_byte(f.as, A0 + 1, 0x22);
@@ -1929,13 +1914,13 @@ START_TEST(test_cache_delete_range)
     spring_ownership_t own = SPRING_OWN_SHARED;
     ck_assert_rc(spring_cache_delete_range(c, 2 * PS, PS, &own), 0);
     ck_assert_int_eq(own, SPRING_OWN_SHARED);
-    ck_assert_uint_eq(as_stats(f.as).resident, 1);
+    ck_assert_uint_eq(test_as_stats(f.as).resident, 1);
     /* The modification is gone; nothing was sent to the pager. */
     ck_assert_uint_eq(read_byte(f.as, A0 + 2 * PS), pat(2 * PS));
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), page_ins + 1);
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_OUT) + tp_count(f.tp, TP_SYNC) + tp_count(f.tp, TP_WRITE_OUT), 0);
     ck_assert_rc(spring_cache_delete_range(c, 0, SPRING_SIZE_ALL, NULL), 0);
-    ck_assert_uint_eq(as_stats(f.as).resident, 0);
+    ck_assert_uint_eq(test_as_stats(f.as).resident, 0);
     fix_fini(&f);
 }
 END_TEST
@@ -2015,12 +2000,12 @@ START_TEST(test_cache_populate)
         {wrap, 4 * PS, 1, 0, &d_wrapping, SPRING_ERANGE}, /* offset+size overflows */
     };
     size_t ncalls = tp_ncalls(f.tp);
-    size_t resident = as_stats(f.as).resident;
+    size_t resident = test_as_stats(f.as).resident;
     for (size_t i = 0; i < NELEM(t); i++) {
         spring_ownership_t own = (spring_ownership_t)t[i].own;
         CASE_RC(i, spring_cache_populate(c, t[i].off, t[i].size, (spring_rights_t)t[i].access, &own, t[i].data),
                 t[i].want);
-        ck_assert_uint_eq(as_stats(f.as).resident, resident);
+        ck_assert_uint_eq(test_as_stats(f.as).resident, resident);
     }
     uint64_t bad[16];
     size_t n = forgeries(c.h, bad);
@@ -2091,11 +2076,11 @@ START_TEST(test_cache_destroy)
         CASE_RC(i, spring_cache_destroy((spring_cache_obj_t){bad[i]}), SPRING_EBADHANDLE);
     ck_assert_uint_eq(tp_count(f.tp, TP_DONE_WITH_POBJ), 0);
     ck_assert_uint_eq(read_byte(f.as, A0 + 1), pat(1));
-    size_t ncaches = vm_info(f.vmm).ncaches;
+    size_t ncaches = test_vm_info(f.vmm).ncaches;
 
     ck_assert_rc(spring_cache_destroy(c), 0);
     ck_assert_uint_eq(tp_count(f.tp, TP_DONE_WITH_POBJ), 1);
-    ck_assert_uint_eq(vm_info(f.vmm).ncaches, ncaches - 1);
+    ck_assert_uint_eq(test_vm_info(f.vmm).ncaches, ncaches - 1);
     /* Every call on its handles: EBADHANDLE. */
     for (int op = 0; op < C_NOPS; op++) {
         int rc = cache_call((enum cop)op, c, 0, SPRING_SIZE_ALL, NULL);
@@ -2276,7 +2261,7 @@ START_TEST(test_as_options_new)
         o.base = t[i].base;
         o.limit = t[i].limit;
         CASE_RC(i, spring_as_new(t[i].null_vmm ? NULL : vmm, &o, t[i].null_out ? NULL : &sink), t[i].want);
-        ck_assert_uint_eq(vm_info(vmm).naddress_spaces, 0);
+        ck_assert_uint_eq(test_vm_info(vmm).naddress_spaces, 0);
     }
     /* Legal: the defaults (NULL options), and explicit bounds. */
     spring_as_t *as, *as2;
@@ -2292,7 +2277,7 @@ START_TEST(test_as_options_new)
     o.base = 0x10000;
     o.limit = 0x20000;
     ck_assert_rc(spring_as_new(vmm, &o, &as2), 0);
-    ck_assert_uint_eq(vm_info(vmm).naddress_spaces, 2);
+    ck_assert_uint_eq(test_vm_info(vmm).naddress_spaces, 2);
     len = PS, addr = SPRING_ANYWHERE;
     ck_assert_rc(spring_as_map(as2, m, 0, &len, &addr, SPRING_RIGHTS_RW), 0);
     ck_assert_uint_eq(addr, 0x10000);
@@ -2317,9 +2302,9 @@ START_TEST(test_as_options_new)
     CHECK_VMM(vmm);
     spring_as_destroy(as2);
     spring_as_destroy(NULL); /* ignored */
-    ck_assert_uint_eq(vm_info(vmm).naddress_spaces, 1);
+    ck_assert_uint_eq(test_vm_info(vmm).naddress_spaces, 1);
     spring_as_destroy(as);
-    ck_assert_uint_eq(vm_info(vmm).naddress_spaces, 0);
+    ck_assert_uint_eq(test_vm_info(vmm).naddress_spaces, 0);
     spring_mobj_unref(m);
     tp_free(tp);
     test_vmm_free(vmm, reg);
@@ -2465,7 +2450,7 @@ START_TEST(test_as_map_bind_protocol)
         spring_addr_t addr = A0;
         CASE_RC(i, spring_as_map(as, m, 0, &len, &addr, SPRING_RIGHTS_RW), t[i].want);
         ck_assert_int_eq(cm.bind_calls, 1);
-        ck_assert_uint_eq(as_stats(as).nregions, t[i].want == 0 ? 1 : 0);
+        ck_assert_uint_eq(test_as_stats(as).nregions, t[i].want == 0 ? 1 : 0);
         if (t[i].want == 0) {
             write_byte(as, A0 + PS, (uint8_t)i);
             ck_assert_rc(spring_as_unmap(as, A0, 2 * PS), 0);
@@ -2504,7 +2489,7 @@ START_TEST(test_as_map_legal)
     len = PS, addr = SPRING_ANYWHERE;
     ck_assert_rc(spring_as_map(f.as, f.ro, 0, &len, &addr, SPRING_RIGHTS_RO), 0);
     ck_assert_uint_eq(addr, PS);
-    spring_as_statistics_t st = as_stats(f.as);
+    spring_as_statistics_t st = test_as_stats(f.as);
     ck_assert_uint_eq(st.nregions, 5);
     ck_assert_uint_eq(st.mapped, (8 + 4 + 2 + 4 + 1) * PS);
     CHECK_VMM(f.vmm);
@@ -2616,7 +2601,7 @@ START_TEST(test_as_map_many)
     spring_mapping_t one = {.mobj = f.rw, .length = PS, .address = AFREE, .access = SPRING_RIGHTS_RW};
     ck_assert_rc(spring_as_map_many(NULL, &one, 1), SPRING_EINVAL);
     ck_assert_rc(spring_as_map_many(f.as, NULL, 1), SPRING_EINVAL);
-    ck_assert_uint_eq(as_stats(f.as).nregions, 2);
+    ck_assert_uint_eq(test_as_stats(f.as).nregions, 2);
     spring_mapping_t m[5] = {
         {.mobj = f.rw, .mobj_offset = 0, .length = 2 * PS, .address = AFREE, .access = SPRING_RIGHTS_RW},
         {.mobj = f.rw, .mobj_offset = 0, .length = PS, .address = A0 + PS, .access = SPRING_RIGHTS_RW},
@@ -2633,7 +2618,7 @@ START_TEST(test_as_map_many)
     ck_assert_uint_eq(m[0].address, AFREE);
     ck_assert_uint_eq(m[3].length, 4 * PS); /* shortened by the pager */
     ck_assert_uint_eq(m[3].address, PS);
-    ck_assert_uint_eq(as_stats(f.as).nregions, 4);
+    ck_assert_uint_eq(test_as_stats(f.as).nregions, 4);
     ck_assert_uint_eq(read_byte(f.as, AFREE + PS), pat(PS));
     ck_assert_uint_eq(read_byte(f.as, PS + 3 * PS), pat(15 * PS));
     /* All succeeding. */
@@ -2644,7 +2629,7 @@ START_TEST(test_as_map_many)
     ck_assert_rc(spring_as_map_many(f.as, ok, 2), 0);
     ck_assert_int_eq(ok[0].result, 0);
     ck_assert_int_eq(ok[1].result, 0);
-    ck_assert_uint_eq(as_stats(f.as).nregions, 6);
+    ck_assert_uint_eq(test_as_stats(f.as).nregions, 6);
     CHECK_VMM(f.vmm);
     fix_fini(&f);
 }
@@ -2714,7 +2699,7 @@ START_TEST(test_as_unmap)
     ck_assert_uint_eq(m[1].address, A1 + 2 * PS);
     ck_assert_uint_eq(m[1].mobj_offset, 10 * PS);
     spring_mappings_release(m, n);
-    ck_assert_uint_eq(as_stats(f.as).mapped, 3 * PS);
+    ck_assert_uint_eq(test_as_stats(f.as).mapped, 3 * PS);
     CHECK_VMM(f.vmm);
     fix_fini(&f);
 }
@@ -2773,7 +2758,7 @@ START_TEST(test_as_allocate_memory)
     ck_assert_uint_eq(addr, PS);
     ck_assert_uint_eq(read_byte(f.as, addr + 5), 0);
     ck_assert_rc(spring_as_write(f.as, addr, "x", 1), SPRING_EACCES);
-    ck_assert_uint_gt(as_stats(f.as).zero_fills, 0);
+    ck_assert_uint_gt(test_as_stats(f.as).zero_fills, 0);
     CHECK_VMM(f.vmm);
     fix_fini(&f);
 
@@ -2793,7 +2778,7 @@ START_TEST(test_as_allocate_memory)
     ck_assert_rc(spring_as_allocate_memory(as, &len, &addr, SPRING_RIGHTS_RW), SPRING_ENOSWAP);
     ck_assert_rc(spring_as_allocate_memory_and_mobj(as, &len, &addr, SPRING_RIGHTS_RW, &m), SPRING_ENOSWAP);
     ck_assert_ptr_null(m);
-    ck_assert_uint_eq(as_stats(as).nregions, 0);
+    ck_assert_uint_eq(test_as_stats(as).nregions, 0);
     spring_as_destroy(as);
     ck_assert_rc(spring_vmm_destroy(vmm), 0);
 }
@@ -2988,7 +2973,7 @@ START_TEST(test_as_flush)
     ck_assert_rc(spring_as_flush(f.as, A0, 8 * PS, false), 0);
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_OUT), 1); /* the clean page is just dropped */
     ck_assert_uint_eq(tp_store(f.tp)[0], 0xd2);
-    ck_assert_uint_eq(as_stats(f.as).resident, 0);
+    ck_assert_uint_eq(test_as_stats(f.as).resident, 0);
     ck_assert_uint_eq(read_byte(f.as, A0), 0xd2);
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), page_ins + 1);
     /* A pager failure: EPAGER, the page stays cached and modified. */
@@ -3177,7 +3162,7 @@ START_TEST(test_as_statistics)
     spring_as_statistics_t st;
     ck_assert_rc(spring_as_statistics(NULL, &st), SPRING_EINVAL);
     ck_assert_rc(spring_as_statistics(f.as, NULL), SPRING_EINVAL);
-    st = as_stats(f.as);
+    st = test_as_stats(f.as);
     ck_assert_uint_eq(st.nregions, 2);
     ck_assert_uint_eq(st.mapped, 12 * PS);
     ck_assert_uint_eq(st.resident, 0);
@@ -3190,7 +3175,7 @@ START_TEST(test_as_statistics)
     uint8_t v = 0;
     ck_assert_rc(spring_as_write(f.as, A1, &v, 1), SPRING_EACCES); /* a protection fault */
     ck_assert_rc(spring_as_read(f.as, AFREE, &v, 1), SPRING_ENOTMAPPED);
-    st = as_stats(f.as);
+    st = test_as_stats(f.as);
     ck_assert_uint_eq(st.nregions, 3);
     ck_assert_uint_eq(st.mapped, 13 * PS);
     ck_assert_uint_eq(st.resident, 2);
@@ -3242,11 +3227,11 @@ START_TEST(test_as_set_swap_pager)
     /* The swap pager failing: nothing mapped, no object. */
     c2.rc = SPRING_EPAGER;
     spring_mobj_t *none = NULL;
-    size_t nregions = as_stats(f.as).nregions;
+    size_t nregions = test_as_stats(f.as).nregions;
     len = PS, addr = SPRING_ANYWHERE;
     ck_assert_int_ne(spring_as_allocate_memory_and_mobj(f.as, &len, &addr, SPRING_RIGHTS_RW, &none), 0);
     ck_assert_ptr_null(none);
-    ck_assert_uint_eq(as_stats(f.as).nregions, nregions);
+    ck_assert_uint_eq(test_as_stats(f.as).nregions, nregions);
     c2.rc = 0;
     /* NULL: back to the VMM's swap pagers. */
     ck_assert_rc(spring_as_set_swap_pager(f.as, NULL, NULL), 0);
@@ -3297,23 +3282,23 @@ START_TEST(test_as_lock_memory)
         CASE_RC(i, spring_as_lock_memory(as, t[i].addr, t[i].len), t[i].want);
         CASE_RC(i, spring_as_unlock_memory(as, t[i].addr, t[i].len), t[i].want);
         snap_check(f.as, &s, __func__, i);
-        ck_assert_uint_eq(as_stats(f.as).locked, 0);
+        ck_assert_uint_eq(test_as_stats(f.as).locked, 0);
     }
-    ck_assert_uint_eq(as_stats(f.as).resident, 0);
+    ck_assert_uint_eq(test_as_stats(f.as).resident, 0);
     /* A pager failure while making the pages resident: nothing locked. */
     tp_fail(f.tp, TP_PAGE_IN, SPRING_ENOSPC, false);
     ck_assert_rc(spring_as_lock_memory(f.as, A0, 4 * PS), SPRING_EPAGER);
     snap_check(f.as, &s, __func__, 100);
-    ck_assert_uint_eq(as_stats(f.as).locked, 0);
-    ck_assert_uint_eq(vm_info(f.vmm).locked_frames, 0);
+    ck_assert_uint_eq(test_as_stats(f.as).locked, 0);
+    ck_assert_uint_eq(test_vm_info(f.vmm).locked_frames, 0);
     /* Legal: resident without an access, reported locked. */
     size_t page_ins = tp_count(f.tp, TP_PAGE_IN);
     ck_assert_rc(spring_as_lock_memory(f.as, A0 + PS, 2 * PS), 0);
-    spring_as_statistics_t st = as_stats(f.as);
+    spring_as_statistics_t st = test_as_stats(f.as);
     ck_assert_uint_eq(st.locked, 2);
     ck_assert_uint_ge(st.resident, 2);
     ck_assert_uint_ge(tp_count(f.tp, TP_PAGE_IN), page_ins + 2);
-    ck_assert_uint_eq(vm_info(f.vmm).locked_frames, 2);
+    ck_assert_uint_eq(test_vm_info(f.vmm).locked_frames, 2);
     spring_mapping_t m[4];
     size_t n;
     bool more;
@@ -3325,13 +3310,13 @@ START_TEST(test_as_lock_memory)
     spring_mappings_release(m, n);
     /* A read-only range can be locked too. */
     ck_assert_rc(spring_as_lock_memory(f.as, A1, PS), 0);
-    ck_assert_uint_eq(as_stats(f.as).locked, 3);
+    ck_assert_uint_eq(test_as_stats(f.as).locked, 3);
     CHECK_VMM(f.vmm);
     ck_assert_rc(spring_as_unlock_memory(f.as, A0, 8 * PS), 0);
     ck_assert_rc(spring_as_unlock_memory(f.as, A0, 8 * PS), 0); /* unlocked already */
     ck_assert_rc(spring_as_unlock_memory(f.as, A1, 4 * PS), 0);
-    ck_assert_uint_eq(as_stats(f.as).locked, 0);
-    ck_assert_uint_eq(vm_info(f.vmm).locked_frames, 0);
+    ck_assert_uint_eq(test_as_stats(f.as).locked, 0);
+    ck_assert_uint_eq(test_vm_info(f.vmm).locked_frames, 0);
     ck_assert_rc(spring_as_get_mappings(f.as, A0, 8 * PS, m, 4, &n, &more), 0);
     ck_assert_uint_eq(n, 1);
     spring_mappings_release(m, n);
@@ -3341,8 +3326,8 @@ START_TEST(test_as_lock_memory)
     fix_init(&f, false, 0);
     ck_assert_rc(spring_as_lock_memory(f.as, A0, PS), SPRING_EPERM);
     ck_assert_rc(spring_as_unlock_memory(f.as, A0, PS), SPRING_EPERM);
-    ck_assert_uint_eq(as_stats(f.as).locked, 0);
-    ck_assert_uint_eq(as_stats(f.as).resident, 0);
+    ck_assert_uint_eq(test_as_stats(f.as).locked, 0);
+    ck_assert_uint_eq(test_as_stats(f.as).resident, 0);
     fix_fini(&f);
 
     /* More than the pool can hold: ELOCKLIMIT, nothing locked. */
@@ -3357,13 +3342,13 @@ START_TEST(test_as_lock_memory)
     spring_mobj_t *mo = tp_mobj(tp, SPRING_RIGHTS_RW);
     map_at(as, mo, 0, 8 * PS, A0, SPRING_RIGHTS_RW);
     ck_assert_rc(spring_as_lock_memory(as, A0, 8 * PS), SPRING_ELOCKLIMIT);
-    ck_assert_uint_eq(as_stats(as).locked, 0);
-    ck_assert_uint_eq(vm_info(vmm).locked_frames, 0);
+    ck_assert_uint_eq(test_as_stats(as).locked, 0);
+    ck_assert_uint_eq(test_vm_info(vmm).locked_frames, 0);
     ck_assert_rc(spring_as_lock_memory(as, A0, 2 * PS), 0);
-    ck_assert_uint_eq(as_stats(as).locked, 2);
+    ck_assert_uint_eq(test_as_stats(as).locked, 2);
     CHECK_VMM(vmm);
     spring_as_destroy(as);
-    ck_assert_uint_eq(vm_info(vmm).locked_frames, 0);
+    ck_assert_uint_eq(test_vm_info(vmm).locked_frames, 0);
     spring_mobj_unref(mo);
     tp_free(tp);
     test_vmm_free(vmm, reg);

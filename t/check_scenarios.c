@@ -40,27 +40,12 @@ static uint8_t pat(spring_off_t off)
     return (uint8_t)((off * 7 + 3) & 0xff);
 }
 
-static spring_vm_info_t vm_info(spring_vmm_t *vmm)
-{
-    spring_vmm_obj_t o;
-    spring_vm_info_t info;
-    ck_assert_rc(spring_vmm_get_object(vmm, SPRING_PRIV_USER, &o), 0);
-    ck_assert_rc(spring_vmm_get_vm_info(o, &info), 0);
-    return info;
-}
-
-static spring_as_statistics_t as_stats(spring_as_t *as)
-{
-    spring_as_statistics_t st;
-    ck_assert_rc(spring_as_statistics(as, &st), 0);
-    return st;
-}
 
 /* Every frame in use holds a page of the fixture's mappings (one address
  * space, one cache, nothing pinned): no frame leaked. */
 #define CHECK_FRAMES(f)                                                                            \
     do {                                                                                           \
-        size_t inuse_ = vm_info((f)->vmm).inuse_frames, res_ = as_stats((f)->as).resident;          \
+        size_t inuse_ = test_vm_info((f)->vmm).inuse_frames, res_ = test_as_stats((f)->as).resident;          \
         ck_assert_msg(inuse_ == res_, "%zu frames in use, %zu pages resident", inuse_, res_);       \
     } while (0)
 
@@ -585,7 +570,7 @@ START_TEST(test_pressure_clean_reuse_is_silent)
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), PNP);
     for (spring_off_t i = 0; i < PNP; i++)
         ck_assert_uint_eq(calls_at(f.tp, TP_PAGE_IN, i * PS), 1);
-    ck_assert_uint_ge(vm_info(f.vmm).reclaims_clean, PNP - PN);
+    ck_assert_uint_ge(test_vm_info(f.vmm).reclaims_clean, PNP - PN);
     /* The first page was reclaimed: it is paged in again. */
     ck_assert_uint_eq(rd1(f.as, f.a), pat(0));
     ck_assert_uint_eq(calls_at(f.tp, TP_PAGE_IN, 0), 2);
@@ -1361,7 +1346,7 @@ START_TEST(test_bind_reclaim_race)
     fx_map(&f, SPRING_RIGHTS_RW);
     ck_assert_rc(put_page(f.as, f.a, 0x61), 0);
     ck_assert_rc(spring_as_unmap(f.as, f.a, f.len), 0);
-    ck_assert_uint_eq(vm_info(f.vmm).unattached_caches, 1);
+    ck_assert_uint_eq(test_vm_info(f.vmm).unattached_caches, 1);
     ck_assert_uint_eq(tp_count(f.tp, TP_DONE_WITH_CACHE), 1); /* signal_last_ref */
     struct reclaim_hook h = {f.vmm, false, 0};
     tp_set_bind_hook(f.tp, reclaim_in_bind, &h);
@@ -1374,7 +1359,7 @@ START_TEST(test_bind_reclaim_race)
     ck_assert(store_is(f.tp, 0, PS, 0x61));
     ck_assert(page_is(f.as, f.a, 0x61));
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 1);
-    spring_vm_info_t info = vm_info(f.vmm);
+    spring_vm_info_t info = test_vm_info(f.vmm);
     ck_assert_uint_eq(info.ncaches, 1);
     ck_assert_uint_eq(info.unattached_caches, 0);
     CHECK_VMM(f.vmm);
@@ -1432,7 +1417,7 @@ static void bind_bad_rights(fx_t *f, spring_cache_rights_t bad)
     wr1(f->as, a2 + 1, 0x3c);
     ck_assert_uint_eq(rd1(f->as, f->a + 1), 0x3c);
     ck_assert_uint_eq(tp_count(f->tp, TP_PAGE_IN), 0);
-    ck_assert_uint_eq(vm_info(f->vmm).ncaches, 1);
+    ck_assert_uint_eq(test_vm_info(f->vmm).ncaches, 1);
     CHECK_VMM(f->vmm);
 }
 
@@ -1514,9 +1499,9 @@ START_TEST(test_bind_final_bind_noop_or_fails)
         const enum tp_kind want[] = {TP_BIND, TP_FINAL_BIND};
         expect_log(f.tp, want, 2);
         ck_assert_uint_eq(mappings(f.as, x, f.len, NULL), 0);
-        ck_assert_uint_eq(as_stats(f.as).nregions, 1);
+        ck_assert_uint_eq(test_as_stats(f.as).nregions, 1);
         ck_assert(page_is(f.as, f.a, 0x4d));
-        ck_assert_uint_eq(vm_info(f.vmm).ncaches, 1);
+        ck_assert_uint_eq(test_vm_info(f.vmm).ncaches, 1);
         CHECK_VMM(f.vmm);
         tp_set_final_bind_noop(f.tp, false);
         tp_set_bind_rights(f.tp, (spring_cache_rights_t){0});
@@ -1540,7 +1525,7 @@ START_TEST(test_bind_fails)
     ck_assert_rc(spring_as_map(f.as, f.m, 0, &len, &a, SPRING_RIGHTS_RW), SPRING_EBIND);
     const enum tp_kind want[] = {TP_BIND};
     expect_log(f.tp, want, 1);
-    ck_assert_uint_eq(as_stats(f.as).nregions, 0);
+    ck_assert_uint_eq(test_as_stats(f.as).nregions, 0);
     CHECK_VMM(f.vmm);
     fx_map(&f, SPRING_RIGHTS_RW);
     ck_assert(page_is_pat(f.as, f.a, 0));
@@ -1564,7 +1549,7 @@ START_TEST(test_sharing_two_mobjs_one_cache)
     ck_assert_rc(spring_as_map(f.as, ro, 0, &len, &b, SPRING_RIGHTS_RW), SPRING_ERIGHTS);
     ck_assert_rc(spring_as_map(f.as, ro, 0, &len, &b, SPRING_RIGHTS_RWX), SPRING_ERIGHTS);
     ck_assert_rc(spring_as_map(f.as, ro, 0, &len, &b, SPRING_RIGHTS_RX), SPRING_ERIGHTS);
-    ck_assert_uint_eq(as_stats(f.as).nregions, 1);
+    ck_assert_uint_eq(test_as_stats(f.as).nregions, 1);
     ck_assert_rc(spring_as_map(f.as, ro, 0, &len, &b, SPRING_RIGHTS_RO), 0);
     ck_assert_uint_eq(rd1(f.as, f.a), pat(0));
     ck_assert_uint_eq(rd1(f.as, b), pat(0));
@@ -1590,7 +1575,7 @@ START_TEST(test_sharing_two_mobjs_one_cache)
     ck_assert_uint_eq(m[0].max_access, SPRING_RIGHTS_RO);
     ck_assert_uint_eq(rd1(f.as, b), 0x5a);
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 1);
-    ck_assert_uint_eq(vm_info(f.vmm).ncaches, 1);
+    ck_assert_uint_eq(test_vm_info(f.vmm).ncaches, 1);
     spring_as_destroy(f.as);
     f.as = as_new(f.vmm, false, 0);
     spring_mobj_unref(ro);
@@ -1635,8 +1620,8 @@ START_TEST(test_lock_no_traffic_under_pressure)
         ck_assert_rc(put_page(f.as, f.a + i * PS, (uint8_t)(0xa0 + i)), 0);
     }
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), NL);
-    ck_assert_uint_eq(vm_info(f.vmm).locked_frames, NL);
-    ck_assert_uint_eq(as_stats(f.as).locked, NL);
+    ck_assert_uint_eq(test_vm_info(f.vmm).locked_frames, NL);
+    ck_assert_uint_eq(test_as_stats(f.as).locked, NL);
     ck_assert(locked_prefix(f.as, f.a, f.len, NL * PS));
     tp_clear(f.tp);
     for (spring_off_t i = NL; i < NP; i++)
@@ -1668,7 +1653,7 @@ START_TEST(test_lock_no_traffic_under_pressure)
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 0);
     /* Unlocked: pressure reclaims them; they are paged in again. */
     ck_assert_rc(spring_as_unlock_memory(f.as, f.a, NL * PS), 0);
-    ck_assert_uint_eq(vm_info(f.vmm).locked_frames, 0);
+    ck_assert_uint_eq(test_vm_info(f.vmm).locked_frames, 0);
     ck_assert(locked_prefix(f.as, f.a, f.len, 0));
     tp_clear(f.tp);
     for (spring_off_t i = NL; i < NP; i++)
@@ -1691,11 +1676,11 @@ START_TEST(test_lock_limit)
     fx_map(&f, SPRING_RIGHTS_RW);
     ck_assert_rc(spring_as_lock_memory(f.as, f.a, N * PS), SPRING_ELOCKLIMIT);
     ck_assert(locked_prefix(f.as, f.a, f.len, 0));
-    ck_assert_uint_eq(vm_info(f.vmm).locked_frames, 0);
-    ck_assert_uint_eq(as_stats(f.as).locked, 0);
+    ck_assert_uint_eq(test_vm_info(f.vmm).locked_frames, 0);
+    ck_assert_uint_eq(test_as_stats(f.as).locked, 0);
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 0);
     ck_assert_rc(spring_as_lock_memory(f.as, f.a, (N - 2) * PS), 0);
-    ck_assert_uint_eq(vm_info(f.vmm).locked_frames, N - 2);
+    ck_assert_uint_eq(test_vm_info(f.vmm).locked_frames, N - 2);
     ck_assert_rc(spring_as_lock_memory(f.as, f.a + (N - 2) * PS, PS), SPRING_ELOCKLIMIT);
     ck_assert(locked_prefix(f.as, f.a, f.len, (N - 2) * PS));
     /* The rest still pages through the unlocked frames. */
@@ -1704,7 +1689,7 @@ START_TEST(test_lock_limit)
     for (spring_off_t i = N - 2; i < 2 * N; i++)
         ck_assert_uint_eq(rd1(f.as, f.a + i * PS), (uint8_t)i);
     ck_assert_rc(spring_as_unlock_memory(f.as, f.a, f.len), 0);
-    ck_assert_uint_eq(vm_info(f.vmm).locked_frames, 0);
+    ck_assert_uint_eq(test_vm_info(f.vmm).locked_frames, 0);
     fx_fini(&f);
 }
 END_TEST
@@ -1724,7 +1709,7 @@ START_TEST(test_lock_limit_two_regions_rolls_back)
     ck_assert_rc(spring_as_map(f.as, m2, 0, &len, &b, SPRING_RIGHTS_RW), 0);
     ck_assert_rc(spring_as_lock_memory(f.as, f.a, 16 * PS), SPRING_ELOCKLIMIT);
     ck_assert(locked_prefix(f.as, f.a, 24 * PS, 0));
-    ck_assert_uint_eq(vm_info(f.vmm).locked_frames, 0);
+    ck_assert_uint_eq(test_vm_info(f.vmm).locked_frames, 0);
     /* Nothing stays locked behind the mappings' back: pressure evicts all. */
     for (spring_off_t i = 0; i < 24; i++)
         rd1(f.as, f.a + i * PS);
@@ -1748,12 +1733,12 @@ START_TEST(test_lock_failure_keeps_earlier_locks)
     fx_init(&f, 32, 8, 0, SPRING_OWN_EXCLUSIVE);
     fx_map(&f, SPRING_RIGHTS_RW);
     ck_assert_rc(spring_as_lock_memory(f.as, f.a, 2 * PS), 0);
-    ck_assert_uint_eq(vm_info(f.vmm).locked_frames, 2);
+    ck_assert_uint_eq(test_vm_info(f.vmm).locked_frames, 2);
     tp_fail(f.tp, TP_PAGE_IN, PAGER_ERR, false);
     ck_assert_rc(spring_as_lock_memory(f.as, f.a, 4 * PS), SPRING_EPAGER);
     ck_assert_msg(locked_prefix(f.as, f.a, f.len, 2 * PS),
                   "a failed lock_memory unlocked pages locked by an earlier call");
-    ck_assert_uint_eq(vm_info(f.vmm).locked_frames, 2);
+    ck_assert_uint_eq(test_vm_info(f.vmm).locked_frames, 2);
     fx_fini(&f);
 }
 END_TEST
@@ -1908,7 +1893,7 @@ START_TEST(test_events_unmapped_reported)
     ev_is(&l, 0, SPRING_AS_EVENT_UNMAPPED, x + 123, 0, SPRING_RIGHTS_R);
     ev_is(&l, 1, SPRING_AS_EVENT_UNMAPPED, x + 5, 0, SPRING_RIGHTS_W);
     ev_is(&l, 2, SPRING_AS_EVENT_UNMAPPED, x + PS, 0, SPRING_RIGHTS_X);
-    ck_assert_uint_eq(as_stats(f.as).unmapped_faults, 3);
+    ck_assert_uint_eq(test_as_stats(f.as).unmapped_faults, 3);
     fx_fini(&f);
 }
 END_TEST
@@ -1963,7 +1948,7 @@ START_TEST(test_events_access_violation)
     ck_assert_uint_eq(rd1(f.as, f.a + 3), 0x5d);
     l.mode = EV_PASSIVE;
     ck_assert_rc(spring_as_write(f.as, f.a + PS, &v, 1), SPRING_EACCES);
-    ck_assert_uint_ge(as_stats(f.as).protection_faults, 4);
+    ck_assert_uint_ge(test_as_stats(f.as).protection_faults, 4);
     fx_fini(&f);
 }
 END_TEST
@@ -2034,7 +2019,7 @@ static void inject_map(bool cache_exists)
             ck_assert(page_is_pat(f.as, a, 0));
         } else {
             nfail++;
-            ck_assert_uint_eq(as_stats(f.as).nregions, 0);
+            ck_assert_uint_eq(test_as_stats(f.as).nregions, 0);
             fx_map(&f, SPRING_RIGHTS_RW);
             ck_assert(page_is_pat(f.as, f.a, 0));
         }
@@ -2074,7 +2059,7 @@ START_TEST(test_inject_map_final_bind)
         tp_set_bind_rights(f.tp, (spring_cache_rights_t){0});
         ck_assert_msg(rc == 0 || rc == SPRING_ENOMEM || rc == SPRING_EBIND, "k=%u: %s", k, spring_err_name(rc));
         CHECK_VMM(f.vmm);
-        ck_assert_uint_eq(as_stats(f.as).nregions, rc == 0 ? 2 : 1);
+        ck_assert_uint_eq(test_as_stats(f.as).nregions, rc == 0 ? 2 : 1);
         if (rc == 0)
             ck_assert(page_is(f.as, a, 0x21));
         else
@@ -2173,7 +2158,7 @@ static void inject_fault(bool anon)
         } else {
             fx_map(&f, SPRING_RIGHTS_RW);
         }
-        size_t inuse = vm_info(f.vmm).inuse_frames;
+        size_t inuse = test_vm_info(f.vmm).inuse_frames;
         inject(f.vmm, k);
         rc = spring_as_fault(f.as, f.a + 5 * PS, SPRING_RIGHTS_W);
         inject(f.vmm, 0);
@@ -2181,7 +2166,7 @@ static void inject_fault(bool anon)
         CHECK_VMM(f.vmm);
         if (rc != 0) {
             nfail++;
-            ck_assert_uint_eq(vm_info(f.vmm).inuse_frames, inuse);
+            ck_assert_uint_eq(test_vm_info(f.vmm).inuse_frames, inuse);
             ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 0);
         }
         wr1(f.as, f.a + 5 * PS, 0x42);
@@ -2370,8 +2355,8 @@ START_TEST(test_inject_lock_memory)
         ck_assert_msg(rc == 0 || rc == SPRING_ENOMEM, "k=%u: %s", k, spring_err_name(rc));
         CHECK_VMM(f.vmm);
         ck_assert(locked_prefix(f.as, f.a, f.len, rc == 0 ? 4 * PS : 0));
-        ck_assert_uint_eq(vm_info(f.vmm).locked_frames, rc == 0 ? 4 : 0);
-        ck_assert_uint_eq(as_stats(f.as).locked, rc == 0 ? 4 : 0);
+        ck_assert_uint_eq(test_vm_info(f.vmm).locked_frames, rc == 0 ? 4 : 0);
+        ck_assert_uint_eq(test_as_stats(f.as).locked, rc == 0 ? 4 : 0);
         if (rc)
             nfail++;
         fx_fini(&f);
@@ -2436,14 +2421,14 @@ static void inject_allocate(bool and_mobj)
         ck_assert_msg(rc == 0 || rc == SPRING_ENOMEM || rc == SPRING_EBIND, "k=%u: %s", k, spring_err_name(rc));
         CHECK_VMM(f.vmm);
         if (rc == 0) {
-            ck_assert_uint_eq(as_stats(f.as).nregions, 1);
+            ck_assert_uint_eq(test_as_stats(f.as).nregions, 1);
             ck_assert(page_is(f.as, a + 3 * PS, 0));
             wr1(f.as, a, 7);
             ck_assert(!and_mobj || m != NULL);
         } else {
             nfail++;
             ck_assert_ptr_null(m);
-            ck_assert_uint_eq(as_stats(f.as).nregions, 0);
+            ck_assert_uint_eq(test_as_stats(f.as).nregions, 0);
             len = 4 * PS;
             a = SPRING_ANYWHERE;
             ck_assert_rc(spring_as_allocate_memory(f.as, &len, &a, SPRING_RIGHTS_RW), 0);
@@ -2514,7 +2499,7 @@ START_TEST(test_inject_create_cache_object)
         spring_pager_info_t info = {0, SPRING_CACHE_DATA, 0, true};
         spring_cache_obj_t c = {0};
         spring_cache_rights_t r = {0};
-        size_t ncaches = vm_info(vmm).ncaches;
+        size_t ncaches = test_vm_info(vmm).ncaches;
         inject(vmm, k);
         rc = spring_vmm_create_cache_object(o, &mini_ops, &mp, false, &info, SPRING_OWN_EXCLUSIVE, SPRING_RIGHTS_RW,
                                             &c, &r);
@@ -2522,7 +2507,7 @@ START_TEST(test_inject_create_cache_object)
         ck_assert_msg(rc == 0 || rc == SPRING_ENOMEM, "k=%u: %s", k, spring_err_name(rc));
         CHECK_VMM(vmm);
         if (rc == 0) {
-            ck_assert_uint_eq(vm_info(vmm).ncaches, ncaches + 1);
+            ck_assert_uint_eq(test_vm_info(vmm).ncaches, ncaches + 1);
             spring_rights_t rr;
             ck_assert_rc(spring_cache_rights_get(r, &rr), 0);
             ck_assert_uint_eq(rr, SPRING_RIGHTS_RW);
@@ -2532,7 +2517,7 @@ START_TEST(test_inject_create_cache_object)
         } else {
             nfail++;
             ck_assert_int_eq(mp.done, 0);
-            ck_assert_uint_eq(vm_info(vmm).ncaches, ncaches);
+            ck_assert_uint_eq(test_vm_info(vmm).ncaches, ncaches);
         }
         ck_assert_int_eq(mp.page_ins, 0);
         test_vmm_free(vmm, NULL);
@@ -2576,14 +2561,14 @@ START_TEST(test_pager_error_page_in)
     fx_t f;
     fx_init(&f, 32, 4, 0, SPRING_OWN_SHARED);
     fx_map(&f, SPRING_RIGHTS_RW);
-    size_t inuse = vm_info(f.vmm).inuse_frames;
+    size_t inuse = test_vm_info(f.vmm).inuse_frames;
     uint8_t v;
     tp_fail(f.tp, TP_PAGE_IN, PAGER_ERR, false);
     ck_assert_rc(spring_as_read(f.as, f.a, &v, 1), SPRING_EPAGER);
-    ck_assert_uint_eq(vm_info(f.vmm).inuse_frames, inuse);
+    ck_assert_uint_eq(test_vm_info(f.vmm).inuse_frames, inuse);
     tp_fail(f.tp, TP_PAGE_IN, 7, false);
     ck_assert_rc(spring_as_read(f.as, f.a, &v, 1), SPRING_EPROTO);
-    ck_assert_uint_eq(vm_info(f.vmm).inuse_frames, inuse);
+    ck_assert_uint_eq(test_vm_info(f.vmm).inuse_frames, inuse);
     CHECK_VMM(f.vmm);
     ck_assert(page_is_pat(f.as, f.a, 0));
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 3);
@@ -2791,11 +2776,11 @@ START_TEST(test_block_alignment_and_locks)
     ck_assert_rc(spring_cache_zero_fill(c, 2 * PS, BS, NULL), SPRING_EALIGN);
     ck_assert_rc(populate1(c, 0, SPRING_RIGHTS_RO, 1), SPRING_EALIGN);
     ck_assert_rc(spring_as_lock_memory(f.as, f.a + 5 * PS, PS), 0);
-    ck_assert_uint_eq(vm_info(f.vmm).locked_frames, 4);
+    ck_assert_uint_eq(test_vm_info(f.vmm).locked_frames, 4);
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 1);
     ck_assert_uint_eq(last_of(f.tp, TP_PAGE_IN).off, 4 * PS);
     ck_assert_rc(spring_as_unlock_memory(f.as, f.a + 5 * PS, PS), 0);
-    ck_assert_uint_eq(vm_info(f.vmm).locked_frames, 0);
+    ck_assert_uint_eq(test_vm_info(f.vmm).locked_frames, 0);
     fx_fini(&f);
 }
 END_TEST
@@ -2859,14 +2844,14 @@ START_TEST(test_anon_zero_and_persistent)
     ck_assert_rc(spring_as_allocate_memory(as, &len, &a, SPRING_RIGHTS_RW), 0);
     for (spring_off_t i = 0; i < PNP; i++)
         ck_assert(page_is(as, a + i * PS, 0));
-    spring_vm_info_t info = vm_info(vmm);
+    spring_vm_info_t info = test_vm_info(vmm);
     ck_assert_uint_eq(info.page_ins, 0);
     ck_assert_uint_ge(info.zero_fills, PNP);
     for (spring_off_t i = 0; i < PNP; i++)
         ck_assert_rc(put_page(as, a + i * PS, (uint8_t)(i + 1)), 0);
     for (spring_off_t i = 0; i < PNP; i++)
         ck_assert_msg(page_is(as, a + i * PS, (uint8_t)(i + 1)), "anonymous page %d lost", (int)i);
-    info = vm_info(vmm);
+    info = test_vm_info(vmm);
     ck_assert_uint_gt(info.page_outs, 0);
     ck_assert_uint_gt(info.page_ins, 0);
     CHECK_VMM(vmm);
@@ -3049,7 +3034,7 @@ START_TEST(test_anon_no_swap)
     ck_assert_rc(spring_as_allocate_memory(as, &len, &a, SPRING_RIGHTS_RW), SPRING_ENOSWAP);
     ck_assert_rc(spring_as_allocate_memory_and_mobj(as, &len, &a, SPRING_RIGHTS_RW, &m), SPRING_ENOSWAP);
     ck_assert_ptr_null(m);
-    ck_assert_uint_eq(as_stats(as).nregions, 0);
+    ck_assert_uint_eq(test_as_stats(as).nregions, 0);
     CHECK_VMM(vmm);
     spring_as_destroy(as);
     ck_assert_rc(spring_vmm_destroy(vmm), 0);
@@ -3071,11 +3056,11 @@ START_TEST(test_anon_zero_fill_range_fails)
     tp_fail(ts.tps[0], TP_ZERO_FILL_RANGE, PAGER_ERR, false);
     spring_addr_t b = a + 4 * PS;
     ck_assert_rc(spring_as_allocate_memory(as, &len, &b, SPRING_RIGHTS_RW), SPRING_EPAGER);
-    ck_assert_uint_eq(as_stats(as).nregions, 1);
+    ck_assert_uint_eq(test_as_stats(as).nregions, 1);
     CHECK_VMM(vmm);
     ck_assert_rc(spring_as_allocate_memory(as, &len, &b, SPRING_RIGHTS_RW), 0);
     ck_assert(page_is(as, b, 0));
-    ck_assert_uint_eq(as_stats(as).nregions, 2);
+    ck_assert_uint_eq(test_as_stats(as).nregions, 2);
     spring_as_destroy(as);
     tswap_free(&ts);
     test_vmm_free(vmm, reg);
@@ -3289,13 +3274,13 @@ START_TEST(test_pin_revoked_by_delete_range)
     ck_assert_rc(spring_as_translate(f.as, f.a, SPRING_RIGHTS_W, &p, &pin), 0);
     ck_assert(spring_pin_valid(&pin));
     memset(p, 0x11, PS);
-    size_t nfree = vm_info(f.vmm).free_frames;
+    size_t nfree = test_vm_info(f.vmm).free_frames;
     ck_assert_rc(spring_cache_delete_range(tp_cache(f.tp), 0, PS, NULL), 0);
     ck_assert(!spring_pin_valid(&pin));
-    ck_assert_uint_eq(vm_info(f.vmm).free_frames, nfree); /* still pinned */
+    ck_assert_uint_eq(test_vm_info(f.vmm).free_frames, nfree); /* still pinned */
     memset(p, 0x12, PS);
     spring_pin_release(&pin);
-    ck_assert_uint_eq(vm_info(f.vmm).free_frames, nfree + 1);
+    ck_assert_uint_eq(test_vm_info(f.vmm).free_frames, nfree + 1);
     CHECK_VMM(f.vmm);
     ck_assert(page_is_pat(f.as, f.a, 0));
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 2);
@@ -3319,7 +3304,7 @@ START_TEST(test_pin_revoked_by_destroy)
     ck_assert(!spring_pin_valid(&pin));
     ck_assert(mem_is_pat(p, PS, PS)); /* still valid memory */
     spring_pin_release(&pin);
-    ck_assert_uint_eq(vm_info(f.vmm).free_frames, 32);
+    ck_assert_uint_eq(test_vm_info(f.vmm).free_frames, 32);
     CHECK_VMM(f.vmm);
     fx_fini(&f);
 }
@@ -3424,12 +3409,12 @@ START_TEST(test_lock_unmap_unlocks)
     fx_init(&f, 32, 8, 0, SPRING_OWN_EXCLUSIVE);
     fx_map(&f, SPRING_RIGHTS_RW);
     ck_assert_rc(spring_as_lock_memory(f.as, f.a, 4 * PS), 0);
-    ck_assert_uint_eq(vm_info(f.vmm).locked_frames, 4);
+    ck_assert_uint_eq(test_vm_info(f.vmm).locked_frames, 4);
     ck_assert_rc(spring_as_unmap(f.as, f.a + 2 * PS, 4 * PS), 0);
-    ck_assert_uint_eq(vm_info(f.vmm).locked_frames, 2);
+    ck_assert_uint_eq(test_vm_info(f.vmm).locked_frames, 2);
     ck_assert(locked_prefix(f.as, f.a, 2 * PS, 2 * PS));
     ck_assert_rc(spring_as_unmap(f.as, f.a, f.len), 0);
-    ck_assert_uint_eq(vm_info(f.vmm).locked_frames, 0);
+    ck_assert_uint_eq(test_vm_info(f.vmm).locked_frames, 0);
     fx_fini(&f);
 }
 END_TEST

@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <check.h>
+
 #include "testlib.h"
 
 const spring_hat_ops_t *test_hat_ops = NULL;
@@ -500,4 +502,20 @@ void tp_set_own_reply(tpager_t *tp, spring_ownership_t own)
     pthread_mutex_lock(&tp->lock);
     tp->own_reply = own;
     pthread_mutex_unlock(&tp->lock);
+}
+
+spring_vm_info_t test_vm_info(spring_vmm_t *vmm)
+{
+    spring_vmm_obj_t o;
+    spring_vm_info_t info;
+    ck_assert_rc(spring_vmm_get_object(vmm, SPRING_PRIV_USER, &o), 0);
+    ck_assert_rc(spring_vmm_get_vm_info(o, &info), 0);
+    return info;
+}
+
+spring_as_statistics_t test_as_stats(spring_as_t *as)
+{
+    spring_as_statistics_t st;
+    ck_assert_rc(spring_as_statistics(as, &st), 0);
+    return st;
 }

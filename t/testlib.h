@@ -113,6 +113,11 @@ unsigned long rechat_count(enum rechat_op op);
 /* ------------------------------------------------------------------ */
 /* Small helpers.                                                       */
 
+/* The VMM's information and an address space's statistics (the test
+ * fails if the calls do). */
+spring_vm_info_t test_vm_info(spring_vmm_t *vmm);
+spring_as_statistics_t test_as_stats(spring_as_t *as);
+
 /* Fail the test with the VMM's consistency-check message. */
 #define CHECK_VMM(vmm)                                                                        \
     do {                                                                                      \

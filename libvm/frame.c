@@ -43,7 +43,6 @@ int spring__frames_init(spring_vmm_t *vmm)
         pthread_mutex_init(&vmm->hash[i].lock, NULL);
     TAILQ_INIT(&vmm->freeq);
     TAILQ_INIT(&vmm->inuse);
-    TAILQ_INIT(&vmm->pageoutq);
     for (size_t i = 0; i < vmm->nframes; i++) {
         struct vm_frame *f = &vmm->frames[i];
         atomic_init(&f->pins, 0);

@@ -149,26 +149,6 @@ int spring__handle_free(uint64_t h, int type)
     return 0;
 }
 
-void spring__handle_free_obj(void *obj)
-{
-    pthread_mutex_lock(&htab_lock);
-    for (uint32_t i = 0; i < htab_used; i++)
-        if (htab[i].check != 0 && htab[i].obj == obj)
-            h_release_slot(i);
-    pthread_mutex_unlock(&htab_lock);
-}
-
-size_t spring__handle_count_obj(void *obj)
-{
-    size_t n = 0;
-    pthread_mutex_lock(&htab_lock);
-    for (uint32_t i = 0; i < htab_used; i++)
-        if (htab[i].check != 0 && htab[i].obj == obj)
-            n++;
-    pthread_mutex_unlock(&htab_lock);
-    return n;
-}
-
 /* Free the table at unload so leak checkers see a clean exit. */
 __attribute__((destructor)) static void h_fini(void)
 {

@@ -43,16 +43,6 @@
 #define SPRING__HIDDEN __attribute__((visibility("hidden")))
 
 /* ------------------------------------------------------------------ */
-/* Debug assertions of lock preconditions.                              */
-
-#ifdef SPRING_DEBUG_LOCKS
-#include <assert.h>
-#define SPRING__ASSERT(x) assert(x)
-#else
-#define SPRING__ASSERT(x) ((void)0)
-#endif
-
-/* ------------------------------------------------------------------ */
 /* Handles (capabilities).  One process-wide table.                     */
 
 enum vm_handle_type {
@@ -69,9 +59,6 @@ SPRING__HIDDEN int spring__handle_new(int type, void *obj, unsigned aux, uint64_
  * for anything not issued, freed or of another type. */
 SPRING__HIDDEN int spring__handle_get(uint64_t h, int type, void **obj, unsigned *aux);
 SPRING__HIDDEN int spring__handle_free(uint64_t h, int type);
-/* Free every handle whose object is obj (a destroyed cache or VMM). */
-SPRING__HIDDEN void spring__handle_free_obj(void *obj);
-SPRING__HIDDEN size_t spring__handle_count_obj(void *obj);
 
 /* ------------------------------------------------------------------ */
 /* Page frames and blocks.                                              */
@@ -235,7 +222,6 @@ struct spring_vmm {
     pthread_cond_t frame_cv;            /* frames may have become available */
     struct vm_frame_tq freeq;           /* [p] */
     struct vm_block_tq inuse;           /* [p] LRU first */
-    struct vm_block_tq pageoutq;        /* [p] waiting to be pushed (later) */
     size_t nfree;                       /* [p] */
     size_t nlocked;                     /* [p] frames reserved by lock_memory */
     size_t max_block_pages;             /* [p] pages in the largest block of any cache made */

@@ -273,16 +273,21 @@ static struct vm_hash_bucket *bucket(spring_vmm_t *vmm, const struct vm_cache *c
     return &vmm->hash[k & vmm->hash_mask];
 }
 
+static pthread_mutex_t *bucket_lock(spring_vmm_t *vmm, const struct vm_hash_bucket *hb)
+{
+    return &vmm->hash_locks[(size_t)(hb - vmm->hash) % VM_HASH_LOCKS].m;
+}
+
 /* => c->lock held. */
 static struct vm_block *lookup(struct vm_cache *c, spring_off_t off)
 {
     struct vm_hash_bucket *hb = bucket(c->vmm, c, off);
     struct vm_block *b;
-    pthread_mutex_lock(&hb->lock);
+    pthread_mutex_lock(bucket_lock(c->vmm, hb));
     for (b = hb->head; b; b = b->hnext)
         if (b->cache == c && b->offset == off)
             break;
-    pthread_mutex_unlock(&hb->lock);
+    pthread_mutex_unlock(bucket_lock(c->vmm, hb));
     return b;
 }
 
@@ -292,10 +297,10 @@ static void block_hash(struct vm_cache *c, struct vm_block *b)
     struct vm_hash_bucket *hb = bucket(c->vmm, c, b->offset);
     RB_INSERT(vm_block_tree, &c->blocks, b);
     c->nblocks++;
-    pthread_mutex_lock(&hb->lock);
+    pthread_mutex_lock(bucket_lock(c->vmm, hb));
     b->hnext = hb->head;
     hb->head = b;
-    pthread_mutex_unlock(&hb->lock);
+    pthread_mutex_unlock(bucket_lock(c->vmm, hb));
     b->hashed = true;
     for (size_t i = 0; i < b->nframes; i++)
         c->vmm->frames[b->frames[i]].block = b;
@@ -307,13 +312,13 @@ static void block_unhash(struct vm_cache *c, struct vm_block *b)
     if (!b->hashed)
         return;
     struct vm_hash_bucket *hb = bucket(c->vmm, c, b->offset);
-    pthread_mutex_lock(&hb->lock);
+    pthread_mutex_lock(bucket_lock(c->vmm, hb));
     for (struct vm_block **pp = &hb->head; *pp; pp = &(*pp)->hnext)
         if (*pp == b) {
             *pp = b->hnext;
             break;
         }
-    pthread_mutex_unlock(&hb->lock);
+    pthread_mutex_unlock(bucket_lock(c->vmm, hb));
     RB_REMOVE(vm_block_tree, &c->blocks, b);
     c->nblocks--;
     b->hashed = false;

@@ -39,8 +39,8 @@ int spring__frames_init(spring_vmm_t *vmm)
     if (vmm->hash == NULL)
         goto fail_frames;
     vmm->hash_mask = nb - 1;
-    for (size_t i = 0; i < nb; i++)
-        pthread_mutex_init(&vmm->hash[i].lock, NULL);
+    for (size_t i = 0; i < VM_HASH_LOCKS; i++)
+        pthread_mutex_init(&vmm->hash_locks[i].m, NULL);
     TAILQ_INIT(&vmm->freeq);
     TAILQ_INIT(&vmm->inuse);
     for (size_t i = 0; i < vmm->nframes; i++) {
@@ -69,8 +69,8 @@ fail_fd:
 void spring__frames_fini(spring_vmm_t *vmm)
 {
     if (vmm->hash) {
-        for (size_t i = 0; i <= vmm->hash_mask; i++)
-            pthread_mutex_destroy(&vmm->hash[i].lock);
+        for (size_t i = 0; i < VM_HASH_LOCKS; i++)
+            pthread_mutex_destroy(&vmm->hash_locks[i].m);
         free(vmm->hash);
         vmm->hash = NULL;
     }

@@ -199,9 +199,16 @@ struct vm_swap {
 /* The VMM.                                                             */
 
 struct vm_hash_bucket {
-    pthread_mutex_t lock;
     struct vm_block *head; /* [h] */
 };
+
+/* The page hash's locks: one per group of buckets (bucket index modulo
+ * VM_HASH_LOCKS), each on a cache line of its own, so that the locks stay
+ * in cache however large the hash. */
+#define VM_HASH_LOCKS 64
+struct vm_hash_lock {
+    pthread_mutex_t m;
+} __attribute__((aligned(64)));
 
 struct spring_vmm {
     char *name;                         /* [c] */
@@ -229,6 +236,7 @@ struct spring_vmm {
     atomic_uint pin_waiters;            /* [a] threads waiting in wait_wpins */
 
     struct vm_hash_bucket *hash;        /* [c] array; chains [h] */
+    struct vm_hash_lock hash_locks[VM_HASH_LOCKS];
     size_t hash_mask;                   /* [c] */
 
     pthread_mutex_t cache_lock;

@@ -607,6 +607,7 @@ static int block_push(struct vm_cache *c, struct vm_block *b, int how, bool *due
     spring_ownership_t own = c->own;
     callout_begin(c);
     transit_add(vmm, +1);
+    spring__pageout_move(vmm, b, true);
     pthread_mutex_unlock(&c->lock);
     int rc;
     spring_off_t off = b->offset, len = c->block_size;
@@ -625,6 +626,7 @@ static int block_push(struct vm_cache *c, struct vm_block *b, int how, bool *due
     }
     pthread_mutex_lock(&c->lock);
     transit_add(vmm, -1);
+    spring__pageout_move(vmm, b, false); /* back in use, until the caller frees it */
     *due |= callout_end(c, own);
     return pager_rc(rc);
 }

@@ -41,8 +41,16 @@ static int check_frames(spring_vmm_t *vmm, const char **why)
     TAILQ_FOREACH(b, &vmm->inuse, lru) {
         if (rc)
             break;
-        if (!b->onlru) {
+        if (b->onlist != VM_BL_INUSE) {
             *why = "block on the in-use list not marked so";
+            rc = SPRING_EPROTO;
+        }
+    }
+    TAILQ_FOREACH(b, &vmm->pageoutq, lru) {
+        if (rc)
+            break;
+        if (b->onlist != VM_BL_PAGEOUT) {
+            *why = "block on the page-out list not marked so";
             rc = SPRING_EPROTO;
         }
     }

@@ -43,6 +43,7 @@ int spring__frames_init(spring_vmm_t *vmm)
         pthread_mutex_init(&vmm->hash_locks[i].m, NULL);
     TAILQ_INIT(&vmm->freeq);
     TAILQ_INIT(&vmm->inuse);
+    TAILQ_INIT(&vmm->pageoutq);
     for (size_t i = 0; i < vmm->nframes; i++) {
         struct vm_frame *f = &vmm->frames[i];
         atomic_init(&f->pins, 0);
@@ -148,9 +149,9 @@ void spring__frame_unpin(spring_vmm_t *vmm, struct vm_frame *f, bool write)
 void spring__lru_insert(spring_vmm_t *vmm, struct vm_block *b)
 {
     pthread_mutex_lock(&vmm->page_lock);
-    if (!b->onlru) {
+    if (b->onlist == VM_BL_NONE) {
         TAILQ_INSERT_TAIL(&vmm->inuse, b, lru);
-        b->onlru = true;
+        b->onlist = VM_BL_INUSE;
     }
     pthread_mutex_unlock(&vmm->page_lock);
 }
@@ -158,19 +159,40 @@ void spring__lru_insert(spring_vmm_t *vmm, struct vm_block *b)
 void spring__lru_touch(spring_vmm_t *vmm, struct vm_block *b)
 {
     pthread_mutex_lock(&vmm->page_lock);
-    if (b->onlru && TAILQ_NEXT(b, lru) != NULL) {
+    if (b->onlist == VM_BL_INUSE && TAILQ_NEXT(b, lru) != NULL) {
         TAILQ_REMOVE(&vmm->inuse, b, lru);
         TAILQ_INSERT_TAIL(&vmm->inuse, b, lru);
     }
     pthread_mutex_unlock(&vmm->page_lock);
 }
 
+/* => page_lock held. */
+static void list_out(spring_vmm_t *vmm, struct vm_block *b)
+{
+    if (b->onlist == VM_BL_INUSE)
+        TAILQ_REMOVE(&vmm->inuse, b, lru);
+    else if (b->onlist == VM_BL_PAGEOUT)
+        TAILQ_REMOVE(&vmm->pageoutq, b, lru);
+    b->onlist = VM_BL_NONE;
+}
+
 void spring__lru_remove(spring_vmm_t *vmm, struct vm_block *b)
 {
     pthread_mutex_lock(&vmm->page_lock);
-    if (b->onlru) {
-        TAILQ_REMOVE(&vmm->inuse, b, lru);
-        b->onlru = false;
+    list_out(vmm, b);
+    pthread_mutex_unlock(&vmm->page_lock);
+}
+
+void spring__pageout_move(spring_vmm_t *vmm, struct vm_block *b, bool out)
+{
+    pthread_mutex_lock(&vmm->page_lock);
+    list_out(vmm, b);
+    if (out) {
+        TAILQ_INSERT_TAIL(&vmm->pageoutq, b, lru);
+        b->onlist = VM_BL_PAGEOUT;
+    } else {
+        TAILQ_INSERT_TAIL(&vmm->inuse, b, lru);
+        b->onlist = VM_BL_INUSE;
     }
     pthread_mutex_unlock(&vmm->page_lock);
 }

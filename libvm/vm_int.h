@@ -75,6 +75,12 @@ struct vm_frame {
     bool onfree;                 /* [p] on the free list */
 };
 
+enum vm_block_list {
+    VM_BL_NONE = 0,
+    VM_BL_INUSE = 1,  /* in use in a cache, least recently used first */
+    VM_BL_PAGEOUT = 2 /* in use, being paged out to its pager (§9.2.2) */
+};
+
 enum vm_block_state {
     VM_B_VALID = 0,   /* data present, not in transit */
     VM_B_PAGEIN = 1,  /* being paged in (stub) */
@@ -88,8 +94,8 @@ struct vm_block {
     spring_off_t offset;               /* [c] block-aligned cache offset */
     RB_ENTRY(vm_block) tnode;          /* [o] cache's ordered tree */
     struct vm_block *hnext;            /* [h] page-hash chain */
-    TAILQ_ENTRY(vm_block) lru;         /* [p] in-use list (LRU first) */
-    bool onlru;                        /* [p] */
+    TAILQ_ENTRY(vm_block) lru;         /* [p] in-use (LRU first) or page-out list */
+    uint8_t onlist;                    /* [p] VM_BL_NONE, VM_BL_INUSE or VM_BL_PAGEOUT */
     bool hashed;                       /* [o] in the tree and the hash */
     uint8_t state;                     /* [o] enum vm_block_state */
     bool doomed;                       /* [o] removed while in transit */
@@ -229,6 +235,7 @@ struct spring_vmm {
     pthread_cond_t frame_cv;            /* frames may have become available */
     struct vm_frame_tq freeq;           /* [p] */
     struct vm_block_tq inuse;           /* [p] LRU first */
+    struct vm_block_tq pageoutq;        /* [p] blocks being paged out */
     size_t nfree;                       /* [p] */
     size_t nlocked;                     /* [p] frames reserved by lock_memory */
     size_t max_block_pages;             /* [p] pages in the largest block of any cache made */
@@ -339,6 +346,8 @@ SPRING__HIDDEN void spring__frames_free(spring_vmm_t *vmm, const size_t *f, size
 SPRING__HIDDEN void spring__lru_insert(spring_vmm_t *vmm, struct vm_block *b);
 SPRING__HIDDEN void spring__lru_touch(spring_vmm_t *vmm, struct vm_block *b);
 SPRING__HIDDEN void spring__lru_remove(spring_vmm_t *vmm, struct vm_block *b);
+/* Move b to the page-out list (out = true) or back to the in-use tail. */
+SPRING__HIDDEN void spring__pageout_move(spring_vmm_t *vmm, struct vm_block *b, bool out);
 SPRING__HIDDEN void spring__frame_unpin(spring_vmm_t *vmm, struct vm_frame *fr, bool write);
 static inline void *spring__frame_addr(const spring_vmm_t *vmm, size_t f)
 {

@@ -300,18 +300,10 @@ static int map_internal(spring_as_t *as, spring_mobj_t *mobj, spring_off_t off, 
             spring__cache_unref(c);
             return SPRING_ERIGHTS;
         }
-        if (flags & MAP_ANON_DEFAULT) {
-            if (blen != len) {
-                spring__cache_detach(c);
-                spring__cache_unref(c);
-                return SPRING_EBIND;
-            }
-            rc = spring__cache_zero_fill(c, coff, blen);
-            if (rc) {
-                spring__cache_detach(c);
-                spring__cache_unref(c);
-                return rc;
-            }
+        if ((flags & MAP_ANON_DEFAULT) && blen != len) {
+            spring__cache_detach(c);
+            spring__cache_unref(c);
+            return SPRING_EBIND;
         }
         struct vm_region *r = spring__calloc(vmm, 1, sizeof *r);
         struct vm_subregion *sub = r ? spring__calloc(vmm, 1, sizeof *sub) : NULL;
@@ -347,11 +339,26 @@ static int map_internal(spring_as_t *as, spring_mobj_t *mobj, spring_off_t off, 
                 return SPRING_ENOMEM;
             continue; /* taken meanwhile: choose again, or EEXIST */
         }
+        /* The default anonymous object's range is made zero here, under
+         * the lock, once the range is ours: nobody can have mapped it
+         * meanwhile, and no fault sees it before it is zero. */
+        if ((flags & MAP_ANON_DEFAULT) && (rc = spring__cache_discard(c, coff, blen)) != 0) {
+            pthread_rwlock_unlock(&as->lock);
+            spring_mobj_unref(r->mobj);
+            region_free(r);
+            spring__cache_detach(c);
+            spring__cache_unref(c);
+            return rc;
+        }
         region_insert(as, r);
         as->nregions++;
         as->mapped += blen;
         as->gen++;
         pthread_rwlock_unlock(&as->lock);
+        /* Let the pager drop what it stored for the range (the data of an
+         * earlier allocation there). */
+        if (flags & MAP_ANON_DEFAULT)
+            (void)spring__cache_tell_zero(c, coff, blen);
         *length = blen;
         *address = addr;
         notify(as, SPRING_AS_EVENT_MAP, addr, blen, access);
@@ -408,12 +415,6 @@ int spring_as_map_many(spring_as_t *as, spring_mapping_t *m, size_t n)
     return first;
 }
 
-/* Work left for after the lock is dropped. */
-struct zero_job {
-    struct vm_cache *c; /* referenced */
-    spring_off_t off, len;
-};
-
 #define UNMAP_CHUNK 32
 
 /* Keep only the runs of r inside [s, e), clipped. */
@@ -446,14 +447,13 @@ static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bo
     int rc = 0;
     for (;;) {
         struct vm_region *dead[UNMAP_CHUNK];
-        struct zero_job zero[UNMAP_CHUNK];
-        size_t ndead = 0, nzero = 0, need = 0;
+        size_t ndead = 0, need = 0;
         bool more = false;
         pthread_rwlock_wrlock(&as->lock);
         struct vm_region *r = region_first_after(as, addr), *next;
         for (; r && r->start < end; r = next) {
             next = TAILQ_NEXT(r, link);
-            if (ndead == UNMAP_CHUNK || nzero == UNMAP_CHUNK) {
+            if (ndead == UNMAP_CHUNK) {
                 more = true;
                 break;
             }
@@ -474,10 +474,8 @@ static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bo
                 if (r->sub[i].locked && le > ls)
                     (void)spring__cache_lock_range(r->cache, r->cache_off + (ls - r->start), le - ls, -1);
             }
-            if (r->anon_default) {
-                spring__cache_ref(r->cache);
-                zero[nzero++] = (struct zero_job){r->cache, r->cache_off + (s - r->start), e - s};
-            }
+            if (r->anon_default) /* its data goes: the next allocation there must read zero */
+                (void)spring__cache_discard(r->cache, r->cache_off + (s - r->start), e - s);
             as->mapped -= e - s;
             changed = true;
             if (s == r->start && e == r->end) {
@@ -520,10 +518,6 @@ static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bo
             as->gen++;
         }
         pthread_rwlock_unlock(&as->lock);
-        for (size_t i = 0; i < nzero; i++) {
-            (void)spring__cache_zero_fill(zero[i].c, zero[i].off, zero[i].len);
-            spring__cache_unref(zero[i].c);
-        }
         for (size_t i = 0; i < ndead; i++) {
             struct vm_region *x = dead[i];
             spring__cache_detach(x->cache);

@@ -1182,13 +1182,15 @@ int spring_cache_zero_fill(spring_cache_obj_t cache, spring_off_t offset, spring
     return take_data(cache, offset, size, own, NULL, OP_ZERO);
 }
 
-int spring__cache_zero_fill(struct vm_cache *c, spring_off_t off, spring_off_t size)
+int spring__cache_discard(struct vm_cache *c, spring_off_t off, spring_off_t size)
 {
     spring_cache_obj_t h = {c->handle};
-    int rc = take_data(h, off, size, NULL, NULL, OP_ZERO);
-    if (rc)
-        return rc;
-    /* Tell the pager (Appendix D zero_fill_range). */
+    return take_data(h, off, size, NULL, NULL, OP_ZERO);
+}
+
+int spring__cache_tell_zero(struct vm_cache *c, spring_off_t off, spring_off_t size)
+{
+    /* Appendix D zero_fill_range. */
     pthread_mutex_lock(&c->lock);
     if (c->destroyed || c->pops->zero_fill_range == NULL) {
         pthread_mutex_unlock(&c->lock);

@@ -388,8 +388,13 @@ SPRING__HIDDEN int spring__cache_fault_slow(struct vm_cache *c, struct vm_fault 
 /* Evict one block, for the frame allocator.  => no lock held.  Returns 0 if
  * the block was freed, >0 if skipped, <0 on error. */
 SPRING__HIDDEN int spring__cache_evict(struct vm_cache *c, spring_off_t off);
-/* VMM-internal zero fill of a range (allocate_memory). => no lock held. */
-SPRING__HIDDEN int spring__cache_zero_fill(struct vm_cache *c, spring_off_t off, spring_off_t size);
+/* VMM-internal zero fill of a range of an anonymous cache: discard what is
+ * cached and enter the range in the zero-fill table (no pager call; may be
+ * called with the address-space lock held) ... */
+SPRING__HIDDEN int spring__cache_discard(struct vm_cache *c, spring_off_t off, spring_off_t size);
+/* ... and tell the pager the range is zero (zero_fill_range).
+ * => no lock held. */
+SPRING__HIDDEN int spring__cache_tell_zero(struct vm_cache *c, spring_off_t off, spring_off_t size);
 /* Write back / flush for spring_as_flush. => no lock held. */
 SPRING__HIDDEN int spring__cache_flush(struct vm_cache *c, spring_off_t off, spring_off_t size, bool keep);
 SPRING__HIDDEN int spring__cache_lock_range(struct vm_cache *c, spring_off_t off, spring_off_t size, int delta);

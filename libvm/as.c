@@ -223,6 +223,13 @@ void spring_as_destroy(spring_as_t *as)
     vmm->hat->ctx_destroy(vmm->hatp, as->hatctx);
     if (as->swap.ops && as->swap.ops->release)
         as->swap.ops->release(as->swap.self);
+    while (as->old_swaps) {
+        struct vm_swap *o = as->old_swaps;
+        as->old_swaps = o->next;
+        if (o->ops && o->ops->release)
+            o->ops->release(o->self);
+        free(o);
+    }
     spring_mobj_unref(as->anon);
     pthread_mutex_lock(&vmm->as_list_lock);
     LIST_REMOVE(as, link);
@@ -564,27 +571,34 @@ int spring_as_unmap(spring_as_t *as, spring_addr_t address, spring_off_t length)
 /* The default anonymous memory object, created on first use. */
 static int default_anon(spring_as_t *as, spring_mobj_t **out)
 {
-    pthread_rwlock_rdlock(&as->lock);
-    spring_mobj_t *m = spring_mobj_ref(as->anon);
-    struct vm_swap sw = as->swap;
-    pthread_rwlock_unlock(&as->lock);
-    if (m) {
-        *out = m;
-        return 0;
+    for (;;) {
+        pthread_rwlock_rdlock(&as->lock);
+        spring_mobj_t *m = spring_mobj_ref(as->anon);
+        struct vm_swap sw = as->swap;
+        uint64_t gen = as->swap_gen;
+        pthread_rwlock_unlock(&as->lock);
+        if (m) {
+            *out = m;
+            return 0;
+        }
+        /* The swap pager stays valid: a replaced one is released only when
+         * the address space is destroyed. */
+        int rc = spring__vmm_new_anon(as->vmm, sw.ops ? &sw : NULL, as->limit, &m);
+        if (rc)
+            return rc;
+        spring_mobj_t *extra = NULL;
+        pthread_rwlock_wrlock(&as->lock);
+        if (as->anon == NULL && as->swap_gen == gen)
+            as->anon = spring_mobj_ref(m);
+        else
+            extra = m; /* lost a race, or the swap pager changed meanwhile */
+        pthread_rwlock_unlock(&as->lock);
+        if (extra == NULL) {
+            *out = m;
+            return 0;
+        }
+        spring_mobj_unref(extra); /* with no lock held: its pager may do anything */
     }
-    int rc = spring__vmm_new_anon(as->vmm, sw.ops ? &sw : NULL, as->limit, &m);
-    if (rc)
-        return rc;
-    pthread_rwlock_wrlock(&as->lock);
-    if (as->anon == NULL)
-        as->anon = spring_mobj_ref(m);
-    else {
-        spring_mobj_unref(m);
-        m = spring_mobj_ref(as->anon);
-    }
-    pthread_rwlock_unlock(&as->lock);
-    *out = m;
-    return 0;
 }
 
 int spring_as_allocate_memory(spring_as_t *as, spring_off_t *length, spring_addr_t *address, spring_rights_t access)
@@ -948,17 +962,23 @@ int spring_as_set_swap_pager(spring_as_t *as, const spring_swap_pager_ops_t *ops
         return SPRING_EVERSION;
     if (ops != NULL && ops->create_mobj == NULL)
         return SPRING_EINVAL;
+    struct vm_swap *keep = spring__calloc(as->vmm, 1, sizeof *keep);
+    if (keep == NULL)
+        return SPRING_ENOMEM;
     pthread_rwlock_wrlock(&as->lock);
-    struct vm_swap old = as->swap;
+    *keep = as->swap;
     spring_mobj_t *oldanon = as->anon;
     as->swap.ops = ops;
     as->swap.self = swapper;
     as->swap.temporary = false;
+    as->swap_gen++;
     as->anon = NULL; /* the next allocation gets one from the new pager */
+    /* The old pager may be in use by a thread that copied it: it is released
+     * when the address space is destroyed. */
+    keep->next = as->old_swaps;
+    as->old_swaps = keep;
     pthread_rwlock_unlock(&as->lock);
     spring_mobj_unref(oldanon);
-    if (old.ops && old.ops->release)
-        old.ops->release(old.self);
     return 0;
 }
 

@@ -305,6 +305,8 @@ struct spring_as {
     spring_as_handler_fn handler;       /* [A] */
     void *handler_arg;                  /* [A] */
     struct vm_swap swap;                /* [A] per-domain swap pager (ops NULL = none) */
+    uint64_t swap_gen;                  /* [A] bumped when the swap pager changes */
+    struct vm_swap *old_swaps;          /* [A] replaced swap pagers, released at destruction */
     spring_mobj_t *anon;                /* [A] default anonymous object */
     LIST_ENTRY(spring_as) link;         /* [as_list_lock] */
     atomic_uint_fast64_t st_faults, st_zero_fills, st_page_ins, st_prot_faults, st_unmapped_faults,

@@ -237,9 +237,10 @@ SPRING_API int spring_as_statistics(spring_as_t *as, spring_as_statistics_t *sta
  * @param as the address space (borrow).
  * @param ops the swap pager vtable (borrow: must outlive the address space),
  *        or NULL to go back to the VMM's swap pagers.
- * @param swapper the implementation pointer (consume; released when
- *        replaced or when the address space is destroyed).
- * @return 0; #SPRING_EINVAL; #SPRING_EVERSION.
+ * @param swapper the implementation pointer (consume; released when the
+ *        address space is destroyed, also after it was replaced, since a
+ *        concurrent allocation may still be using it).
+ * @return 0; #SPRING_EINVAL; #SPRING_EVERSION; #SPRING_ENOMEM.
  */
 SPRING_API int spring_as_set_swap_pager(spring_as_t *as, const spring_swap_pager_ops_t *ops, void *swapper);
 

@@ -20,6 +20,7 @@
  * zero-fill table and the lock counts.  Order: cache->lock -> hash bucket
  * -> vmm->page_lock -> HAT.  Never held across a pager call.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -750,6 +751,9 @@ int spring__cache_fault_fast(struct vm_cache *c, struct vm_fault *f)
     return rc;
 }
 
+/* pager_page_in's own allocation failed (no pager call was made). */
+#define PAGE_IN_NOMEM INT_MIN
+
 /* Call the pager's page_in for block b, which is in transit, handing it
  * b's frames (§9.4); on success the pages it marked all-zero are zeroed.
  * Returns the pager's code.  => c->lock held; dropped and re-taken around
@@ -759,8 +763,19 @@ static int pager_page_in(struct vm_cache *c, struct vm_block *b, bool rw, bool u
     spring_vmm_t *vmm = c->vmm;
     void *pages[b->nframes];
     uint8_t zero[b->nframes];
+    /* Upgrading a modified block: the cache holds the only current copy, so
+     * the pager writes into scratch pages, which are discarded. */
+    uint8_t *scratch = NULL;
+    if (upgrade && b->dirty) {
+        scratch = spring__malloc(vmm, b->nframes * vmm->page_size);
+        if (scratch == NULL)
+            return PAGE_IN_NOMEM;
+    }
     for (size_t i = 0; i < b->nframes; i++)
-        pages[i] = spring__frame_addr(vmm, b->frames[i]);
+        pages[i] = scratch ? scratch + i * vmm->page_size : spring__frame_addr(vmm, b->frames[i]);
+    if (scratch)
+        for (size_t i = 0; i < b->nframes; i++)
+            memcpy(pages[i], spring__frame_addr(vmm, b->frames[i]), vmm->page_size);
     spring_page_buf_t pb = {b->offset, c->block_size, vmm->page_size, b->nframes, pages, zero, upgrade};
     spring_ownership_t own = c->own;
     callout_begin(c);
@@ -779,10 +794,11 @@ static int pager_page_in(struct vm_cache *c, struct vm_block *b, bool rw, bool u
     transit_add(vmm, -1);
     *due |= callout_end(c, own);
     pthread_cond_broadcast(&c->cv);
-    if (prc == 0 && !b->doomed)
+    if (prc == 0 && !b->doomed && scratch == NULL)
         for (size_t i = 0; i < b->nframes; i++)
             if (zero[i])
                 memset(pages[i], 0, vmm->page_size);
+    free(scratch);
     return prc;
 }
 
@@ -792,8 +808,13 @@ static int block_upgrade(struct vm_cache *c, struct vm_block *b, bool *due)
 {
     b->state = VM_B_OTHER;
     spring__hat_unload_block(c->vmm, b);
+    (void)block_dirty(c->vmm, b); /* b->dirty now says whether the cache holds the only current data */
     int prc = pager_page_in(c, b, true, true, due);
     b->state = VM_B_VALID;
+    if (prc == PAGE_IN_NOMEM) {
+        pthread_cond_broadcast(&c->cv);
+        return SPRING_ENOMEM;
+    }
     if (b->doomed)
         block_release_doomed(c, b);
     else if (prc == 0)
@@ -1049,6 +1070,10 @@ static int take_data(spring_cache_obj_t h, spring_off_t off, spring_off_t size, 
         return SPRING_ERIGHTS;
     }
     struct databuf db = {NULL, 0};
+    if (data != NULL && (db.d = spring__calloc(vmm, 1, sizeof *db.d)) == NULL) {
+        spring__cache_unref(c); /* allocated before anything changes */
+        return SPRING_ENOMEM;
+    }
     pthread_mutex_lock(&c->lock);
     if (c->destroyed) {
         rc = SPRING_EBADHANDLE;
@@ -1142,13 +1167,8 @@ out:
         spring_data_free(db.d);
         return rc;
     }
-    if (data != NULL) {
-        if (db.d == NULL)
-            db.d = calloc(1, sizeof *db.d);
-        if (db.d == NULL)
-            return SPRING_ENOMEM;
+    if (data != NULL)
         *data = db.d;
-    }
     return 0;
 }
 
@@ -1317,6 +1337,7 @@ static void cache_kill(struct vm_cache *c)
 {
     spring_vmm_t *vmm = c->vmm;
     pthread_mutex_lock(&vmm->cache_lock);
+    c->dying = true; /* a failed reclaim must not put it back on a list */
     list_move(c, VM_CL_NONE);
     pthread_mutex_unlock(&vmm->cache_lock);
     pthread_mutex_lock(&c->lock);
@@ -1499,6 +1520,8 @@ int spring__cache_flush(struct vm_cache *c, spring_off_t off, spring_off_t size,
         wait_wpins(vmm, b);
         bool dirty = block_dirty(vmm, b) && c->rw_attach != 0;
         int prc = 0;
+        if (dirty && locked && !keep && !c->pops->sync && !c->pops->write_out)
+            dirty = false; /* a locked block stays; without sync or write_out its data cannot go yet */
         if (dirty) {
             b->state = VM_B_PAGEOUT;
             prc = block_push(c, b, (keep || locked) ? 1 : 0, &due);
@@ -1654,7 +1677,7 @@ int spring__cache_reclaim(spring_vmm_t *vmm, size_t keep)
         int rc = spring__cache_flush(victim, 0, ~(victim->block_size - 1), false);
         if (rc != 0) {
             pthread_mutex_lock(&vmm->cache_lock);
-            if (!victim->destroyed)
+            if (!victim->dying)
                 list_move(victim, was);
             pthread_mutex_unlock(&vmm->cache_lock);
             spring__cache_unref(victim);

@@ -165,6 +165,7 @@ struct vm_cache {
     unsigned nattach;                   /* [l] regions + bind keys attached */
     unsigned rw_attach;                 /* [o] read-write attachments ever made (sticky count) */
     int list;                           /* [l] enum vm_cache_list */
+    bool dying;                         /* [l] being destroyed */
     TAILQ_ENTRY(vm_cache) lq;           /* [l] */
     uint64_t *rights_h;                 /* [t-ish, o] rights handles issued */
     size_t nrights, rightscap;          /* [o] */

@@ -715,6 +715,30 @@ END_TEST
 
 /* deny_writes returns the modified blocks and keeps a read-only copy: reads
  * need no page_in, a write upgrades; clean blocks return nothing. */
+/* deny_writes without a data list keeps modified blocks modified; a later
+ * write upgrades them, and even a pager that sends its (older) data with
+ * the grant cannot overwrite the only current copy. */
+START_TEST(test_deny_writes_no_data_keeps_modifications)
+{
+    fx_t f;
+    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
+    fx_map(&f, SPRING_RIGHTS_RW);
+    tp_set_upgrade_overwrites(f.tp, true);
+    spring_cache_obj_t c = tp_cache(f.tp);
+    ck_assert_rc(put_page(f.as, f.a, 0x58), 0);
+    ck_assert_rc(spring_cache_deny_writes(c, 0, SPRING_SIZE_ALL, NULL, NULL), 0);
+    ck_assert(page_is(f.as, f.a, 0x58));
+    wr1(f.as, f.a + 1, 0x59); /* upgrade page_in: the pager sends its old bytes */
+    ck_assert(last_of(f.tp, TP_PAGE_IN).upgrade);
+    ck_assert_uint_eq(rd1(f.as, f.a), 0x58);
+    ck_assert_uint_eq(rd1(f.as, f.a + 1), 0x59);
+    ck_assert_rc(spring_as_flush(f.as, f.a, PS, false), 0);
+    ck_assert(store_is(f.tp, 0, 1, 0x58));
+    ck_assert(store_is(f.tp, 1, 1, 0x59));
+    fx_fini(&f);
+}
+END_TEST
+
 START_TEST(test_deny_writes)
 {
     fx_t f;
@@ -3480,6 +3504,7 @@ static Suite *scenarios_suite(void)
     t = tc(s, "pagercalls");
     tcase_add_test(t, test_flush_back_returns_modified);
     tcase_add_test(t, test_deny_writes);
+    tcase_add_test(t, test_deny_writes_no_data_keeps_modifications);
     tcase_add_test(t, test_write_back);
     tcase_add_test(t, test_delete_range);
     tcase_add_test(t, test_zero_fill);

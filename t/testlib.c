@@ -63,6 +63,7 @@ struct tpager {
     bool final_bind_noop;
     spring_ownership_t own_reply;
     unsigned nmobj;
+    bool upgrade_overwrites;
 };
 
 struct tp_mobj {
@@ -117,7 +118,7 @@ static int p_page_in(void *self, spring_off_t off, spring_off_t size, spring_rig
     if (rc)
         return rc;
     pthread_mutex_lock(&tp->lock);
-    if (!dst->upgrade) {
+    if (!dst->upgrade || tp->upgrade_overwrites) {
         for (size_t i = 0; i < dst->npages; i++) {
             spring_off_t o = off + (spring_off_t)i * dst->page_size;
             if (o + dst->page_size <= tp->length && !zero_range(tp->store + o, dst->page_size))
@@ -518,4 +519,11 @@ spring_as_statistics_t test_as_stats(spring_as_t *as)
     spring_as_statistics_t st;
     ck_assert_rc(spring_as_statistics(as, &st), 0);
     return st;
+}
+
+void tp_set_upgrade_overwrites(tpager_t *tp, bool on)
+{
+    pthread_mutex_lock(&tp->lock);
+    tp->upgrade_overwrites = on;
+    pthread_mutex_unlock(&tp->lock);
 }

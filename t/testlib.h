@@ -100,6 +100,9 @@ void tp_set_bind_rights(tpager_t *tp, spring_cache_rights_t r);
 void tp_set_bind_hook(tpager_t *tp, void (*fn)(tpager_t *tp, void *arg), void *arg);
 /* Make final_bind do nothing (so the map fails). */
 void tp_set_final_bind_noop(tpager_t *tp, bool noop);
+/* Make page_in write the store's data into the frames on an upgrade too
+ * (a pager that sends data with every grant). */
+void tp_set_upgrade_overwrites(tpager_t *tp, bool on);
 /* Make page_in set the ownership state it returns to `own` (0 = leave). */
 void tp_set_own_reply(tpager_t *tp, spring_ownership_t own);
 

@@ -356,11 +356,14 @@ typedef struct spring_pin {
  * The pointer is valid for the bytes from @p address to the end of its
  * page, and the frame is pinned until spring_pin_release(): it is never
  * evicted or reused meanwhile.  Pager requests that take data back
- * (flush_back, deny_writes, write_back) wait for write pins; delete_range
- * and destroy_cache do not wait, and after them writes through the pointer
- * no longer reach the cache (spring_pin_valid() tells).  unmap neither
- * waits nor revokes: the frame stays cached.  Do not fault while holding a
- * write pin on data whose pager may call back.
+ * (flush_back, deny_writes, write_back, and spring_as_flush) wait for
+ * write pins; delete_range, zero_fill, populate and destroy_cache do not
+ * wait, and after them writes through the pointer no longer reach the
+ * cache (spring_pin_valid() tells).  unmap neither waits nor revokes: the
+ * frame stays cached, except for memory from spring_as_allocate_memory(),
+ * whose data unmap discards.  A request waiting for a write pin holds the
+ * cache's lock: while holding a write pin, do not access other pages
+ * through the address space, and keep write pins short.
  *
  * @param as the address space (borrow).
  * @param address the address.

@@ -28,8 +28,9 @@
  * @b Pins.  Pointers obtained with spring_as_translate() pin their frame.
  * flush_back, deny_writes and write_back wait until write pins on the
  * pages they return are released (so no write through such a pointer is
- * lost); delete_range and destroy_cache revoke pins: the frame stays valid
- * memory until the pin is released, but is no longer part of the cache.
+ * lost); delete_range, zero_fill, populate and destroy_cache revoke pins:
+ * the frame stays valid memory until the pin is released, but is no longer
+ * part of the cache.
  */
 #ifndef SPRING_CACHE_H
 #define SPRING_CACHE_H

@@ -1756,7 +1756,7 @@ int spring__cache_check(struct vm_cache *c, const char **why)
             rc = SPRING_EPROTO;
             break;
         }
-        if (spring__cache_zr_contains(c, b->offset)) {
+        if (!b->doomed && spring__cache_zr_contains(c, b->offset)) { /* a doomed page-out may linger */
             *why = "cached block also in the zero-fill table";
             rc = SPRING_EPROTO;
             break;

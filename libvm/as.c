@@ -710,7 +710,15 @@ int spring_as_change_access_rights(spring_as_t *as, spring_addr_t address, sprin
 
 /* Set or clear the lock attribute of [addr, end) and adjust the caches'
  * lock counts.  On failure nothing is changed.  => no lock held. */
-static int set_locked(spring_as_t *as, spring_addr_t addr, spring_addr_t end, bool lock)
+/* A run of addresses whose lock state set_locked changed. */
+struct lock_run {
+    struct vm_cache *c;
+    spring_off_t off, len;  /* in the cache */
+    spring_addr_t s, e;     /* in the address space */
+};
+
+static int set_locked(spring_as_t *as, spring_addr_t addr, spring_addr_t end, bool lock, struct lock_run **changed,
+                      size_t *nchanged)
 {
     pthread_rwlock_wrlock(&as->lock);
     int rc = cover_and_reserve(as, addr, end, 0, false);
@@ -719,10 +727,7 @@ static int set_locked(spring_as_t *as, spring_addr_t addr, spring_addr_t end, bo
         return rc;
     }
     /* The runs whose state changes, before anything is changed. */
-    struct seg {
-        struct vm_cache *c;
-        spring_off_t off, len;
-    } *segs = NULL;
+    struct lock_run *segs = NULL;
     size_t nseg = 0, cap = 0;
     struct vm_region *r;
     for (r = region_first_after(as, addr); r && r->start < end; r = TAILQ_NEXT(r, link)) {
@@ -733,7 +738,7 @@ static int set_locked(spring_as_t *as, spring_addr_t addr, spring_addr_t end, bo
                 continue;
             if (nseg == cap) {
                 size_t ncap = cap ? cap * 2 : 8;
-                struct seg *n = spring__realloc(as->vmm, segs, ncap * sizeof *n);
+                struct lock_run *n = spring__realloc(as->vmm, segs, ncap * sizeof *n);
                 if (n == NULL) {
                     rc = SPRING_ENOMEM;
                     goto out;
@@ -741,7 +746,7 @@ static int set_locked(spring_as_t *as, spring_addr_t addr, spring_addr_t end, bo
                 segs = n;
                 cap = ncap;
             }
-            segs[nseg++] = (struct seg){r->cache, r->cache_off + (ls - r->start), le - ls};
+            segs[nseg++] = (struct lock_run){r->cache, r->cache_off + (ls - r->start), le - ls, ls, le};
         }
     }
     size_t done;
@@ -765,6 +770,11 @@ static int set_locked(spring_as_t *as, spring_addr_t addr, spring_addr_t end, bo
         sub_merge(r);
     }
     as->gen++;
+    if (changed) {
+        *changed = segs;
+        *nchanged = nseg;
+        segs = NULL;
+    }
 out:
     pthread_rwlock_unlock(&as->lock);
     free(segs);
@@ -783,34 +793,18 @@ int spring_as_lock_memory(spring_as_t *as, spring_addr_t address, spring_off_t l
         return rc;
     if (!as->privileged)
         return SPRING_EPERM;
-    /* The runs not locked yet: a failure below unlocks those only. */
-    struct run {
-        spring_addr_t s, e;
-    } *runs = NULL;
+    /* set_locked reports the runs this call locked: a failure below
+     * unlocks those only, not locks other calls took. */
+    struct lock_run *runs = NULL;
     size_t nruns = 0;
     spring_addr_t end = address + length;
-    pthread_rwlock_rdlock(&as->lock);
-    for (struct vm_region *r = region_first_after(as, address); r && r->start < end && rc == 0;
-         r = TAILQ_NEXT(r, link))
-        for (size_t i = 0; i < r->nsub && rc == 0; i++) {
-            spring_addr_t s = SPRING__MAX(r->sub[i].start, address), e = SPRING__MIN(r->sub[i].end, end);
-            if (e <= s || r->sub[i].locked)
-                continue;
-            struct run *n = spring__realloc(as->vmm, runs, (nruns + 1) * sizeof *n);
-            if (n == NULL)
-                rc = SPRING_ENOMEM;
-            else
-                (runs = n)[nruns++] = (struct run){s, e};
-        }
-    pthread_rwlock_unlock(&as->lock);
-    if (rc == 0)
-        rc = set_locked(as, address, end, true);
+    rc = set_locked(as, address, end, true, &runs, &nruns);
     /* Make every page resident now. */
     for (spring_addr_t a = address; a < end && rc == 0; a += as->vmm->page_size) {
         size_t f;
         rc = as_fault_pin(as, a, SPRING_RIGHTS_R, 0, &f, true);
         for (size_t i = 0; rc != 0 && i < nruns; i++)
-            (void)set_locked(as, runs[i].s, runs[i].e, false);
+            (void)set_locked(as, runs[i].s, runs[i].e, false, NULL, NULL);
     }
     free(runs);
     return rc;
@@ -825,7 +819,7 @@ int spring_as_unlock_memory(spring_as_t *as, spring_addr_t address, spring_off_t
         return rc;
     if (!as->privileged)
         return SPRING_EPERM;
-    return set_locked(as, address, address + length, false);
+    return set_locked(as, address, address + length, false, NULL, NULL);
 }
 
 /* ------------------------------------------------------------------ */

@@ -348,10 +348,12 @@ static void block_release(struct vm_cache *c, struct vm_block *b)
 }
 
 /* Remove a block from the cache.  A block in transit is only doomed; its
- * owner frees it when the transfer ends.  A block being paged out stays
- * hashed meanwhile, so that a new fault waits for its data to reach the
- * pager instead of paging in what the pager has not received yet; with
- * make_room (populate) it is unhashed at once for the new block.
+ * owner frees it when the transfer ends.  A block being paged in is
+ * unhashed at once (its data comes from the pager and can be fetched
+ * again); any other block in transit (being paged out, upgraded or taken
+ * back) stays hashed meanwhile, so that a new fault waits for it instead of
+ * paging in what the pager has not received yet; with make_room (populate)
+ * it is unhashed at once for the new block.
  * discard: the data is not wanted (delete_range, destroy); otherwise, if
  * the page-out fails, the owner keeps the block.  => c->lock held. */
 static void block_remove(struct vm_cache *c, struct vm_block *b, bool discard, bool make_room)
@@ -363,7 +365,7 @@ static void block_remove(struct vm_cache *c, struct vm_block *b, bool discard, b
     }
     b->doomed = true;
     b->discard |= discard;
-    if (b->state != VM_B_PAGEOUT || make_room)
+    if (b->state == VM_B_PAGEIN || make_room)
         block_unhash(c, b);
 }
 
@@ -387,21 +389,33 @@ static void transit_add(spring_vmm_t *vmm, int d)
  * restricted b's write translations first, so no new write pin can be
  * taken (the translate fast path re-validates after pinning).
  * => c->lock held (pin holders never take a cache lock). */
-static void wait_wpins(spring_vmm_t *vmm, struct vm_block *b)
+static bool any_wpins(spring_vmm_t *vmm, const struct vm_block *b)
 {
+    for (size_t i = 0; i < b->nframes; i++)
+        if (atomic_load(&vmm->frames[b->frames[i]].wpins) != 0)
+            return true;
+    return false;
+}
+
+/* Wait until no frame of b has a write pin.  The caller has removed or
+ * restricted b's write translations and marked b in transit, so no new
+ * write pin can be taken (the translate fast path re-validates after
+ * pinning) and b stays allocated; the cache lock is dropped while waiting,
+ * so that a pin holder can still fault elsewhere in the cache.  The caller
+ * re-checks b->doomed afterwards.  => c->lock held; dropped and re-taken. */
+static void wait_wpins(struct vm_cache *c, struct vm_block *b)
+{
+    spring_vmm_t *vmm = c->vmm;
+    if (!any_wpins(vmm, b))
+        return;
+    pthread_mutex_unlock(&c->lock);
     atomic_fetch_add(&vmm->pin_waiters, 1);
     pthread_mutex_lock(&vmm->page_lock);
-    for (;;) {
-        bool busy = false;
-        for (size_t i = 0; i < b->nframes; i++)
-            if (atomic_load(&vmm->frames[b->frames[i]].wpins) != 0)
-                busy = true;
-        if (!busy)
-            break;
+    while (any_wpins(vmm, b))
         pthread_cond_wait(&vmm->frame_cv, &vmm->page_lock);
-    }
     pthread_mutex_unlock(&vmm->page_lock);
     atomic_fetch_sub(&vmm->pin_waiters, 1);
+    pthread_mutex_lock(&c->lock);
 }
 
 static bool any_pins(spring_vmm_t *vmm, const struct vm_block *b)
@@ -815,6 +829,8 @@ static int block_upgrade(struct vm_cache *c, struct vm_block *b, bool *due)
         pthread_cond_broadcast(&c->cv);
         return SPRING_ENOMEM;
     }
+    if (b->doomed && !b->discard && b->dirty && b->hashed)
+        b->doomed = false; /* flush_back skipped it in transit: its modified data must not go */
     if (b->doomed)
         block_release_doomed(c, b);
     else if (prc == 0)
@@ -1087,71 +1103,83 @@ static int take_data(spring_cache_obj_t h, spring_off_t off, spring_off_t size, 
         if ((rc = zr_remove(c, off, end)) != 0)
             goto out;
     }
-    struct vm_block key = {.offset = off};
-    struct vm_block *b = RB_NFIND(vm_block_tree, &c->blocks, &key), *next;
-    for (; b != NULL && b->offset < end; b = next) {
-        next = RB_NEXT(vm_block_tree, &c->blocks, b);
+    /* Pass 1: gather.  Blocks taken back are held in transit (VM_B_OTHER,
+     * on this call's list) until pass 2, so that nobody changes them while
+     * the cache lock is dropped to wait for write pins. */
+    struct vm_block *taken = NULL, *b;
+    spring_off_t at = off;
+    for (;;) {
+        struct vm_block key = {.offset = at};
+        b = RB_NFIND(vm_block_tree, &c->blocks, &key);
+        if (b == NULL || b->offset >= end)
+            break;
+        at = b->offset + c->block_size;
         if (b->state != VM_B_VALID) {
             if (op == OP_DELETE || op == OP_ZERO)
                 block_remove(c, b, true, false); /* doomed: its owner frees it */
             continue;
         }
-        switch (op) {
-        case OP_DELETE:
-        case OP_ZERO:
+        if (op == OP_DELETE || op == OP_ZERO) {
             block_remove(c, b, true, false);
-            break;
-        case OP_FLUSH:
-        case OP_DENY:
-        case OP_WRITEBACK:
-            if (op == OP_DENY && !b->rw)
-                break;
-            b->state = VM_B_OTHER;
-            if (op == OP_FLUSH)
-                spring__hat_unload_block(vmm, b);
-            else
-                for (size_t i = 0; i < b->nframes; i++)
-                    vmm->hat->frame_protect(vmm->hatp, b->frames[i], SPRING_RIGHTS_RX);
-            wait_wpins(vmm, b);
-            if (block_dirty(vmm, b) && c->rw_attach != 0 && data != NULL) {
-                for (size_t i = 0; i < b->nframes && rc == 0; i++) {
-                    void *p = spring__frame_addr(vmm, b->frames[i]);
-                    rc = databuf_add(vmm, &db, b->offset + (spring_off_t)i * vmm->page_size, vmm->page_size,
-                                     spring__all_zero(p, vmm->page_size) ? NULL : p);
-                }
-                if (rc) {
-                    b->state = VM_B_VALID;
-                    goto out;
-                }
+            continue;
+        }
+        if (op == OP_DENY && !b->rw)
+            continue;
+        b->state = VM_B_OTHER;
+        b->taken = true;
+        b->take_next = taken;
+        taken = b;
+        if (op == OP_FLUSH)
+            spring__hat_unload_block(vmm, b);
+        else
+            for (size_t i = 0; i < b->nframes; i++)
+                vmm->hat->frame_protect(vmm->hatp, b->frames[i], SPRING_RIGHTS_RX);
+        wait_wpins(c, b);
+        if (b->doomed && b->discard)
+            continue; /* deleted meanwhile: its data is not wanted */
+        if (block_dirty(vmm, b) && c->rw_attach != 0 && data != NULL) {
+            for (size_t i = 0; i < b->nframes && rc == 0; i++) {
+                void *p = spring__frame_addr(vmm, b->frames[i]);
+                rc = databuf_add(vmm, &db, b->offset + (spring_off_t)i * vmm->page_size, vmm->page_size,
+                                 spring__all_zero(p, vmm->page_size) ? NULL : p);
             }
-            b->state = VM_B_VALID;
-            break;
+            if (rc)
+                break;
         }
     }
     /* Every block's data is gathered: only now take the blocks, so that an
      * ENOMEM above leaves everything cached and modified. */
-    if (op == OP_FLUSH || op == OP_DENY) {
-        if ((rc = zr_remove(c, off, end)) != 0)
-            goto out;
-    }
-    if (op == OP_FLUSH || op == OP_DENY || op == OP_WRITEBACK) {
+    if (rc == 0 && (op == OP_FLUSH || op == OP_DENY))
+        rc = zr_remove(c, off, end);
+    if (rc == 0 && op == OP_FLUSH) {
+        /* Blocks in transit that are not this call's are doomed. */
+        struct vm_block key = {.offset = off}, *next;
         for (b = RB_NFIND(vm_block_tree, &c->blocks, &key); b != NULL && b->offset < end; b = next) {
             next = RB_NEXT(vm_block_tree, &c->blocks, b);
-            if (b->state != VM_B_VALID) {
-                if (op == OP_FLUSH)
-                    block_remove(c, b, false, false); /* doomed: its owner frees it */
-                continue;
-            }
-            if (op == OP_DENY && !b->rw)
-                continue;
-            if (data != NULL)
-                b->dirty = false; /* the pager has the data now; without a list it stays modified here */
-            if (op == OP_FLUSH) {
-                block_unhash(c, b);
-                block_release(c, b);
-            } else if (op == OP_DENY) {
-                b->rw = false;
-            }
+            if (b->state != VM_B_VALID && !b->taken)
+                block_remove(c, b, false, false);
+        }
+    }
+    /* Pass 2: commit (or, after an error, give the blocks back unchanged). */
+    while (taken != NULL) {
+        b = taken;
+        taken = b->take_next;
+        b->taken = false;
+        b->take_next = NULL;
+        b->state = VM_B_VALID;
+        if (b->doomed) {
+            block_release_doomed(c, b); /* its data, if wanted, is in this call's result */
+            continue;
+        }
+        if (rc != 0)
+            continue;
+        if (data != NULL)
+            b->dirty = false; /* the pager has the data now; without a list it stays modified here */
+        if (op == OP_FLUSH) {
+            block_unhash(c, b);
+            block_release(c, b);
+        } else if (op == OP_DENY) {
+            b->rw = false;
         }
     }
 out:
@@ -1517,7 +1545,13 @@ int spring__cache_flush(struct vm_cache *c, spring_off_t off, spring_off_t size,
                 vmm->hat->frame_protect(vmm->hatp, b->frames[i], SPRING_RIGHTS_RX);
         else
             spring__hat_unload_block(vmm, b);
-        wait_wpins(vmm, b);
+        wait_wpins(c, b);
+        if (b->doomed && b->discard) { /* deleted or destroyed while we waited */
+            b->state = VM_B_VALID;
+            pthread_cond_broadcast(&c->cv);
+            block_release_doomed(c, b);
+            continue;
+        }
         bool dirty = block_dirty(vmm, b) && c->rw_attach != 0;
         int prc = 0;
         if (dirty && locked && !keep && !c->pops->sync && !c->pops->write_out)

@@ -100,6 +100,8 @@ struct vm_block {
     uint8_t state;                     /* [o] enum vm_block_state */
     bool doomed;                       /* [o] removed while in transit */
     bool discard;                      /* [o] ... and its data is not wanted */
+    bool taken;                        /* [o] held by a flush_back/deny_writes/write_back */
+    struct vm_block *take_next;        /* [o] that call's list of taken blocks */
     bool rw;                           /* [o] held read-write */
     bool dirty;                        /* [o] modified since the pager saw it */
     size_t nframes;                    /* [c] */

@@ -3364,7 +3364,8 @@ START_TEST(test_pin_survives_unmap)
 END_TEST
 
 /* flush_back waits for a write pin: a pager thread's flush_back does not
- * return while the pin is held (100 ms), and returns the bytes written
+ * return while the pin is held (100 ms), the pin holder can meanwhile fault
+ * on another page of the cache, and the flush returns the bytes written
  * through the pointer before the release. */
 struct pinwait {
     pthread_mutex_t mu;
@@ -3418,6 +3419,9 @@ START_TEST(test_pin_flush_back_waits)
             break;
     bool early = w.done;
     pthread_mutex_unlock(&w.mu);
+    /* While the flush waits, the pin holder can still fault on another page
+     * of the cache (the wait holds no cache lock). */
+    ck_assert(page_is_pat(f.as, f.a + 2 * PS, 2 * PS));
     memset(p, 0x15, PS);
     spring_pin_release(&pin);
     pthread_join(t, NULL);

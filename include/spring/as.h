@@ -361,9 +361,10 @@ typedef struct spring_pin {
  * wait, and after them writes through the pointer no longer reach the
  * cache (spring_pin_valid() tells).  unmap neither waits nor revokes: the
  * frame stays cached, except for memory from spring_as_allocate_memory(),
- * whose data unmap discards.  A request waiting for a write pin holds the
- * cache's lock: while holding a write pin, do not access other pages
- * through the address space, and keep write pins short.
+ * whose data unmap discards.  A request waiting for a write pin keeps the
+ * pages it takes back in transit meanwhile (faults on them wait): keep
+ * write pins short, and while holding one do not access pages that a
+ * pager may be taking back at the same time.
  *
  * @param as the address space (borrow).
  * @param address the address.

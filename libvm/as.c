@@ -388,6 +388,15 @@ static int check_map_args(spring_as_t *as, spring_off_t off, const spring_off_t 
             return rc;
     } else if (*length > as->limit - as->base)
         return SPRING_ERANGE;
+    /* A fixed range already in use fails before the pager is asked to bind
+     * (map_internal checks again under the write lock). */
+    if (*address != SPRING_ANYWHERE) {
+        pthread_rwlock_rdlock(&as->lock);
+        bool free_ = range_free(as, *address, *length);
+        pthread_rwlock_unlock(&as->lock);
+        if (!free_)
+            return SPRING_EEXIST;
+    }
     return 0;
 }
 
@@ -399,13 +408,6 @@ int spring_as_map(spring_as_t *as, spring_mobj_t *mobj, spring_off_t mobj_offset
     int rc = check_map_args(as, mobj_offset, length, address, access);
     if (rc)
         return rc;
-    if (*address != SPRING_ANYWHERE) {
-        pthread_rwlock_rdlock(&as->lock);
-        bool free_ = range_free(as, *address, *length);
-        pthread_rwlock_unlock(&as->lock);
-        if (!free_)
-            return SPRING_EEXIST;
-    }
     return map_internal(as, mobj, mobj_offset, length, address, access, 0);
 }
 
@@ -608,13 +610,6 @@ int spring_as_allocate_memory(spring_as_t *as, spring_off_t *length, spring_addr
     int rc = check_map_args(as, 0, length, address, access);
     if (rc)
         return rc;
-    if (*address != SPRING_ANYWHERE) {
-        pthread_rwlock_rdlock(&as->lock);
-        bool free_ = range_free(as, *address, *length);
-        pthread_rwlock_unlock(&as->lock);
-        if (!free_)
-            return SPRING_EEXIST;
-    }
     spring_mobj_t *m;
     if ((rc = default_anon(as, &m)) != 0)
         return rc;
@@ -631,13 +626,6 @@ int spring_as_allocate_memory_and_mobj(spring_as_t *as, spring_off_t *length, sp
     int rc = check_map_args(as, 0, length, address, access);
     if (rc)
         return rc;
-    if (*address != SPRING_ANYWHERE) {
-        pthread_rwlock_rdlock(&as->lock);
-        bool free_ = range_free(as, *address, *length);
-        pthread_rwlock_unlock(&as->lock);
-        if (!free_)
-            return SPRING_EEXIST;
-    }
     pthread_rwlock_rdlock(&as->lock);
     struct vm_swap sw = as->swap;
     pthread_rwlock_unlock(&as->lock);

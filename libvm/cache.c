@@ -190,17 +190,20 @@ static int rights_new(struct vm_cache *c, spring_rights_t r, uint64_t *out)
     return rc;
 }
 
-/* Try to attach: fails if the cache is destroyed or being reclaimed. */
-static bool cache_try_attach(struct vm_cache *c, bool rw)
+/* Attach a region or binding.  Unless `always`, fails if the cache is
+ * destroyed or being reclaimed (off every list); with `always` (a region
+ * split: the cache is attached already) it counts regardless. */
+static bool attach(struct vm_cache *c, bool rw, bool always)
 {
     spring_vmm_t *vmm = c->vmm;
     pthread_mutex_lock(&vmm->cache_lock);
-    if (c->list == VM_CL_NONE) { /* destroyed or being reclaimed */
+    if (c->list == VM_CL_NONE && !always) {
         pthread_mutex_unlock(&vmm->cache_lock);
         return false;
     }
     c->nattach++;
-    list_move(c, VM_CL_ATTACHED);
+    if (c->list != VM_CL_NONE)
+        list_move(c, VM_CL_ATTACHED);
     pthread_mutex_unlock(&vmm->cache_lock);
     if (rw) {
         pthread_mutex_lock(&c->lock);
@@ -212,17 +215,7 @@ static bool cache_try_attach(struct vm_cache *c, bool rw)
 
 void spring__cache_attach(struct vm_cache *c, bool rw)
 {
-    spring_vmm_t *vmm = c->vmm;
-    pthread_mutex_lock(&vmm->cache_lock);
-    c->nattach++;
-    if (c->list != VM_CL_NONE)
-        list_move(c, VM_CL_ATTACHED);
-    pthread_mutex_unlock(&vmm->cache_lock);
-    if (rw) {
-        pthread_mutex_lock(&c->lock);
-        c->rw_attach++;
-        pthread_mutex_unlock(&c->lock);
-    }
+    (void)attach(c, rw, true);
 }
 
 /* Drop an attachment.  At the last one the cache goes to its unattached
@@ -1482,7 +1475,7 @@ int spring__rights_attach(spring_vmm_t *vmm, spring_cache_rights_t r, bool rw, s
     if (rc)
         return rc;
     struct vm_cache *c = obj;
-    if (c->vmm != vmm || !cache_try_attach(c, rw && (aux & SPRING_RIGHTS_W))) {
+    if (c->vmm != vmm || !attach(c, rw && (aux & SPRING_RIGHTS_W), false)) {
         spring__cache_unref(c);
         return SPRING_EBADHANDLE;
     }

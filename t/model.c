@@ -366,6 +366,10 @@ model_exp_t model_map(model_t *m, int as, int pager, int mobj, uint64_t off, uin
         return MX(SPRING_EBIND);
     /* The bind: the pager creates its cache if it has none. */
     model_pager_t *p = &m->pager[pager];
+    /* A new cache needs two of its blocks' worth of frames not locked:
+     * else the pager's create_cache_object fails and so does its bind. */
+    if (!p->has_cache && model_locked_frames(m) + 2 * p->bs_pages > m->nframes)
+        return MX(SPRING_EBIND);
     if (!p->has_cache && p->bs_pages > m->max_bs_made)
         m->max_bs_made = p->bs_pages;
     p->has_cache = true;

@@ -101,7 +101,14 @@ static struct vm_subregion *sub_find(struct vm_region *r, spring_addr_t va)
 /* Make room for `extra` more runs.  => as->lock held for writing. */
 static int sub_reserve(spring_vmm_t *vmm, struct vm_region *r, size_t extra)
 {
-    struct vm_subregion *n = spring__realloc(vmm, r->sub, (r->nsub + extra) * sizeof *n);
+    struct vm_subregion *n;
+    if (r->sub == &r->sub1) { /* the inline run moves out to an allocated array */
+        n = spring__malloc(vmm, (r->nsub + extra) * sizeof *n);
+        if (n != NULL)
+            memcpy(n, r->sub, r->nsub * sizeof *n);
+    } else {
+        n = spring__realloc(vmm, r->sub, (r->nsub + extra) * sizeof *n);
+    }
     if (n == NULL)
         return SPRING_ENOMEM;
     r->sub = n;
@@ -139,7 +146,8 @@ static void sub_merge(struct vm_region *r)
 
 static void region_free(struct vm_region *r)
 {
-    free(r->sub);
+    if (r->sub != &r->sub1)
+        free(r->sub);
     free(r);
 }
 
@@ -313,9 +321,7 @@ static int map_internal(spring_as_t *as, spring_mobj_t *mobj, spring_off_t off, 
             return SPRING_EBIND;
         }
         struct vm_region *r = spring__calloc(vmm, 1, sizeof *r);
-        struct vm_subregion *sub = r ? spring__calloc(vmm, 1, sizeof *sub) : NULL;
-        if (sub == NULL) {
-            free(r);
+        if (r == NULL) {
             spring__cache_detach(c);
             spring__cache_unref(c);
             return SPRING_ENOMEM;
@@ -328,6 +334,7 @@ static int map_internal(spring_as_t *as, spring_mobj_t *mobj, spring_off_t off, 
         r->cache_off = coff;
         r->maxprot = rights;
         r->anon_default = (flags & MAP_ANON_DEFAULT) != 0;
+        struct vm_subregion *sub = &r->sub1;
         sub->start = r->start;
         sub->end = r->end;
         sub->prot = access;
@@ -540,7 +547,7 @@ static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bo
                 region_free(spare);
             spare = spring__calloc(vmm, 1, sizeof *spare);
             if (spare)
-                spare->sub = spring__calloc(vmm, need, sizeof *spare->sub);
+                spare->sub = need == 1 ? &spare->sub1 : spring__calloc(vmm, need, sizeof *spare->sub);
             if (spare == NULL || spare->sub == NULL) {
                 free(spare);
                 spare = NULL;
@@ -894,6 +901,8 @@ int spring_as_get_mappings(spring_as_t *as, spring_addr_t address, spring_off_t 
             out[k].result = 0;
             k++;
         }
+        if (r->end >= end) /* done, without touching the next region */
+            break;
     }
     pthread_rwlock_unlock(&as->lock);
     *n = k;

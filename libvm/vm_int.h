@@ -289,8 +289,9 @@ struct vm_region {
     spring_off_t cache_off;    /* [A] cache offset at start */
     spring_rights_t maxprot;   /* [A] rights of the binding */
     bool anon_default;         /* [A] maps the default anonymous object */
-    struct vm_subregion *sub;  /* [A] sorted, covering [start, end) */
+    struct vm_subregion *sub;  /* [A] sorted, covering [start, end): &sub1 or allocated */
     size_t nsub;               /* [A] */
+    struct vm_subregion sub1;  /* [A] the one run of a region that never had more */
 };
 
 struct spring_as {

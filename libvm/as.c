@@ -1,10 +1,12 @@
 /*
  * as.c - the address-space layer (paper §4.1.2, §9.1, Appendix A).
  *
- * An address space keeps its regions in a sorted doubly-linked list (§9.1)
- * indexed by a B+ tree on the start address (libvm/rtree.c: O(log n)
- * lookup touching few cache lines even with a million regions), with a
- * hint to the region found last.  Each
+ * An address space keeps its regions in address order (§9.1 uses a sorted
+ * list) in a B+ tree on the start address (libvm/rtree.c: O(log n) lookup
+ * touching few cache lines even with a million regions), with a hint to
+ * the region found last.  Walks go from a region to the one with the next
+ * start address, so adding or removing a region writes nothing of its
+ * neighbours.  Each
  * region has a subregion map: sorted runs of pages with the same rights and
  * lock state, covering the region.
  *
@@ -57,24 +59,25 @@ static struct vm_region *region_find(spring_as_t *as, spring_addr_t va)
     return NULL;
 }
 
+/* The region after r in address order, or NULL.  => as->lock held. */
+static struct vm_region *region_next(spring_as_t *as, const struct vm_region *r)
+{
+    return rt_find_gt(&as->idx, r->start);
+}
+
 /* The first region ending after va.  => as->lock held. */
 static struct vm_region *region_first_after(spring_as_t *as, spring_addr_t va)
 {
     struct vm_region *r = rt_find_le(&as->idx, va);
-    if (r == NULL)
-        return TAILQ_FIRST(&as->rlist);
-    return r->end > va ? r : TAILQ_NEXT(r, link);
+    if (r != NULL && r->end > va)
+        return r;
+    return rt_find_gt(&as->idx, va);
 }
 
-/* Enter r in the list and the index; the index has a reserve
- * (rt_reserve).  => as->lock held for writing. */
+/* Enter r in the index, which has a reserve (rt_reserve).
+ * => as->lock held for writing. */
 static void region_insert(spring_as_t *as, struct vm_region *r)
 {
-    struct vm_region *pred = rt_find_le(&as->idx, r->start);
-    if (pred != NULL)
-        TAILQ_INSERT_AFTER(&as->rlist, pred, r, link);
-    else
-        TAILQ_INSERT_HEAD(&as->rlist, r, link);
     rt_insert(&as->idx, r->start, r);
 }
 
@@ -82,7 +85,6 @@ static void region_insert(spring_as_t *as, struct vm_region *r)
 static void region_remove(spring_as_t *as, struct vm_region *r)
 {
     rt_remove(&as->idx, r->start);
-    TAILQ_REMOVE(&as->rlist, r, link);
 }
 
 static struct vm_subregion *sub_find(struct vm_region *r, spring_addr_t va)
@@ -201,7 +203,6 @@ int spring_as_new(spring_vmm_t *vmm, const spring_as_options_t *opts, spring_as_
     as->limit = o.limit;
     as->privileged = o.privileged;
     rt_init(&as->idx);
-    TAILQ_INIT(&as->rlist);
     int rc = vmm->hat->ctx_create(vmm->hatp, &as->hatctx);
     if (rc) {
         free(as);
@@ -263,7 +264,7 @@ static int find_free(spring_as_t *as, spring_off_t len, spring_addr_t *out)
             return 0;
         }
         cand = SPRING__MAX(cand, r->end);
-        r = TAILQ_NEXT(r, link);
+        r = region_next(as, r);
     }
     return SPRING_ENOSPC;
 }
@@ -468,7 +469,7 @@ static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bo
         pthread_rwlock_wrlock(&as->lock);
         struct vm_region *r = region_first_after(as, addr), *next;
         for (; r && r->start < end; r = next) {
-            next = TAILQ_NEXT(r, link);
+            next = region_next(as, r);
             if (ndead == UNMAP_CHUNK) {
                 more = true;
                 break;
@@ -658,14 +659,14 @@ static int cover_and_reserve(spring_as_t *as, spring_addr_t addr, spring_addr_t 
 {
     spring_addr_t at = addr;
     struct vm_region *r = region_first_after(as, addr);
-    for (; at < end; r = TAILQ_NEXT(r, link)) {
+    for (; at < end; r = region_next(as, r)) {
         if (r == NULL || r->start > at)
             return SPRING_ENOTMAPPED;
         if (check_rights && !spring_rights_subset(rights, r->maxprot))
             return SPRING_ERIGHTS;
         at = r->end;
     }
-    for (r = region_first_after(as, addr); r && r->start < end; r = TAILQ_NEXT(r, link))
+    for (r = region_first_after(as, addr); r && r->start < end; r = region_next(as, r))
         if (sub_reserve(as->vmm, r, 2) != 0)
             return SPRING_ENOMEM;
     return 0;
@@ -687,7 +688,7 @@ int spring_as_change_access_rights(spring_as_t *as, spring_addr_t address, sprin
         return rc;
     }
     for (struct vm_region *r = region_first_after(as, address); r && r->start < end;
-         r = TAILQ_NEXT(r, link)) {
+         r = region_next(as, r)) {
         spring_addr_t s = SPRING__MAX(r->start, address), e = SPRING__MIN(r->end, end);
         sub_split(r, s);
         sub_split(r, e);
@@ -725,7 +726,7 @@ static int set_locked(spring_as_t *as, spring_addr_t addr, spring_addr_t end, bo
     struct lock_run *segs = NULL;
     size_t nseg = 0, cap = 0;
     struct vm_region *r;
-    for (r = region_first_after(as, addr); r && r->start < end; r = TAILQ_NEXT(r, link)) {
+    for (r = region_first_after(as, addr); r && r->start < end; r = region_next(as, r)) {
         spring_addr_t s = SPRING__MAX(r->start, addr), e = SPRING__MIN(r->end, end);
         for (size_t i = 0; i < r->nsub; i++) {
             spring_addr_t ls = SPRING__MAX(r->sub[i].start, s), le = SPRING__MIN(r->sub[i].end, e);
@@ -755,7 +756,7 @@ static int set_locked(spring_as_t *as, spring_addr_t addr, spring_addr_t end, bo
             (void)spring__cache_lock_range(segs[done].c, segs[done].off, segs[done].len, lock ? -1 : 1);
         goto out;
     }
-    for (r = region_first_after(as, addr); r && r->start < end; r = TAILQ_NEXT(r, link)) {
+    for (r = region_first_after(as, addr); r && r->start < end; r = region_next(as, r)) {
         spring_addr_t s = SPRING__MAX(r->start, addr), e = SPRING__MIN(r->end, end);
         sub_split(r, s);
         sub_split(r, e);
@@ -835,7 +836,7 @@ int spring_as_flush(spring_as_t *as, spring_addr_t address, spring_off_t length,
     size_t n = 0, cap = 0;
     pthread_rwlock_rdlock(&as->lock);
     for (struct vm_region *r = region_first_after(as, address); r && r->start < end;
-         r = TAILQ_NEXT(r, link)) {
+         r = region_next(as, r)) {
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 8;
             struct job *nj = spring__realloc(as->vmm, jobs, ncap * sizeof *nj);
@@ -882,7 +883,7 @@ int spring_as_get_mappings(spring_as_t *as, spring_addr_t address, spring_off_t 
     bool more = false;
     pthread_rwlock_rdlock(&as->lock);
     for (struct vm_region *r = region_first_after(as, address); r && r->start < end && !more;
-         r = TAILQ_NEXT(r, link)) {
+         r = region_next(as, r)) {
         for (size_t i = 0; i < r->nsub; i++) {
             spring_addr_t s = SPRING__MAX(r->sub[i].start, address), e = SPRING__MIN(r->sub[i].end, end);
             if (e <= s)
@@ -929,7 +930,7 @@ int spring_as_statistics(spring_as_t *as, spring_as_statistics_t *st)
     st->nregions = as->nregions;
     st->mapped = as->mapped;
     struct vm_region *r;
-    TAILQ_FOREACH(r, &as->rlist, link) {
+    for (r = rt_first(&as->idx); r != NULL; r = region_next(as, r)) {
         st->resident += spring__cache_resident(r->cache, r->cache_off, r->end - r->start);
         for (size_t i = 0; i < r->nsub; i++)
             if (r->sub[i].locked)
@@ -1207,11 +1208,16 @@ int spring__as_check(spring_as_t *as, const char **why)
     struct vm_region *r, *prev = NULL;
     size_t n = 0;
     spring_off_t mapped = 0;
-    TAILQ_FOREACH(r, &as->rlist, link) {
+    for (r = rt_first(&as->idx); r != NULL; r = region_next(as, r)) {
         n++;
         mapped += r->end - r->start;
         if (r->start >= r->end || r->start < as->base || r->end > as->limit) {
             *why = "region empty or outside the address space";
+            rc = SPRING_EPROTO;
+            break;
+        }
+        if (prev && prev->start >= r->start) { /* a start that is not its key */
+            *why = "region index out of order";
             rc = SPRING_EPROTO;
             break;
         }
@@ -1248,10 +1254,10 @@ int spring__as_check(spring_as_t *as, const char **why)
         rc = SPRING_EPROTO;
     }
     if (rc == 0 && as->idx.n != n) {
-        *why = "region index and region list disagree";
+        *why = "region index count wrong";
         rc = SPRING_EPROTO;
     }
-    TAILQ_FOREACH(r, &as->rlist, link) {
+    for (r = rt_first(&as->idx); r != NULL; r = region_next(as, r)) {
         if (rc != 0)
             break;
         if (rt_find_le(&as->idx, r->start) != r) {

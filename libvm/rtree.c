@@ -138,6 +138,37 @@ void *rt_find_le(const struct rtree *t, uint64_t k)
     return left ? rightmost(left) : NULL;
 }
 
+void *rt_find_gt(const struct rtree *t, uint64_t k)
+{
+    const struct rt_node *x = t->root, *right = NULL;
+    if (x == NULL)
+        return NULL;
+    while (!x->leaf) {
+        unsigned i = child_for(x, k);
+        if (i + 1 < x->n)
+            right = x->u.child[i + 1]; /* every key under it is > k */
+        x = x->u.child[i];
+    }
+    unsigned j = leaf_le(x, k);
+    if (j < x->n)
+        return x->u.val[j];
+    if (right == NULL)
+        return NULL;
+    while (!right->leaf)
+        right = right->u.child[0];
+    return right->u.val[0];
+}
+
+void *rt_first(const struct rtree *t)
+{
+    const struct rt_node *x = t->root;
+    if (x == NULL)
+        return NULL;
+    while (!x->leaf)
+        x = x->u.child[0];
+    return x->u.val[0];
+}
+
 void rt_insert(struct rtree *t, uint64_t k, void *v)
 {
     struct rt_node *path[RT_MAXH];

@@ -1,8 +1,9 @@
 /*
  * rtree.h - the ordered index of an address space's regions: a B+ tree
  * keyed by start address, with wide nodes so that a lookup among a million
- * regions touches few cache lines (paper §9.1 keeps a sorted list; the list
- * is still there, in as.c, for ordered walks).
+ * regions touches few cache lines.  It is also the order of the regions
+ * (paper §9.1 keeps them in a sorted list): a walk goes from key to next
+ * key, so that adding or removing a region writes no other region.
  *
  * Operations that may split nodes draw them from a reserve that the caller
  * fills beforehand (rt_reserve), outside its locks, so that an insert under
@@ -44,6 +45,10 @@ void rt_remove(struct rtree *t, uint64_t key);
 void rt_rekey(struct rtree *t, uint64_t key, uint64_t nkey);
 /* The value with the greatest key <= key, or NULL. */
 void *rt_find_le(const struct rtree *t, uint64_t key);
+/* The value with the least key > key, or NULL. */
+void *rt_find_gt(const struct rtree *t, uint64_t key);
+/* The value with the least key, or NULL. */
+void *rt_first(const struct rtree *t);
 /* Check the structure; returns NULL or a description of the fault. */
 const char *rt_check(const struct rtree *t);
 

@@ -281,7 +281,6 @@ struct vm_subregion {
 };
 
 struct vm_region {
-    TAILQ_ENTRY(vm_region) link; /* [A] the address space's sorted list */
     spring_addr_t start, end;  /* [A] */
     spring_mobj_t *mobj;       /* [A] reference */
     spring_off_t mobj_off;     /* [A] object offset at start */
@@ -297,8 +296,7 @@ struct vm_region {
 struct spring_as {
     spring_vmm_t *vmm;                  /* [c] */
     pthread_rwlock_t lock;
-    struct rtree idx;                   /* [A] index of regions by start */
-    TAILQ_HEAD(, vm_region) rlist;      /* [A] regions in address order */
+    struct rtree idx;                   /* [A] the regions, by start address */
     _Atomic(struct vm_region *) hint;   /* [a] last region found (read under [A]) */
     size_t nregions;                    /* [A] */
     spring_off_t mapped;                /* [A] */

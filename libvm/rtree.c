@@ -121,18 +121,43 @@ static void *rightmost(const struct rt_node *x)
     return x->u.val[x->n - 1];
 }
 
-void *rt_find_le(const struct rtree *t, uint64_t k)
+static void *leftmost(const struct rt_node *x)
 {
-    const struct rt_node *x = t->root, *left = NULL;
+    while (!x->leaf)
+        x = x->u.child[0];
+    return x->u.val[0];
+}
+
+/* Descend to the leaf for k.  Returns the leaf (NULL if the tree is empty)
+ * and the number of its keys <= k; *left is the nearest subtree wholly to
+ * the left of the path and *right the nearest wholly to its right (every
+ * key under it is > k), or NULL. */
+static const struct rt_node *descend(const struct rtree *t, uint64_t k, unsigned *j,
+                                     const struct rt_node **left, const struct rt_node **right)
+{
+    const struct rt_node *x = t->root;
+    *left = *right = NULL;
     if (x == NULL)
         return NULL;
     while (!x->leaf) {
         unsigned i = child_for(x, k);
         if (i > 0)
-            left = x->u.child[i - 1];
+            *left = x->u.child[i - 1];
+        if (i + 1 < x->n)
+            *right = x->u.child[i + 1];
         x = x->u.child[i];
     }
-    unsigned j = leaf_le(x, k);
+    *j = leaf_le(x, k);
+    return x;
+}
+
+void *rt_find_le(const struct rtree *t, uint64_t k)
+{
+    const struct rt_node *left, *right;
+    unsigned j;
+    const struct rt_node *x = descend(t, k, &j, &left, &right);
+    if (x == NULL)
+        return NULL;
     if (j > 0)
         return x->u.val[j - 1];
     return left ? rightmost(left) : NULL;
@@ -140,33 +165,19 @@ void *rt_find_le(const struct rtree *t, uint64_t k)
 
 void *rt_find_gt(const struct rtree *t, uint64_t k)
 {
-    const struct rt_node *x = t->root, *right = NULL;
+    const struct rt_node *left, *right;
+    unsigned j;
+    const struct rt_node *x = descend(t, k, &j, &left, &right);
     if (x == NULL)
         return NULL;
-    while (!x->leaf) {
-        unsigned i = child_for(x, k);
-        if (i + 1 < x->n)
-            right = x->u.child[i + 1]; /* every key under it is > k */
-        x = x->u.child[i];
-    }
-    unsigned j = leaf_le(x, k);
     if (j < x->n)
         return x->u.val[j];
-    if (right == NULL)
-        return NULL;
-    while (!right->leaf)
-        right = right->u.child[0];
-    return right->u.val[0];
+    return right ? leftmost(right) : NULL;
 }
 
 void *rt_first(const struct rtree *t)
 {
-    const struct rt_node *x = t->root;
-    if (x == NULL)
-        return NULL;
-    while (!x->leaf)
-        x = x->u.child[0];
-    return x->u.val[0];
+    return t->root ? leftmost(t->root) : NULL;
 }
 
 void rt_insert(struct rtree *t, uint64_t k, void *v)

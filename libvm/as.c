@@ -209,6 +209,9 @@ int spring_as_new(spring_vmm_t *vmm, const spring_as_options_t *opts, spring_as_
         return rc < 0 && rc > SPRING__ERR_MIN ? rc : SPRING_ENOMEM;
     }
     pthread_rwlock_init(&as->lock, NULL);
+    pthread_mutex_init(&as->free_lock, NULL);
+    as->free_hint = as->base;
+    as->free_hole = 0;
     pthread_mutex_lock(&vmm->as_list_lock);
     LIST_INSERT_HEAD(&vmm->as_list, as, link);
     vmm->nas++;
@@ -245,6 +248,7 @@ void spring_as_destroy(spring_as_t *as)
     vmm->nas--;
     pthread_mutex_unlock(&vmm->as_list_lock);
     rt_fini(&as->idx);
+    pthread_mutex_destroy(&as->free_lock);
     pthread_rwlock_destroy(&as->lock);
     free(as);
 }
@@ -252,21 +256,48 @@ void spring_as_destroy(spring_as_t *as)
 /* ------------------------------------------------------------------ */
 /* Mapping.                                                             */
 
-/* A free range of len bytes (first fit), or SPRING_ENOSPC.
- * => as->lock held. */
+/* The lowest free range of len bytes (first fit), or SPRING_ENOSPC.  The
+ * search starts at the free-space hint when no gap below it can hold len,
+ * so that filling an address space from the bottom does not rescan every
+ * region each time.  => as->lock held. */
 static int find_free(spring_as_t *as, spring_off_t len, spring_addr_t *out)
 {
-    spring_addr_t cand = as->base;
+    pthread_mutex_lock(&as->free_lock);
+    bool from_hint = len > as->free_hole;
+    spring_addr_t cand = from_hint ? as->free_hint : as->base;
+    spring_off_t hole = from_hint ? as->free_hole : 0; /* the longest gap seen below cand */
+    pthread_mutex_unlock(&as->free_lock);
     struct vm_region *r = region_first_after(as, cand);
     while (cand + len >= cand && cand + len <= as->limit) {
         if (r == NULL || r->start >= cand + len) {
+            /* The gaps below cand are at most `hole` long: under the read
+             * lock nothing was unmapped meanwhile, so the pair is true. */
+            pthread_mutex_lock(&as->free_lock);
+            as->free_hint = cand;
+            as->free_hole = hole;
+            pthread_mutex_unlock(&as->free_lock);
             *out = cand;
             return 0;
         }
+        if (r->start > cand)
+            hole = SPRING__MAX(hole, r->start - cand);
         cand = SPRING__MAX(cand, r->end);
         r = region_next(as, r);
     }
     return SPRING_ENOSPC;
+}
+
+/* Space was freed from addr up: the gap that now holds addr may be longer
+ * than the hint allows, so the hint moves down to that gap's start.
+ * => as->lock held for writing. */
+static void free_hint_lower(spring_as_t *as, spring_addr_t addr)
+{
+    struct vm_region *p = rt_find_le(&as->idx, addr);
+    spring_addr_t gap = p != NULL && p->end <= addr ? p->end : (p != NULL ? addr : as->base);
+    pthread_mutex_lock(&as->free_lock);
+    if (gap < as->free_hint)
+        as->free_hint = gap;
+    pthread_mutex_unlock(&as->free_lock);
 }
 
 /* Whether [a, a+len) is free.  => as->lock held. */
@@ -466,6 +497,7 @@ static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bo
         struct vm_region *dead[UNMAP_CHUNK];
         size_t ndead = 0, need = 0;
         bool more = false;
+        spring_addr_t low = end; /* the lowest address this chunk frees */
         pthread_rwlock_wrlock(&as->lock);
         struct vm_region *r = region_first_after(as, addr), *next;
         for (; r && r->start < end; r = next) {
@@ -495,6 +527,7 @@ static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bo
                 (void)spring__cache_discard(r->cache, r->cache_off + (s - r->start), e - s);
             as->mapped -= e - s;
             changed = true;
+            low = SPRING__MIN(low, s);
             if (s == r->start && e == r->end) {
                 region_remove(as, r);
                 as->nregions--;
@@ -534,6 +567,8 @@ static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bo
             atomic_store(&as->hint, NULL);
             as->gen++;
         }
+        if (low < end)
+            free_hint_lower(as, low);
         pthread_rwlock_unlock(&as->lock);
         for (size_t i = 0; i < ndead; i++) {
             struct vm_region *x = dead[i];
@@ -1264,6 +1299,24 @@ int spring__as_check(spring_as_t *as, const char **why)
             *why = "region index does not lead to a region";
             rc = SPRING_EPROTO;
         }
+    }
+    /* The free-space hint: no gap that begins below it is longer than
+     * free_hole (find_free relies on it to skip the space below). */
+    pthread_mutex_lock(&as->free_lock);
+    spring_addr_t hint = as->free_hint;
+    spring_off_t hole = as->free_hole;
+    pthread_mutex_unlock(&as->free_lock);
+    spring_addr_t gap = as->base;
+    for (r = rt_first(&as->idx); rc == 0 && r != NULL && gap < hint; r = region_next(as, r)) {
+        if (r->start > gap && r->start - gap > hole) {
+            *why = "a gap below the free-space hint is longer than the hint allows";
+            rc = SPRING_EPROTO;
+        }
+        gap = r->end;
+    }
+    if (rc == 0 && gap < hint && as->limit - gap > hole) {
+        *why = "the free-space hint lies beyond a gap longer than it allows";
+        rc = SPRING_EPROTO;
     }
     if (rc == 0 && (n != as->nregions || mapped != as->mapped)) {
         *why = "address-space region count or size wrong";

@@ -301,6 +301,13 @@ struct spring_as {
     size_t nregions;                    /* [A] */
     spring_off_t mapped;                /* [A] */
     uint64_t gen;                       /* [A] bumped on every mapping change */
+    /* Where a first-fit search may start: every gap that begins below
+     * free_hint is at most free_hole bytes long, so a longer request need
+     * not look below it (see find_free in as.c).  Searches under the read
+     * lock update the pair together under free_lock. */
+    pthread_mutex_t free_lock;
+    spring_addr_t free_hint;            /* [A + free_lock] a gap start */
+    spring_off_t free_hole;             /* [A + free_lock] */
     void *hatctx;                       /* [c] */
     spring_addr_t base, limit;          /* [c] */
     bool privileged;                    /* [c] */

@@ -3478,6 +3478,67 @@ START_TEST(test_system_pager_page_out_retried)
 }
 END_TEST
 
+/* SPRING_ANYWHERE is first fit: the lowest free range that holds the
+ * request.  Filling a space from the bottom, then opening holes, checks that
+ * the free-space hint (which lets a search skip the full space below it)
+ * never skips a hole that fits, and the checker checks the hint itself. */
+START_TEST(test_anywhere_first_fit)
+{
+    fx_t f;
+    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
+    const size_t n = 600;
+    spring_addr_t *at = calloc(n, sizeof *at);
+    ck_assert_ptr_nonnull(at);
+    spring_addr_t base = 0;
+    for (size_t i = 0; i < n; i++) {
+        spring_off_t len = PS;
+        at[i] = SPRING_ANYWHERE;
+        ck_assert_rc(spring_as_allocate_memory(f.as, &len, &at[i], SPRING_RIGHTS_RW), 0);
+        if (i == 0)
+            base = at[0];
+        ck_assert_uint_eq(at[i], base + i * PS); /* packed from the bottom */
+    }
+    CHECK_VMM(f.vmm);
+    /* Holes of one page at 100 and 400, of two pages at 200-201. */
+    ck_assert_rc(spring_as_unmap(f.as, at[400], PS), 0);
+    ck_assert_rc(spring_as_unmap(f.as, at[200], 2 * PS), 0);
+    ck_assert_rc(spring_as_unmap(f.as, at[100], PS), 0);
+    CHECK_VMM(f.vmm);
+    /* Two pages: the lowest hole that holds them is 200. */
+    spring_off_t len = 2 * PS;
+    spring_addr_t a = SPRING_ANYWHERE;
+    ck_assert_rc(spring_as_map(f.as, f.m, 0, &len, &a, SPRING_RIGHTS_RW), 0);
+    ck_assert_uint_eq(a, at[200]);
+    /* Three pages: no hole holds them; the end of the packed range. */
+    len = 3 * PS;
+    a = SPRING_ANYWHERE;
+    ck_assert_rc(spring_as_allocate_memory(f.as, &len, &a, SPRING_RIGHTS_RW), 0);
+    ck_assert_uint_eq(a, base + n * PS);
+    /* One page each: 100, then 400, then after the three pages. */
+    spring_addr_t want[3] = {at[100], at[400], base + (n + 3) * PS};
+    for (int i = 0; i < 3; i++) {
+        len = PS;
+        a = SPRING_ANYWHERE;
+        ck_assert_rc(spring_as_allocate_memory(f.as, &len, &a, SPRING_RIGHTS_RW), 0);
+        ck_assert_uint_eq(a, want[i]);
+        CHECK_VMM(f.vmm);
+    }
+    /* A space too full for the request: SPRING_ENOSPC, nothing changes. */
+    spring_as_statistics_t before, after;
+    ck_assert_rc(spring_as_statistics(f.as, &before), 0);
+    len = (spring_off_t)1 << 46;
+    a = SPRING_ANYWHERE;
+    ck_assert_rc(spring_as_allocate_memory(f.as, &len, &a, SPRING_RIGHTS_RW), 0);
+    len = (spring_off_t)1 << 46;
+    a = SPRING_ANYWHERE;
+    ck_assert_rc(spring_as_allocate_memory(f.as, &len, &a, SPRING_RIGHTS_RW), SPRING_ENOSPC);
+    ck_assert_rc(spring_as_statistics(f.as, &after), 0);
+    ck_assert_uint_eq(after.nregions, before.nregions + 1);
+    free(at);
+    fx_fini(&f);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 
 static TCase *tc(Suite *s, const char *name)
@@ -3548,6 +3609,7 @@ static Suite *scenarios_suite(void)
     tcase_add_test(t, test_lock_unmap_unlocks);
     t = tc(s, "events");
     tcase_add_test(t, test_events_mapping_changes);
+    tcase_add_test(t, test_anywhere_first_fit);
     tcase_add_test(t, test_events_unmapped_reported);
     tcase_add_test(t, test_events_handler_maps_memory);
     tcase_add_test(t, test_events_access_violation);

@@ -352,6 +352,18 @@ static bool any_gap(const model_t *m, int as, uint64_t len)
     return false;
 }
 
+uint64_t model_first_fit(const model_t *m, int as, uint64_t len)
+{
+    const model_as_t *a = &m->as[as];
+    uint64_t need = len / m->ps, run = 0;
+    for (uint64_t p = a->base_page; p < a->limit_page; p++) {
+        run = a->pages[p].obj == MODEL_UNMAPPED ? run + 1 : 0;
+        if (run >= need)
+            return (p + 1 - need) * m->ps;
+    }
+    return UINT64_MAX;
+}
+
 model_exp_t model_map(model_t *m, int as, int pager, int mobj, uint64_t off, uint64_t len, uint64_t addr,
                       unsigned access, bool bind_fails, uint64_t *maplen)
 {

@@ -148,6 +148,9 @@ uint8_t *model_byte(model_t *m, int as, uint64_t addr);
 
 /* Address-space operations.  Those without _apply change the model
  * themselves when the expected result is success (and it is unique). */
+/* The lowest address of a free range of len bytes (what SPRING_ANYWHERE
+ * chooses: first fit), or UINT64_MAX. */
+uint64_t model_first_fit(const model_t *m, int as, uint64_t len);
 /* bind_fails: the pager's bind will fail (an injected failure). */
 model_exp_t model_map(model_t *m, int as, int pager, int mobj, uint64_t off, uint64_t len, uint64_t addr,
                       unsigned access, bool bind_fails, uint64_t *maplen);

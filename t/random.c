@@ -894,6 +894,8 @@ static bool do_map_one(world_t *w, int as, int p, int mi, uint64_t off, uint64_t
         EXPECT(glen == maplen, "map: mapped %#" PRIx64 " bytes, the model expects %#" PRIx64, glen, maplen);
         EXPECT(addr == SPRING_ANYWHERE || gaddr == addr, "map: mapped at %#" PRIx64 " instead of %#" PRIx64, gaddr,
                addr);
+        EXPECT(addr != SPRING_ANYWHERE || gaddr == model_first_fit(w->m, as, len),
+               "map: placed at %#" PRIx64 ", first fit is %#" PRIx64, gaddr, model_first_fit(w->m, as, len));
         EXPECT(model_range_free(w->m, as, gaddr, glen), "map: mapped at %#" PRIx64 "+%#" PRIx64
                ", which is not a free range of the address space", gaddr, glen);
         model_map_apply(w->m, as, p, mi, off, gaddr, glen, access);
@@ -974,6 +976,8 @@ static bool op_alloc(world_t *w, rng_t *r)
         EXPECT(l == len && (addr == SPRING_ANYWHERE || a == addr),
                "allocate_memory: mapped %#" PRIx64 "+%#" PRIx64 ", asked for %#" PRIx64 "+%#" PRIx64, a, l, addr,
                len);
+        EXPECT(addr != SPRING_ANYWHERE || a == model_first_fit(w->m, as, len),
+               "allocate_memory: placed at %#" PRIx64 ", first fit is %#" PRIx64, a, model_first_fit(w->m, as, len));
         EXPECT(model_range_free(w->m, as, a, l), "allocate_memory: mapped at %#" PRIx64 "+%#" PRIx64
                ", which is not a free range", a, l);
         model_alloc_apply(w->m, as, a, l, access);

@@ -37,7 +37,13 @@ typedef uint64_t spring_off_t;
 /** @brief A size meaning "from the offset to the end of the cache" (Appendix B). */
 #define SPRING_SIZE_ALL ((spring_off_t)-1)
 
-/** @brief Address argument meaning "let the VMM choose the address". */
+/**
+ * @brief Address argument meaning "let the VMM choose the address".
+ *
+ * The VMM chooses the lowest free range of the address space that holds the
+ * requested length (first fit), searching from a hint so that a space filled
+ * from the bottom is not rescanned on every call.
+ */
 #define SPRING_ANYWHERE ((spring_addr_t)-1)
 
 /**

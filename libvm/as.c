@@ -288,16 +288,19 @@ static int find_free(spring_as_t *as, spring_off_t len, spring_addr_t *out)
 }
 
 /* Space was freed from addr up: the gap that now holds addr may be longer
- * than the hint allows, so the hint moves down to that gap's start.
+ * than the hint allows, so the hint moves down to that gap's start.  The
+ * hint is always the address-space base or the end of a region, so when
+ * addr is at or above it the gap starts at or above it too and nothing
+ * changes.  No free_lock: the write lock keeps every search out.
  * => as->lock held for writing. */
 static void free_hint_lower(spring_as_t *as, spring_addr_t addr)
 {
+    if (addr >= as->free_hint)
+        return;
     struct vm_region *p = rt_find_le(&as->idx, addr);
     spring_addr_t gap = p != NULL && p->end <= addr ? p->end : (p != NULL ? addr : as->base);
-    pthread_mutex_lock(&as->free_lock);
     if (gap < as->free_hint)
         as->free_hint = gap;
-    pthread_mutex_unlock(&as->free_lock);
 }
 
 /* Whether [a, a+len) is free.  => as->lock held. */

@@ -306,8 +306,8 @@ struct spring_as {
      * not look below it (see find_free in as.c).  Searches under the read
      * lock update the pair together under free_lock. */
     pthread_mutex_t free_lock;
-    spring_addr_t free_hint;            /* [A + free_lock] a gap start */
-    spring_off_t free_hole;             /* [A + free_lock] */
+    spring_addr_t free_hint;            /* [A + free_lock; A write alone] base or a region end */
+    spring_off_t free_hole;             /* [A + free_lock; A write alone] */
     void *hatctx;                       /* [c] */
     spring_addr_t base, limit;          /* [c] */
     bool privileged;                    /* [c] */

@@ -298,7 +298,7 @@ static void free_hint_lower(spring_as_t *as, spring_addr_t addr)
     if (addr >= as->free_hint)
         return;
     struct vm_region *p = rt_find_le(&as->idx, addr);
-    spring_addr_t gap = p != NULL && p->end <= addr ? p->end : (p != NULL ? addr : as->base);
+    spring_addr_t gap = p != NULL ? SPRING__MIN(p->end, addr) : as->base;
     if (gap < as->free_hint)
         as->free_hint = gap;
 }

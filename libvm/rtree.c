@@ -180,6 +180,31 @@ void *rt_first(const struct rtree *t)
     return t->root ? leftmost(t->root) : NULL;
 }
 
+/* Values and children share the slot array of a node, moved as one. */
+_Static_assert(sizeof(void *) == sizeof(struct rt_node *), "node slots must be one size");
+
+/* Move the upper half of the full node x to a new node from the reserve
+ * and return it; its first key bounds it from below. */
+static struct rt_node *split(struct rtree *t, struct rt_node *x)
+{
+    struct rt_node *nw = take(t, x->leaf);
+    unsigned half = RT_FANOUT / 2;
+    nw->n = RT_FANOUT - half;
+    memcpy(nw->key, x->key + half, nw->n * sizeof *x->key);
+    memcpy(nw->u.val, x->u.val + half, nw->n * sizeof *x->u.val); /* values or children alike */
+    x->n = half;
+    return nw;
+}
+
+/* Open slot j of x (not full) for key k; the caller fills the slot. */
+static void open_slot(struct rt_node *x, unsigned j, uint64_t k)
+{
+    memmove(x->key + j + 1, x->key + j, (x->n - j) * sizeof *x->key);
+    memmove(x->u.val + j + 1, x->u.val + j, (x->n - j) * sizeof *x->u.val);
+    x->key[j] = k;
+    x->n++;
+}
+
 void rt_insert(struct rtree *t, uint64_t k, void *v)
 {
     struct rt_node *path[RT_MAXH];
@@ -198,56 +223,39 @@ void rt_insert(struct rtree *t, uint64_t k, void *v)
     /* Insert in the leaf, splitting it if full. */
     unsigned j = leaf_le(x, k);
     struct rt_node *nw = NULL;
-    uint64_t up = 0;
     if (x->n == RT_FANOUT) {
-        nw = take(t, true);
-        unsigned half = RT_FANOUT / 2;
-        nw->n = RT_FANOUT - half;
-        memcpy(nw->key, x->key + half, nw->n * sizeof *x->key);
-        memcpy(nw->u.val, x->u.val + half, nw->n * sizeof *x->u.val);
-        x->n = half;
-        if (j > half) {
+        nw = split(t, x);
+        if (j > x->n) {
+            j -= x->n;
             x = nw;
-            j -= half;
         }
     }
-    memmove(x->key + j + 1, x->key + j, (x->n - j) * sizeof *x->key);
-    memmove(x->u.val + j + 1, x->u.val + j, (x->n - j) * sizeof *x->u.val);
-    x->key[j] = k;
+    open_slot(x, j, k);
     x->u.val[j] = v;
-    x->n++;
     t->n++;
     if (nw == NULL)
         return;
-    up = nw->key[0];
-    /* Hand the new node up, splitting internal nodes as needed. */
+    /* Hand the new node up, splitting internal nodes as needed.  A new
+     * node's first key is its separator: an insert into it never lands
+     * in slot 0. */
+    uint64_t up = nw->key[0];
     while (h > 0) {
         struct rt_node *p = path[--h];
         unsigned at = idx[h] + 1;
         struct rt_node *pn = NULL;
-        uint64_t pup = 0;
         if (p->n == RT_FANOUT) {
-            pn = take(t, false);
-            unsigned half = RT_FANOUT / 2;
-            pn->n = RT_FANOUT - half;
-            memcpy(pn->key, p->key + half, pn->n * sizeof *p->key);
-            memcpy(pn->u.child, p->u.child + half, pn->n * sizeof *p->u.child);
-            pup = p->key[half];
-            p->n = half;
-            if (at > half) {
+            pn = split(t, p);
+            if (at > p->n) {
+                at -= p->n;
                 p = pn;
-                at -= half;
             }
         }
-        memmove(p->key + at + 1, p->key + at, (p->n - at) * sizeof *p->key);
-        memmove(p->u.child + at + 1, p->u.child + at, (p->n - at) * sizeof *p->u.child);
-        p->key[at] = up;
+        open_slot(p, at, up);
         p->u.child[at] = nw;
-        p->n++;
         if (pn == NULL)
             return;
         nw = pn;
-        up = pup;
+        up = pn->key[0];
     }
     /* The root split: a new root over the two halves. */
     struct rt_node *r = take(t, false);

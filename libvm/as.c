@@ -153,18 +153,37 @@ static void region_free(struct vm_region *r)
     free(r);
 }
 
-/* Notify the handler of a mapping event.  => no lock held. */
-static void notify(spring_as_t *as, spring_as_event_kind_t kind, spring_addr_t a, spring_off_t len,
+/* Whether this thread is running an event handler: while it is, no event
+ * is delivered on the thread (as.h), so a handler that touches the
+ * faulting address cannot recurse. */
+static _Thread_local unsigned in_handler;
+
+/* Deliver an event to the handler, if there is one and this thread is not
+ * running one already.  Returns the handler's answer, or 0.
+ * => no lock held. */
+static int deliver(spring_as_t *as, spring_as_event_kind_t kind, spring_addr_t a, spring_off_t len,
                    spring_rights_t rights)
 {
+    if (in_handler)
+        return 0;
     pthread_rwlock_rdlock(&as->lock);
     spring_as_handler_fn fn = as->handler;
     void *arg = as->handler_arg;
     pthread_rwlock_unlock(&as->lock);
-    if (fn) {
-        spring_as_event_t ev = {kind, a, len, rights};
-        (void)fn(as, &ev, arg);
-    }
+    if (fn == NULL)
+        return 0;
+    spring_as_event_t ev = {kind, a, len, rights};
+    in_handler++;
+    int r = fn(as, &ev, arg);
+    in_handler--;
+    return r;
+}
+
+/* Notify the handler of a mapping event.  => no lock held. */
+static void notify(spring_as_t *as, spring_as_event_kind_t kind, spring_addr_t a, spring_off_t len,
+                   spring_rights_t rights)
+{
+    (void)deliver(as, kind, a, len, rights);
 }
 
 /* ------------------------------------------------------------------ */
@@ -988,7 +1007,7 @@ int spring_as_set_swap_pager(spring_as_t *as, const spring_swap_pager_ops_t *ops
 {
     if (as == NULL)
         return SPRING_EINVAL;
-    if (ops != NULL && ops->version < 1)
+    if (ops != NULL && (ops->version < 1 || ops->version > SPRING_SWAP_PAGER_OPS_VERSION))
         return SPRING_EVERSION;
     if (ops != NULL && ops->create_mobj == NULL)
         return SPRING_EINVAL;
@@ -1037,14 +1056,7 @@ static bool fault_event(spring_as_t *as, spring_as_event_kind_t kind, spring_add
 {
     if (++*tries > 8)
         return false;
-    pthread_rwlock_rdlock(&as->lock);
-    spring_as_handler_fn fn = as->handler;
-    void *arg = as->handler_arg;
-    pthread_rwlock_unlock(&as->lock);
-    if (fn == NULL)
-        return false;
-    spring_as_event_t ev = {kind, va, 0, access};
-    return fn(as, &ev, arg) == 1;
+    return deliver(as, kind, va, 0, access) == 1;
 }
 
 /* Resolve a fault at va for access; enter the translation and pin the

@@ -109,16 +109,19 @@ int spring__cache_new(spring_vmm_t *vmm, spring_privilege_t priv, const spring_p
 {
     if (ops == NULL || info == NULL || out == NULL || !spring_rights_valid(max_rights) || !valid_own(own))
         return SPRING_EINVAL;
-    if (ops->version < 1)
+    if (ops->version < 1 || ops->version > SPRING_PAGER_OPS_VERSION)
         return SPRING_EVERSION;
     if (ops->page_in == NULL || ops->page_out == NULL)
         return SPRING_EINVAL;
     if (info->kind != SPRING_CACHE_DATA && info->kind != SPRING_CACHE_TEXT && info->kind != SPRING_CACHE_ANON)
         return SPRING_EINVAL;
     spring_off_t bs = info->block_size ? info->block_size : vmm->page_size;
-    if (bs < vmm->page_size || (bs & (bs - 1)) != 0 || bs / vmm->page_size > vmm->nframes / 4 + 1)
+    if (bs < vmm->page_size || (bs & (bs - 1)) != 0)
         return SPRING_EINVAL;
-    /* Faults must always find two blocks' worth of frames not locked. */
+    /* The block-size rule of vmm.h: at most a quarter of the pool, and
+     * faults must always find two blocks' worth of frames not locked. */
+    if (bs / vmm->page_size > spring__max_block_pages(vmm))
+        return SPRING_ENOFRAMES;
     size_t ppb = (size_t)(bs / vmm->page_size);
     pthread_mutex_lock(&vmm->page_lock);
     bool fits = vmm->nlocked + 2 * ppb <= vmm->nframes;
@@ -132,6 +135,7 @@ int spring__cache_new(spring_vmm_t *vmm, spring_privilege_t priv, const spring_p
     vmm->max_block_pages = SPRING__MAX(vmm->max_block_pages, ppb);
     pthread_mutex_unlock(&vmm->page_lock);
     c->vmm = vmm;
+    c->id = atomic_fetch_add(&vmm->next_cache_id, 1) + 1;
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->cv, NULL);
     atomic_init(&c->refs, 1); /* the creation reference, dropped at destruction */
@@ -296,8 +300,10 @@ static void block_hash(struct vm_cache *c, struct vm_block *b)
     hb->head = b;
     pthread_mutex_unlock(bucket_lock(c->vmm, hb));
     b->hashed = true;
-    for (size_t i = 0; i < b->nframes; i++)
+    for (size_t i = 0; i < b->nframes; i++) {
         c->vmm->frames[b->frames[i]].block = b;
+        c->vmm->frames[b->frames[i]].owner = c->id;
+    }
 }
 
 /* => c->lock held. */
@@ -588,69 +594,187 @@ static bool system_retry(struct vm_cache *c, int rc, unsigned attempt)
     return true;
 }
 
-/* Build the data list of one block for the pager, pointing into the
- * frames (borrowed for the call).  Frames are contiguous in the list only
- * page by page, so one data block per page, zero pages as indications. */
-static void block_data(spring_vmm_t *vmm, const struct vm_block *b, spring_data_block_t *db, spring_data_t *d)
+/* ------------------------------------------------------------------ */
+/* Pushing modified blocks back to the pager: page_out, sync, write_out. */
+
+/*
+ * Modified blocks go back in batches: one pager call carries the blocks of
+ * a run of contiguous block offsets, as one data entry per page pointing
+ * into the frames (a block's frames are not contiguous, so there is no
+ * bounce copy), at most PUSH_PAGES pages (or one block, if a block is
+ * larger).  Every block of a batch is in transit (VM_B_PAGEOUT, on the
+ * page-out list) from push_add until push_call has applied the result.
+ */
+enum push_how {
+    PUSH_OUT = 0,      /* page_out: the VMM drops the blocks */
+    PUSH_SYNC = 1,     /* sync: the blocks stay cached in their mode */
+    PUSH_WRITE_OUT = 2 /* write_out: the blocks stay cached read-only */
+};
+
+#define PUSH_PAGES 256
+
+struct push {
+    struct vm_cache *c;
+    int how;                  /* of the blocks in the batch */
+    spring_off_t end;         /* the offset after the batch's last block */
+    size_t nblk, nent, cap;   /* cap: entries the arrays hold */
+    struct vm_block **blk;
+    spring_data_block_t *ent;
+    struct vm_block *blk1[PUSH_PAGES];
+    spring_data_block_t ent1[PUSH_PAGES];
+    bool due;                 /* done_with_pager_object is due */
+    int rc;                   /* the first failure */
+};
+
+/* How a block the VMM keeps goes back: sync, else write_out; -1 if the
+ * pager has neither (pager.h, as.h). */
+static int keep_how(const struct vm_cache *c)
 {
-    for (size_t i = 0; i < b->nframes; i++) {
-        void *p = spring__frame_addr(vmm, b->frames[i]);
-        db[i].offset = b->offset + (spring_off_t)i * vmm->page_size;
-        db[i].length = vmm->page_size;
-        db[i].bytes = spring__all_zero(p, vmm->page_size) ? NULL : p;
-    }
-    d->nblocks = b->nframes;
-    d->blocks = db;
+    return c->pops->sync ? PUSH_SYNC : c->pops->write_out ? PUSH_WRITE_OUT : -1;
 }
 
-/* Page a dirty block out (page_out, or sync/write_out when keep).  The block
- * is in state VM_B_PAGEOUT and its write translations are gone.
- * => c->lock held; dropped and re-taken around the call. */
-static int block_push(struct vm_cache *c, struct vm_block *b, int how, bool *due)
+/* Start an empty batch.  Allocates only for blocks of more than
+ * PUSH_PAGES pages.  => no lock needed. */
+static int push_init(struct vm_cache *c, struct push *p)
 {
+    p->c = c;
+    p->how = PUSH_OUT;
+    p->end = 0;
+    p->nblk = p->nent = 0;
+    p->due = false;
+    p->rc = 0;
+    p->cap = PUSH_PAGES;
+    p->blk = p->blk1;
+    p->ent = p->ent1;
+    if (c->pages_per_block > PUSH_PAGES) {
+        p->cap = c->pages_per_block;
+        p->ent = spring__malloc(c->vmm, p->cap * sizeof *p->ent);
+        p->blk = spring__malloc(c->vmm, p->cap * sizeof *p->blk);
+        if (p->ent == NULL || p->blk == NULL) {
+            free(p->ent != p->ent1 ? p->ent : NULL);
+            free(p->blk != p->blk1 ? p->blk : NULL);
+            return SPRING_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+static void push_fini(struct push *p)
+{
+    if (p->ent != p->ent1)
+        free(p->ent);
+    if (p->blk != p->blk1)
+        free(p->blk);
+}
+
+/* Whether b, going back `how`, can join the batch. */
+static bool push_fits(const struct push *p, const struct vm_block *b, int how)
+{
+    return p->nblk == 0 || (p->how == how && b->offset == p->end && p->nent + b->nframes <= p->cap);
+}
+
+/* Add b (modified, its write translations gone or write-protected, no
+ * write pins) to the batch, which it fits.  => c->lock held. */
+static void push_add(struct push *p, struct vm_block *b, int how)
+{
+    spring_vmm_t *vmm = p->c->vmm;
+    b->state = VM_B_PAGEOUT;
+    p->how = how;
+    p->blk[p->nblk++] = b;
+    p->end = b->offset + p->c->block_size;
+    for (size_t i = 0; i < b->nframes; i++) {
+        void *a = spring__frame_addr(vmm, b->frames[i]);
+        spring_data_block_t *e = &p->ent[p->nent++];
+        e->offset = b->offset + (spring_off_t)i * vmm->page_size;
+        e->length = vmm->page_size;
+        e->bytes = spring__all_zero(a, vmm->page_size) ? NULL : a;
+    }
+}
+
+/* Send the batch to the pager in one call and apply the result to each of
+ * its blocks: on success they are clean (page_out: released; write_out:
+ * read-only); on failure they stay cached and modified.  A block doomed
+ * meanwhile is released, unless the call failed and its data is still
+ * wanted.  Returns the call's code and records the first failure in p->rc.
+ * => c->lock held; dropped and re-taken around the call. */
+static int push_call(struct push *p)
+{
+    struct vm_cache *c = p->c;
     spring_vmm_t *vmm = c->vmm;
-    spring_data_block_t db[b->nframes];
-    spring_data_t d;
-    block_data(vmm, b, db, &d);
+    if (p->nblk == 0)
+        return 0;
+    spring_data_t d = {p->nent, p->ent};
+    spring_off_t off = p->blk[0]->offset, len = p->end - off;
     spring_ownership_t own = c->own;
     callout_begin(c);
     transit_add(vmm, +1);
-    spring__pageout_move(vmm, b, true);
+    for (size_t i = 0; i < p->nblk; i++)
+        spring__pageout_move(vmm, p->blk[i], true);
     pthread_mutex_unlock(&c->lock);
     int rc;
-    spring_off_t off = b->offset, len = c->block_size;
     for (unsigned attempt = 0;; attempt++) {
-        if (how == 1 && c->pops->sync)
+        if (p->how == PUSH_SYNC)
             rc = c->pops->sync(c->pager, off, len, &own, &d);
-        else if (how == 1 && c->pops->write_out)
-            rc = c->pops->write_out(c->pager, off, len, &own, &d);
-        else if (how == 2 && c->pops->write_out)
+        else if (p->how == PUSH_WRITE_OUT)
             rc = c->pops->write_out(c->pager, off, len, &own, &d);
         else
             rc = c->pops->page_out(c->pager, off, len, &own, &d);
-        atomic_fetch_add(&vmm->st_page_outs, 1);
+        atomic_fetch_add(p->how == PUSH_OUT ? &vmm->st_page_outs : &vmm->st_write_backs, 1);
         if (!system_retry(c, rc, attempt))
             break;
     }
     pthread_mutex_lock(&c->lock);
     transit_add(vmm, -1);
-    spring__pageout_move(vmm, b, false); /* back in use, until the caller frees it */
-    *due |= callout_end(c, own);
-    return pager_rc(rc);
+    p->due |= callout_end(c, own);
+    rc = pager_rc(rc);
+    for (size_t i = 0; i < p->nblk; i++) {
+        struct vm_block *b = p->blk[i];
+        spring__pageout_move(vmm, b, false);
+        b->state = VM_B_VALID;
+        if (b->doomed && rc != 0 && !b->discard && b->hashed) {
+            b->doomed = false; /* flush_back wanted it, and the pager has not got it: keep it */
+        } else if (b->doomed) {
+            block_release_doomed(c, b);
+        } else if (rc == 0) {
+            b->dirty = false;
+            if (p->how == PUSH_OUT) {
+                block_unhash(c, b);
+                block_release(c, b);
+            } else if (p->how == PUSH_WRITE_OUT) {
+                b->rw = false;
+            }
+        }
+    }
+    pthread_cond_broadcast(&c->cv);
+    p->nblk = p->nent = 0;
+    if (rc != 0 && p->rc == 0)
+        p->rc = rc;
+    return rc;
 }
 
 /* ------------------------------------------------------------------ */
 /* The fault path's page_in (§9.4 step 3).                              */
 
-/* Allocate frames for a new block with c->lock dropped.  Returns with
- * c->lock held.  => c->lock held. */
-static int alloc_frames_unlocked(struct vm_cache *c, struct vm_block *b)
+/* Allocate frames for a new block with c->lock dropped.  With `lend` the
+ * frames are about to be lent to the pager's page_in: any that last held
+ * another cache's data is zeroed first (§7.4: a pager sees only its own
+ * data), while nobody else can reach them.  Returns with c->lock held.
+ * => c->lock held. */
+static int alloc_frames_unlocked(struct vm_cache *c, struct vm_block *b, bool lend)
 {
+    spring_vmm_t *vmm = c->vmm;
     pthread_mutex_unlock(&c->lock);
-    int rc = spring__frames_alloc(c->vmm, b->nframes, b->frames);
+    int rc = spring__frames_alloc(vmm, b->nframes, b->frames);
     if (rc == 0)
-        for (size_t i = 0; i < b->nframes; i++)
-            c->vmm->hat->frame_refmod(c->vmm->hatp, b->frames[i], SPRING_HAT_REF | SPRING_HAT_MOD);
+        for (size_t i = 0; i < b->nframes; i++) {
+            struct vm_frame *fr = &vmm->frames[b->frames[i]];
+            vmm->hat->frame_refmod(vmm->hatp, b->frames[i], SPRING_HAT_REF | SPRING_HAT_MOD);
+            if (lend && fr->owner != 0 && fr->owner != c->id) {
+                memset(spring__frame_addr(vmm, b->frames[i]), 0, vmm->page_size);
+                fr->owner = 0;
+                atomic_fetch_add(&vmm->st_scrubs, 1);
+            }
+        }
     pthread_mutex_lock(&c->lock);
     return rc;
 }
@@ -709,7 +833,7 @@ static int zero_block(struct vm_cache *c, spring_off_t boff, const size_t *fr, s
     b->dirty = true; /* the pager holds no copy of this data */
     block_hash(c, b);
     spring__lru_insert(vmm, b);
-    atomic_fetch_add(&vmm->st_zero_fills, 1);
+    atomic_fetch_add(&vmm->st_zero_fills, b->nframes);
     *out = b;
     return 0;
 }
@@ -758,31 +882,19 @@ int spring__cache_fault_fast(struct vm_cache *c, struct vm_fault *f)
     return rc;
 }
 
-/* pager_page_in's own allocation failed (no pager call was made). */
-#define PAGE_IN_NOMEM INT_MIN
-
-/* Call the pager's page_in for block b, which is in transit, handing it
- * b's frames (§9.4); on success the pages it marked all-zero are zeroed.
+/* Call the pager's page_in for block b, which is in transit (§9.4).  The
+ * data lands in b's frames, or in `scratch` (b->nframes pages) when given;
+ * on success the pages the pager marked all-zero are zeroed there.
  * Returns the pager's code.  => c->lock held; dropped and re-taken around
  * the call. */
-static int pager_page_in(struct vm_cache *c, struct vm_block *b, bool rw, bool upgrade, bool *due)
+static int pager_page_in(struct vm_cache *c, struct vm_block *b, bool rw, bool upgrade, bool *due,
+                         uint8_t *scratch)
 {
     spring_vmm_t *vmm = c->vmm;
     void *pages[b->nframes];
     uint8_t zero[b->nframes];
-    /* Upgrading a modified block: the cache holds the only current copy, so
-     * the pager writes into scratch pages, which are discarded. */
-    uint8_t *scratch = NULL;
-    if (upgrade && b->dirty) {
-        scratch = spring__malloc(vmm, b->nframes * vmm->page_size);
-        if (scratch == NULL)
-            return PAGE_IN_NOMEM;
-    }
     for (size_t i = 0; i < b->nframes; i++)
         pages[i] = scratch ? scratch + i * vmm->page_size : spring__frame_addr(vmm, b->frames[i]);
-    if (scratch)
-        for (size_t i = 0; i < b->nframes; i++)
-            memcpy(pages[i], spring__frame_addr(vmm, b->frames[i]), vmm->page_size);
     spring_page_buf_t pb = {b->offset, c->block_size, vmm->page_size, b->nframes, pages, zero, upgrade};
     spring_ownership_t own = c->own;
     callout_begin(c);
@@ -801,34 +913,95 @@ static int pager_page_in(struct vm_cache *c, struct vm_block *b, bool rw, bool u
     transit_add(vmm, -1);
     *due |= callout_end(c, own);
     pthread_cond_broadcast(&c->cv);
-    if (prc == 0 && !b->doomed && scratch == NULL)
+    if (prc == 0 && !b->doomed)
         for (size_t i = 0; i < b->nframes; i++)
             if (zero[i])
                 memset(pages[i], 0, vmm->page_size);
-    free(scratch);
     return prc;
 }
 
-/* Upgrade a read-only block to read-write (§5.1).  => c->lock held, b valid
- * and read-only; dropped and re-taken around the pager call. */
+/* Whether b's frames hold exactly the pages at src.  => b in transit. */
+static bool frames_equal(spring_vmm_t *vmm, const struct vm_block *b, const uint8_t *src)
+{
+    for (size_t i = 0; i < b->nframes; i++)
+        if (memcmp(spring__frame_addr(vmm, b->frames[i]), src + i * vmm->page_size, vmm->page_size) != 0)
+            return false;
+    return true;
+}
+
+/* Move b to fresh frames holding the pages at src.  The old frames go back
+ * to the pool; pinned ones stay valid memory, with the old data, until
+ * their last pin goes (spring_pin_valid() then says false).
+ * => c->lock held, b in transit, its translations gone; dropped and
+ *    re-taken around the allocation. */
+static int block_new_frames(struct vm_cache *c, struct vm_block *b, const uint8_t *src)
+{
+    spring_vmm_t *vmm = c->vmm;
+    size_t nf[b->nframes];
+    pthread_mutex_unlock(&c->lock);
+    int rc = spring__frames_alloc(vmm, b->nframes, nf);
+    for (size_t i = 0; rc == 0 && i < b->nframes; i++) {
+        vmm->hat->frame_refmod(vmm->hatp, nf[i], SPRING_HAT_REF | SPRING_HAT_MOD);
+        memcpy(spring__frame_addr(vmm, nf[i]), src + i * vmm->page_size, vmm->page_size);
+    }
+    pthread_mutex_lock(&c->lock);
+    if (rc)
+        return rc;
+    if (b->doomed) { /* taken away meanwhile: its data is not wanted here */
+        spring__frames_free(vmm, nf, b->nframes);
+        return 0;
+    }
+    spring__frames_free(vmm, b->frames, b->nframes);
+    memcpy(b->frames, nf, sizeof nf);
+    for (size_t i = 0; i < b->nframes; i++) {
+        vmm->frames[nf[i]].block = b;
+        vmm->frames[nf[i]].owner = c->id;
+    }
+    return 0;
+}
+
+/*
+ * Upgrade a read-only block to read-write (§5.1).  The pager may send
+ * newer data with the grant.  Readers may hold pins on the block's frames
+ * and be reading them (a pin taken before the unload below; see
+ * spring__cache_evict), so the pager never writes into frames that
+ * someone may be reading: with readers, its data goes to scratch memory,
+ * and if it differs from the cached data the block moves to fresh frames
+ * (the readers keep the old frames until they let go).  A modified block
+ * keeps its own data: the cache holds the only current copy, so the
+ * pager's data (in scratch) is discarded.
+ * => c->lock held, b valid and read-only; dropped and re-taken.
+ */
 static int block_upgrade(struct vm_cache *c, struct vm_block *b, bool *due)
 {
+    spring_vmm_t *vmm = c->vmm;
     b->state = VM_B_OTHER;
-    spring__hat_unload_block(c->vmm, b);
-    (void)block_dirty(c->vmm, b); /* b->dirty now says whether the cache holds the only current data */
-    int prc = pager_page_in(c, b, true, true, due);
-    b->state = VM_B_VALID;
-    if (prc == PAGE_IN_NOMEM) {
-        pthread_cond_broadcast(&c->cv);
-        return SPRING_ENOMEM;
+    spring__hat_unload_block(vmm, b);
+    (void)block_dirty(vmm, b); /* b->dirty now says whether the cache holds the only current data */
+    uint8_t *scratch = NULL;
+    if (b->dirty || any_pins(vmm, b)) {
+        scratch = spring__malloc(vmm, b->nframes * vmm->page_size);
+        if (scratch == NULL) {
+            b->state = VM_B_VALID;
+            pthread_cond_broadcast(&c->cv);
+            return SPRING_ENOMEM;
+        }
+        for (size_t i = 0; i < b->nframes; i++)
+            memcpy(scratch + i * vmm->page_size, spring__frame_addr(vmm, b->frames[i]), vmm->page_size);
     }
+    int rc = pager_rc(pager_page_in(c, b, true, true, due, scratch));
+    if (rc == 0 && scratch != NULL && !b->dirty && !b->doomed && !frames_equal(vmm, b, scratch))
+        rc = block_new_frames(c, b, scratch);
+    free(scratch);
+    b->state = VM_B_VALID;
+    pthread_cond_broadcast(&c->cv);
     if (b->doomed && !b->discard && b->dirty && b->hashed)
         b->doomed = false; /* flush_back skipped it in transit: its modified data must not go */
     if (b->doomed)
         block_release_doomed(c, b);
-    else if (prc == 0)
+    else if (rc == 0)
         b->rw = true;
-    return pager_rc(prc);
+    return rc;
 }
 
 /* Page a block in through a stub (§9.4).  => c->lock held, no block at
@@ -839,7 +1012,7 @@ static int block_page_in(struct vm_cache *c, spring_off_t boff, bool mode_rw, bo
     struct vm_block *b = block_alloc(c, boff);
     if (b == NULL)
         return SPRING_ENOMEM;
-    int rc = alloc_frames_unlocked(c, b);
+    int rc = alloc_frames_unlocked(c, b, true);
     if (rc) {
         free(b);
         return rc;
@@ -864,7 +1037,7 @@ static int block_page_in(struct vm_cache *c, spring_off_t boff, bool mode_rw, bo
     }
     b->state = VM_B_PAGEIN;
     block_hash(c, b);
-    int prc = pager_page_in(c, b, mode_rw, false, due);
+    int prc = pager_page_in(c, b, mode_rw, false, due, NULL);
     b->state = VM_B_VALID;
     if (b->doomed || prc != 0) {
         /* Taken away during the call, or failed: discard the data. */
@@ -929,21 +1102,23 @@ int spring__cache_fault_slow(struct vm_cache *c, struct vm_fault *f)
 int spring__cache_evict(struct vm_cache *c, spring_off_t off)
 {
     spring_vmm_t *vmm = c->vmm;
-    bool due = false;
+    struct push p;
     int ret;
+    if (push_init(c, &p) != 0)
+        return 1; /* host memory is short: try another block */
     pthread_mutex_lock(&c->lock);
     struct vm_block *b = lookup(c, off);
     if (b == NULL) {
-        pthread_mutex_unlock(&c->lock);
-        return 1; /* already gone: the frames were freed by someone */
+        ret = 1; /* already gone: the frames were freed by someone */
+        goto out;
     }
     if (b->state != VM_B_VALID || any_pins(vmm, b)) {
-        pthread_mutex_unlock(&c->lock);
-        return 1;
+        ret = 1;
+        goto out;
     }
     if (block_locked(c, off)) {
-        pthread_mutex_unlock(&c->lock);
-        return 2;
+        ret = 2;
+        goto out;
     }
     b->state = VM_B_OTHER;
     spring__hat_unload_block(vmm, b);
@@ -952,8 +1127,8 @@ int spring__cache_evict(struct vm_cache *c, spring_off_t off)
     if (any_pins(vmm, b)) {
         b->state = VM_B_VALID;
         pthread_cond_broadcast(&c->cv);
-        pthread_mutex_unlock(&c->lock);
-        return 1;
+        ret = 1;
+        goto out;
     }
     if (!block_dirty(vmm, b) || c->rw_attach == 0) {
         /* Clean: reuse without telling the pager (§6.1). */
@@ -962,29 +1137,19 @@ int spring__cache_evict(struct vm_cache *c, spring_off_t off)
         block_release(c, b);
         atomic_fetch_add(&vmm->st_reclaims_clean, 1);
         pthread_cond_broadcast(&c->cv);
-        pthread_mutex_unlock(&c->lock);
-        return 0;
-    }
-    b->state = VM_B_PAGEOUT;
-    int rc = block_push(c, b, 0, &due);
-    b->state = VM_B_VALID;
-    pthread_cond_broadcast(&c->cv);
-    if (b->doomed && rc != 0 && !b->discard && b->hashed) {
-        b->doomed = false; /* flush_back wanted it, and the pager has not got it: keep it */
-        ret = 2;
-    } else if (b->doomed) {
-        block_release_doomed(c, b);
         ret = 0;
-    } else if (rc == 0) {
-        b->dirty = false;
-        block_unhash(c, b);
-        block_release(c, b);
-        ret = 0;
-    } else {
-        ret = 2; /* the pager refused: keep the data, dirty */
+        goto out;
     }
+    push_add(&p, b, PUSH_OUT);
+    (void)push_call(&p);
+    /* Released (or doomed and released) unless the pager refused it: with
+     * the cache lock held since push_call re-took it, nothing else can have
+     * entered a block at off. */
+    ret = lookup(c, off) == NULL ? 0 : 2;
+out:
     pthread_mutex_unlock(&c->lock);
-    if (due)
+    push_fini(&p);
+    if (p.due)
         pager_done(c);
     return ret;
 }
@@ -994,39 +1159,60 @@ int spring__cache_evict(struct vm_cache *c, spring_off_t off)
 
 enum take_op { OP_FLUSH, OP_DENY, OP_WRITEBACK, OP_DELETE, OP_ZERO };
 
-struct databuf {
-    spring_data_t *d;
-    size_t cap;
+/* The data a flush_back, deny_writes or write_back returns, gathered as
+ * entries pointing into the frames of the blocks it holds in transit. */
+struct gather {
+    spring_data_block_t *e;
+    size_t n, cap;
+    size_t nbytes; /* bytes of the entries that are not all zero */
 };
 
-static int databuf_add(spring_vmm_t *vmm, struct databuf *db, spring_off_t off, spring_off_t len, const void *src)
+/* Add b's pages, one entry each.  => c->lock held, b in transit. */
+static int gather_block(spring_vmm_t *vmm, struct gather *g, const struct vm_block *b)
 {
-    if (db->d == NULL) {
-        db->d = spring__calloc(vmm, 1, sizeof *db->d);
-        if (db->d == NULL)
-            return SPRING_ENOMEM;
-    }
-    spring_data_t *d = db->d;
-    if (d->nblocks == db->cap) {
-        size_t ncap = db->cap ? db->cap * 2 : 8;
-        spring_data_block_t *n = spring__realloc(vmm, d->blocks, ncap * sizeof *n);
+    if (g->n + b->nframes > g->cap) {
+        size_t ncap = SPRING__MAX(g->cap * 2, g->n + b->nframes);
+        ncap = SPRING__MAX(ncap, 16);
+        spring_data_block_t *n = spring__realloc(vmm, g->e, ncap * sizeof *n);
         if (n == NULL)
             return SPRING_ENOMEM;
-        d->blocks = n;
-        db->cap = ncap;
+        g->e = n;
+        g->cap = ncap;
     }
-    void *copy = NULL;
-    if (src != NULL) {
-        copy = spring__malloc(vmm, len);
-        if (copy == NULL)
-            return SPRING_ENOMEM;
-        memcpy(copy, src, len);
+    for (size_t i = 0; i < b->nframes; i++) {
+        void *a = spring__frame_addr(vmm, b->frames[i]);
+        spring_data_block_t *e = &g->e[g->n++];
+        e->offset = b->offset + (spring_off_t)i * vmm->page_size;
+        e->length = vmm->page_size;
+        e->bytes = spring__all_zero(a, vmm->page_size) ? NULL : a;
+        if (e->bytes)
+            g->nbytes += vmm->page_size;
     }
-    d->blocks[d->nblocks].offset = off;
-    d->blocks[d->nblocks].length = len;
-    d->blocks[d->nblocks].bytes = copy;
-    d->nblocks++;
     return 0;
+}
+
+/* The produced list: one allocation holding the list, its entries and a
+ * copy of the bytes (spring_data_free frees it).  => the frames are
+ * stable (the blocks are in transit). */
+static spring_data_t *gather_copy(spring_vmm_t *vmm, const struct gather *g)
+{
+    size_t at = sizeof(spring_data_t) + g->n * sizeof(spring_data_block_t);
+    at = (at + 63) & ~(size_t)63;
+    uint8_t *mem = spring__malloc(vmm, at + g->nbytes);
+    if (mem == NULL)
+        return NULL;
+    spring_data_t *d = (spring_data_t *)(void *)mem;
+    d->nblocks = g->n;
+    d->blocks = (spring_data_block_t *)(void *)(mem + sizeof *d);
+    for (size_t i = 0; i < g->n; i++) {
+        d->blocks[i] = g->e[i];
+        if (g->e[i].bytes != NULL) {
+            memcpy(mem + at, g->e[i].bytes, (size_t)g->e[i].length);
+            d->blocks[i].bytes = mem + at;
+            at += (size_t)g->e[i].length;
+        }
+    }
+    return d;
 }
 
 /* Resolve a cache object handle.  Returns the cache with a reference. */
@@ -1078,11 +1264,8 @@ static int take_data(spring_cache_obj_t h, spring_off_t off, spring_off_t size, 
         spring__cache_unref(c);
         return SPRING_ERIGHTS;
     }
-    struct databuf db = {NULL, 0};
-    if (data != NULL && (db.d = spring__calloc(vmm, 1, sizeof *db.d)) == NULL) {
-        spring__cache_unref(c); /* allocated before anything changes */
-        return SPRING_ENOMEM;
-    }
+    struct gather g = {NULL, 0, 0, 0};
+    spring_data_t *result = NULL;
     pthread_mutex_lock(&c->lock);
     if (c->destroyed) {
         rc = SPRING_EBADHANDLE;
@@ -1116,8 +1299,8 @@ static int take_data(spring_cache_obj_t h, spring_off_t off, spring_off_t size, 
             block_remove(c, b, true, false);
             continue;
         }
-        if (op == OP_DENY && !b->rw)
-            continue;
+        if (op == OP_DENY && !b->rw && !b->dirty)
+            continue; /* read-only already, and nothing the pager lacks */
         b->state = VM_B_OTHER;
         b->taken = true;
         b->take_next = taken;
@@ -1130,16 +1313,13 @@ static int take_data(spring_cache_obj_t h, spring_off_t off, spring_off_t size, 
         wait_wpins(c, b);
         if (b->doomed && b->discard)
             continue; /* deleted meanwhile: its data is not wanted */
-        if (block_dirty(vmm, b) && c->rw_attach != 0 && data != NULL) {
-            for (size_t i = 0; i < b->nframes && rc == 0; i++) {
-                void *p = spring__frame_addr(vmm, b->frames[i]);
-                rc = databuf_add(vmm, &db, b->offset + (spring_off_t)i * vmm->page_size, vmm->page_size,
-                                 spring__all_zero(p, vmm->page_size) ? NULL : p);
-            }
-            if (rc)
-                break;
-        }
+        if (block_dirty(vmm, b) && c->rw_attach != 0 && data != NULL && (rc = gather_block(vmm, &g, b)) != 0)
+            break;
     }
+    /* Copy the data out while the blocks are still held. */
+    if (rc == 0 && data != NULL && (result = gather_copy(vmm, &g)) == NULL)
+        rc = SPRING_ENOMEM;
+    free(g.e);
     /* Every block's data is gathered: only now take the blocks, so that an
      * ENOMEM above leaves everything cached and modified. */
     if (rc == 0 && (op == OP_FLUSH || op == OP_DENY))
@@ -1185,11 +1365,11 @@ out:
     pthread_mutex_unlock(&c->lock);
     spring__cache_unref(c);
     if (rc) {
-        spring_data_free(db.d);
+        spring_data_free(result);
         return rc;
     }
     if (data != NULL)
-        *data = db.d;
+        *data = result;
     return 0;
 }
 
@@ -1308,7 +1488,7 @@ int spring_cache_populate(spring_cache_obj_t cache, spring_off_t offset, spring_
             rc = SPRING_ENOMEM;
             break;
         }
-        if ((rc = alloc_frames_unlocked(c, nb)) != 0) {
+        if ((rc = alloc_frames_unlocked(c, nb, false)) != 0) {
             free(nb);
             break;
         }
@@ -1518,8 +1698,11 @@ int spring__cache_flush(struct vm_cache *c, spring_off_t off, spring_off_t size,
 {
     spring_vmm_t *vmm = c->vmm;
     spring_off_t end = off + size;
-    int rc = 0;
-    bool due = false;
+    struct push p;
+    int rc = push_init(c, &p);
+    if (rc)
+        return rc;
+    int khow = keep_how(c);
     off &= ~(c->block_size - 1);
     pthread_mutex_lock(&c->lock);
     spring_off_t at = off;
@@ -1531,53 +1714,54 @@ int spring__cache_flush(struct vm_cache *c, spring_off_t off, spring_off_t size,
         at = b->offset + c->block_size;
         if (b->state != VM_B_VALID)
             continue;
-        bool locked = block_locked(c, b->offset);
+        /* A locked block, like every block of a please_keep flush, stays. */
+        bool kept = keep || block_locked(c, b->offset);
         b->state = VM_B_OTHER;
-        if (keep || locked)
+        if (kept)
             for (size_t i = 0; i < b->nframes; i++)
                 vmm->hat->frame_protect(vmm->hatp, b->frames[i], SPRING_RIGHTS_RX);
         else
             spring__hat_unload_block(vmm, b);
-        wait_wpins(c, b);
+        if (any_wpins(vmm, b)) {
+            /* Send what is gathered before waiting: a pin holder may be
+             * waiting for one of those blocks. */
+            (void)push_call(&p);
+            wait_wpins(c, b);
+        }
         if (b->doomed && b->discard) { /* deleted or destroyed while we waited */
             b->state = VM_B_VALID;
             pthread_cond_broadcast(&c->cv);
             block_release_doomed(c, b);
             continue;
         }
-        bool dirty = block_dirty(vmm, b) && c->rw_attach != 0;
-        int prc = 0;
-        if (dirty && locked && !keep && !c->pops->sync && !c->pops->write_out)
-            dirty = false; /* a locked block stays; without sync or write_out its data cannot go yet */
-        if (dirty) {
-            b->state = VM_B_PAGEOUT;
-            prc = block_push(c, b, (keep || locked) ? 1 : 0, &due);
-            if (prc == 0)
-                b->dirty = false;
-            else if (rc == 0)
-                rc = prc;
-        }
-        b->state = VM_B_VALID;
-        pthread_cond_broadcast(&c->cv);
-        if (b->doomed && prc != 0 && !b->discard && b->hashed) {
-            b->doomed = false; /* flush_back wanted it, and the pager has not got it: keep it */
-        } else if (b->doomed) {
-            block_release_doomed(c, b);
+        if (!block_dirty(vmm, b) || c->rw_attach == 0) {
+            b->state = VM_B_VALID;
+            pthread_cond_broadcast(&c->cv);
+            if (!kept || b->doomed) /* clean: dropped, or kept */
+                block_release_doomed(c, b);
             continue;
         }
-        /* Without sync and write_out, "keep" was paged out: drop it. */
-        bool pushed_out = dirty && (keep || locked) && !c->pops->sync && !c->pops->write_out;
-        if (prc == 0 && !locked && (!keep || pushed_out)) {
-            block_unhash(c, b);
-            block_release(c, b);
-        } else if (prc == 0 && dirty && (keep || locked) && !c->pops->sync) {
-            b->rw = false; /* write_out leaves a read-only copy */
+        int how = kept ? khow : PUSH_OUT;
+        if (how < 0) {
+            /* Kept data a pager without sync and write_out cannot receive:
+             * the block stays cached and modified (as.h). */
+            b->state = VM_B_VALID;
+            b->doomed = false;
+            pthread_cond_broadcast(&c->cv);
+            if (p.rc == 0)
+                p.rc = SPRING_ENOKEEP;
+            continue;
         }
+        if (!push_fits(&p, b, how))
+            (void)push_call(&p);
+        push_add(&p, b, how);
     }
+    (void)push_call(&p);
     pthread_mutex_unlock(&c->lock);
-    if (due)
+    push_fini(&p);
+    if (p.due)
         pager_done(c);
-    return rc;
+    return p.rc;
 }
 
 /* Add delta (+1 or -1) to the lock count of every page in [off, off+size)
@@ -1714,6 +1898,36 @@ int spring__cache_reclaim(spring_vmm_t *vmm, size_t keep)
         spring__cache_unref(victim);
         n++;
     }
+}
+
+int spring__cache_push_all(spring_vmm_t *vmm, bool keep)
+{
+    pthread_mutex_lock(&vmm->cache_lock);
+    size_t n = 0, i = 0;
+    struct vm_cache *c;
+    for (int l = 0; l < VM_CL_COUNT; l++)
+        TAILQ_FOREACH(c, &vmm->lists[l], lq)
+            n++;
+    struct vm_cache **v = n ? spring__malloc(vmm, n * sizeof *v) : NULL;
+    if (n && v == NULL) {
+        pthread_mutex_unlock(&vmm->cache_lock);
+        return SPRING_ENOMEM;
+    }
+    for (int l = 0; l < VM_CL_COUNT; l++)
+        TAILQ_FOREACH(c, &vmm->lists[l], lq) {
+            spring__cache_ref(c);
+            v[i++] = c;
+        }
+    pthread_mutex_unlock(&vmm->cache_lock);
+    int rc = 0;
+    for (i = 0; i < n; i++) {
+        int r = spring__cache_flush(v[i], 0, ~(v[i]->block_size - 1), keep);
+        if (r != 0 && rc == 0)
+            rc = r;
+        spring__cache_unref(v[i]);
+    }
+    free(v);
+    return rc;
 }
 
 void spring__cache_destroy_all(spring_vmm_t *vmm)

@@ -71,6 +71,7 @@ struct vm_frame {
     atomic_uint pins;            /* [a] pins (translate, fault path) */
     atomic_uint wpins;           /* [a] pins for write */
     atomic_bool orphan;          /* [a] removed from its block while pinned */
+    uint64_t owner;              /* [p]+[o] id of the cache whose data the frame last held; 0 = all zero */
     TAILQ_ENTRY(vm_frame) fq;    /* [p] free list */
     bool onfree;                 /* [p] on the free list */
 };
@@ -145,6 +146,7 @@ struct vm_cache {
     pthread_cond_t cv;                  /* signalled when a block changes state */
     atomic_uint refs;                   /* [a] structure references */
     uint64_t handle;                    /* [c] the cache object handle */
+    uint64_t id;                        /* [c] unique in the VMM, never 0 (frame owners) */
     const spring_pager_ops_t *pops;     /* [c] */
     void *pager;                        /* [c] */
     spring_pager_info_t info;           /* [c] */
@@ -244,6 +246,7 @@ struct spring_vmm {
     size_t max_block_pages;             /* [p] pages in the largest block of any cache made */
     size_t ntransit;                    /* [p] blocks in transit */
     atomic_uint pin_waiters;            /* [a] threads waiting in wait_wpins */
+    atomic_uint_fast64_t next_cache_id; /* [a] */
 
     struct vm_hash_bucket *hash;        /* [c] array; chains [h] */
     struct vm_hash_lock hash_locks[VM_HASH_LOCKS];
@@ -264,7 +267,8 @@ struct spring_vmm {
     uint64_t objh_system;               /* [c] */
 
     /* statistics */
-    atomic_uint_fast64_t st_faults, st_page_ins, st_page_outs, st_reclaims_clean, st_zero_fills;
+    atomic_uint_fast64_t st_faults, st_page_ins, st_page_outs, st_write_backs, st_reclaims_clean, st_zero_fills,
+        st_scrubs;
 
     /* failure injection (tests) */
     atomic_int inject_alloc;            /* [a] fail the Nth allocation from now, 0 = off */
@@ -360,6 +364,12 @@ SPRING__HIDDEN void spring__lru_remove(spring_vmm_t *vmm, struct vm_block *b);
 /* Move b to the page-out list (out = true) or back to the in-use tail. */
 SPRING__HIDDEN void spring__pageout_move(spring_vmm_t *vmm, struct vm_block *b, bool out);
 SPRING__HIDDEN void spring__frame_unpin(spring_vmm_t *vmm, struct vm_frame *fr, bool write);
+/* The most pages a block may have in this VMM: a quarter of the pool
+ * (at least one page).  vmm.h documents it. */
+static inline size_t spring__max_block_pages(const spring_vmm_t *vmm)
+{
+    return vmm->nframes / 4 ? vmm->nframes / 4 : 1;
+}
 static inline void *spring__frame_addr(const spring_vmm_t *vmm, size_t f)
 {
     return vmm->frame_base + (f << vmm->page_shift);
@@ -409,6 +419,11 @@ SPRING__HIDDEN int spring__cache_tell_zero(struct vm_cache *c, spring_off_t off,
 /* Write back / flush for spring_as_flush. => no lock held. */
 SPRING__HIDDEN int spring__cache_flush(struct vm_cache *c, spring_off_t off, spring_off_t size, bool keep);
 SPRING__HIDDEN int spring__cache_lock_range(struct vm_cache *c, spring_off_t off, spring_off_t size, int delta);
+/* Write every modified block of every cache back to its pager: with keep
+ * as spring_vmm_sync() (sync, else write_out), else paged out as
+ * reclamation does.  Returns the first failure; every cache is tried.
+ * => no lock held. */
+SPRING__HIDDEN int spring__cache_push_all(spring_vmm_t *vmm, bool keep);
 SPRING__HIDDEN void spring__cache_destroy_all(spring_vmm_t *vmm);
 /* Destroy a cache whose creation is being undone (no done_with_pager_object). */
 SPRING__HIDDEN void spring__cache_abort(struct vm_cache *c);

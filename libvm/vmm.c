@@ -79,7 +79,7 @@ int spring_vmm_new(const spring_vmm_config_t *cfg, spring_vmm_t **out)
     if (cfg->nframes > ((size_t)1 << 40) / cfg->page_size)
         return SPRING_EINVAL;
     const spring_hat_ops_t *hat = cfg->hat ? cfg->hat : spring_hat_soft();
-    if (hat->version < 1)
+    if (hat->version < 1 || hat->version > SPRING_HAT_OPS_VERSION)
         return SPRING_EVERSION;
     if (!hat->create || !hat->destroy || !hat->ctx_create || !hat->ctx_destroy || !hat->enter || !hat->remove ||
         !hat->protect || !hat->frame_unload || !hat->frame_protect || !hat->frame_refmod || !hat->translate)
@@ -168,6 +168,12 @@ int spring_vmm_destroy(spring_vmm_t *vmm)
     pthread_mutex_unlock(&vmm->as_list_lock);
     if (nas != 0)
         return SPRING_EBUSY;
+    /* Nothing is lost (§9.2.3): every modified block goes to its pager
+     * first, as reclamation does.  Anonymous objects nobody references any
+     * more were destroyed by their pagers when the last reference went. */
+    int rc = spring__cache_push_all(vmm, false);
+    if (rc != 0)
+        return rc;
     /* No new vmm-object calls from here on. */
     spring__handle_free(vmm->objh_user, VM_H_VMM);
     spring__handle_free(vmm->objh_system, VM_H_VMM);
@@ -256,9 +262,18 @@ int spring_vmm_get_vm_info(spring_vmm_obj_t vmm_obj, spring_vm_info_t *info)
     info->faults = atomic_load(&vmm->st_faults);
     info->page_ins = atomic_load(&vmm->st_page_ins);
     info->page_outs = atomic_load(&vmm->st_page_outs);
+    info->write_backs = atomic_load(&vmm->st_write_backs);
+    info->scrubs = atomic_load(&vmm->st_scrubs);
     info->reclaims_clean = atomic_load(&vmm->st_reclaims_clean);
     info->zero_fills = atomic_load(&vmm->st_zero_fills);
     return 0;
+}
+
+int spring_vmm_sync(spring_vmm_t *vmm)
+{
+    if (vmm == NULL)
+        return SPRING_EINVAL;
+    return spring__cache_push_all(vmm, true);
 }
 
 int spring_vmm_reclaim_caches(spring_vmm_t *vmm, size_t keep)
@@ -281,7 +296,7 @@ int spring_vmm_add_swap_pager(spring_vmm_obj_t vmm_obj, const spring_swap_pager_
 {
     if (ops == NULL)
         return SPRING_EINVAL;
-    if (ops->version < 1)
+    if (ops->version < 1 || ops->version > SPRING_SWAP_PAGER_OPS_VERSION)
         return SPRING_EVERSION;
     if (!swap_ops_ok(ops))
         return SPRING_EINVAL;
@@ -354,7 +369,7 @@ int spring_mobj_new(const spring_mobj_ops_t *ops, void *self, spring_mobj_t **ou
 {
     if (ops == NULL || out == NULL)
         return SPRING_EINVAL;
-    if (ops->version < 1)
+    if (ops->version < 1 || ops->version > SPRING_MOBJ_OPS_VERSION)
         return SPRING_EVERSION;
     if (ops->bind == NULL || ops->final_bind == NULL)
         return SPRING_EINVAL;

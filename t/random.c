@@ -741,9 +741,16 @@ static bool check_pager_logs(world_t *w)
             case TP_PAGE_OUT:
             case TP_WRITE_OUT:
             case TP_SYNC:
-                EXPECT(c.off % bs == 0 && c.size == bs,
-                       "pager log: pager %d got %s(offset %#" PRIx64 ", size %#" PRIx64 "): not one block of %#"
-                       PRIx64, p, tp_kind_name(c.kind), c.off, c.size, bs);
+                if (c.kind == TP_PAGE_IN)
+                    EXPECT(c.off % bs == 0 && c.size == bs,
+                           "pager log: pager %d got %s(offset %#" PRIx64 ", size %#" PRIx64 "): not one block of %#"
+                           PRIx64, p, tp_kind_name(c.kind), c.off, c.size, bs);
+                else /* common.h: a run of whole blocks, one entry per page, at most 256 pages or one block */
+                    EXPECT(c.off % bs == 0 && c.size % bs == 0 && c.size > 0 && c.data_blocks == c.size / PS &&
+                               (c.size == bs || c.size / PS <= 256),
+                           "pager log: pager %d got %s(offset %#" PRIx64 ", size %#" PRIx64 ") with %zu entries: "
+                           "not a run of whole blocks of %#" PRIx64 " with one entry per page", p,
+                           tp_kind_name(c.kind), c.off, c.size, c.data_blocks, bs);
                 EXPECT(c.own == own || c.own == before,
                        "pager log: pager %d got %s with ownership %d, the model's is %d", p, tp_kind_name(c.kind),
                        c.own, own);
@@ -758,9 +765,10 @@ static bool check_pager_logs(world_t *w)
                     EXPECT(!(held[c.off / bs] && w->locked_blk[c.off / bs]),
                            "pager log: pager %d: locked block %#" PRIx64 " was paged in again although nothing "
                            "took it away since lock_memory made it resident", p, c.off);
-                if (c.kind == TP_PAGE_OUT && c.off / bs <= pcfg[p].len_pages / pcfg[p].bs_pages)
-                    EXPECT(!w->locked_blk[c.off / bs], "pager log: pager %d: locked block %#" PRIx64
-                           " was paged out (evicted)", p, c.off);
+                for (uint64_t o = c.off; c.kind == TP_PAGE_OUT && o < c.off + c.size; o += bs)
+                    if (o / bs <= pcfg[p].len_pages / pcfg[p].bs_pages)
+                        EXPECT(!w->locked_blk[o / bs], "pager log: pager %d: locked block %#" PRIx64
+                               " was paged out (evicted)", p, o);
                 break;
             case TP_ZERO_FILL_RANGE:
                 EXPECT(false, "pager log: pager %d got zero_fill_range (it is never allocated memory)", p);
@@ -2089,7 +2097,7 @@ static void configure(void)
     g_nframes = frames[below(&r, 4)];
     static const unsigned bs1[] = {2, 4, 4, 8};
     pcfg[1].bs_pages = bs1[below(&r, 4)];
-    if (pcfg[1].bs_pages > g_nframes / 4 + 1)
+    if (pcfg[1].bs_pages > g_nframes / 4) /* vmm.h: at most a quarter of the pool */
         pcfg[1].bs_pages = 4;
     pcfg[2].bs_pages = chance(&r, 50) ? 1 : 2;
     pcfg[1].own = chance(&r, 50) ? SPRING_OWN_EXCLUSIVE : SPRING_OWN_SHARED;

@@ -64,6 +64,7 @@ struct tpager {
     spring_ownership_t own_reply;
     unsigned nmobj;
     bool upgrade_overwrites;
+    spring_pager_ops_t ops; /* this pager's vtable: tp_pager_ops less the slots tp_set_slots removed */
 };
 
 struct tp_mobj {
@@ -252,7 +253,7 @@ static int m_bind(void *self, const char *vmm_name, spring_rights_t access, spri
         rc = get_vobj(tp, vmm_name);
     if (rc == 0 && !tp->has_cache) {
         spring_pager_info_t info = tp_info(tp);
-        rc = spring_vmm_create_cache_object(tp->vobj, &tp_pager_ops, tp, true, &info, tp->own, SPRING_RIGHTS_RWX,
+        rc = spring_vmm_create_cache_object(tp->vobj, &tp->ops, tp, true, &info, tp->own, SPRING_RIGHTS_RWX,
                                             &tp->cache, &tp->rights);
         if (rc == 0)
             tp->has_cache = true;
@@ -309,7 +310,7 @@ static int m_final_bind(void *self, spring_bind_key_t key, const char *vmm_name,
     }
     if (rc) {
         spring_pager_info_t info = tp_info(tp);
-        rc = spring_vmm_create_cache_object_and_bind(tp->vobj, key, length, off, m->max, &tp_pager_ops, tp, true,
+        rc = spring_vmm_create_cache_object_and_bind(tp->vobj, key, length, off, m->max, &tp->ops, tp, true,
                                                      &info, tp->own, SPRING_RIGHTS_RWX, &tp->cache, &tp->rights);
         if (rc == 0)
             tp->has_cache = true;
@@ -355,6 +356,7 @@ tpager_t *tp_new(spring_registry_t *reg, const char *vmm_name, const char *crede
     tp->length = length;
     tp->block_size = block_size;
     tp->own = own;
+    tp->ops = tp_pager_ops;
     tp->store = calloc(1, (size_t)length);
     if (tp->store == NULL)
         abort();
@@ -525,5 +527,24 @@ void tp_set_upgrade_overwrites(tpager_t *tp, bool on)
 {
     pthread_mutex_lock(&tp->lock);
     tp->upgrade_overwrites = on;
+    pthread_mutex_unlock(&tp->lock);
+}
+
+void tp_set_slots(tpager_t *tp, unsigned missing)
+{
+    pthread_mutex_lock(&tp->lock);
+    if (tp->has_cache)
+        abort(); /* the VMM holds the vtable of the cache made already */
+    tp->ops = tp_pager_ops;
+    if (missing & TP_NO_WRITE_OUT)
+        tp->ops.write_out = NULL;
+    if (missing & TP_NO_SYNC)
+        tp->ops.sync = NULL;
+    if (missing & TP_NO_ZERO_FILL_RANGE)
+        tp->ops.zero_fill_range = NULL;
+    if (missing & TP_NO_DONE_WITH_CACHE)
+        tp->ops.done_with_cache = NULL;
+    if (missing & TP_NO_DONE_WITH_POBJ)
+        tp->ops.done_with_pager_object = NULL;
     pthread_mutex_unlock(&tp->lock);
 }

@@ -103,6 +103,18 @@ void tp_set_final_bind_noop(tpager_t *tp, bool noop);
 /* Make page_in write the store's data into the frames on an upgrade too
  * (a pager that sends data with every grant). */
 void tp_set_upgrade_overwrites(tpager_t *tp, bool on);
+/* Optional pager-object slots a test pager can lack (tp_set_slots). */
+enum {
+    TP_NO_WRITE_OUT = 1,
+    TP_NO_SYNC = 2,
+    TP_NO_ZERO_FILL_RANGE = 4,
+    TP_NO_DONE_WITH_CACHE = 8,
+    TP_NO_DONE_WITH_POBJ = 16,
+    TP_NO_OPTIONAL = 31 /* only the required page_in and page_out */
+};
+/* Make the pager's caches lack the optional slots in `missing` (a mask of
+ * TP_NO_*); call before the pager's cache is created. */
+void tp_set_slots(tpager_t *tp, unsigned missing);
 /* Make page_in set the ownership state it returns to `own` (0 = leave). */
 void tp_set_own_reply(tpager_t *tp, spring_ownership_t own);
 

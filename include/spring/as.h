@@ -163,15 +163,26 @@ SPRING_API int spring_as_change_access_rights(spring_as_t *as, spring_addr_t add
 
 /**
  * @brief flush (Appendix A): write modified pages of a range back to their
- *        pagers.  With @p please_keep the pages stay cached (sync), without
- *        it they are removed (page_out); clean pages are simply dropped.
+ *        pagers.
+ *
+ * Without @p please_keep the pages are removed from the cache: modified
+ * ones are paged out (page_out), clean ones simply dropped.  With
+ * @p please_keep they stay cached.  One rule covers every page the VMM
+ * must keep (please_keep, or a page locked in memory, which is never
+ * removed): its modified data goes back with the pager's sync (the page
+ * stays in its mode), else with its write_out (the page stays read-only).
+ * A pager with neither cannot receive data the VMM keeps: those pages stay
+ * cached and modified, and the call returns #SPRING_ENOKEEP.  A pager call
+ * may carry several contiguous blocks.
+ *
  * @param as the address space (borrow).
  * @param address start.
  * @param length bytes.
  * @param please_keep keep the data cached.
  * @return 0; #SPRING_EINVAL; #SPRING_EALIGN; #SPRING_ERANGE;
- *   #SPRING_EPAGER (a pager failed; its pages stay cached and modified).
- *   Locked pages are written back but never removed.
+ *   #SPRING_EPAGER or #SPRING_EPROTO (a pager failed; its pages stay cached
+ *   and modified); #SPRING_ENOKEEP (see above); #SPRING_ENOMEM.  Every
+ *   page of the range is tried; the first failure is returned.
  */
 SPRING_API int spring_as_flush(spring_as_t *as, spring_addr_t address, spring_off_t length, bool please_keep);
 
@@ -291,6 +302,12 @@ typedef struct spring_as_event {
 /**
  * @brief An event handler.  It runs with no VMM lock held, in the thread
  *        that caused the event, and may call any address-space function.
+ *
+ * While a thread runs a handler, no event is delivered on that thread (of
+ * any address space): a fault it takes fails as it would with no handler
+ * (#SPRING_ENOTMAPPED or #SPRING_EACCES), and mapping events it causes are
+ * not reported.  So a handler that touches the faulting address gets an
+ * error instead of recursing.
  * @param as the address space.
  * @param ev the event (borrow).
  * @param arg the handler's argument.

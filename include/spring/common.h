@@ -131,23 +131,35 @@ typedef struct spring_vmm_obj {
 /**
  * @brief One range of data crossing the pager boundary.
  *
- * A range is block aligned.  All-zero data travels as an indication
- * (@c bytes is NULL) rather than as bytes.
+ * A range is page aligned and a whole number of pages long.  All-zero
+ * data travels as an indication (@c bytes is NULL) rather than as bytes.
  */
 typedef struct spring_data_block {
-    spring_off_t offset; /**< cache offset of the first byte (block aligned) */
-    spring_off_t length; /**< length in bytes (a multiple of the block size) */
+    spring_off_t offset; /**< cache offset of the first byte (page aligned) */
+    spring_off_t length; /**< length in bytes (a multiple of the page size) */
     const void *bytes;   /**< the data, or NULL: the range is all zero */
 } spring_data_block_t;
 
 /**
  * @brief A list of data ranges, in increasing offset order, not overlapping.
  *
+ * @b From the VMM (page_out, write_out and sync arguments; flush_back,
+ * deny_writes and write_back results) the list has one entry per page:
+ * every entry is page aligned and one page long, so the all-zero
+ * indication is per page, and a block of several pages is several
+ * consecutive entries.  The entries of one block always travel together,
+ * in the same call or result.  A page_out, write_out or sync call carries
+ * the modified blocks of one contiguous run of block offsets, which its
+ * offset and size cover exactly (at most 256 pages, or one block if a
+ * block is larger).
+ *
  * When the VMM hands data to a pager (page_out, write_out, sync) it lends
- * the list for the duration of the call; the bytes point into page frames.
- * When a pager hands data to the VMM (populate) it lends its own list.  When
- * the VMM returns data as a result (flush_back, deny_writes, write_back) the
- * list is produced: the caller owns it and frees it with spring_data_free().
+ * the list for the duration of the call; the bytes point into the page
+ * frames themselves (no copy).  When a pager hands data to the VMM
+ * (populate) it lends its own list, whose entries may be longer than a
+ * page.  When the VMM returns data as a result (flush_back, deny_writes,
+ * write_back) the list is produced, with its own copy of the bytes: the
+ * caller owns it and frees it with spring_data_free().
  */
 typedef struct spring_data {
     size_t nblocks;                /**< number of entries in @c blocks */
@@ -155,7 +167,8 @@ typedef struct spring_data {
 } spring_data_t;
 
 /**
- * @brief Free a data list produced by the VMM.
+ * @brief Free a data list produced by the VMM (the result of flush_back,
+ *        deny_writes or write_back); not for lists a pager built itself.
  * @param data the list (consume); NULL is accepted and ignored.
  */
 SPRING_API void spring_data_free(spring_data_t *data);

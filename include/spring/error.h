@@ -44,7 +44,8 @@ extern "C" {
     X(ENOSPC, -20, "no space left")                                               \
     X(EBIND, -21, "the memory object could not be bound")                         \
     X(ENOSWAP, -22, "no swap pager is available")                                 \
-    X(EOVERFLOW, -23, "value too large")
+    X(EOVERFLOW, -23, "value too large")                                          \
+    X(ENOKEEP, -24, "the pager cannot take back data the VMM keeps (no sync or write_out)")
 
 /**
  * @brief Error codes (all negative).  Each equals its entry in
@@ -74,7 +75,8 @@ typedef enum spring_errno {
     SPRING_EBIND = -21, /**< the memory object could not be bound */
     SPRING_ENOSWAP = -22, /**< no swap pager is available */
     SPRING_EOVERFLOW = -23, /**< value too large */
-    SPRING__ERR_MIN = -24 /**< one below the lowest code; not an error code */
+    SPRING_ENOKEEP = -24, /**< the pager cannot take back data the VMM keeps (no sync or write_out) */
+    SPRING__ERR_MIN = -25 /**< one below the lowest code; not an error code */
 } spring_errno_t;
 
 /**

@@ -27,7 +27,8 @@
 extern "C" {
 #endif
 
-/** @brief The version of #spring_hat_ops_t this header describes. */
+/** @brief The version of #spring_hat_ops_t this header describes, and the
+ *         only one this library accepts (others get #SPRING_EVERSION). */
 #define SPRING_HAT_OPS_VERSION 1
 
 /** @brief Referenced bit reported by the frame_refmod slot. */

@@ -12,7 +12,10 @@
  *
  * Every vtable starts with an @c int version and grows only by appending.
  * The VMM checks the version and checks each optional slot for NULL before
- * calling it.  A pager's methods return 0 or a negative @c SPRING_E* code;
+ * calling it.  This version of the library accepts version 1 of each
+ * vtable (#SPRING_PAGER_OPS_VERSION, #SPRING_MOBJ_OPS_VERSION,
+ * #SPRING_SWAP_PAGER_OPS_VERSION); a vtable whose version is below 1 or
+ * newer than the library knows is refused with #SPRING_EVERSION.  A pager's methods return 0 or a negative @c SPRING_E* code;
  * any other value is treated as #SPRING_EPROTO.
  *
  * @b Locking: the VMM never holds one of its locks while it calls a pager,
@@ -41,10 +44,15 @@ extern "C" {
  * The VMM hands the pager the frames the data is to land in, so data is
  * read once.  For each page the pager either writes the page's bytes into
  * @c pages[i] or sets @c zero[i] to 1 to say "this page is all zero"
- * (the VMM then zeroes it).  On an upgrade (the VMM already holds the block
- * read-only and asks for read-write, @c upgrade set) the frames already
- * hold the cached data; the pager may leave them as they are or overwrite
- * them with newer data.
+ * (the VMM then zeroes it).  A frame never shows the pager another
+ * object's data (§7.4): a frame that last held another cache's data is
+ * zeroed before it is lent, so a page the pager neither writes nor marks
+ * zero holds zeros or this cache's own earlier data.  On an upgrade (the
+ * VMM already holds the block read-only and asks for read-write,
+ * @c upgrade set) the pages already hold the cached data; the pager may
+ * leave them as they are or overwrite them with newer data.  They may be
+ * a copy rather than the frames (when readers hold the frames, or when the
+ * cache holds modified data, which then wins over the pager's).
  *
  * The structure is lent for the duration of the call only.
  */
@@ -85,39 +93,52 @@ typedef struct spring_pager_ops {
                    spring_ownership_t *own, spring_page_buf_t *dst);
     /**
      * @brief Move data out of the cache (required).  The VMM drops the
-     *        blocks after the call.  Only modified blocks of caches bound
-     *        writable carry bytes; all-zero blocks travel as an indication.
+     *        blocks after a successful call.  Only modified blocks of caches
+     *        bound writable are paged out (clean blocks are dropped without
+     *        a call, §6.1).  One call carries the modified blocks of one run
+     *        of contiguous block offsets, which @p offset and @p size cover
+     *        exactly, one data entry per page (see #spring_data_t); all-zero
+     *        pages travel as an indication.
      * @param self the pager object.
      * @param offset cache offset of the first block.
-     * @param size bytes covered.
+     * @param size bytes covered (a multiple of the block size).
      * @param own borrow: the cache's ownership state.
-     * @param data the data (borrow, for the call only).
-     * @return 0, or a negative code: the VMM keeps the blocks dirty.
+     * @param data the data (borrow, for the call only: the bytes point into
+     *        the page frames).
+     * @return 0, or a negative code: the VMM keeps every block of the call
+     *   cached and modified.
      */
     int (*page_out)(void *self, spring_off_t offset, spring_off_t size, spring_ownership_t *own,
                     const spring_data_t *data);
     /**
      * @brief Downgrade read-write data to read-only; the VMM keeps a
-     *        read-only copy (optional: without it the VMM uses page_out).
+     *        read-only copy (optional).
+     *
+     * Data the VMM keeps cached (a page locked in memory, a
+     * spring_as_flush() with please_keep, spring_vmm_sync()) goes back with
+     * sync, or with write_out when the pager has no sync.  A pager with
+     * neither cannot receive such data: those blocks stay cached and
+     * modified and the call that wanted them written reports
+     * #SPRING_ENOKEEP.  The data list is as for page_out.
      * @param self the pager object.
      * @param offset cache offset.
      * @param size bytes.
      * @param own borrow: the cache's ownership state.
      * @param data the modified data (borrow).
-     * @return 0 or a negative code.
+     * @return 0, or a negative code: the blocks stay cached and modified.
      */
     int (*write_out)(void *self, spring_off_t offset, spring_off_t size, spring_ownership_t *own,
                      const spring_data_t *data);
     /**
      * @brief Copy data back to the pager; the VMM keeps it in the same mode
-     *        (optional: without it the VMM cannot flush with please_keep and
-     *        uses page_out).
+     *        (optional; see write_out for what the VMM does without it).
+     *        The data list is as for page_out.
      * @param self the pager object.
      * @param offset cache offset.
      * @param size bytes.
      * @param own borrow: the cache's ownership state.
      * @param data the modified data (borrow).
-     * @return 0 or a negative code.
+     * @return 0, or a negative code: the blocks stay cached and modified.
      */
     int (*sync)(void *self, spring_off_t offset, spring_off_t size, spring_ownership_t *own,
                 const spring_data_t *data);
@@ -157,7 +178,8 @@ typedef enum spring_cache_kind {
 
 /** @brief Information a pager gives when it creates a cache (§5.1, footnote 3). */
 typedef struct spring_pager_info {
-    spring_off_t block_size;  /**< a power-of-two multiple of the page size; 0 = one page */
+    spring_off_t block_size;  /**< a power-of-two multiple of the page size, at most a quarter of the
+                                   frame pool (spring_vmm_create_cache_object()); 0 = one page */
     spring_cache_kind_t kind; /**< hint: text, data or anonymous */
     unsigned cost;            /**< hint: relative cost of using the pager (0 = cheap) */
     bool keep_unattached;     /**< keep the cache after its last attachment is gone */

@@ -91,13 +91,49 @@ SPRING_API int spring_vmm_new(const spring_vmm_config_t *cfg, spring_vmm_t **out
 
 /**
  * @brief Destroy a VMM.  Every address space must have been destroyed
- *        first.  Remaining caches are destroyed (their pagers are told with
- *        done_with_pager_object) and swap pagers released.
- * @param vmm the VMM (consume).
+ *        first.
+ *
+ * Nothing is lost (§9.2.3): first every modified block of every cache is
+ * paged out to its pager (page_out, as cache reclamation does; one call
+ * may carry several blocks).  Only then are the remaining caches destroyed
+ * (their pagers are told with done_with_pager_object) and the swap pagers
+ * released.  Anonymous memory objects that nobody references any more
+ * were destroyed by their pagers when the last reference went (the
+ * in-tree anonymous pager does so), so their data is not paged out.
+ *
+ * If a page-out fails, the VMM is not destroyed: the call returns the
+ * error, and the VMM stays usable with the blocks that could not go still
+ * cached and modified (blocks that did go are clean or gone, as after
+ * spring_vmm_sync()).  The caller can retry, or have the pager destroy its
+ * caches first.
+ *
+ * @param vmm the VMM (consume on success; borrow on failure).
  * @return 0; #SPRING_EINVAL for NULL; #SPRING_EBUSY if address spaces remain
- *   (nothing is changed).
+ *   (nothing is changed); #SPRING_EPAGER or #SPRING_EPROTO if a pager
+ *   failed a page-out; #SPRING_ENOMEM.
  */
 SPRING_API int spring_vmm_destroy(spring_vmm_t *vmm);
+
+/**
+ * @brief Write every modified block of the VMM back to its pager, keeping
+ *        the data cached.
+ *
+ * Each block goes back the way every block the VMM keeps does: with the
+ * pager's sync (the block stays cached in its mode), else its write_out
+ * (the block stays cached read-only).  A pager with neither cannot receive
+ * data the VMM keeps: its modified blocks stay modified and the call
+ * returns #SPRING_ENOKEEP (the other caches are still written back).  One
+ * call to a pager may carry several contiguous blocks.  Blocks being paged
+ * in or out at the time are skipped.
+ *
+ * @param vmm the VMM (borrow).
+ * @return 0 when every modified block reached its pager; #SPRING_EINVAL for
+ *   NULL; otherwise the first failure: #SPRING_ENOKEEP, #SPRING_EPAGER or
+ *   #SPRING_EPROTO (that pager's blocks stay cached and modified),
+ *   #SPRING_ENOMEM.  Call it with no VMM call of this thread in progress
+ *   (not from inside a pager method of a pager it may call).
+ */
+SPRING_API int spring_vmm_sync(spring_vmm_t *vmm);
 
 /**
  * @brief The VMM's name.
@@ -160,10 +196,12 @@ typedef struct spring_vm_info {
     size_t unattached_caches;    /**< caches on the unattached lists */
     size_t naddress_spaces;      /**< live address spaces */
     uint64_t faults;             /**< faults handled */
-    uint64_t page_ins;           /**< page_in calls made to pagers */
-    uint64_t page_outs;          /**< page_out calls made to pagers */
-    uint64_t reclaims_clean;     /**< clean frames reused without telling the pager */
+    uint64_t page_ins;           /**< page_in calls made to pagers (a call that is retried counts each time) */
+    uint64_t page_outs;          /**< page_out calls made to pagers (one call may carry several blocks) */
+    uint64_t write_backs;        /**< sync and write_out calls made to pagers (data the VMM keeps) */
+    uint64_t reclaims_clean;     /**< clean blocks reused without telling the pager */
     uint64_t zero_fills;         /**< pages zero-filled without a pager call */
+    uint64_t scrubs;             /**< frames zeroed before a page_in because they last held another cache's data */
 } spring_vm_info_t;
 
 /**
@@ -194,8 +232,15 @@ SPRING_API int spring_vmm_get_vm_info(spring_vmm_obj_t vmm_obj, spring_vm_info_t
  *   or a block size that is not a power-of-two multiple of the page size;
  *   #SPRING_EVERSION for a pager vtable of an unsupported version;
  *   #SPRING_EBADHANDLE for a bad vmm object; #SPRING_ENOFRAMES if the
- *   frames not locked in memory cannot hold two blocks of that size;
+ *   block is too large for the pool (the block-size rule below);
  *   #SPRING_ENOMEM.
+ *
+ * @b Block-size rule: a block (spring_pager_info_t::block_size, a
+ * power-of-two multiple of the page size) may have at most a quarter of
+ * the VMM's frames (nframes / 4 pages), and the frames not locked in
+ * memory must hold two blocks of that size; a larger block gets
+ * #SPRING_ENOFRAMES.  A block size that is not a power-of-two multiple of
+ * the page size gets #SPRING_EINVAL.
  */
 SPRING_API int spring_vmm_create_cache_object(spring_vmm_obj_t vmm_obj, const spring_pager_ops_t *pager_ops,
                                               void *pager, bool signal_last_ref, const spring_pager_info_t *info,

@@ -221,6 +221,11 @@ static const spring_pager_ops_t sp_ops_vneg = {
     .version = -1, .page_in = sp_page_in, .page_out = sp_page_out,
     .done_with_pager_object = sp_done_with_pager_object,
 };
+/* A version newer than the library knows. */
+static const spring_pager_ops_t sp_ops_vnew = {
+    .version = SPRING_PAGER_OPS_VERSION + 1, .page_in = sp_page_in, .page_out = sp_page_out,
+    .done_with_pager_object = sp_done_with_pager_object,
+};
 static const spring_pager_ops_t sp_ops_no_page_in = {
     .version = SPRING_PAGER_OPS_VERSION, .page_out = sp_page_out,
     .done_with_pager_object = sp_done_with_pager_object,
@@ -231,9 +236,9 @@ static const spring_pager_ops_t sp_ops_no_page_out = {
 };
 
 /* Pager-ops variants by table index. */
-enum { OPS_GOOD, OPS_NULL, OPS_V0, OPS_VNEG, OPS_NO_PAGE_IN, OPS_NO_PAGE_OUT };
+enum { OPS_GOOD, OPS_NULL, OPS_V0, OPS_VNEG, OPS_NO_PAGE_IN, OPS_NO_PAGE_OUT, OPS_VNEW };
 static const spring_pager_ops_t *const pager_ops_variant[] = {
-    &sp_ops, NULL, &sp_ops_v0, &sp_ops_vneg, &sp_ops_no_page_in, &sp_ops_no_page_out,
+    &sp_ops, NULL, &sp_ops_v0, &sp_ops_vneg, &sp_ops_no_page_in, &sp_ops_no_page_out, &sp_ops_vnew,
 };
 
 /* A cache of a simple pager, kept when unattached. */
@@ -367,6 +372,7 @@ static void cs_release(void *self)
 
 static const spring_swap_pager_ops_t cs_ops = {SPRING_SWAP_PAGER_OPS_VERSION, cs_create_mobj, cs_release};
 static const spring_swap_pager_ops_t cs_ops_v0 = {0, cs_create_mobj, cs_release};
+static const spring_swap_pager_ops_t cs_ops_v99 = {99, cs_create_mobj, cs_release};
 static const spring_swap_pager_ops_t cs_ops_no_create = {SPRING_SWAP_PAGER_OPS_VERSION, NULL, cs_release};
 
 /* Free the test pagers (after every object they made was released). */
@@ -612,6 +618,8 @@ START_TEST(test_mobj_new)
 {
     static const spring_mobj_ops_t v0 = {.version = 0, .bind = cm_bind, .final_bind = cm_final_bind};
     static const spring_mobj_ops_t vneg = {.version = -5, .bind = cm_bind, .final_bind = cm_final_bind};
+    static const spring_mobj_ops_t vnew = {.version = SPRING_MOBJ_OPS_VERSION + 1, .bind = cm_bind,
+                                           .final_bind = cm_final_bind};
     static const spring_mobj_ops_t no_bind = {.version = SPRING_MOBJ_OPS_VERSION, .final_bind = cm_final_bind};
     static const spring_mobj_ops_t no_final = {.version = SPRING_MOBJ_OPS_VERSION, .bind = cm_bind};
     static const struct {
@@ -623,6 +631,7 @@ START_TEST(test_mobj_new)
         {&cm_ops, true, SPRING_EINVAL},
         {&v0, false, SPRING_EVERSION},
         {&vneg, false, SPRING_EVERSION},
+        {&vnew, false, SPRING_EVERSION},
         {&no_bind, false, SPRING_EINVAL},
         {&no_final, false, SPRING_EINVAL},
     };
@@ -864,7 +873,7 @@ START_TEST(test_vmm_new_hat)
         hat_clear_slot(&bad, slot);
         CASE_RC(slot, spring_vmm_new(&cfg, &vmm), SPRING_EINVAL);
     }
-    static const int versions[] = {0, -1, -1000};
+    static const int versions[] = {0, -1, -1000, SPRING_HAT_OPS_VERSION + 1, 99};
     for (size_t i = 0; i < NELEM(versions); i++) {
         bad = *base_hat();
         bad.version = versions[i];
@@ -1068,6 +1077,37 @@ START_TEST(test_vmm_get_vm_info)
 }
 END_TEST
 
+/* spring_vmm_sync: NULL refused; nothing modified: no pager call; a
+ * modified page goes back with sync and stays cached; a failing sync
+ * leaves it modified and says so; an empty VMM syncs. */
+START_TEST(test_vmm_sync)
+{
+    ck_assert_rc(spring_vmm_sync(NULL), SPRING_EINVAL);
+    spring_vmm_t *empty = test_vmm("empty", 8, NULL);
+    ck_assert_rc(spring_vmm_sync(empty), 0);
+    ck_assert_rc(spring_vmm_destroy(empty), 0);
+    fix_t f;
+    fix_init(&f, false, 0);
+    (void)read_byte(f.as, A0);
+    tp_clear(f.tp);
+    ck_assert_rc(spring_vmm_sync(f.vmm), 0);
+    ck_assert_uint_eq(tp_ncalls(f.tp), 0);
+    write_byte(f.as, A0 + PS, 0x5a);
+    tp_fail(f.tp, TP_SYNC, SPRING_ENOSPC, false);
+    ck_assert_rc(spring_vmm_sync(f.vmm), SPRING_EPAGER);
+    ck_assert_uint_ne(tp_store(f.tp)[PS], 0x5a);
+    ck_assert_rc(spring_vmm_sync(f.vmm), 0);
+    ck_assert_uint_eq(tp_store(f.tp)[PS], 0x5a);
+    ck_assert_uint_eq(tp_count(f.tp, TP_SYNC), 2);
+    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_OUT), 0);
+    ck_assert_uint_eq(test_vm_info(f.vmm).write_backs, 2);
+    tp_clear(f.tp);
+    ck_assert_uint_eq(read_byte(f.as, A0 + PS), 0x5a);
+    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 0);
+    fix_fini(&f);
+}
+END_TEST
+
 START_TEST(test_vmm_reclaim_caches)
 {
     ck_assert_rc(spring_vmm_reclaim_caches(NULL, 0), SPRING_EINVAL);
@@ -1142,6 +1182,7 @@ START_TEST(test_create_cache_object)
         {V_GOOD, OPS_NULL, false, 0, 0, 1, 7, false, false, SPRING_EINVAL},
         {V_GOOD, OPS_V0, false, 0, 0, 1, 7, false, false, SPRING_EVERSION},
         {V_GOOD, OPS_VNEG, false, 0, 0, 1, 7, false, false, SPRING_EVERSION},
+        {V_GOOD, OPS_VNEW, false, 0, 0, 1, 7, false, false, SPRING_EVERSION},
         {V_GOOD, OPS_NO_PAGE_IN, false, 0, 0, 1, 7, false, false, SPRING_EINVAL},
         {V_GOOD, OPS_NO_PAGE_OUT, false, 0, 0, 1, 7, false, false, SPRING_EINVAL},
         {V_GOOD, OPS_GOOD, true, 0, 0, 1, 7, false, false, SPRING_EINVAL},           /* info NULL */
@@ -1150,6 +1191,10 @@ START_TEST(test_create_cache_object)
         {V_GOOD, OPS_GOOD, false, PS / 2, 0, 1, 7, false, false, SPRING_EINVAL},     /* below a page */
         {V_GOOD, OPS_GOOD, false, 1, 0, 1, 7, false, false, SPRING_EINVAL},
         {V_GOOD, OPS_GOOD, false, PS + 1, 0, 1, 7, false, false, SPRING_EINVAL},
+        /* vmm.h's block-size rule: more than a quarter of the 16 frames. */
+        {V_GOOD, OPS_GOOD, false, 8 * PS, 0, 1, 7, false, false, SPRING_ENOFRAMES},
+        {V_GOOD, OPS_GOOD, false, 16 * PS, 0, 1, 7, false, false, SPRING_ENOFRAMES},
+        {V_GOOD, OPS_GOOD, false, (spring_off_t)1 << 40, 0, 1, 7, false, false, SPRING_ENOFRAMES},
         {V_GOOD, OPS_GOOD, false, 0, 3, 1, 7, false, false, SPRING_EINVAL},          /* unknown kind */
         {V_GOOD, OPS_GOOD, false, 0, 0, 0, 7, false, false, SPRING_EINVAL},          /* own UNCHANGED */
         {V_GOOD, OPS_GOOD, false, 0, 0, 3, 7, false, false, SPRING_EINVAL},
@@ -1520,6 +1565,7 @@ START_TEST(test_vmm_add_swap_pager)
     } t[] = {
         {sys.h, NULL, SPRING_EINVAL},
         {sys.h, &cs_ops_v0, SPRING_EVERSION},
+        {sys.h, &cs_ops_v99, SPRING_EVERSION},
         {sys.h, &cs_ops_no_create, SPRING_EINVAL},
         {FORGED, &cs_ops, SPRING_EBADHANDLE},
         {0, &cs_ops, SPRING_EBADHANDLE},
@@ -3201,6 +3247,7 @@ START_TEST(test_as_set_swap_pager)
     } t[] = {
         {true, &cs_ops, SPRING_EINVAL},
         {false, &cs_ops_v0, SPRING_EVERSION},
+        {false, &cs_ops_v99, SPRING_EVERSION},
         {false, &cs_ops_no_create, SPRING_EINVAL},
     };
     for (size_t i = 0; i < NELEM(t); i++)
@@ -3724,6 +3771,7 @@ static Suite *api_suite(void)
     tcase_add_test(tc, test_vmm_inject_alloc_failure);
     tcase_add_test(tc, test_vmm_get_vm_info);
     tcase_add_test(tc, test_vmm_reclaim_caches);
+    tcase_add_test(tc, test_vmm_sync);
     tcase_add_test(tc, test_create_cache_object);
     tcase_add_test(tc, test_vmm_bind_cache);
     tcase_add_test(tc, test_vmm_create_cache_object_and_bind);

@@ -46,6 +46,7 @@ typedef struct tp_call {
     bool upgrade;             /* page_in of a block held read-only */
     size_t data_blocks;       /* page_out/write_out/sync: data blocks */
     size_t zero_blocks;       /* ... of which all-zero indications */
+    bool entries_ok;          /* ... each one page (4096 bytes) long, consecutive, covering [off, off+size) */
 } tp_call_t;
 
 typedef struct tpager tpager_t;

@@ -166,10 +166,10 @@ static int deliver(spring_as_t *as, spring_as_event_kind_t kind, spring_addr_t a
 {
     if (in_handler)
         return 0;
-    pthread_rwlock_rdlock(&as->lock);
+    vm_rdlock(&as->lock);
     spring_as_handler_fn fn = as->handler;
     void *arg = as->handler_arg;
-    pthread_rwlock_unlock(&as->lock);
+    vm_rwunlock(&as->lock);
     if (fn == NULL)
         return 0;
     spring_as_event_t ev = {kind, a, len, rights};
@@ -222,19 +222,19 @@ int spring_as_new(spring_vmm_t *vmm, const spring_as_options_t *opts, spring_as_
     as->limit = o.limit;
     as->privileged = o.privileged;
     rt_init(&as->idx);
-    int rc = vmm->hat->ctx_create(vmm->hatp, &as->hatctx);
+    int rc = spring__hat_ctx_create(vmm, &as->hatctx);
     if (rc) {
         free(as);
         return rc < 0 && rc > SPRING__ERR_MIN ? rc : SPRING_ENOMEM;
     }
-    pthread_rwlock_init(&as->lock, NULL);
-    pthread_mutex_init(&as->free_lock, NULL);
+    vm_rwlock_init(&as->lock, VM_RANK_AS);
+    vm_mutex_init(&as->free_lock, VM_RANK_AS_FREE);
     as->free_hint = as->base;
     as->free_hole = 0;
-    pthread_mutex_lock(&vmm->as_list_lock);
+    vm_lock(&vmm->as_list_lock);
     LIST_INSERT_HEAD(&vmm->as_list, as, link);
     vmm->nas++;
-    pthread_mutex_unlock(&vmm->as_list_lock);
+    vm_unlock(&vmm->as_list_lock);
     *out = as;
     return 0;
 }
@@ -246,29 +246,29 @@ void spring_as_destroy(spring_as_t *as)
     if (as == NULL)
         return;
     spring_vmm_t *vmm = as->vmm;
-    pthread_rwlock_wrlock(&as->lock);
+    vm_wrlock(&as->lock);
     as->handler = NULL;
-    pthread_rwlock_unlock(&as->lock);
+    vm_rwunlock(&as->lock);
     /* Cannot fail: a whole-space range needs no split, hence no memory. */
     (void)unmap_range(as, as->base, as->limit - as->base, false);
-    vmm->hat->ctx_destroy(vmm->hatp, as->hatctx);
-    if (as->swap.ops && as->swap.ops->release)
-        as->swap.ops->release(as->swap.self);
+    spring__hat_ctx_destroy(vmm, as->hatctx);
+    if (as->swap.ops)
+        spring__swap_release(&as->swap);
     while (as->old_swaps) {
         struct vm_swap *o = as->old_swaps;
         as->old_swaps = o->next;
-        if (o->ops && o->ops->release)
-            o->ops->release(o->self);
+        if (o->ops)
+            spring__swap_release(o);
         free(o);
     }
     spring_mobj_unref(as->anon);
-    pthread_mutex_lock(&vmm->as_list_lock);
+    vm_lock(&vmm->as_list_lock);
     LIST_REMOVE(as, link);
     vmm->nas--;
-    pthread_mutex_unlock(&vmm->as_list_lock);
+    vm_unlock(&vmm->as_list_lock);
     rt_fini(&as->idx);
-    pthread_mutex_destroy(&as->free_lock);
-    pthread_rwlock_destroy(&as->lock);
+    vm_mutex_destroy(&as->free_lock);
+    vm_rwlock_destroy(&as->lock);
     free(as);
 }
 
@@ -281,20 +281,20 @@ void spring_as_destroy(spring_as_t *as)
  * region each time.  => as->lock held. */
 static int find_free(spring_as_t *as, spring_off_t len, spring_addr_t *out)
 {
-    pthread_mutex_lock(&as->free_lock);
+    vm_lock(&as->free_lock);
     bool from_hint = len > as->free_hole;
     spring_addr_t cand = from_hint ? as->free_hint : as->base;
     spring_off_t hole = from_hint ? as->free_hole : 0; /* the longest gap seen below cand */
-    pthread_mutex_unlock(&as->free_lock);
+    vm_unlock(&as->free_lock);
     struct vm_region *r = region_first_after(as, cand);
     while (cand + len >= cand && cand + len <= as->limit) {
         if (r == NULL || r->start >= cand + len) {
             /* The gaps below cand are at most `hole` long: under the read
              * lock nothing was unmapped meanwhile, so the pair is true. */
-            pthread_mutex_lock(&as->free_lock);
+            vm_lock(&as->free_lock);
             as->free_hint = cand;
             as->free_hole = hole;
-            pthread_mutex_unlock(&as->free_lock);
+            vm_unlock(&as->free_lock);
             *out = cand;
             return 0;
         }
@@ -350,9 +350,9 @@ static int map_internal(spring_as_t *as, spring_mobj_t *mobj, spring_off_t off, 
                 return SPRING_EEXIST;
             if (attempt > 16)
                 return SPRING_ENOSPC;
-            pthread_rwlock_rdlock(&as->lock);
+            vm_rdlock(&as->lock);
             rc = find_free(as, len, &addr);
-            pthread_rwlock_unlock(&as->lock);
+            vm_rwunlock(&as->lock);
             if (rc)
                 return rc;
         }
@@ -395,10 +395,10 @@ static int map_internal(spring_as_t *as, spring_mobj_t *mobj, spring_off_t off, 
         sub->locked = false;
         r->sub = sub;
         r->nsub = 1;
-        pthread_rwlock_wrlock(&as->lock);
+        vm_wrlock(&as->lock);
         bool taken = !range_free(as, addr, blen);
         if (taken || rt_reserve(&as->idx) != 0) {
-            pthread_rwlock_unlock(&as->lock);
+            vm_rwunlock(&as->lock);
             spring_mobj_unref(r->mobj);
             region_free(r);
             spring__cache_detach(c);
@@ -411,7 +411,7 @@ static int map_internal(spring_as_t *as, spring_mobj_t *mobj, spring_off_t off, 
          * the lock, once the range is ours: nobody can have mapped it
          * meanwhile, and no fault sees it before it is zero. */
         if ((flags & MAP_ANON_DEFAULT) && (rc = spring__cache_discard(c, coff, blen)) != 0) {
-            pthread_rwlock_unlock(&as->lock);
+            vm_rwunlock(&as->lock);
             spring_mobj_unref(r->mobj);
             region_free(r);
             spring__cache_detach(c);
@@ -422,7 +422,7 @@ static int map_internal(spring_as_t *as, spring_mobj_t *mobj, spring_off_t off, 
         as->nregions++;
         as->mapped += blen;
         as->gen++;
-        pthread_rwlock_unlock(&as->lock);
+        vm_rwunlock(&as->lock);
         /* Let the pager drop what it stored for the range (the data of an
          * earlier allocation there). */
         if (flags & MAP_ANON_DEFAULT)
@@ -452,9 +452,9 @@ static int check_map_args(spring_as_t *as, spring_off_t off, const spring_off_t 
     /* A fixed range already in use fails before the pager is asked to bind
      * (map_internal checks again under the write lock). */
     if (*address != SPRING_ANYWHERE) {
-        pthread_rwlock_rdlock(&as->lock);
+        vm_rdlock(&as->lock);
         bool free_ = range_free(as, *address, *length);
-        pthread_rwlock_unlock(&as->lock);
+        vm_rwunlock(&as->lock);
         if (!free_)
             return SPRING_EEXIST;
     }
@@ -520,7 +520,7 @@ static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bo
         size_t ndead = 0, need = 0;
         bool more = false;
         spring_addr_t low = end; /* the lowest address this chunk frees */
-        pthread_rwlock_wrlock(&as->lock);
+        vm_wrlock(&as->lock);
         struct vm_region *r = region_first_after(as, addr), *next;
         for (; r && r->start < end; r = next) {
             next = region_next(as, r);
@@ -538,7 +538,7 @@ static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bo
                 rc = SPRING_ENOMEM; /* nothing was changed: the range is inside r */
                 break;
             }
-            vmm->hat->remove(vmm->hatp, as->hatctx, s, e - s);
+            spring__hat_remove(vmm, as->hatctx, s, e - s);
             /* Locked pages in the removed part are unlocked. */
             for (size_t i = 0; i < r->nsub; i++) {
                 spring_addr_t ls = SPRING__MAX(r->sub[i].start, s), le = SPRING__MIN(r->sub[i].end, e);
@@ -591,7 +591,7 @@ static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bo
         }
         if (low < end)
             free_hint_lower(as, low);
-        pthread_rwlock_unlock(&as->lock);
+        vm_rwunlock(&as->lock);
         for (size_t i = 0; i < ndead; i++) {
             struct vm_region *x = dead[i];
             spring__cache_detach(x->cache);
@@ -639,11 +639,11 @@ int spring_as_unmap(spring_as_t *as, spring_addr_t address, spring_off_t length)
 static int default_anon(spring_as_t *as, spring_mobj_t **out)
 {
     for (;;) {
-        pthread_rwlock_rdlock(&as->lock);
+        vm_rdlock(&as->lock);
         spring_mobj_t *m = spring_mobj_ref(as->anon);
         struct vm_swap sw = as->swap;
         uint64_t gen = as->swap_gen;
-        pthread_rwlock_unlock(&as->lock);
+        vm_rwunlock(&as->lock);
         if (m) {
             *out = m;
             return 0;
@@ -654,12 +654,12 @@ static int default_anon(spring_as_t *as, spring_mobj_t **out)
         if (rc)
             return rc;
         spring_mobj_t *extra = NULL;
-        pthread_rwlock_wrlock(&as->lock);
+        vm_wrlock(&as->lock);
         if (as->anon == NULL && as->swap_gen == gen)
             as->anon = spring_mobj_ref(m);
         else
             extra = m; /* lost a race, or the swap pager changed meanwhile */
-        pthread_rwlock_unlock(&as->lock);
+        vm_rwunlock(&as->lock);
         if (extra == NULL) {
             *out = m;
             return 0;
@@ -691,9 +691,9 @@ int spring_as_allocate_memory_and_mobj(spring_as_t *as, spring_off_t *length, sp
     int rc = check_map_args(as, 0, length, address, access);
     if (rc)
         return rc;
-    pthread_rwlock_rdlock(&as->lock);
+    vm_rdlock(&as->lock);
     struct vm_swap sw = as->swap;
-    pthread_rwlock_unlock(&as->lock);
+    vm_rwunlock(&as->lock);
     spring_mobj_t *m;
     if ((rc = spring__vmm_new_anon(as->vmm, sw.ops ? &sw : NULL, *length, &m)) != 0)
         return rc;
@@ -738,10 +738,10 @@ int spring_as_change_access_rights(spring_as_t *as, spring_addr_t address, sprin
     if (rc)
         return rc;
     spring_addr_t end = address + length;
-    pthread_rwlock_wrlock(&as->lock);
+    vm_wrlock(&as->lock);
     rc = cover_and_reserve(as, address, end, rights, true);
     if (rc) {
-        pthread_rwlock_unlock(&as->lock);
+        vm_rwunlock(&as->lock);
         return rc;
     }
     for (struct vm_region *r = region_first_after(as, address); r && r->start < end;
@@ -754,9 +754,9 @@ int spring_as_change_access_rights(spring_as_t *as, spring_addr_t address, sprin
                 r->sub[i].prot = rights;
         sub_merge(r);
     }
-    as->vmm->hat->protect(as->vmm->hatp, as->hatctx, address, length, rights);
+    spring__hat_protect(as->vmm, as->hatctx, address, length, rights);
     as->gen++;
-    pthread_rwlock_unlock(&as->lock);
+    vm_rwunlock(&as->lock);
     notify(as, SPRING_AS_EVENT_PROTECT, address, length, rights);
     return 0;
 }
@@ -773,10 +773,10 @@ struct lock_run {
 static int set_locked(spring_as_t *as, spring_addr_t addr, spring_addr_t end, bool lock, struct lock_run **changed,
                       size_t *nchanged)
 {
-    pthread_rwlock_wrlock(&as->lock);
+    vm_wrlock(&as->lock);
     int rc = cover_and_reserve(as, addr, end, 0, false);
     if (rc) {
-        pthread_rwlock_unlock(&as->lock);
+        vm_rwunlock(&as->lock);
         return rc;
     }
     /* The runs whose state changes, before anything is changed. */
@@ -829,7 +829,7 @@ static int set_locked(spring_as_t *as, spring_addr_t addr, spring_addr_t end, bo
         segs = NULL;
     }
 out:
-    pthread_rwlock_unlock(&as->lock);
+    vm_rwunlock(&as->lock);
     free(segs);
     return rc;
 }
@@ -891,14 +891,14 @@ int spring_as_flush(spring_as_t *as, spring_addr_t address, spring_off_t length,
         spring_off_t off, len;
     } *jobs = NULL;
     size_t n = 0, cap = 0;
-    pthread_rwlock_rdlock(&as->lock);
+    vm_rdlock(&as->lock);
     for (struct vm_region *r = region_first_after(as, address); r && r->start < end;
          r = region_next(as, r)) {
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 8;
             struct job *nj = spring__realloc(as->vmm, jobs, ncap * sizeof *nj);
             if (nj == NULL) {
-                pthread_rwlock_unlock(&as->lock);
+                vm_rwunlock(&as->lock);
                 for (size_t i = 0; i < n; i++)
                     spring__cache_unref(jobs[i].c);
                 free(jobs);
@@ -911,7 +911,7 @@ int spring_as_flush(spring_as_t *as, spring_addr_t address, spring_off_t length,
         spring__cache_ref(r->cache);
         jobs[n++] = (struct job){r->cache, r->cache_off + (s - r->start), e - s};
     }
-    pthread_rwlock_unlock(&as->lock);
+    vm_rwunlock(&as->lock);
     for (size_t i = 0; i < n; i++) {
         int r = spring__cache_flush(jobs[i].c, jobs[i].off, jobs[i].len, please_keep);
         if (r && rc == 0)
@@ -938,7 +938,7 @@ int spring_as_get_mappings(spring_as_t *as, spring_addr_t address, spring_off_t 
     spring_addr_t end = address + length;
     size_t k = 0;
     bool more = false;
-    pthread_rwlock_rdlock(&as->lock);
+    vm_rdlock(&as->lock);
     for (struct vm_region *r = region_first_after(as, address); r && r->start < end && !more;
          r = region_next(as, r)) {
         for (size_t i = 0; i < r->nsub; i++) {
@@ -962,7 +962,7 @@ int spring_as_get_mappings(spring_as_t *as, spring_addr_t address, spring_off_t 
         if (r->end >= end) /* done, without touching the next region */
             break;
     }
-    pthread_rwlock_unlock(&as->lock);
+    vm_rwunlock(&as->lock);
     *n = k;
     *more_regions = more;
     return 0;
@@ -983,7 +983,7 @@ int spring_as_statistics(spring_as_t *as, spring_as_statistics_t *st)
     if (as == NULL || st == NULL)
         return SPRING_EINVAL;
     memset(st, 0, sizeof *st);
-    pthread_rwlock_rdlock(&as->lock);
+    vm_rdlock(&as->lock);
     st->nregions = as->nregions;
     st->mapped = as->mapped;
     struct vm_region *r;
@@ -993,7 +993,7 @@ int spring_as_statistics(spring_as_t *as, spring_as_statistics_t *st)
             if (r->sub[i].locked)
                 st->locked += (size_t)((r->sub[i].end - r->sub[i].start) >> as->vmm->page_shift);
     }
-    pthread_rwlock_unlock(&as->lock);
+    vm_rwunlock(&as->lock);
     st->faults = atomic_load(&as->st_faults);
     st->zero_fills = atomic_load(&as->st_zero_fills);
     st->page_ins = atomic_load(&as->st_page_ins);
@@ -1001,6 +1001,18 @@ int spring_as_statistics(spring_as_t *as, spring_as_statistics_t *st)
     st->unmapped_faults = atomic_load(&as->st_unmapped_faults);
     st->tlb_hits = atomic_load(&as->st_tlb_hits);
     return 0;
+}
+
+int spring_as_pager_stats(spring_as_t *as, spring_addr_t address, spring_pager_stats_t *stats)
+{
+    if (as == NULL || stats == NULL)
+        return SPRING_EINVAL;
+    vm_rdlock(&as->lock);
+    struct vm_region *r = region_find(as, address);
+    if (r != NULL)
+        spring__cache_pager_stats(r->cache, stats);
+    vm_rwunlock(&as->lock);
+    return r != NULL ? 0 : SPRING_ENOTMAPPED;
 }
 
 int spring_as_set_swap_pager(spring_as_t *as, const spring_swap_pager_ops_t *ops, void *swapper)
@@ -1014,7 +1026,7 @@ int spring_as_set_swap_pager(spring_as_t *as, const spring_swap_pager_ops_t *ops
     struct vm_swap *keep = spring__calloc(as->vmm, 1, sizeof *keep);
     if (keep == NULL)
         return SPRING_ENOMEM;
-    pthread_rwlock_wrlock(&as->lock);
+    vm_wrlock(&as->lock);
     *keep = as->swap;
     spring_mobj_t *oldanon = as->anon;
     as->swap.ops = ops;
@@ -1026,7 +1038,7 @@ int spring_as_set_swap_pager(spring_as_t *as, const spring_swap_pager_ops_t *ops
      * when the address space is destroyed. */
     keep->next = as->old_swaps;
     as->old_swaps = keep;
-    pthread_rwlock_unlock(&as->lock);
+    vm_rwunlock(&as->lock);
     spring_mobj_unref(oldanon);
     return 0;
 }
@@ -1035,10 +1047,10 @@ int spring_as_catch_as_events(spring_as_t *as, spring_as_handler_fn fn, void *ar
 {
     if (as == NULL)
         return SPRING_EINVAL;
-    pthread_rwlock_wrlock(&as->lock);
+    vm_wrlock(&as->lock);
     as->handler = fn;
     as->handler_arg = arg;
-    pthread_rwlock_unlock(&as->lock);
+    vm_rwunlock(&as->lock);
     return 0;
 }
 
@@ -1070,10 +1082,10 @@ static int as_fault_pin(spring_as_t *as, spring_addr_t va, spring_rights_t acces
     spring_addr_t vpage = va & ~(spring_addr_t)(vmm->page_size - 1);
     unsigned tries = 0, loops = 0;
     for (;;) {
-        pthread_rwlock_rdlock(&as->lock);
+        vm_rdlock(&as->lock);
         struct vm_region *r = region_find(as, vpage);
         if (r == NULL) {
-            pthread_rwlock_unlock(&as->lock);
+            vm_rwunlock(&as->lock);
             atomic_fetch_add(&as->st_unmapped_faults, 1);
             if (fault_event(as, SPRING_AS_EVENT_UNMAPPED, va, access, &tries))
                 continue;
@@ -1082,7 +1094,7 @@ static int as_fault_pin(spring_as_t *as, spring_addr_t va, spring_rights_t acces
         struct vm_subregion *sub = sub_find(r, vpage);
         spring_rights_t prot = sub->prot;
         if (!ignore_prot && (prot & access) != access) {
-            pthread_rwlock_unlock(&as->lock);
+            vm_rwunlock(&as->lock);
             atomic_fetch_add(&as->st_prot_faults, 1);
             if (fault_event(as, SPRING_AS_EVENT_ACCESS, va, access, &tries))
                 continue;
@@ -1105,7 +1117,7 @@ static int as_fault_pin(spring_as_t *as, spring_addr_t va, spring_rights_t acces
             rc = spring__cache_fault_fast(c, &f);
         }
         if (rc != SPRING__EAGAIN) {
-            pthread_rwlock_unlock(&as->lock);
+            vm_rwunlock(&as->lock);
             if (rc == 0) {
                 atomic_fetch_add(&as->st_faults, 1);
                 atomic_fetch_add(&vmm->st_faults, 1);
@@ -1116,7 +1128,7 @@ static int as_fault_pin(spring_as_t *as, spring_addr_t va, spring_rights_t acces
             return rc;
         }
         spring__cache_ref(c);
-        pthread_rwlock_unlock(&as->lock);
+        vm_rwunlock(&as->lock);
         rc = spring__cache_fault_slow(c, &f);
         spring__cache_unref(c);
         if (rc)
@@ -1147,13 +1159,13 @@ static int translate_pin(spring_as_t *as, spring_addr_t va, spring_rights_t acce
     spring_vmm_t *vmm = as->vmm;
     bool w = (access & SPRING_RIGHTS_W) != 0;
     size_t f, f2;
-    if (vmm->hat->translate(vmm->hatp, as->hatctx, va, access, &f) == 0) {
+    if (spring__hat_translate(vmm, as->hatctx, va, access, &f) == 0) {
         struct vm_frame *fr = &vmm->frames[f];
         atomic_fetch_add(&fr->pins, 1);
         if (w)
             atomic_fetch_add(&fr->wpins, 1);
         /* Re-validate after pinning (see spring__cache_evict). */
-        if (vmm->hat->translate(vmm->hatp, as->hatctx, va, access, &f2) == 0 && f2 == f) {
+        if (spring__hat_translate(vmm, as->hatctx, va, access, &f2) == 0 && f2 == f) {
             /* A plain (not locked) increment: under concurrency the count is
              * approximate, and the hot path stays free of a third locked
              * instruction. */
@@ -1254,7 +1266,7 @@ int spring_as_write(spring_as_t *as, spring_addr_t address, const void *buf, siz
 int spring__as_check(spring_as_t *as, const char **why)
 {
     int rc = 0;
-    pthread_rwlock_rdlock(&as->lock);
+    vm_rdlock(&as->lock);
     struct vm_region *r, *prev = NULL;
     size_t n = 0;
     spring_off_t mapped = 0;
@@ -1317,10 +1329,10 @@ int spring__as_check(spring_as_t *as, const char **why)
     }
     /* The free-space hint: no gap that begins below it is longer than
      * free_hole (find_free relies on it to skip the space below). */
-    pthread_mutex_lock(&as->free_lock);
+    vm_lock(&as->free_lock);
     spring_addr_t hint = as->free_hint;
     spring_off_t hole = as->free_hole;
-    pthread_mutex_unlock(&as->free_lock);
+    vm_unlock(&as->free_lock);
     spring_addr_t gap = as->base;
     for (r = rt_first(&as->idx); rc == 0 && r != NULL && gap < hint; r = region_next(as, r)) {
         if (r->start > gap && r->start - gap > hole) {
@@ -1337,6 +1349,6 @@ int spring__as_check(spring_as_t *as, const char **why)
         *why = "address-space region count or size wrong";
         rc = SPRING_EPROTO;
     }
-    pthread_rwlock_unlock(&as->lock);
+    vm_rwunlock(&as->lock);
     return rc;
 }

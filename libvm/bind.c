@@ -24,7 +24,7 @@ void spring__bindkey_unref(struct vm_bindkey *k)
         spring__cache_detach(k->cache);
         spring__cache_unref(k->cache);
     }
-    pthread_mutex_destroy(&k->lock);
+    vm_mutex_destroy(&k->lock);
     free(k);
 }
 
@@ -42,7 +42,7 @@ int spring__bind(spring_vmm_t *vmm, spring_mobj_t *mobj, spring_rights_t access,
     spring_cache_rights_t r = {0};
     spring_off_t coff = 0;
     long flags = 0;
-    int rc = mobj->ops->bind(mobj->self, vmm->name, access, mobj_off, &len, &r, &coff, &flags);
+    int rc = spring__mobj_bind(mobj, vmm->name, access, mobj_off, &len, &r, &coff, &flags);
     if (rc != 0)
         return call_rc(rc);
     if (len == 0 || len > *length || (len & (vmm->page_size - 1)) || (coff & (vmm->page_size - 1)) ||
@@ -65,7 +65,7 @@ int spring__bind(spring_vmm_t *vmm, spring_mobj_t *mobj, spring_rights_t access,
         return SPRING_ENOMEM;
     k->vmm = vmm;
     atomic_init(&k->refs, 1);
-    pthread_mutex_init(&k->lock, NULL);
+    vm_mutex_init(&k->lock, VM_RANK_BINDKEY);
     spring_bind_key_t key;
     rc = spring__handle_new(VM_H_BINDKEY, k, 0, &key.h);
     if (rc) {
@@ -73,16 +73,16 @@ int spring__bind(spring_vmm_t *vmm, spring_mobj_t *mobj, spring_rights_t access,
         return rc;
     }
     flags = 0;
-    rc = mobj->ops->final_bind(mobj->self, key, vmm->name, access, mobj_off, len, &flags);
+    rc = spring__mobj_final_bind(mobj, key, vmm->name, access, mobj_off, len, &flags);
     /* The key is consumed: it dies now, whatever the pager did. */
     spring__handle_free(key.h, VM_H_BINDKEY);
-    pthread_mutex_lock(&k->lock);
+    vm_lock(&k->lock);
     struct vm_cache *c = k->cache;
     spring_rights_t kr = k->rights;
     spring_off_t klen = k->length, koff = k->offset;
     k->cache = NULL;
     k->dead = true;
-    pthread_mutex_unlock(&k->lock);
+    vm_unlock(&k->lock);
     spring__bindkey_unref(k);
     if (c == NULL)
         return SPRING_EBIND;
@@ -94,9 +94,9 @@ int spring__bind(spring_vmm_t *vmm, spring_mobj_t *mobj, spring_rights_t access,
         return SPRING_EBIND;
     }
     if (kr & SPRING_RIGHTS_W) {
-        pthread_mutex_lock(&c->lock);
+        vm_lock(&c->lock);
         c->rw_attach++;
-        pthread_mutex_unlock(&c->lock);
+        vm_unlock(&c->lock);
     }
     *cache = c;
     *rights = kr;
@@ -117,14 +117,14 @@ static int key_get(spring_vmm_t *vmm, spring_bind_key_t key, struct vm_bindkey *
         spring__bindkey_unref(k);
         return SPRING_EBADHANDLE;
     }
-    pthread_mutex_lock(&k->lock);
+    vm_lock(&k->lock);
     if (k->dead) {
-        pthread_mutex_unlock(&k->lock);
+        vm_unlock(&k->lock);
         spring__bindkey_unref(k);
         return SPRING_EBADHANDLE;
     }
     if (k->cache != NULL) {
-        pthread_mutex_unlock(&k->lock);
+        vm_unlock(&k->lock);
         spring__bindkey_unref(k);
         return SPRING_EBUSY;
     }
@@ -135,7 +135,7 @@ static int key_get(spring_vmm_t *vmm, spring_bind_key_t key, struct vm_bindkey *
 /* Unlock and drop a key from key_get. */
 static void key_put(struct vm_bindkey *k)
 {
-    pthread_mutex_unlock(&k->lock);
+    vm_unlock(&k->lock);
     spring__bindkey_unref(k);
 }
 

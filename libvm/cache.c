@@ -52,12 +52,12 @@ static void cache_free(struct vm_cache *c)
         RB_REMOVE(vm_lock_tree, &c->locks, le);
         free(le);
     }
-    pthread_mutex_lock(&vmm->page_lock);
+    vm_lock(&vmm->page_lock);
     vmm->nlocked -= c->nlocked * c->pages_per_block;
-    pthread_mutex_unlock(&vmm->page_lock);
+    vm_unlock(&vmm->page_lock);
     zr_clear(c);
     free(c->rights_h);
-    pthread_mutex_destroy(&c->lock);
+    vm_mutex_destroy(&c->lock);
     pthread_cond_destroy(&c->cv);
     free(c);
 }
@@ -123,21 +123,21 @@ int spring__cache_new(spring_vmm_t *vmm, spring_privilege_t priv, const spring_p
     if (bs / vmm->page_size > spring__max_block_pages(vmm))
         return SPRING_ENOFRAMES;
     size_t ppb = (size_t)(bs / vmm->page_size);
-    pthread_mutex_lock(&vmm->page_lock);
+    vm_lock(&vmm->page_lock);
     bool fits = vmm->nlocked + 2 * ppb <= vmm->nframes;
-    pthread_mutex_unlock(&vmm->page_lock);
+    vm_unlock(&vmm->page_lock);
     if (!fits)
         return SPRING_ENOFRAMES;
     struct vm_cache *c = spring__calloc(vmm, 1, sizeof *c);
     if (c == NULL)
         return SPRING_ENOMEM;
-    pthread_mutex_lock(&vmm->page_lock);
+    vm_lock(&vmm->page_lock);
     vmm->max_block_pages = SPRING__MAX(vmm->max_block_pages, ppb);
-    pthread_mutex_unlock(&vmm->page_lock);
+    vm_unlock(&vmm->page_lock);
     c->vmm = vmm;
     c->id = atomic_fetch_add(&vmm->next_cache_id, 1) + 1;
-    pthread_mutex_init(&c->lock, NULL);
-    pthread_cond_init(&c->cv, NULL);
+    vm_mutex_init(&c->lock, VM_RANK_CACHE);
+    vm_cond_init(&c->cv);
     atomic_init(&c->refs, 1); /* the creation reference, dropped at destruction */
     c->pops = ops;
     c->pager = pager;
@@ -156,15 +156,15 @@ int spring__cache_new(spring_vmm_t *vmm, spring_privilege_t priv, const spring_p
     RB_INIT(&c->zr);
     int rc = spring__handle_new(VM_H_CACHE, c, 0, &c->handle);
     if (rc) {
-        pthread_mutex_destroy(&c->lock);
+        vm_mutex_destroy(&c->lock);
         pthread_cond_destroy(&c->cv);
         free(c);
         return rc;
     }
-    pthread_mutex_lock(&vmm->cache_lock);
+    vm_lock(&vmm->cache_lock);
     list_move(c, VM_CL_NEW);
     vmm->ncaches++;
-    pthread_mutex_unlock(&vmm->cache_lock);
+    vm_unlock(&vmm->cache_lock);
     *out = c;
     return 0;
 }
@@ -172,16 +172,16 @@ int spring__cache_new(spring_vmm_t *vmm, spring_privilege_t priv, const spring_p
 /* Issue a cache-rights handle.  => no lock held. */
 static int rights_new(struct vm_cache *c, spring_rights_t r, uint64_t *out)
 {
-    pthread_mutex_lock(&c->lock);
+    vm_lock(&c->lock);
     if (c->destroyed) {
-        pthread_mutex_unlock(&c->lock);
+        vm_unlock(&c->lock);
         return SPRING_EBADHANDLE;
     }
     if (c->nrights == c->rightscap) {
         size_t ncap = c->rightscap ? c->rightscap * 2 : 4;
         uint64_t *n = spring__realloc(c->vmm, c->rights_h, ncap * sizeof *n);
         if (n == NULL) {
-            pthread_mutex_unlock(&c->lock);
+            vm_unlock(&c->lock);
             return SPRING_ENOMEM;
         }
         c->rights_h = n;
@@ -190,7 +190,7 @@ static int rights_new(struct vm_cache *c, spring_rights_t r, uint64_t *out)
     int rc = spring__handle_new(VM_H_RIGHTS, c, r, out);
     if (rc == 0)
         c->rights_h[c->nrights++] = *out;
-    pthread_mutex_unlock(&c->lock);
+    vm_unlock(&c->lock);
     return rc;
 }
 
@@ -200,19 +200,19 @@ static int rights_new(struct vm_cache *c, spring_rights_t r, uint64_t *out)
 static bool attach(struct vm_cache *c, bool rw, bool always)
 {
     spring_vmm_t *vmm = c->vmm;
-    pthread_mutex_lock(&vmm->cache_lock);
+    vm_lock(&vmm->cache_lock);
     if (c->list == VM_CL_NONE && !always) {
-        pthread_mutex_unlock(&vmm->cache_lock);
+        vm_unlock(&vmm->cache_lock);
         return false;
     }
     c->nattach++;
     if (c->list != VM_CL_NONE)
         list_move(c, VM_CL_ATTACHED);
-    pthread_mutex_unlock(&vmm->cache_lock);
+    vm_unlock(&vmm->cache_lock);
     if (rw) {
-        pthread_mutex_lock(&c->lock);
+        vm_lock(&c->lock);
         c->rw_attach++;
-        pthread_mutex_unlock(&c->lock);
+        vm_unlock(&c->lock);
     }
     return true;
 }
@@ -229,33 +229,33 @@ void spring__cache_detach(struct vm_cache *c)
 {
     spring_vmm_t *vmm = c->vmm;
     bool last = false;
-    pthread_mutex_lock(&vmm->cache_lock);
+    vm_lock(&vmm->cache_lock);
     if (--c->nattach == 0) {
         last = true;
         if (c->list != VM_CL_NONE)
             list_move(c, unattached_list(c));
     }
-    pthread_mutex_unlock(&vmm->cache_lock);
+    vm_unlock(&vmm->cache_lock);
     if (!last)
         return;
-    pthread_mutex_lock(&c->lock);
+    vm_lock(&c->lock);
     bool tell = c->signal_last_ref && !c->destroyed && c->pops->done_with_cache != NULL;
     spring_ownership_t own = c->own;
     if (tell)
         c->callouts++;
-    pthread_mutex_unlock(&c->lock);
+    vm_unlock(&c->lock);
     if (tell) {
-        c->pops->done_with_cache(c->pager, &own);
-        pthread_mutex_lock(&c->lock);
+        spring__pager_done_with_cache(c, &own);
+        vm_lock(&c->lock);
         c->callouts--;
         bool done = c->destroyed && c->callouts == 0 && !c->pager_done;
         if (done)
             c->pager_done = true;
         if (valid_own(own) && !c->destroyed)
             c->own = own;
-        pthread_mutex_unlock(&c->lock);
-        if (done && c->pops->done_with_pager_object)
-            c->pops->done_with_pager_object(c->pager);
+        vm_unlock(&c->lock);
+        if (done)
+            spring__pager_done_with_pager_object(c);
     }
     /* Keep the unattached lists within bounds; caches not to be kept go now. */
     spring__cache_reclaim(vmm, vmm->max_unattached);
@@ -271,7 +271,7 @@ static struct vm_hash_bucket *bucket(spring_vmm_t *vmm, const struct vm_cache *c
     return &vmm->hash[k & vmm->hash_mask];
 }
 
-static pthread_mutex_t *bucket_lock(spring_vmm_t *vmm, const struct vm_hash_bucket *hb)
+static vm_mutex_t *bucket_lock(spring_vmm_t *vmm, const struct vm_hash_bucket *hb)
 {
     return &vmm->hash_locks[(size_t)(hb - vmm->hash) % VM_HASH_LOCKS].m;
 }
@@ -281,11 +281,11 @@ static struct vm_block *lookup(struct vm_cache *c, spring_off_t off)
 {
     struct vm_hash_bucket *hb = bucket(c->vmm, c, off);
     struct vm_block *b;
-    pthread_mutex_lock(bucket_lock(c->vmm, hb));
+    vm_lock(bucket_lock(c->vmm, hb));
     for (b = hb->head; b; b = b->hnext)
         if (b->cache == c && b->offset == off)
             break;
-    pthread_mutex_unlock(bucket_lock(c->vmm, hb));
+    vm_unlock(bucket_lock(c->vmm, hb));
     return b;
 }
 
@@ -295,10 +295,10 @@ static void block_hash(struct vm_cache *c, struct vm_block *b)
     struct vm_hash_bucket *hb = bucket(c->vmm, c, b->offset);
     RB_INSERT(vm_block_tree, &c->blocks, b);
     c->nblocks++;
-    pthread_mutex_lock(bucket_lock(c->vmm, hb));
+    vm_lock(bucket_lock(c->vmm, hb));
     b->hnext = hb->head;
     hb->head = b;
-    pthread_mutex_unlock(bucket_lock(c->vmm, hb));
+    vm_unlock(bucket_lock(c->vmm, hb));
     b->hashed = true;
     for (size_t i = 0; i < b->nframes; i++) {
         c->vmm->frames[b->frames[i]].block = b;
@@ -312,13 +312,13 @@ static void block_unhash(struct vm_cache *c, struct vm_block *b)
     if (!b->hashed)
         return;
     struct vm_hash_bucket *hb = bucket(c->vmm, c, b->offset);
-    pthread_mutex_lock(bucket_lock(c->vmm, hb));
+    vm_lock(bucket_lock(c->vmm, hb));
     for (struct vm_block **pp = &hb->head; *pp; pp = &(*pp)->hnext)
         if (*pp == b) {
             *pp = b->hnext;
             break;
         }
-    pthread_mutex_unlock(bucket_lock(c->vmm, hb));
+    vm_unlock(bucket_lock(c->vmm, hb));
     RB_REMOVE(vm_block_tree, &c->blocks, b);
     c->nblocks--;
     b->hashed = false;
@@ -377,11 +377,11 @@ static void block_release_doomed(struct vm_cache *c, struct vm_block *b)
 
 static void transit_add(spring_vmm_t *vmm, int d)
 {
-    pthread_mutex_lock(&vmm->page_lock);
+    vm_lock(&vmm->page_lock);
     vmm->ntransit = (size_t)((long)vmm->ntransit + d);
     if (d < 0)
         pthread_cond_broadcast(&vmm->frame_cv);
-    pthread_mutex_unlock(&vmm->page_lock);
+    vm_unlock(&vmm->page_lock);
 }
 
 /* Wait until no frame of b has a write pin.  Callers have removed or
@@ -407,14 +407,14 @@ static void wait_wpins(struct vm_cache *c, struct vm_block *b)
     spring_vmm_t *vmm = c->vmm;
     if (!any_wpins(vmm, b))
         return;
-    pthread_mutex_unlock(&c->lock);
+    vm_unlock(&c->lock);
     atomic_fetch_add(&vmm->pin_waiters, 1);
-    pthread_mutex_lock(&vmm->page_lock);
+    vm_lock(&vmm->page_lock);
     while (any_wpins(vmm, b))
-        pthread_cond_wait(&vmm->frame_cv, &vmm->page_lock);
-    pthread_mutex_unlock(&vmm->page_lock);
+        vm_cond_wait(&vmm->frame_cv, &vmm->page_lock);
+    vm_unlock(&vmm->page_lock);
     atomic_fetch_sub(&vmm->pin_waiters, 1);
-    pthread_mutex_lock(&c->lock);
+    vm_lock(&c->lock);
 }
 
 static bool any_pins(spring_vmm_t *vmm, const struct vm_block *b)
@@ -430,7 +430,7 @@ static bool any_pins(spring_vmm_t *vmm, const struct vm_block *b)
 static bool block_dirty(spring_vmm_t *vmm, struct vm_block *b)
 {
     for (size_t i = 0; i < b->nframes; i++)
-        if (vmm->hat->frame_refmod(vmm->hatp, b->frames[i], SPRING_HAT_MOD) & SPRING_HAT_MOD)
+        if (spring__hat_frame_refmod(vmm, b->frames[i], SPRING_HAT_MOD) & SPRING_HAT_MOD)
             b->dirty = true;
     return b->dirty;
 }
@@ -566,32 +566,7 @@ static bool callout_end(struct vm_cache *c, spring_ownership_t own)
 
 static void pager_done(struct vm_cache *c)
 {
-    if (c->pops->done_with_pager_object)
-        c->pops->done_with_pager_object(c->pager);
-}
-
-static int pager_rc(int rc)
-{
-    if (rc == 0)
-        return 0;
-    if (rc > 0 || rc <= SPRING__ERR_MIN)
-        return SPRING_EPROTO;
-    return SPRING_EPAGER;
-}
-
-/* Whether to call a pager again after a failure (§5.1: the VMM waits for
- * its default pagers).  Calls of a system-privilege pager that fail with a
- * pager error are retried SPRING_SYSTEM_RETRIES times, 1 ms apart; an
- * ordinary pager's failure stands at once.  A block whose page-out was
- * refused stays cached and modified either way, so nothing is lost.
- * => c->lock not held. */
-static bool system_retry(struct vm_cache *c, int rc, unsigned attempt)
-{
-    if (rc >= 0 || rc <= SPRING__ERR_MIN || c->priv != SPRING_PRIV_SYSTEM || attempt >= SPRING_SYSTEM_RETRIES)
-        return false;
-    struct timespec ts = {0, 1000 * 1000};
-    nanosleep(&ts, NULL);
-    return true;
+    spring__pager_done_with_pager_object(c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -605,12 +580,6 @@ static bool system_retry(struct vm_cache *c, int rc, unsigned attempt)
  * larger).  Every block of a batch is in transit (VM_B_PAGEOUT, on the
  * page-out list) from push_add until push_call has applied the result.
  */
-enum push_how {
-    PUSH_OUT = 0,      /* page_out: the VMM drops the blocks */
-    PUSH_SYNC = 1,     /* sync: the blocks stay cached in their mode */
-    PUSH_WRITE_OUT = 2 /* write_out: the blocks stay cached read-only */
-};
-
 #define PUSH_PAGES 256
 
 struct push {
@@ -626,19 +595,12 @@ struct push {
     int rc;                   /* the first failure */
 };
 
-/* How a block the VMM keeps goes back: sync, else write_out; -1 if the
- * pager has neither (pager.h, as.h). */
-static int keep_how(const struct vm_cache *c)
-{
-    return c->pops->sync ? PUSH_SYNC : c->pops->write_out ? PUSH_WRITE_OUT : -1;
-}
-
 /* Start an empty batch.  Allocates only for blocks of more than
  * PUSH_PAGES pages.  => no lock needed. */
 static int push_init(struct vm_cache *c, struct push *p)
 {
     p->c = c;
-    p->how = PUSH_OUT;
+    p->how = VM_PUSH_OUT;
     p->end = 0;
     p->nblk = p->nent = 0;
     p->due = false;
@@ -710,23 +672,11 @@ static int push_call(struct push *p)
     transit_add(vmm, +1);
     for (size_t i = 0; i < p->nblk; i++)
         spring__pageout_move(vmm, p->blk[i], true);
-    pthread_mutex_unlock(&c->lock);
-    int rc;
-    for (unsigned attempt = 0;; attempt++) {
-        if (p->how == PUSH_SYNC)
-            rc = c->pops->sync(c->pager, off, len, &own, &d);
-        else if (p->how == PUSH_WRITE_OUT)
-            rc = c->pops->write_out(c->pager, off, len, &own, &d);
-        else
-            rc = c->pops->page_out(c->pager, off, len, &own, &d);
-        atomic_fetch_add(p->how == PUSH_OUT ? &vmm->st_page_outs : &vmm->st_write_backs, 1);
-        if (!system_retry(c, rc, attempt))
-            break;
-    }
-    pthread_mutex_lock(&c->lock);
+    vm_unlock(&c->lock);
+    int rc = spring__pager_push(c, p->how, off, len, &own, &d);
+    vm_lock(&c->lock);
     transit_add(vmm, -1);
     p->due |= callout_end(c, own);
-    rc = pager_rc(rc);
     for (size_t i = 0; i < p->nblk; i++) {
         struct vm_block *b = p->blk[i];
         spring__pageout_move(vmm, b, false);
@@ -737,10 +687,10 @@ static int push_call(struct push *p)
             block_release_doomed(c, b);
         } else if (rc == 0) {
             b->dirty = false;
-            if (p->how == PUSH_OUT) {
+            if (p->how == VM_PUSH_OUT) {
                 block_unhash(c, b);
                 block_release(c, b);
-            } else if (p->how == PUSH_WRITE_OUT) {
+            } else if (p->how == VM_PUSH_WRITE_OUT) {
                 b->rw = false;
             }
         }
@@ -763,19 +713,19 @@ static int push_call(struct push *p)
 static int alloc_frames_unlocked(struct vm_cache *c, struct vm_block *b, bool lend)
 {
     spring_vmm_t *vmm = c->vmm;
-    pthread_mutex_unlock(&c->lock);
+    vm_unlock(&c->lock);
     int rc = spring__frames_alloc(vmm, b->nframes, b->frames);
     if (rc == 0)
         for (size_t i = 0; i < b->nframes; i++) {
             struct vm_frame *fr = &vmm->frames[b->frames[i]];
-            vmm->hat->frame_refmod(vmm->hatp, b->frames[i], SPRING_HAT_REF | SPRING_HAT_MOD);
+            spring__hat_frame_refmod(vmm, b->frames[i], SPRING_HAT_REF | SPRING_HAT_MOD);
             if (lend && fr->owner != 0 && fr->owner != c->id) {
                 memset(spring__frame_addr(vmm, b->frames[i]), 0, vmm->page_size);
                 fr->owner = 0;
                 atomic_fetch_add(&vmm->st_scrubs, 1);
             }
         }
-    pthread_mutex_lock(&c->lock);
+    vm_lock(&c->lock);
     return rc;
 }
 
@@ -797,7 +747,7 @@ static int fault_enter(struct vm_cache *c, struct vm_block *b, struct vm_fault *
     spring_rights_t prot = f->prot;
     if (!b->rw)
         prot &= ~SPRING_RIGHTS_W;
-    int rc = vmm->hat->enter(vmm->hatp, f->hatctx, f->va, fr, prot);
+    int rc = spring__hat_enter(vmm, f->hatctx, f->va, fr, prot);
     if (rc)
         return rc < 0 && rc > SPRING__ERR_MIN ? rc : SPRING_ENOMEM;
     if (f->pin) {
@@ -844,31 +794,31 @@ int spring__cache_fault_fast(struct vm_cache *c, struct vm_fault *f)
     spring_off_t boff = f->off & ~(c->block_size - 1);
     bool want_w = (f->access & SPRING_RIGHTS_W) != 0;
     int rc;
-    pthread_mutex_lock(&c->lock);
+    vm_lock(&c->lock);
     if (c->destroyed) {
-        pthread_mutex_unlock(&c->lock);
+        vm_unlock(&c->lock);
         return SPRING_EDESTROYED;
     }
     struct vm_block *b = lookup(c, boff);
     if (b != NULL) {
         if (b->state != VM_B_VALID || (want_w && !b->rw)) {
-            pthread_mutex_unlock(&c->lock);
+            vm_unlock(&c->lock);
             return SPRING__EAGAIN;
         }
         rc = fault_enter(c, b, f);
         if (rc == 0)
             spring__lru_touch(vmm, b); /* under the cache lock: b may go once it is dropped */
-        pthread_mutex_unlock(&c->lock);
+        vm_unlock(&c->lock);
         return rc;
     }
     if (!spring__cache_zr_contains(c, boff)) {
-        pthread_mutex_unlock(&c->lock);
+        vm_unlock(&c->lock);
         return SPRING__EAGAIN;
     }
     /* A zero-fill page: served from the free list without a pager call. */
     size_t fr[c->pages_per_block];
     if (spring__frames_alloc_nowait(vmm, c->pages_per_block, fr) != 0) {
-        pthread_mutex_unlock(&c->lock);
+        vm_unlock(&c->lock);
         return SPRING__EAGAIN;
     }
     rc = zero_block(c, boff, fr, &b);
@@ -878,7 +828,7 @@ int spring__cache_fault_fast(struct vm_cache *c, struct vm_fault *f)
         spring__frames_free(vmm, fr, c->pages_per_block);
     if (rc == 0)
         f->zero_filled = true;
-    pthread_mutex_unlock(&c->lock);
+    vm_unlock(&c->lock);
     return rc;
 }
 
@@ -899,17 +849,10 @@ static int pager_page_in(struct vm_cache *c, struct vm_block *b, bool rw, bool u
     spring_ownership_t own = c->own;
     callout_begin(c);
     transit_add(vmm, +1);
-    pthread_mutex_unlock(&c->lock);
-    int prc;
-    for (unsigned attempt = 0;; attempt++) {
-        memset(zero, 0, sizeof zero);
-        prc = c->pops->page_in(c->pager, b->offset, c->block_size, rw ? SPRING_RIGHTS_RW : SPRING_RIGHTS_RO, &own,
-                               &pb);
-        atomic_fetch_add(&vmm->st_page_ins, 1);
-        if (!system_retry(c, prc, attempt))
-            break;
-    }
-    pthread_mutex_lock(&c->lock);
+    vm_unlock(&c->lock);
+    int prc = spring__pager_page_in(c, b->offset, c->block_size, rw ? SPRING_RIGHTS_RW : SPRING_RIGHTS_RO, &own,
+                                    &pb);
+    vm_lock(&c->lock);
     transit_add(vmm, -1);
     *due |= callout_end(c, own);
     pthread_cond_broadcast(&c->cv);
@@ -938,13 +881,13 @@ static int block_new_frames(struct vm_cache *c, struct vm_block *b, const uint8_
 {
     spring_vmm_t *vmm = c->vmm;
     size_t nf[b->nframes];
-    pthread_mutex_unlock(&c->lock);
+    vm_unlock(&c->lock);
     int rc = spring__frames_alloc(vmm, b->nframes, nf);
     for (size_t i = 0; rc == 0 && i < b->nframes; i++) {
-        vmm->hat->frame_refmod(vmm->hatp, nf[i], SPRING_HAT_REF | SPRING_HAT_MOD);
+        spring__hat_frame_refmod(vmm, nf[i], SPRING_HAT_REF | SPRING_HAT_MOD);
         memcpy(spring__frame_addr(vmm, nf[i]), src + i * vmm->page_size, vmm->page_size);
     }
-    pthread_mutex_lock(&c->lock);
+    vm_lock(&c->lock);
     if (rc)
         return rc;
     if (b->doomed) { /* taken away meanwhile: its data is not wanted here */
@@ -989,7 +932,7 @@ static int block_upgrade(struct vm_cache *c, struct vm_block *b, bool *due)
         for (size_t i = 0; i < b->nframes; i++)
             memcpy(scratch + i * vmm->page_size, spring__frame_addr(vmm, b->frames[i]), vmm->page_size);
     }
-    int rc = pager_rc(pager_page_in(c, b, true, true, due, scratch));
+    int rc = pager_page_in(c, b, true, true, due, scratch);
     if (rc == 0 && scratch != NULL && !b->dirty && !b->doomed && !frames_equal(vmm, b, scratch))
         rc = block_new_frames(c, b, scratch);
     free(scratch);
@@ -1042,7 +985,7 @@ static int block_page_in(struct vm_cache *c, spring_off_t boff, bool mode_rw, bo
     if (b->doomed || prc != 0) {
         /* Taken away during the call, or failed: discard the data. */
         block_release_doomed(c, b);
-        return pager_rc(prc);
+        return prc;
     }
     b->rw = mode_rw;
     b->dirty = false;
@@ -1057,7 +1000,7 @@ int spring__cache_fault_slow(struct vm_cache *c, struct vm_fault *f)
     bool want_w = (f->access & SPRING_RIGHTS_W) != 0;
     bool due = false;
     int rc = 0;
-    pthread_mutex_lock(&c->lock);
+    vm_lock(&c->lock);
     for (unsigned tries = 0;;) { /* counts pager calls, not waits for transit */
         if (c->destroyed) {
             rc = SPRING_EDESTROYED;
@@ -1069,7 +1012,7 @@ int spring__cache_fault_slow(struct vm_cache *c, struct vm_fault *f)
         }
         struct vm_block *b = lookup(c, boff);
         if (b != NULL && b->state != VM_B_VALID) {
-            pthread_cond_wait(&c->cv, &c->lock);
+            vm_cond_wait(&c->cv, &c->lock);
             continue;
         }
         if (b != NULL && want_w && !b->rw) {
@@ -1090,7 +1033,7 @@ int spring__cache_fault_slow(struct vm_cache *c, struct vm_fault *f)
         if ((rc = block_page_in(c, boff, mode_rw, &due, f)) != 0)
             break;
     }
-    pthread_mutex_unlock(&c->lock);
+    vm_unlock(&c->lock);
     if (due)
         pager_done(c);
     return rc;
@@ -1106,7 +1049,7 @@ int spring__cache_evict(struct vm_cache *c, spring_off_t off)
     int ret;
     if (push_init(c, &p) != 0)
         return 1; /* host memory is short: try another block */
-    pthread_mutex_lock(&c->lock);
+    vm_lock(&c->lock);
     struct vm_block *b = lookup(c, off);
     if (b == NULL) {
         ret = 1; /* already gone: the frames were freed by someone */
@@ -1140,14 +1083,14 @@ int spring__cache_evict(struct vm_cache *c, spring_off_t off)
         ret = 0;
         goto out;
     }
-    push_add(&p, b, PUSH_OUT);
+    push_add(&p, b, VM_PUSH_OUT);
     (void)push_call(&p);
     /* Released (or doomed and released) unless the pager refused it: with
      * the cache lock held since push_call re-took it, nothing else can have
      * entered a block at off. */
     ret = lookup(c, off) == NULL ? 0 : 2;
 out:
-    pthread_mutex_unlock(&c->lock);
+    vm_unlock(&c->lock);
     push_fini(&p);
     if (p.due)
         pager_done(c);
@@ -1266,7 +1209,7 @@ static int take_data(spring_cache_obj_t h, spring_off_t off, spring_off_t size, 
     }
     struct gather g = {NULL, 0, 0, 0};
     spring_data_t *result = NULL;
-    pthread_mutex_lock(&c->lock);
+    vm_lock(&c->lock);
     if (c->destroyed) {
         rc = SPRING_EBADHANDLE;
         goto out;
@@ -1309,7 +1252,7 @@ static int take_data(spring_cache_obj_t h, spring_off_t off, spring_off_t size, 
             spring__hat_unload_block(vmm, b);
         else
             for (size_t i = 0; i < b->nframes; i++)
-                vmm->hat->frame_protect(vmm->hatp, b->frames[i], SPRING_RIGHTS_RX);
+                spring__hat_frame_protect(vmm, b->frames[i], SPRING_RIGHTS_RX);
         wait_wpins(c, b);
         if (b->doomed && b->discard)
             continue; /* deleted meanwhile: its data is not wanted */
@@ -1362,7 +1305,7 @@ out:
         *own = c->own;
     }
     pthread_cond_broadcast(&c->cv);
-    pthread_mutex_unlock(&c->lock);
+    vm_unlock(&c->lock);
     spring__cache_unref(c);
     if (rc) {
         spring_data_free(result);
@@ -1412,21 +1355,21 @@ int spring__cache_discard(struct vm_cache *c, spring_off_t off, spring_off_t siz
 int spring__cache_tell_zero(struct vm_cache *c, spring_off_t off, spring_off_t size)
 {
     /* Appendix D zero_fill_range. */
-    pthread_mutex_lock(&c->lock);
+    vm_lock(&c->lock);
     if (c->destroyed || c->pops->zero_fill_range == NULL) {
-        pthread_mutex_unlock(&c->lock);
+        vm_unlock(&c->lock);
         return 0;
     }
     spring_ownership_t own = c->own;
     callout_begin(c);
-    pthread_mutex_unlock(&c->lock);
-    int prc = c->pops->zero_fill_range(c->pager, off, size, &own);
-    pthread_mutex_lock(&c->lock);
+    vm_unlock(&c->lock);
+    int prc = spring__pager_zero_fill_range(c, off, size, &own);
+    vm_lock(&c->lock);
     bool due = callout_end(c, own);
-    pthread_mutex_unlock(&c->lock);
+    vm_unlock(&c->lock);
     if (due)
         pager_done(c);
-    return pager_rc(prc);
+    return prc;
 }
 
 /* Check that a populate data list covers [off, end) exactly, in order,
@@ -1477,7 +1420,7 @@ int spring_cache_populate(spring_cache_obj_t cache, spring_off_t offset, spring_
         rc = SPRING_ERIGHTS;
         goto out_unref;
     }
-    pthread_mutex_lock(&c->lock);
+    vm_lock(&c->lock);
     for (spring_off_t o = offset; o < end; o += c->block_size) {
         if (c->destroyed) {
             rc = SPRING_EBADHANDLE;
@@ -1525,7 +1468,7 @@ int spring_cache_populate(spring_cache_obj_t cache, spring_off_t offset, spring_
         *own = c->own;
     }
     pthread_cond_broadcast(&c->cv);
-    pthread_mutex_unlock(&c->lock);
+    vm_unlock(&c->lock);
 out_unref:
     spring__cache_unref(c);
     return rc;
@@ -1537,13 +1480,13 @@ out_unref:
 static void cache_kill(struct vm_cache *c)
 {
     spring_vmm_t *vmm = c->vmm;
-    pthread_mutex_lock(&vmm->cache_lock);
+    vm_lock(&vmm->cache_lock);
     c->dying = true; /* a failed reclaim must not put it back on a list */
     list_move(c, VM_CL_NONE);
-    pthread_mutex_unlock(&vmm->cache_lock);
-    pthread_mutex_lock(&c->lock);
+    vm_unlock(&vmm->cache_lock);
+    vm_lock(&c->lock);
     if (c->destroyed) {
-        pthread_mutex_unlock(&c->lock);
+        vm_unlock(&c->lock);
         return;
     }
     c->destroyed = true;
@@ -1559,10 +1502,10 @@ static void cache_kill(struct vm_cache *c)
     if (due)
         c->pager_done = true;
     pthread_cond_broadcast(&c->cv);
-    pthread_mutex_unlock(&c->lock);
-    pthread_mutex_lock(&vmm->cache_lock);
+    vm_unlock(&c->lock);
+    vm_lock(&vmm->cache_lock);
     vmm->ncaches--;
-    pthread_mutex_unlock(&vmm->cache_lock);
+    vm_unlock(&vmm->cache_lock);
     if (due)
         pager_done(c);
     spring__cache_unref(c); /* the creation reference */
@@ -1570,9 +1513,9 @@ static void cache_kill(struct vm_cache *c)
 
 void spring__cache_abort(struct vm_cache *c)
 {
-    pthread_mutex_lock(&c->lock);
+    vm_lock(&c->lock);
     c->pager_done = true; /* the pager object was not consumed */
-    pthread_mutex_unlock(&c->lock);
+    vm_unlock(&c->lock);
     cache_kill(c);
 }
 
@@ -1583,6 +1526,34 @@ int spring_cache_destroy(spring_cache_obj_t cache)
     if (rc)
         return rc;
     cache_kill(c);
+    spring__cache_unref(c);
+    return 0;
+}
+
+/* Read a cache's pager statistics.  => no lock needed (atomics). */
+void spring__cache_pager_stats(struct vm_cache *c, spring_pager_stats_t *st)
+{
+    const struct vm_pstats *p = &c->pst;
+    st->page_ins = atomic_load(&p->calls[VM_PST_PAGE_IN]);
+    st->page_outs = atomic_load(&p->calls[VM_PST_PAGE_OUT]);
+    st->syncs = atomic_load(&p->calls[VM_PST_SYNC]);
+    st->write_outs = atomic_load(&p->calls[VM_PST_WRITE_OUT]);
+    st->other_calls = atomic_load(&p->calls[VM_PST_OTHER]);
+    st->failures = atomic_load(&p->failures);
+    st->bytes_in = atomic_load(&p->bytes_in);
+    st->bytes_out = atomic_load(&p->bytes_out);
+    st->ns = atomic_load(&p->ns);
+}
+
+int spring_cache_pager_stats(spring_cache_obj_t cache, spring_pager_stats_t *stats)
+{
+    struct vm_cache *c;
+    if (stats == NULL)
+        return SPRING_EINVAL;
+    int rc = cache_from_handle(cache, &c);
+    if (rc)
+        return rc;
+    spring__cache_pager_stats(c, stats);
     spring__cache_unref(c);
     return 0;
 }
@@ -1630,14 +1601,14 @@ int spring_cache_rights_release(spring_cache_rights_t rights)
     if (rc)
         return rc;
     struct vm_cache *c = obj;
-    pthread_mutex_lock(&c->lock);
+    vm_lock(&c->lock);
     for (size_t i = 0; i < c->nrights; i++)
         if (c->rights_h[i] == rights.h) {
             c->rights_h[i] = c->rights_h[--c->nrights];
             break;
         }
     rc = spring__handle_free(rights.h, VM_H_RIGHTS);
-    pthread_mutex_unlock(&c->lock);
+    vm_unlock(&c->lock);
     spring__cache_unref(c);
     return rc;
 }
@@ -1702,9 +1673,9 @@ int spring__cache_flush(struct vm_cache *c, spring_off_t off, spring_off_t size,
     int rc = push_init(c, &p);
     if (rc)
         return rc;
-    int khow = keep_how(c);
+    int khow = spring__pager_keep_how(c);
     off &= ~(c->block_size - 1);
-    pthread_mutex_lock(&c->lock);
+    vm_lock(&c->lock);
     spring_off_t at = off;
     while (!c->destroyed && at < end) {
         struct vm_block key = {.offset = at};
@@ -1719,7 +1690,7 @@ int spring__cache_flush(struct vm_cache *c, spring_off_t off, spring_off_t size,
         b->state = VM_B_OTHER;
         if (kept)
             for (size_t i = 0; i < b->nframes; i++)
-                vmm->hat->frame_protect(vmm->hatp, b->frames[i], SPRING_RIGHTS_RX);
+                spring__hat_frame_protect(vmm, b->frames[i], SPRING_RIGHTS_RX);
         else
             spring__hat_unload_block(vmm, b);
         if (any_wpins(vmm, b)) {
@@ -1741,7 +1712,7 @@ int spring__cache_flush(struct vm_cache *c, spring_off_t off, spring_off_t size,
                 block_release_doomed(c, b);
             continue;
         }
-        int how = kept ? khow : PUSH_OUT;
+        int how = kept ? khow : VM_PUSH_OUT;
         if (how < 0) {
             /* Kept data a pager without sync and write_out cannot receive:
              * the block stays cached and modified (as.h). */
@@ -1757,7 +1728,7 @@ int spring__cache_flush(struct vm_cache *c, spring_off_t off, spring_off_t size,
         push_add(&p, b, how);
     }
     (void)push_call(&p);
-    pthread_mutex_unlock(&c->lock);
+    vm_unlock(&c->lock);
     push_fini(&p);
     if (p.due)
         pager_done(c);
@@ -1776,7 +1747,7 @@ int spring__cache_lock_range(struct vm_cache *c, spring_off_t off, spring_off_t 
     spring_vmm_t *vmm = c->vmm;
     spring_off_t ps = vmm->page_size, end = off + size;
     int rc = 0;
-    pthread_mutex_lock(&c->lock);
+    vm_lock(&c->lock);
     if (delta > 0) {
         /* Count the blocks that become locked. */
         size_t fresh = 0;
@@ -1785,10 +1756,10 @@ int spring__cache_lock_range(struct vm_cache *c, spring_off_t off, spring_off_t 
             if (!block_locked(c, b))
                 fresh++;
         size_t need = fresh * c->pages_per_block;
-        pthread_mutex_lock(&vmm->page_lock);
+        vm_lock(&vmm->page_lock);
         if (vmm->nlocked + need + 2 * SPRING__MAX(vmm->max_block_pages, c->pages_per_block) > vmm->nframes)
             rc = SPRING_ELOCKLIMIT;
-        pthread_mutex_unlock(&vmm->page_lock);
+        vm_unlock(&vmm->page_lock);
         if (rc)
             goto out;
         /* Allocate every missing entry first, so that nothing fails later. */
@@ -1823,9 +1794,9 @@ int spring__cache_lock_range(struct vm_cache *c, spring_off_t off, spring_off_t 
         }
         free(pool);
         c->nlocked += fresh;
-        pthread_mutex_lock(&vmm->page_lock);
+        vm_lock(&vmm->page_lock);
         vmm->nlocked += need;
-        pthread_mutex_unlock(&vmm->page_lock);
+        vm_unlock(&vmm->page_lock);
     } else {
         for (spring_off_t o = off; o < end; o += ps) {
             struct vm_lockent key = {.offset = o}, *le = RB_FIND(vm_lock_tree, &c->locks, &key);
@@ -1835,15 +1806,15 @@ int spring__cache_lock_range(struct vm_cache *c, spring_off_t off, spring_off_t 
                 spring_off_t b = o & ~(c->block_size - 1);
                 if (!block_locked(c, b)) {
                     c->nlocked--;
-                    pthread_mutex_lock(&vmm->page_lock);
+                    vm_lock(&vmm->page_lock);
                     vmm->nlocked -= c->pages_per_block;
-                    pthread_mutex_unlock(&vmm->page_lock);
+                    vm_unlock(&vmm->page_lock);
                 }
             }
         }
     }
 out:
-    pthread_mutex_unlock(&c->lock);
+    vm_unlock(&c->lock);
     return rc;
 }
 
@@ -1859,7 +1830,7 @@ int spring__cache_reclaim(spring_vmm_t *vmm, size_t keep)
     int n = 0;
     for (;;) {
         struct vm_cache *victim = NULL;
-        pthread_mutex_lock(&vmm->cache_lock);
+        vm_lock(&vmm->cache_lock);
         size_t count = 0;
         for (int l = VM_CL_UNATT_TEXT; l <= VM_CL_UNATT_ANON; l++) {
             struct vm_cache *c;
@@ -1877,20 +1848,20 @@ int spring__cache_reclaim(spring_vmm_t *vmm, size_t keep)
                 victim = TAILQ_FIRST(&vmm->lists[order[i]]);
         }
         if (victim == NULL) {
-            pthread_mutex_unlock(&vmm->cache_lock);
+            vm_unlock(&vmm->cache_lock);
             return n;
         }
         /* Off the lists: no bind can attach it from now on (§7.5 race). */
         int was = victim->list;
         list_move(victim, VM_CL_NONE);
         spring__cache_ref(victim);
-        pthread_mutex_unlock(&vmm->cache_lock);
+        vm_unlock(&vmm->cache_lock);
         int rc = spring__cache_flush(victim, 0, ~(victim->block_size - 1), false);
         if (rc != 0) {
-            pthread_mutex_lock(&vmm->cache_lock);
+            vm_lock(&vmm->cache_lock);
             if (!victim->dying)
                 list_move(victim, was);
-            pthread_mutex_unlock(&vmm->cache_lock);
+            vm_unlock(&vmm->cache_lock);
             spring__cache_unref(victim);
             return n; /* keep it; try again later */
         }
@@ -1902,7 +1873,7 @@ int spring__cache_reclaim(spring_vmm_t *vmm, size_t keep)
 
 int spring__cache_push_all(spring_vmm_t *vmm, bool keep)
 {
-    pthread_mutex_lock(&vmm->cache_lock);
+    vm_lock(&vmm->cache_lock);
     size_t n = 0, i = 0;
     struct vm_cache *c;
     for (int l = 0; l < VM_CL_COUNT; l++)
@@ -1910,7 +1881,7 @@ int spring__cache_push_all(spring_vmm_t *vmm, bool keep)
             n++;
     struct vm_cache **v = n ? spring__malloc(vmm, n * sizeof *v) : NULL;
     if (n && v == NULL) {
-        pthread_mutex_unlock(&vmm->cache_lock);
+        vm_unlock(&vmm->cache_lock);
         return SPRING_ENOMEM;
     }
     for (int l = 0; l < VM_CL_COUNT; l++)
@@ -1918,7 +1889,7 @@ int spring__cache_push_all(spring_vmm_t *vmm, bool keep)
             spring__cache_ref(c);
             v[i++] = c;
         }
-    pthread_mutex_unlock(&vmm->cache_lock);
+    vm_unlock(&vmm->cache_lock);
     int rc = 0;
     for (i = 0; i < n; i++) {
         int r = spring__cache_flush(v[i], 0, ~(v[i]->block_size - 1), keep);
@@ -1934,12 +1905,12 @@ void spring__cache_destroy_all(spring_vmm_t *vmm)
 {
     for (;;) {
         struct vm_cache *c = NULL;
-        pthread_mutex_lock(&vmm->cache_lock);
+        vm_lock(&vmm->cache_lock);
         for (int l = 0; l < VM_CL_COUNT && c == NULL; l++)
             c = TAILQ_FIRST(&vmm->lists[l]);
         if (c)
             spring__cache_ref(c);
-        pthread_mutex_unlock(&vmm->cache_lock);
+        vm_unlock(&vmm->cache_lock);
         if (c == NULL)
             return;
         cache_kill(c);
@@ -1952,7 +1923,7 @@ size_t spring__cache_resident(struct vm_cache *c, spring_off_t off, spring_off_t
 {
     size_t n = 0;
     spring_off_t ps = c->vmm->page_size, end = off + len;
-    pthread_mutex_lock(&c->lock);
+    vm_lock(&c->lock);
     struct vm_block key = {.offset = off & ~(c->block_size - 1)};
     for (struct vm_block *b = RB_NFIND(vm_block_tree, &c->blocks, &key); b && b->offset < end;
          b = RB_NEXT(vm_block_tree, &c->blocks, b)) {
@@ -1962,7 +1933,7 @@ size_t spring__cache_resident(struct vm_cache *c, spring_off_t off, spring_off_t
         if (e > s)
             n += (size_t)((e - s) / ps);
     }
-    pthread_mutex_unlock(&c->lock);
+    vm_unlock(&c->lock);
     return n;
 }
 
@@ -1973,7 +1944,7 @@ int spring__cache_check(struct vm_cache *c, const char **why)
 {
     spring_vmm_t *vmm = c->vmm;
     int rc = 0;
-    pthread_mutex_lock(&c->lock);
+    vm_lock(&c->lock);
     size_t n = 0;
     struct vm_block *b;
     spring_off_t prev = 0;
@@ -2037,6 +2008,6 @@ int spring__cache_check(struct vm_cache *c, const char **why)
         *why = "zero-fill table count wrong";
         rc = SPRING_EPROTO;
     }
-    pthread_mutex_unlock(&c->lock);
+    vm_unlock(&c->lock);
     return rc;
 }

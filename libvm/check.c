@@ -10,7 +10,7 @@
 static int check_frames(spring_vmm_t *vmm, const char **why)
 {
     int rc = 0;
-    pthread_mutex_lock(&vmm->page_lock);
+    vm_lock(&vmm->page_lock);
     size_t nfree = 0;
     struct vm_frame *f;
     TAILQ_FOREACH(f, &vmm->freeq, fq) {
@@ -54,7 +54,7 @@ static int check_frames(spring_vmm_t *vmm, const char **why)
             rc = SPRING_EPROTO;
         }
     }
-    pthread_mutex_unlock(&vmm->page_lock);
+    vm_unlock(&vmm->page_lock);
     return rc;
 }
 
@@ -71,14 +71,14 @@ int spring_vmm_check(spring_vmm_t *vmm, const char **why)
         return rc;
     /* Caches: take references under the list lock, check without it. */
     for (int l = 0; l < VM_CL_COUNT && rc == 0; l++) {
-        pthread_mutex_lock(&vmm->cache_lock);
+        vm_lock(&vmm->cache_lock);
         size_t n = 0;
         struct vm_cache *c;
         TAILQ_FOREACH(c, &vmm->lists[l], lq)
             n++;
         struct vm_cache **v = n ? spring__calloc(vmm, n, sizeof *v) : NULL;
         if (n && v == NULL) {
-            pthread_mutex_unlock(&vmm->cache_lock);
+            vm_unlock(&vmm->cache_lock);
             return SPRING_ENOMEM;
         }
         size_t k = 0;
@@ -94,7 +94,7 @@ int spring_vmm_check(spring_vmm_t *vmm, const char **why)
             spring__cache_ref(c);
             v[k++] = c;
         }
-        pthread_mutex_unlock(&vmm->cache_lock);
+        vm_unlock(&vmm->cache_lock);
         for (size_t i = 0; i < k; i++) {
             if (rc == 0)
                 rc = spring__cache_check(v[i], why);
@@ -104,7 +104,7 @@ int spring_vmm_check(spring_vmm_t *vmm, const char **why)
     }
     if (rc)
         return rc;
-    pthread_mutex_lock(&vmm->as_list_lock);
+    vm_lock(&vmm->as_list_lock);
     spring_as_t *as;
     size_t nas = 0;
     LIST_FOREACH(as, &vmm->as_list, link) {
@@ -116,6 +116,6 @@ int spring_vmm_check(spring_vmm_t *vmm, const char **why)
         *why = "address-space count wrong";
         rc = SPRING_EPROTO;
     }
-    pthread_mutex_unlock(&vmm->as_list_lock);
+    vm_unlock(&vmm->as_list_lock);
     return rc;
 }

@@ -40,7 +40,7 @@ int spring__frames_init(spring_vmm_t *vmm)
         goto fail_frames;
     vmm->hash_mask = nb - 1;
     for (size_t i = 0; i < VM_HASH_LOCKS; i++)
-        pthread_mutex_init(&vmm->hash_locks[i].m, NULL);
+        vm_mutex_init(&vmm->hash_locks[i].m, VM_RANK_HASH);
     TAILQ_INIT(&vmm->freeq);
     TAILQ_INIT(&vmm->inuse);
     TAILQ_INIT(&vmm->pageoutq);
@@ -71,7 +71,7 @@ void spring__frames_fini(spring_vmm_t *vmm)
 {
     if (vmm->hash) {
         for (size_t i = 0; i < VM_HASH_LOCKS; i++)
-            pthread_mutex_destroy(&vmm->hash_locks[i].m);
+            vm_mutex_destroy(&vmm->hash_locks[i].m);
         free(vmm->hash);
         vmm->hash = NULL;
     }
@@ -101,7 +101,7 @@ static void free_one_locked(spring_vmm_t *vmm, struct vm_frame *f)
 
 void spring__frames_free(spring_vmm_t *vmm, const size_t *fr, size_t n)
 {
-    pthread_mutex_lock(&vmm->page_lock);
+    vm_lock(&vmm->page_lock);
     for (size_t i = 0; i < n; i++) {
         struct vm_frame *f = &vmm->frames[fr[i]];
         f->block = NULL;
@@ -117,7 +117,7 @@ void spring__frames_free(spring_vmm_t *vmm, const size_t *fr, size_t n)
         }
     }
     pthread_cond_broadcast(&vmm->frame_cv);
-    pthread_mutex_unlock(&vmm->page_lock);
+    vm_unlock(&vmm->page_lock);
 }
 
 void spring__frame_unpin(spring_vmm_t *vmm, struct vm_frame *f, bool write)
@@ -128,10 +128,10 @@ void spring__frame_unpin(spring_vmm_t *vmm, struct vm_frame *f, bool write)
         if (atomic_load(&f->orphan)) {
             bool t = true;
             if (atomic_compare_exchange_strong(&f->orphan, &t, false)) {
-                pthread_mutex_lock(&vmm->page_lock);
+                vm_lock(&vmm->page_lock);
                 free_one_locked(vmm, f);
                 pthread_cond_broadcast(&vmm->frame_cv);
-                pthread_mutex_unlock(&vmm->page_lock);
+                vm_unlock(&vmm->page_lock);
                 return;
             }
         }
@@ -140,30 +140,30 @@ void spring__frame_unpin(spring_vmm_t *vmm, struct vm_frame *f, bool write)
      * Waiters count themselves before they look at the pins, so either
      * they see this release or this sees them (both sides seq_cst). */
     if (atomic_load(&vmm->pin_waiters) != 0) {
-        pthread_mutex_lock(&vmm->page_lock);
+        vm_lock(&vmm->page_lock);
         pthread_cond_broadcast(&vmm->frame_cv);
-        pthread_mutex_unlock(&vmm->page_lock);
+        vm_unlock(&vmm->page_lock);
     }
 }
 
 void spring__lru_insert(spring_vmm_t *vmm, struct vm_block *b)
 {
-    pthread_mutex_lock(&vmm->page_lock);
+    vm_lock(&vmm->page_lock);
     if (b->onlist == VM_BL_NONE) {
         TAILQ_INSERT_TAIL(&vmm->inuse, b, lru);
         b->onlist = VM_BL_INUSE;
     }
-    pthread_mutex_unlock(&vmm->page_lock);
+    vm_unlock(&vmm->page_lock);
 }
 
 void spring__lru_touch(spring_vmm_t *vmm, struct vm_block *b)
 {
-    pthread_mutex_lock(&vmm->page_lock);
+    vm_lock(&vmm->page_lock);
     if (b->onlist == VM_BL_INUSE && TAILQ_NEXT(b, lru) != NULL) {
         TAILQ_REMOVE(&vmm->inuse, b, lru);
         TAILQ_INSERT_TAIL(&vmm->inuse, b, lru);
     }
-    pthread_mutex_unlock(&vmm->page_lock);
+    vm_unlock(&vmm->page_lock);
 }
 
 /* => page_lock held. */
@@ -178,14 +178,14 @@ static void list_out(spring_vmm_t *vmm, struct vm_block *b)
 
 void spring__lru_remove(spring_vmm_t *vmm, struct vm_block *b)
 {
-    pthread_mutex_lock(&vmm->page_lock);
+    vm_lock(&vmm->page_lock);
     list_out(vmm, b);
-    pthread_mutex_unlock(&vmm->page_lock);
+    vm_unlock(&vmm->page_lock);
 }
 
 void spring__pageout_move(spring_vmm_t *vmm, struct vm_block *b, bool out)
 {
-    pthread_mutex_lock(&vmm->page_lock);
+    vm_lock(&vmm->page_lock);
     list_out(vmm, b);
     if (out) {
         TAILQ_INSERT_TAIL(&vmm->pageoutq, b, lru);
@@ -194,7 +194,7 @@ void spring__pageout_move(spring_vmm_t *vmm, struct vm_block *b, bool out)
         TAILQ_INSERT_TAIL(&vmm->inuse, b, lru);
         b->onlist = VM_BL_INUSE;
     }
-    pthread_mutex_unlock(&vmm->page_lock);
+    vm_unlock(&vmm->page_lock);
 }
 
 /* Take n frames off the free list.  => page_lock held, nfree >= n. */
@@ -211,15 +211,15 @@ static void take_free_locked(spring_vmm_t *vmm, size_t n, size_t *out)
 
 int spring__frames_alloc_nowait(spring_vmm_t *vmm, size_t n, size_t *out)
 {
-    pthread_mutex_lock(&vmm->page_lock);
+    vm_lock(&vmm->page_lock);
     if (vmm->nfree < n) {
-        pthread_mutex_unlock(&vmm->page_lock);
+        vm_unlock(&vmm->page_lock);
         return SPRING_ENOFRAMES;
     }
     take_free_locked(vmm, n, out);
-    pthread_mutex_unlock(&vmm->page_lock);
+    vm_unlock(&vmm->page_lock);
     for (size_t i = 0; i < n; i++)
-        vmm->hat->frame_refmod(vmm->hatp, out[i], SPRING_HAT_REF | SPRING_HAT_MOD);
+        spring__hat_frame_refmod(vmm, out[i], SPRING_HAT_REF | SPRING_HAT_MOD);
     return 0;
 }
 
@@ -239,11 +239,11 @@ int spring__frames_alloc(spring_vmm_t *vmm, size_t n, size_t *out)
     unsigned waits = 0;
     if (n == 0 || n > vmm->nframes)
         return SPRING_ENOFRAMES;
-    pthread_mutex_lock(&vmm->page_lock);
+    vm_lock(&vmm->page_lock);
     for (;;) {
         if (vmm->nfree >= n) {
             take_free_locked(vmm, n, out);
-            pthread_mutex_unlock(&vmm->page_lock);
+            vm_unlock(&vmm->page_lock);
             return 0;
         }
         /* Try victims from the LRU end, each at most once per pass. */
@@ -260,10 +260,10 @@ int spring__frames_alloc(spring_vmm_t *vmm, size_t n, size_t *out)
             struct vm_cache *c = b->cache;
             spring_off_t off = b->offset;
             spring__cache_ref(c);
-            pthread_mutex_unlock(&vmm->page_lock);
+            vm_unlock(&vmm->page_lock);
             int r = spring__cache_evict(c, off);
             spring__cache_unref(c);
-            pthread_mutex_lock(&vmm->page_lock);
+            vm_lock(&vmm->page_lock);
             if (r == 0)
                 progress = true;
             else if (r == 1)
@@ -273,17 +273,17 @@ int spring__frames_alloc(spring_vmm_t *vmm, size_t n, size_t *out)
             continue;
         if (!progress) {
             if ((vmm->ntransit == 0 && !transient) || waits >= 200) {
-                pthread_mutex_unlock(&vmm->page_lock);
+                vm_unlock(&vmm->page_lock);
                 return SPRING_ENOFRAMES;
             }
             struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
+            clock_gettime(CLOCK_MONOTONIC, &ts);
             ts.tv_nsec += 5 * 1000 * 1000;
             if (ts.tv_nsec >= 1000000000L) {
                 ts.tv_sec++;
                 ts.tv_nsec -= 1000000000L;
             }
-            pthread_cond_timedwait(&vmm->frame_cv, &vmm->page_lock, &ts);
+            vm_cond_timedwait(&vmm->frame_cv, &vmm->page_lock, &ts);
             waits++;
         }
     }

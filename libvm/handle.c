@@ -30,7 +30,7 @@ struct hslot {
     uint32_t next_free; /* [t] free-list link (index + 1), 0 = end */
 };
 
-static pthread_mutex_t htab_lock = PTHREAD_MUTEX_INITIALIZER;
+static vm_mutex_t htab_lock = VM_MUTEX_INITIALIZER(VM_RANK_HANDLE);
 static struct hslot *htab;      /* [t] */
 static uint32_t htab_cap;       /* [t] */
 static uint32_t htab_used;      /* [t] slots ever handed out (high-water) */
@@ -61,7 +61,7 @@ static void h_seed(void)
 int spring__handle_new(int type, void *obj, unsigned aux, uint64_t *out)
 {
     uint32_t idx;
-    pthread_mutex_lock(&htab_lock);
+    vm_lock(&htab_lock);
     if (!h_seeded)
         h_seed();
     if (htab_free != 0) {
@@ -72,7 +72,7 @@ int spring__handle_new(int type, void *obj, unsigned aux, uint64_t *out)
             uint32_t ncap = htab_cap ? htab_cap * 2 : 256;
             struct hslot *n;
             if (htab_cap >= H_MAX_SLOTS || (n = realloc(htab, (size_t)ncap * sizeof *n)) == NULL) {
-                pthread_mutex_unlock(&htab_lock);
+                vm_unlock(&htab_lock);
                 return SPRING_ENOMEM;
             }
             memset(n + htab_cap, 0, (size_t)(ncap - htab_cap) * sizeof *n);
@@ -91,7 +91,7 @@ int spring__handle_new(int type, void *obj, unsigned aux, uint64_t *out)
     htab[idx].aux = aux;
     htab[idx].next_free = 0;
     *out = (check << H_INDEX_BITS) | idx;
-    pthread_mutex_unlock(&htab_lock);
+    vm_unlock(&htab_lock);
     return 0;
 }
 
@@ -110,10 +110,10 @@ static struct hslot *h_find(uint64_t h, int type)
 
 int spring__handle_get(uint64_t h, int type, void **obj, unsigned *aux)
 {
-    pthread_mutex_lock(&htab_lock);
+    vm_lock(&htab_lock);
     struct hslot *s = h_find(h, type);
     if (s == NULL) {
-        pthread_mutex_unlock(&htab_lock);
+        vm_unlock(&htab_lock);
         return SPRING_EBADHANDLE;
     }
     *obj = s->obj;
@@ -123,7 +123,7 @@ int spring__handle_get(uint64_t h, int type, void **obj, unsigned *aux)
         spring__cache_ref(s->obj);
     else if (type == VM_H_BINDKEY)
         spring__bindkey_ref(s->obj);
-    pthread_mutex_unlock(&htab_lock);
+    vm_unlock(&htab_lock);
     return 0;
 }
 
@@ -138,23 +138,23 @@ static void h_release_slot(uint32_t idx)
 
 int spring__handle_free(uint64_t h, int type)
 {
-    pthread_mutex_lock(&htab_lock);
+    vm_lock(&htab_lock);
     struct hslot *s = h_find(h, type);
     if (s == NULL) {
-        pthread_mutex_unlock(&htab_lock);
+        vm_unlock(&htab_lock);
         return SPRING_EBADHANDLE;
     }
     h_release_slot((uint32_t)(s - htab));
-    pthread_mutex_unlock(&htab_lock);
+    vm_unlock(&htab_lock);
     return 0;
 }
 
 /* Free the table at unload so leak checkers see a clean exit. */
 __attribute__((destructor)) static void h_fini(void)
 {
-    pthread_mutex_lock(&htab_lock);
+    vm_lock(&htab_lock);
     free(htab);
     htab = NULL;
     htab_cap = htab_used = htab_free = 0;
-    pthread_mutex_unlock(&htab_lock);
+    vm_unlock(&htab_lock);
 }

@@ -22,7 +22,7 @@ struct reg_cred {
 };
 
 struct spring_registry {
-    pthread_mutex_t lock;
+    vm_mutex_t lock;
     struct reg_vmm *vmms;   /* [reg->lock] */
     struct reg_cred *creds; /* [reg->lock] */
 };
@@ -34,7 +34,7 @@ int spring_registry_new(spring_registry_t **out)
     spring_registry_t *r = calloc(1, sizeof *r);
     if (r == NULL)
         return SPRING_ENOMEM;
-    pthread_mutex_init(&r->lock, NULL);
+    vm_mutex_init(&r->lock, VM_RANK_REGISTRY);
     *out = r;
     return 0;
 }
@@ -54,7 +54,7 @@ void spring_registry_destroy(spring_registry_t *reg)
         free(c->credential);
         free(c);
     }
-    pthread_mutex_destroy(&reg->lock);
+    vm_mutex_destroy(&reg->lock);
     free(reg);
 }
 
@@ -65,17 +65,17 @@ int spring_registry_add_vmm(spring_registry_t *reg, spring_vmm_t *vmm)
     struct reg_vmm *n = malloc(sizeof *n);
     if (n == NULL)
         return SPRING_ENOMEM;
-    pthread_mutex_lock(&reg->lock);
+    vm_lock(&reg->lock);
     for (struct reg_vmm *v = reg->vmms; v; v = v->next)
         if (strcmp(v->vmm->name, vmm->name) == 0) {
-            pthread_mutex_unlock(&reg->lock);
+            vm_unlock(&reg->lock);
             free(n);
             return SPRING_EEXIST;
         }
     n->vmm = vmm;
     n->next = reg->vmms;
     reg->vmms = n;
-    pthread_mutex_unlock(&reg->lock);
+    vm_unlock(&reg->lock);
     return 0;
 }
 
@@ -83,16 +83,16 @@ int spring_registry_remove_vmm(spring_registry_t *reg, spring_vmm_t *vmm)
 {
     if (reg == NULL || vmm == NULL)
         return SPRING_EINVAL;
-    pthread_mutex_lock(&reg->lock);
+    vm_lock(&reg->lock);
     for (struct reg_vmm **pp = &reg->vmms; *pp; pp = &(*pp)->next)
         if ((*pp)->vmm == vmm) {
             struct reg_vmm *v = *pp;
             *pp = v->next;
-            pthread_mutex_unlock(&reg->lock);
+            vm_unlock(&reg->lock);
             free(v);
             return 0;
         }
-    pthread_mutex_unlock(&reg->lock);
+    vm_unlock(&reg->lock);
     return SPRING_ENOENT;
 }
 
@@ -101,17 +101,17 @@ int spring_registry_grant(spring_registry_t *reg, const char *credential, spring
     if (reg == NULL || credential == NULL || credential[0] == '\0' ||
         (priv != SPRING_PRIV_USER && priv != SPRING_PRIV_SYSTEM))
         return SPRING_EINVAL;
-    pthread_mutex_lock(&reg->lock);
+    vm_lock(&reg->lock);
     for (struct reg_cred *c = reg->creds; c; c = c->next)
         if (strcmp(c->credential, credential) == 0) {
             c->priv = priv;
-            pthread_mutex_unlock(&reg->lock);
+            vm_unlock(&reg->lock);
             return 0;
         }
     struct reg_cred *n = malloc(sizeof *n);
     char *dup = strdup(credential);
     if (n == NULL || dup == NULL) {
-        pthread_mutex_unlock(&reg->lock);
+        vm_unlock(&reg->lock);
         free(n);
         free(dup);
         return SPRING_ENOMEM;
@@ -120,7 +120,7 @@ int spring_registry_grant(spring_registry_t *reg, const char *credential, spring
     n->priv = priv;
     n->next = reg->creds;
     reg->creds = n;
-    pthread_mutex_unlock(&reg->lock);
+    vm_unlock(&reg->lock);
     return 0;
 }
 
@@ -129,14 +129,14 @@ int spring_registry_lookup(spring_registry_t *reg, const char *name, const char 
     if (reg == NULL || name == NULL || out == NULL)
         return SPRING_EINVAL;
     spring_privilege_t priv = SPRING_PRIV_USER;
-    pthread_mutex_lock(&reg->lock);
+    vm_lock(&reg->lock);
     if (credential != NULL) {
         struct reg_cred *c;
         for (c = reg->creds; c; c = c->next)
             if (strcmp(c->credential, credential) == 0)
                 break;
         if (c == NULL) {
-            pthread_mutex_unlock(&reg->lock);
+            vm_unlock(&reg->lock);
             return SPRING_EPERM;
         }
         priv = c->priv;
@@ -144,9 +144,9 @@ int spring_registry_lookup(spring_registry_t *reg, const char *name, const char 
     for (struct reg_vmm *v = reg->vmms; v; v = v->next)
         if (strcmp(v->vmm->name, name) == 0) {
             int rc = spring_vmm_get_object(v->vmm, priv, out);
-            pthread_mutex_unlock(&reg->lock);
+            vm_unlock(&reg->lock);
             return rc;
         }
-    pthread_mutex_unlock(&reg->lock);
+    vm_unlock(&reg->lock);
     return SPRING_ENOENT;
 }

@@ -38,6 +38,8 @@
 
 #include <spring/spring.h>
 
+#include "lock.h"
+#include "pagercall.h"
 #include "rtree.h"
 
 #define SPRING__HIDDEN __attribute__((visibility("hidden")))
@@ -140,9 +142,16 @@ enum vm_cache_list {
     VM_CL_COUNT = 6
 };
 
+/* Statistics of the calls made to a cache's pager object (pager.c). */
+enum { VM_PST_PAGE_IN, VM_PST_PAGE_OUT, VM_PST_SYNC, VM_PST_WRITE_OUT, VM_PST_OTHER, VM_PST_N };
+struct vm_pstats {
+    atomic_uint_fast64_t calls[VM_PST_N]; /* [a] */
+    atomic_uint_fast64_t failures, bytes_in, bytes_out, ns; /* [a] */
+};
+
 struct vm_cache {
     spring_vmm_t *vmm;                  /* [c] */
-    pthread_mutex_t lock;
+    vm_mutex_t lock;
     pthread_cond_t cv;                  /* signalled when a block changes state */
     atomic_uint refs;                   /* [a] structure references */
     uint64_t handle;                    /* [c] the cache object handle */
@@ -171,6 +180,7 @@ struct vm_cache {
     int list;                           /* [l] enum vm_cache_list */
     bool dying;                         /* [l] being destroyed */
     TAILQ_ENTRY(vm_cache) lq;           /* [l] */
+    struct vm_pstats pst;               /* [a] */
     uint64_t *rights_h;                 /* [t-ish, o] rights handles issued */
     size_t nrights, rightscap;          /* [o] */
 };
@@ -185,7 +195,7 @@ TAILQ_HEAD(vm_block_tq, vm_block);
 struct vm_bindkey {
     spring_vmm_t *vmm;          /* [c] */
     atomic_uint refs;           /* [a] the key handle's reference + lookups */
-    pthread_mutex_t lock;
+    vm_mutex_t lock;
     struct vm_cache *cache;     /* bound cache (holds a ref and an attachment) */
     spring_rights_t rights;     /* rights of the binding */
     spring_off_t offset;        /* bind_cache_offset */
@@ -218,7 +228,7 @@ struct vm_hash_bucket {
  * in cache however large the hash. */
 #define VM_HASH_LOCKS 64
 struct vm_hash_lock {
-    pthread_mutex_t m;
+    vm_mutex_t m;
 } __attribute__((aligned(64)));
 
 struct spring_vmm {
@@ -236,7 +246,7 @@ struct spring_vmm {
     const spring_hat_ops_t *hat;        /* [c] */
     void *hatp;                         /* [c] */
 
-    pthread_mutex_t page_lock;
+    vm_mutex_t page_lock;
     pthread_cond_t frame_cv;            /* frames may have become available */
     struct vm_frame_tq freeq;           /* [p] */
     struct vm_block_tq inuse;           /* [p] LRU first */
@@ -252,15 +262,15 @@ struct spring_vmm {
     struct vm_hash_lock hash_locks[VM_HASH_LOCKS];
     size_t hash_mask;                   /* [c] */
 
-    pthread_mutex_t cache_lock;
+    vm_mutex_t cache_lock;
     struct vm_cache_tq lists[VM_CL_COUNT]; /* [l] */
     size_t ncaches;                     /* [l] */
 
-    pthread_mutex_t as_list_lock;
+    vm_mutex_t as_list_lock;
     size_t nas;                         /* [as_list_lock] */
     LIST_HEAD(, spring_as) as_list;     /* [as_list_lock] */
 
-    pthread_mutex_t swap_lock;
+    vm_mutex_t swap_lock;
     struct vm_swap *swaps;              /* [s] */
 
     uint64_t objh_user;                 /* [c] vmm object handles */
@@ -299,7 +309,7 @@ struct vm_region {
 
 struct spring_as {
     spring_vmm_t *vmm;                  /* [c] */
-    pthread_rwlock_t lock;
+    vm_rwlock_t lock;
     struct rtree idx;                   /* [A] the regions, by start address */
     _Atomic(struct vm_region *) hint;   /* [a] last region found (read under [A]) */
     size_t nregions;                    /* [A] */
@@ -309,7 +319,7 @@ struct spring_as {
      * free_hint is at most free_hole bytes long, so a longer request need
      * not look below it (see find_free in as.c).  Searches under the read
      * lock update the pair together under free_lock. */
-    pthread_mutex_t free_lock;
+    vm_mutex_t free_lock;
     spring_addr_t free_hint;            /* [A + free_lock; A write alone] base or a region end */
     spring_off_t free_hole;             /* [A + free_lock; A write alone] */
     void *hatctx;                       /* [c] */
@@ -434,6 +444,7 @@ SPRING__HIDDEN bool spring__cache_zr_contains(const struct vm_cache *c, spring_o
 SPRING__HIDDEN int spring__as_check(spring_as_t *as, const char **why);
 SPRING__HIDDEN size_t spring__cache_resident(struct vm_cache *c, spring_off_t off, spring_off_t len);
 SPRING__HIDDEN int spring__cache_check(struct vm_cache *c, const char **why);
+SPRING__HIDDEN void spring__cache_pager_stats(struct vm_cache *c, spring_pager_stats_t *st);
 
 /* bind.c */
 /* Resolve a memory object to a cache: bind, then final_bind if needed.
@@ -449,11 +460,13 @@ SPRING__HIDDEN void *spring__anon_swap_new(spring_vmm_t *vmm);
 /* data.c */
 SPRING__HIDDEN bool spring__all_zero(const void *p, size_t n);
 
-/* hat dispatch helpers */
+/* HAT dispatch (the wrappers need the structures above). */
+#include "hatcall.h"
+
 static inline void spring__hat_unload_block(spring_vmm_t *vmm, const struct vm_block *b)
 {
     for (size_t i = 0; i < b->nframes; i++)
-        vmm->hat->frame_unload(vmm->hatp, b->frames[i]);
+        spring__hat_frame_unload(vmm, b->frames[i]);
 }
 
 #define SPRING__MIN(a, b) ((a) < (b) ? (a) : (b))

@@ -78,12 +78,9 @@ int spring_vmm_new(const spring_vmm_config_t *cfg, spring_vmm_t **out)
         return SPRING_EINVAL;
     if (cfg->nframes > ((size_t)1 << 40) / cfg->page_size)
         return SPRING_EINVAL;
-    const spring_hat_ops_t *hat = cfg->hat ? cfg->hat : spring_hat_soft();
-    if (hat->version < 1 || hat->version > SPRING_HAT_OPS_VERSION)
-        return SPRING_EVERSION;
-    if (!hat->create || !hat->destroy || !hat->ctx_create || !hat->ctx_destroy || !hat->enter || !hat->remove ||
-        !hat->protect || !hat->frame_unload || !hat->frame_protect || !hat->frame_refmod || !hat->translate)
-        return SPRING_EINVAL;
+    const spring_hat_ops_t *hat = spring__hat_of(cfg);
+    if ((rc = spring__hat_check(hat)) != 0)
+        return rc;
 
     spring_vmm_t *vmm = calloc(1, sizeof *vmm);
     if (vmm == NULL)
@@ -99,12 +96,11 @@ int spring_vmm_new(const spring_vmm_config_t *cfg, spring_vmm_t **out)
     vmm->nframes = cfg->nframes;
     vmm->mode = cfg->mode;
     vmm->max_unattached = cfg->max_unattached_caches ? cfg->max_unattached_caches : 64;
-    vmm->hat = hat;
-    pthread_mutex_init(&vmm->page_lock, NULL);
-    pthread_cond_init(&vmm->frame_cv, NULL);
-    pthread_mutex_init(&vmm->cache_lock, NULL);
-    pthread_mutex_init(&vmm->as_list_lock, NULL);
-    pthread_mutex_init(&vmm->swap_lock, NULL);
+    vm_mutex_init(&vmm->page_lock, VM_RANK_PAGE);
+    vm_cond_init(&vmm->frame_cv);
+    vm_mutex_init(&vmm->cache_lock, VM_RANK_CACHE_LIST);
+    vm_mutex_init(&vmm->as_list_lock, VM_RANK_AS_LIST);
+    vm_mutex_init(&vmm->swap_lock, VM_RANK_SWAP);
     for (int i = 0; i < VM_CL_COUNT; i++)
         TAILQ_INIT(&vmm->lists[i]);
     LIST_INIT(&vmm->as_list);
@@ -112,12 +108,9 @@ int spring_vmm_new(const spring_vmm_config_t *cfg, spring_vmm_t **out)
     rc = spring__frames_init(vmm);
     if (rc)
         goto fail;
-    spring_hat_env_t env = {vmm->page_size, vmm->nframes, vmm->frame_base, cfg->hat_options};
-    rc = hat->create(&env, &vmm->hatp);
-    if (rc) {
-        rc = rc < 0 && rc > SPRING__ERR_MIN ? rc : SPRING_EINVAL;
+    rc = spring__hat_create(vmm, hat, cfg->hat_options);
+    if (rc)
         goto fail_frames;
-    }
     rc = spring__handle_new(VM_H_VMM, vmm, SPRING_PRIV_USER, &vmm->objh_user);
     if (rc)
         goto fail_hat;
@@ -145,15 +138,15 @@ fail_h2:
 fail_h1:
     spring__handle_free(vmm->objh_user, VM_H_VMM);
 fail_hat:
-    hat->destroy(vmm->hatp);
+    spring__hat_destroy(vmm);
 fail_frames:
     spring__frames_fini(vmm);
 fail:
-    pthread_mutex_destroy(&vmm->page_lock);
+    vm_mutex_destroy(&vmm->page_lock);
     pthread_cond_destroy(&vmm->frame_cv);
-    pthread_mutex_destroy(&vmm->cache_lock);
-    pthread_mutex_destroy(&vmm->as_list_lock);
-    pthread_mutex_destroy(&vmm->swap_lock);
+    vm_mutex_destroy(&vmm->cache_lock);
+    vm_mutex_destroy(&vmm->as_list_lock);
+    vm_mutex_destroy(&vmm->swap_lock);
     free(vmm->name);
     free(vmm);
     return rc;
@@ -163,9 +156,9 @@ int spring_vmm_destroy(spring_vmm_t *vmm)
 {
     if (vmm == NULL)
         return SPRING_EINVAL;
-    pthread_mutex_lock(&vmm->as_list_lock);
+    vm_lock(&vmm->as_list_lock);
     size_t nas = vmm->nas;
-    pthread_mutex_unlock(&vmm->as_list_lock);
+    vm_unlock(&vmm->as_list_lock);
     if (nas != 0)
         return SPRING_EBUSY;
     /* Nothing is lost (§9.2.3): every modified block goes to its pager
@@ -179,25 +172,24 @@ int spring_vmm_destroy(spring_vmm_t *vmm)
     spring__handle_free(vmm->objh_system, VM_H_VMM);
     /* Swap pagers first: releasing them drops their memory objects, whose
      * pagers destroy their caches. */
-    pthread_mutex_lock(&vmm->swap_lock);
+    vm_lock(&vmm->swap_lock);
     struct vm_swap *s = vmm->swaps;
     vmm->swaps = NULL;
-    pthread_mutex_unlock(&vmm->swap_lock);
+    vm_unlock(&vmm->swap_lock);
     while (s) {
         struct vm_swap *n = s->next;
-        if (s->ops->release)
-            s->ops->release(s->self);
+        spring__swap_release(s);
         free(s);
         s = n;
     }
     spring__cache_destroy_all(vmm);
-    vmm->hat->destroy(vmm->hatp);
+    spring__hat_destroy(vmm);
     spring__frames_fini(vmm);
-    pthread_mutex_destroy(&vmm->page_lock);
+    vm_mutex_destroy(&vmm->page_lock);
     pthread_cond_destroy(&vmm->frame_cv);
-    pthread_mutex_destroy(&vmm->cache_lock);
-    pthread_mutex_destroy(&vmm->as_list_lock);
-    pthread_mutex_destroy(&vmm->swap_lock);
+    vm_mutex_destroy(&vmm->cache_lock);
+    vm_mutex_destroy(&vmm->as_list_lock);
+    vm_mutex_destroy(&vmm->swap_lock);
     free(vmm->name);
     free(vmm);
     return 0;
@@ -242,12 +234,12 @@ int spring_vmm_get_vm_info(spring_vmm_obj_t vmm_obj, spring_vm_info_t *info)
     memset(info, 0, sizeof *info);
     info->page_size = vmm->page_size;
     info->nframes = vmm->nframes;
-    pthread_mutex_lock(&vmm->page_lock);
+    vm_lock(&vmm->page_lock);
     info->free_frames = vmm->nfree;
     info->locked_frames = vmm->nlocked;
-    pthread_mutex_unlock(&vmm->page_lock);
+    vm_unlock(&vmm->page_lock);
     info->inuse_frames = vmm->nframes - info->free_frames;
-    pthread_mutex_lock(&vmm->cache_lock);
+    vm_lock(&vmm->cache_lock);
     info->ncaches = vmm->ncaches;
     info->unattached_caches = 0;
     for (int l = VM_CL_UNATT_TEXT; l <= VM_CL_UNATT_ANON; l++) {
@@ -255,10 +247,10 @@ int spring_vmm_get_vm_info(spring_vmm_obj_t vmm_obj, spring_vm_info_t *info)
         TAILQ_FOREACH(c, &vmm->lists[l], lq)
             info->unattached_caches++;
     }
-    pthread_mutex_unlock(&vmm->cache_lock);
-    pthread_mutex_lock(&vmm->as_list_lock);
+    vm_unlock(&vmm->cache_lock);
+    vm_lock(&vmm->as_list_lock);
     info->naddress_spaces = vmm->nas;
-    pthread_mutex_unlock(&vmm->as_list_lock);
+    vm_unlock(&vmm->as_list_lock);
     info->faults = atomic_load(&vmm->st_faults);
     info->page_ins = atomic_load(&vmm->st_page_ins);
     info->page_outs = atomic_load(&vmm->st_page_outs);
@@ -312,12 +304,12 @@ int spring_vmm_add_swap_pager(spring_vmm_obj_t vmm_obj, const spring_swap_pager_
     s->ops = ops;
     s->self = swapper;
     s->temporary = temporary;
-    pthread_mutex_lock(&vmm->swap_lock);
+    vm_lock(&vmm->swap_lock);
     struct vm_swap **pp = &vmm->swaps;
     while (*pp)
         pp = &(*pp)->next;
     *pp = s;
-    pthread_mutex_unlock(&vmm->swap_lock);
+    vm_unlock(&vmm->swap_lock);
     return 0;
 }
 
@@ -328,34 +320,25 @@ int spring_vmm_add_swap_pager(spring_vmm_obj_t vmm_obj, const spring_swap_pager_
 int spring__vmm_new_anon(spring_vmm_t *vmm, struct vm_swap *first, spring_off_t length, spring_mobj_t **out)
 {
     int rc;
-    if (first != NULL && first->ops != NULL) {
-        rc = first->ops->create_mobj(first->self, length, out);
-        if (rc == 0 && *out == NULL)
-            rc = SPRING_EPROTO;
-        return rc > 0 ? SPRING_EPROTO : rc;
-    }
+    if (first != NULL && first->ops != NULL)
+        return spring__swap_create_mobj(first, length, out);
     enum { MAXS = 64 };
     struct vm_swap cand[MAXS];
     size_t n = 0;
     bool permanent = false;
-    pthread_mutex_lock(&vmm->swap_lock);
+    vm_lock(&vmm->swap_lock);
     for (struct vm_swap *s = vmm->swaps; s; s = s->next)
         if (!s->temporary)
             permanent = true;
     for (struct vm_swap *s = vmm->swaps; s && n < MAXS; s = s->next)
         if (!permanent || !s->temporary)
             cand[n++] = *s;
-    pthread_mutex_unlock(&vmm->swap_lock);
+    vm_unlock(&vmm->swap_lock);
     if (n == 0)
         return SPRING_ENOSWAP;
     rc = SPRING_ENOSWAP;
     for (size_t i = 0; i < n; i++) {
-        *out = NULL;
-        rc = cand[i].ops->create_mobj(cand[i].self, length, out);
-        if (rc == 0 && *out == NULL)
-            rc = SPRING_EPROTO;
-        if (rc > 0)
-            rc = SPRING_EPROTO;
+        rc = spring__swap_create_mobj(&cand[i], length, out);
         if (rc != SPRING_ENOSPC)
             return rc;
     }
@@ -395,8 +378,7 @@ void spring_mobj_unref(spring_mobj_t *mobj)
     if (mobj == NULL)
         return;
     if (atomic_fetch_sub(&mobj->refs, 1) == 1) {
-        if (mobj->ops->release)
-            mobj->ops->release(mobj->self);
+        spring__mobj_release(mobj);
         free(mobj);
     }
 }
@@ -404,24 +386,4 @@ void spring_mobj_unref(spring_mobj_t *mobj)
 void *spring_mobj_impl(const spring_mobj_t *mobj)
 {
     return mobj ? mobj->self : NULL;
-}
-
-int spring_mobj_get_length(spring_mobj_t *mobj, spring_off_t *length)
-{
-    if (mobj == NULL || length == NULL)
-        return SPRING_EINVAL;
-    if (mobj->ops->get_length == NULL)
-        return SPRING_ENOSYS;
-    int rc = mobj->ops->get_length(mobj->self, length);
-    return rc > 0 ? SPRING_EPROTO : rc;
-}
-
-int spring_mobj_set_length(spring_mobj_t *mobj, spring_off_t length)
-{
-    if (mobj == NULL)
-        return SPRING_EINVAL;
-    if (mobj->ops->set_length == NULL)
-        return SPRING_ENOSYS;
-    int rc = mobj->ops->set_length(mobj->self, length);
-    return rc > 0 ? SPRING_EPROTO : rc;
 }

@@ -16,6 +16,7 @@
 #ifndef SPRING_AS_H
 #define SPRING_AS_H
 
+#include <spring/cache.h>
 #include <spring/common.h>
 #include <spring/pager.h>
 #include <spring/vmm.h>
@@ -239,6 +240,16 @@ typedef struct spring_as_statistics {
  * @return 0; #SPRING_EINVAL for NULL.
  */
 SPRING_API int spring_as_statistics(spring_as_t *as, spring_as_statistics_t *stats);
+
+/**
+ * @brief The statistics of the pager whose cache is mapped at an address
+ *        (the embedder's view of spring_cache_pager_stats()).
+ * @param as the address space (borrow).
+ * @param address any address inside the mapping.
+ * @param stats produce: the statistics of the mapped cache's pager object.
+ * @return 0; #SPRING_EINVAL for NULL; #SPRING_ENOTMAPPED.
+ */
+SPRING_API int spring_as_pager_stats(spring_as_t *as, spring_addr_t address, spring_pager_stats_t *stats);
 
 /**
  * @brief set_swap_pager (§6.3; add_swap_pager in Appendix A): the swap pager

@@ -175,6 +175,31 @@ SPRING_API int spring_cache_rights_create_restricted_sibling(spring_cache_rights
  */
 SPRING_API int spring_cache_rights_release(spring_cache_rights_t rights);
 
+/**
+ * @brief Statistics of the calls the VMM made to one cache's pager object.
+ *
+ * Every call counts, retries of a system pager's failed call included.
+ */
+typedef struct spring_pager_stats {
+    uint64_t page_ins;    /**< page_in calls */
+    uint64_t page_outs;   /**< page_out calls (one call may carry several blocks) */
+    uint64_t syncs;       /**< sync calls */
+    uint64_t write_outs;  /**< write_out calls */
+    uint64_t other_calls; /**< zero_fill_range, done_with_cache and done_with_pager_object calls */
+    uint64_t failures;    /**< calls that returned an error */
+    uint64_t bytes_in;    /**< bytes the successful page_in calls delivered (upgrades included) */
+    uint64_t bytes_out;   /**< bytes page_out, sync and write_out calls covered (all-zero pages included) */
+    uint64_t ns;          /**< time spent inside the pager's methods, in nanoseconds (monotonic clock) */
+} spring_pager_stats_t;
+
+/**
+ * @brief The statistics of a cache's pager object.
+ * @param cache the cache object (copy).
+ * @param stats produce: the statistics.
+ * @return 0; #SPRING_EINVAL for NULL @p stats; #SPRING_EBADHANDLE.
+ */
+SPRING_API int spring_cache_pager_stats(spring_cache_obj_t cache, spring_pager_stats_t *stats);
+
 #ifdef __cplusplus
 }
 #endif

@@ -95,6 +95,22 @@ SPRING_API const char *spring_strerror(int err);
  */
 SPRING_API const char *spring_err_name(int err);
 
+/**
+ * @brief The calling thread's description of the most recent failure the
+ *        library recorded, with its specific cause.
+ *
+ * Codes such as #SPRING_EPAGER and #SPRING_EBIND say which party failed;
+ * this says what happened: which pager method failed at which offset and
+ * the code the pager itself returned, or why a bind was refused.  The
+ * library records a message where a call fails because of a pager, a
+ * memory object or a swap pager (every pager call), and where a bind or a
+ * map is refused.  A successful call does not clear it.
+ *
+ * @return a string owned by the thread (never NULL; empty when nothing was
+ *   recorded), valid until the thread's next springvm call.  Thread-safe.
+ */
+SPRING_API const char *spring_last_error(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1821,6 +1821,17 @@ out:
 /* ------------------------------------------------------------------ */
 /* Reclamation (§7.5) and teardown.                                     */
 
+/* Whether no block of c is modified or in transit.  => c->lock held. */
+static bool cache_clean(struct vm_cache *c)
+{
+    vm_assert_held(&c->lock);
+    struct vm_block *b;
+    RB_FOREACH(b, vm_block_tree, &c->blocks)
+        if (b->state != VM_B_VALID || (block_dirty(c->vmm, b) && c->rw_attach != 0))
+            return false;
+    return true;
+}
+
 /* Reclaim unattached caches until at most `keep` remain (caches the pager
  * did not ask to keep always go).  Dirty data is paged out first; a cache
  * whose page-out fails is kept.  Returns the number reclaimed.
@@ -1851,23 +1862,41 @@ int spring__cache_reclaim(spring_vmm_t *vmm, size_t keep)
             vm_unlock(&vmm->cache_lock);
             return n;
         }
-        /* Off the lists: no bind can attach it from now on (§7.5 race). */
-        int was = victim->list;
-        list_move(victim, VM_CL_NONE);
+        /* Page its modified data out while it is still on its list: a bind
+         * meanwhile attaches this cache instead of making a second one that
+         * would read the pager's data before the page-out reached it.  Only
+         * a cache found clean and unattached leaves the lists (§7.5: no bind
+         * can attach it from then on) and goes. */
         spring__cache_ref(victim);
         vm_unlock(&vmm->cache_lock);
-        int rc = spring__cache_flush(victim, 0, ~(victim->block_size - 1), false);
-        if (rc != 0) {
+        bool gone = false, busy = true;
+        for (int attempt = 0; attempt < 4 && !gone; attempt++) {
+            int rc = spring__cache_flush(victim, 0, ~(victim->block_size - 1), false);
+            if (rc != 0) {
+                spring__cache_unref(victim);
+                return n; /* keep it, modified; try again later */
+            }
             vm_lock(&vmm->cache_lock);
-            if (!victim->dying)
-                list_move(victim, was);
+            if (victim->list == VM_CL_NONE || victim->nattach != 0) {
+                vm_unlock(&vmm->cache_lock); /* destroyed, or bound again, meanwhile */
+                busy = false;
+                break;
+            }
+            vm_lock(&victim->lock);
+            if (cache_clean(victim)) {
+                list_move(victim, VM_CL_NONE);
+                gone = true;
+            }
+            vm_unlock(&victim->lock);
             vm_unlock(&vmm->cache_lock);
-            spring__cache_unref(victim);
-            return n; /* keep it; try again later */
         }
-        cache_kill(victim);
+        if (gone) {
+            cache_kill(victim);
+            n++;
+        }
         spring__cache_unref(victim);
-        n++;
+        if (!gone && busy)
+            return n; /* still modified after every attempt: leave it for a later pass */
     }
 }
 

@@ -1438,6 +1438,79 @@ START_TEST(test_bind_reclaim_race_page_out_fails)
 }
 END_TEST
 
+/* A bind that races with reclamation's page_out: another thread maps the
+ * object while the reclaimer's page_out of its modified page is still in
+ * the pager.  It must attach the same cache (and wait for the block on its
+ * way out), not get a second cache through final_bind that pages in the
+ * pager's older data. */
+struct race_reader {
+    fx_t *f;
+    spring_as_t *as;
+    atomic_int mapped, read_done;
+    uint8_t v;
+    int rc;
+};
+
+static void *race_reader_thread(void *arg)
+{
+    struct race_reader *r = arg;
+    spring_off_t len = r->f->len;
+    spring_addr_t a = SPRING_ANYWHERE;
+    r->rc = spring_as_map(r->as, r->f->m, 0, &len, &a, SPRING_RIGHTS_RW);
+    atomic_store(&r->mapped, 1);
+    if (r->rc == 0)
+        r->rc = spring_as_read(r->as, a, &r->v, 1);
+    atomic_store(&r->read_done, 1);
+    return NULL;
+}
+
+struct race_hook {
+    struct race_reader *r;
+    pthread_t th;
+    bool started;
+};
+
+static void bind_in_page_out(tpager_t *tp, enum tp_kind kind, spring_off_t off, void *arg)
+{
+    struct race_hook *h = arg;
+    if (kind != TP_PAGE_OUT || h->started)
+        return;
+    h->started = true;
+    ck_assert_int_eq(pthread_create(&h->th, NULL, race_reader_thread, h->r), 0);
+    while (!atomic_load(&h->r->mapped))
+        sched_yield();
+    /* Give a wrongly made second cache time to page in the old data. */
+    for (int i = 0; i < 200 && !atomic_load(&h->r->read_done); i++) {
+        struct timespec ts = {0, 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+START_TEST(test_bind_during_reclaim_page_out)
+{
+    fx_t f;
+    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
+    fx_map(&f, SPRING_RIGHTS_RW);
+    ck_assert_rc(put_page(f.as, f.a, 0x63), 0);
+    ck_assert_rc(spring_as_unmap(f.as, f.a, f.len), 0);
+    struct race_reader r = {.f = &f, .as = as_new(f.vmm, false, 0)};
+    struct race_hook h = {.r = &r};
+    tp_set_hook(f.tp, bind_in_page_out, &h);
+    tp_clear(f.tp);
+    int reclaimed = spring_vmm_reclaim_caches(f.vmm, 0);
+    ck_assert(h.started);
+    pthread_join(h.th, NULL);
+    tp_set_hook(f.tp, NULL, NULL);
+    ck_assert_rc(r.rc, 0);
+    ck_assert_uint_eq(r.v, 0x63);
+    ck_assert_int_eq(reclaimed, 0); /* bound again meanwhile: it stays */
+    ck_assert_uint_eq(tp_count(f.tp, TP_FINAL_BIND), 0);
+    ck_assert_uint_eq(test_vm_info(f.vmm).ncaches, 1);
+    spring_as_destroy(r.as);
+    fx_fini(&f);
+}
+END_TEST
+
 /* bind hands back an invalid cache-rights (given): the VMM calls
  * final_bind, where the pager binds its existing cache with bind_cache.
  * The new mapping shares the cached frame: no second page_in. */
@@ -4191,6 +4264,7 @@ static Suite *scenarios_suite(void)
     t = tc(s, "bind");
     tcase_add_test(t, test_bind_reclaim_race);
     tcase_add_test(t, test_bind_reclaim_race_page_out_fails);
+    tcase_add_test(t, test_bind_during_reclaim_page_out);
     tcase_add_test(t, test_bind_forged_rights);
     tcase_add_test(t, test_bind_stale_rights);
     tcase_add_test(t, test_bind_foreign_rights);

@@ -10,13 +10,18 @@
  * so a backend may forget a translation at any time (the VMM re-enters it
  * on the next fault); it must never invent one.
  *
- * The soft HAT (the default) keeps a software page table per context.  The
- * sun4m SRMMU backend and a host-memory backend implement the same vtable.
+ * The soft HAT (the default) keeps a software page table per context.
+ * Other backends (the planned sun4m SRMMU and host-memory backends,
+ * @ref arch_decision_8 "architecture decision 8") are to implement the same
+ * vtable.
  *
- * @b Threads: the VMM calls the backend from any thread, with none of its
- * own locks held except where a slot says otherwise; the backend does its
- * own locking and never calls back into the VMM.  Frames are numbered from
- * 0 to nframes-1; frame @c f's data is at @c frame_base + f * page_size.
+ * @b Threads: the VMM calls the backend from any thread, and may hold its
+ * own locks while it does (enter, frame_unload, frame_protect and
+ * frame_refmod under a cache's lock; remove and protect under an address
+ * space's lock): the backend's lock is the last in the VMM's lock order
+ * (docs/locking.md).  So the backend does its own locking, never blocks for
+ * long, and never calls back into the VMM.  Frames are numbered from 0 to
+ * nframes-1; frame @c f's data is at @c frame_base + f * page_size.
  */
 #ifndef SPRING_HAT_H
 #define SPRING_HAT_H

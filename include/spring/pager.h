@@ -15,12 +15,18 @@
  * calling it.  This version of the library accepts version 1 of each
  * vtable (#SPRING_PAGER_OPS_VERSION, #SPRING_MOBJ_OPS_VERSION,
  * #SPRING_SWAP_PAGER_OPS_VERSION); a vtable whose version is below 1 or
- * newer than the library knows is refused with #SPRING_EVERSION.  A pager's methods return 0 or a negative @c SPRING_E* code;
- * any other value is treated as #SPRING_EPROTO.
+ * newer than the library knows is refused with #SPRING_EVERSION.  A pager's
+ * methods return 0 or a negative @c SPRING_E* code; any other value is
+ * treated as #SPRING_EPROTO.
  *
  * @b Locking: the VMM never holds one of its locks while it calls a pager,
  * so a pager may call back into the VMM (cache methods, vmm methods) from
- * inside any of its methods.
+ * inside any of its methods.  Two calls into the VMM may call the pager
+ * back on the same thread before they return: spring_cache_populate()
+ * allocates frames and may evict, which can call page_out of any cache
+ * (the caller's own included), and spring_cache_destroy() may call
+ * done_with_pager_object.  A pager must not hold a lock of its own across
+ * those calls that its page_out or done_with_pager_object also takes.
  */
 #ifndef SPRING_PAGER_H
 #define SPRING_PAGER_H
@@ -144,13 +150,17 @@ typedef struct spring_pager_ops {
                 const spring_data_t *data);
     /**
      * @brief Tell the pager that a range is now all zero and held read-write
-     *        by the VMM (optional).  The VMM calls it when it zero-fills part
-     *        of an anonymous object it already uses (spring_as_allocate_memory()).
+     *        by the VMM (optional).  The VMM calls it after it made a range
+     *        of the default anonymous object zero, when
+     *        spring_as_allocate_memory() maps it and when it is unmapped.
+     *        It is a hint: the VMM has already made the range zero in the
+     *        cache, and a failure does not fail the mapping call.
      * @param self the pager object.
      * @param offset cache offset.
      * @param size bytes.
      * @param own borrow: the cache's ownership state.
-     * @return 0 or a negative code.
+     * @return 0 or a negative code (counted as a failure in the pager's
+     *   statistics, otherwise ignored).
      */
     int (*zero_fill_range)(void *self, spring_off_t offset, spring_off_t size, spring_ownership_t *own);
     /**
@@ -182,7 +192,9 @@ typedef struct spring_pager_info {
                                    frame pool (spring_vmm_create_cache_object()); 0 = one page */
     spring_cache_kind_t kind; /**< hint: text, data or anonymous */
     unsigned cost;            /**< hint: relative cost of using the pager (0 = cheap) */
-    bool keep_unattached;     /**< keep the cache after its last attachment is gone */
+    bool keep_unattached;     /**< keep the cache after its last attachment is gone: until more than the
+                                   VMM's max_unattached_caches are unattached (oldest go first) or
+                                   spring_vmm_reclaim_caches() reclaims it; false: reclaimed at once */
 } spring_pager_info_t;
 
 /**

@@ -27,18 +27,21 @@ typedef struct spring_vmm spring_vmm_t;
 typedef struct spring_registry spring_registry_t;
 
 /**
- * @brief How the VMM runs its internal activities (architecture decision 5).
+ * @brief How the VMM runs its internal activities
+ *        (@ref arch_decision_5 "architecture decision 5").
  *
- * In this version no activity needs a thread of its own in either mode:
- * frames are reclaimed by the faulting thread when the free list runs out,
- * and unattached caches are reclaimed by the thread that detaches the last
- * mapping (or by spring_vmm_reclaim_caches()).  The clock sweeper, pushers
- * and prefetchers, which will run as threads in threaded mode and be
- * stepped by the embedder in deterministic mode, come later.
+ * What this version runs: no thread of its own, in either mode; the two
+ * modes behave the same.  Frames are reclaimed by the faulting thread when
+ * the free list runs out, and unattached caches by the thread that removes
+ * the last binding when the unattached limit is passed (or by
+ * spring_vmm_reclaim_caches()).  The clock sweeper, pushers and
+ * prefetchers, which will run as threads in threaded mode and be stepped
+ * by the embedder in deterministic mode, come later; #SPRING_VMM_THREADED
+ * is the default and stays accepted.
  */
 typedef enum spring_vmm_mode {
-    SPRING_VMM_THREADED = 0,     /**< background threads run the internal activities */
-    SPRING_VMM_DETERMINISTIC = 1 /**< no background threads; the embedder steps them */
+    SPRING_VMM_THREADED = 0,     /**< the default: background threads will run the internal activities (none yet) */
+    SPRING_VMM_DETERMINISTIC = 1 /**< no background threads ever; the embedder will step them */
 } spring_vmm_mode_t;
 
 /**
@@ -251,7 +254,9 @@ SPRING_API int spring_vmm_create_cache_object(spring_vmm_obj_t vmm_obj, const sp
  * @brief create_cache_object_and_bind (Appendix B, §7.5): create a cache and
  *        bind it to an outstanding final_bind.
  * @param vmm_obj the vmm object (copy).
- * @param key the bind key received in final_bind (consume).
+ * @param key the bind key received in final_bind (borrow: it stays the
+ *        VMM's, valid until final_bind returns; a second binding with it
+ *        gets #SPRING_EBUSY).
  * @param bind_length bytes of the cache the binding covers.
  * @param bind_cache_offset the cache offset matching the mapped object offset.
  * @param bind_max_rights the rights of the binding (at most @p max_rights).
@@ -281,7 +286,8 @@ SPRING_API int spring_vmm_create_cache_object_and_bind(
  * On success the cache cannot be reclaimed until the bind key is gone.
  *
  * @param vmm_obj the vmm object (copy).
- * @param key the bind key received in final_bind (copy).
+ * @param key the bind key received in final_bind (borrow: as for
+ *        spring_vmm_create_cache_object_and_bind()).
  * @param bind_length bytes of the cache the binding covers.
  * @param bind_cache_offset the cache offset matching the mapped object offset.
  * @param rights a cache-rights object for the cache (consume on success).

@@ -1194,11 +1194,13 @@ static int take_data(spring_cache_obj_t h, spring_off_t off, spring_off_t size, 
     struct vm_cache *c;
     spring_off_t end;
     int rc = 0;
+    VM_API_ENTER();
     if (own != NULL && *own != SPRING_OWN_UNCHANGED && !valid_own(*own))
         return SPRING_EINVAL;
     if ((rc = cache_from_handle(h, &c)) != 0)
         return rc;
     spring_vmm_t *vmm = c->vmm;
+    VM_API_VMM(vmm);
     if ((rc = check_range(c, off, &size, &end)) != 0) {
         spring__cache_unref(c);
         return rc;
@@ -1402,6 +1404,7 @@ static const void *data_at(const spring_data_t *d, spring_off_t o)
 int spring_cache_populate(spring_cache_obj_t cache, spring_off_t offset, spring_off_t size, spring_rights_t access,
                           spring_ownership_t *own, const spring_data_t *data)
 {
+    VM_API_ENTER();
     struct vm_cache *c;
     spring_off_t end;
     int rc;
@@ -1414,6 +1417,7 @@ int spring_cache_populate(spring_cache_obj_t cache, spring_off_t offset, spring_
     if ((rc = cache_from_handle(cache, &c)) != 0)
         return rc;
     spring_vmm_t *vmm = c->vmm;
+    VM_API_VMM(vmm);
     if ((rc = check_range(c, offset, &size, &end)) != 0 || (rc = check_cover(c, offset, end, data)) != 0)
         goto out_unref;
     if ((access & SPRING_RIGHTS_W) && !(c->max_rights & SPRING_RIGHTS_W)) {
@@ -1521,10 +1525,12 @@ void spring__cache_abort(struct vm_cache *c)
 
 int spring_cache_destroy(spring_cache_obj_t cache)
 {
+    VM_API_ENTER();
     struct vm_cache *c;
     int rc = cache_from_handle(cache, &c);
     if (rc)
         return rc;
+    VM_API_VMM(c->vmm);
     cache_kill(c);
     spring__cache_unref(c);
     return 0;

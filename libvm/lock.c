@@ -6,6 +6,7 @@
 #include "lock.h"
 
 #ifdef SPRING_DEBUG
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -92,6 +93,47 @@ void spring__assert_no_locks_at(const char *what, const char *file, int line)
     fprintf(stderr, "springvm: %s at %s:%d with a VMM lock held\n", what, file, line);
     dump();
     abort();
+}
+
+/* ------------------------------------------------------------------ */
+/* The consistency checker after outermost public calls.               */
+
+#include <spring/spring.h>
+
+static _Thread_local int api_depth;
+static atomic_uint api_calls;
+
+struct vm_api_scope spring__api_enter(void)
+{
+    api_depth++;
+    struct vm_api_scope s = {NULL};
+    return s;
+}
+
+static unsigned check_every(void)
+{
+    static atomic_uint every;
+    unsigned e = atomic_load(&every);
+    if (e == 0) {
+        const char *v = getenv("SPRING_DEBUG_CHECK_EVERY");
+        e = v && atoi(v) > 0 ? (unsigned)atoi(v) : 8;
+        atomic_store(&every, e);
+    }
+    return e;
+}
+
+void spring__api_leave(struct vm_api_scope *s)
+{
+    if (--api_depth != 0 || s->vmm == NULL)
+        return;
+    spring__assert_no_locks("returning from a public call");
+    if (atomic_fetch_add(&api_calls, 1) % check_every() != 0)
+        return;
+    const char *why = NULL;
+    if (spring_vmm_check(s->vmm, &why) != 0) {
+        fprintf(stderr, "springvm: consistency check failed after a public call: %s\n", why ? why : "?");
+        abort();
+    }
 }
 #else
 /* ISO C wants a translation unit to declare something. */

@@ -75,6 +75,29 @@ void spring__assert_no_locks_at(const char *what, const char *file, int line);
 #define VM_DEBUG_ONLY(x)
 #endif
 
+/*
+ * Public calls (debug build): VM_API_ENTER() at the top of a public
+ * function that changes VMM state opens a scope; VM_API_VMM(vmm) names the
+ * VMM once it is known.  When the outermost such call of a thread returns,
+ * with no lock held, the VMM's consistency checker runs (sampled: every
+ * SPRING_DEBUG_CHECK_EVERY-th call, 8 by default; 1 checks after every
+ * call) and a failure aborts with the checker's message.
+ */
+struct spring_vmm;
+struct vm_api_scope {
+    struct spring_vmm *vmm;
+};
+#ifdef SPRING_DEBUG
+struct vm_api_scope spring__api_enter(void);
+void spring__api_leave(struct vm_api_scope *s);
+#define VM_API_ENTER() \
+    struct vm_api_scope vm_api_scope_ __attribute__((cleanup(spring__api_leave))) = spring__api_enter()
+#define VM_API_VMM(v) (vm_api_scope_.vmm = (v))
+#else
+#define VM_API_ENTER() ((void)0)
+#define VM_API_VMM(v) ((void)0)
+#endif
+
 static inline void vm_mutex_init(vm_mutex_t *l, int rank)
 {
     pthread_mutex_init(&l->m, NULL);

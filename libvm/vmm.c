@@ -263,6 +263,8 @@ int spring_vmm_get_vm_info(spring_vmm_obj_t vmm_obj, spring_vm_info_t *info)
 
 int spring_vmm_sync(spring_vmm_t *vmm)
 {
+    VM_API_ENTER();
+    VM_API_VMM(vmm);
     if (vmm == NULL)
         return SPRING_EINVAL;
     return spring__cache_push_all(vmm, true);
@@ -270,6 +272,8 @@ int spring_vmm_sync(spring_vmm_t *vmm)
 
 int spring_vmm_reclaim_caches(spring_vmm_t *vmm, size_t keep)
 {
+    VM_API_ENTER();
+    VM_API_VMM(vmm);
     if (vmm == NULL)
         return SPRING_EINVAL;
     return spring__cache_reclaim(vmm, keep);

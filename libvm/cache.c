@@ -1188,19 +1188,21 @@ static int check_range(const struct vm_cache *c, spring_off_t off, spring_off_t 
     return 0;
 }
 
+/* The body of flush_back, deny_writes, write_back, delete_range and
+ * zero_fill; api is the public call's scope (NULL for an internal call). */
 static int take_data(spring_cache_obj_t h, spring_off_t off, spring_off_t size, spring_ownership_t *own,
-                     spring_data_t **data, enum take_op op)
+                     spring_data_t **data, enum take_op op, struct vm_api_scope *api)
 {
     struct vm_cache *c;
     spring_off_t end;
     int rc = 0;
-    VM_API_ENTER();
     if (own != NULL && *own != SPRING_OWN_UNCHANGED && !valid_own(*own))
         return SPRING_EINVAL;
     if ((rc = cache_from_handle(h, &c)) != 0)
         return rc;
     spring_vmm_t *vmm = c->vmm;
-    VM_API_VMM(vmm);
+    if (api != NULL)
+        api->vmm = vmm; /* a public call: the debug build checks this VMM after it */
     if ((rc = check_range(c, off, &size, &end)) != 0) {
         spring__cache_unref(c);
         return rc;
@@ -1321,37 +1323,42 @@ out:
 int spring_cache_flush_back(spring_cache_obj_t cache, spring_off_t offset, spring_off_t size,
                             spring_ownership_t *own, spring_data_t **data)
 {
-    return take_data(cache, offset, size, own, data, OP_FLUSH);
+    VM_API_ENTER();
+    return take_data(cache, offset, size, own, data, OP_FLUSH, VM_API_SCOPE);
 }
 
 int spring_cache_deny_writes(spring_cache_obj_t cache, spring_off_t offset, spring_off_t size,
                              spring_ownership_t *own, spring_data_t **data)
 {
-    return take_data(cache, offset, size, own, data, OP_DENY);
+    VM_API_ENTER();
+    return take_data(cache, offset, size, own, data, OP_DENY, VM_API_SCOPE);
 }
 
 int spring_cache_write_back(spring_cache_obj_t cache, spring_off_t offset, spring_off_t size,
                             spring_ownership_t *own, spring_data_t **data)
 {
-    return take_data(cache, offset, size, own, data, OP_WRITEBACK);
+    VM_API_ENTER();
+    return take_data(cache, offset, size, own, data, OP_WRITEBACK, VM_API_SCOPE);
 }
 
 int spring_cache_delete_range(spring_cache_obj_t cache, spring_off_t offset, spring_off_t size,
                               spring_ownership_t *own)
 {
-    return take_data(cache, offset, size, own, NULL, OP_DELETE);
+    VM_API_ENTER();
+    return take_data(cache, offset, size, own, NULL, OP_DELETE, VM_API_SCOPE);
 }
 
 int spring_cache_zero_fill(spring_cache_obj_t cache, spring_off_t offset, spring_off_t size,
                            spring_ownership_t *own)
 {
-    return take_data(cache, offset, size, own, NULL, OP_ZERO);
+    VM_API_ENTER();
+    return take_data(cache, offset, size, own, NULL, OP_ZERO, VM_API_SCOPE);
 }
 
 int spring__cache_discard(struct vm_cache *c, spring_off_t off, spring_off_t size)
 {
     spring_cache_obj_t h = {c->handle};
-    return take_data(h, off, size, NULL, NULL, OP_ZERO);
+    return take_data(h, off, size, NULL, NULL, OP_ZERO, NULL);
 }
 
 int spring__cache_tell_zero(struct vm_cache *c, spring_off_t off, spring_off_t size)

@@ -94,9 +94,11 @@ void spring__api_leave(struct vm_api_scope *s);
     struct vm_api_scope vm_api_scope_ __attribute__((cleanup(spring__api_leave))) = spring__api_enter()
 #define VM_API_VMM(v) (vm_api_scope_.vmm = (v))
 #else
-#define VM_API_ENTER() ((void)0)
-#define VM_API_VMM(v) ((void)0)
+#define VM_API_ENTER() struct vm_api_scope vm_api_scope_ __attribute__((unused)) = {NULL}
+#define VM_API_VMM(v) ((void)(v))
 #endif
+/* The scope of the current public call, for a helper that learns the VMM. */
+#define VM_API_SCOPE (&vm_api_scope_)
 
 static inline void vm_mutex_init(vm_mutex_t *l, int rank)
 {

@@ -46,8 +46,12 @@ int spring__bind(spring_vmm_t *vmm, spring_mobj_t *mobj, spring_rights_t access,
     if (rc != 0)
         return call_rc(rc);
     if (len == 0 || len > *length || (len & (vmm->page_size - 1)) || (coff & (vmm->page_size - 1)) ||
-        coff + len < coff || flags != 0)
-        return SPRING_EBIND; /* the pager answered outside the protocol */
+        coff + len < coff || flags != 0) {
+        spring__set_error(0, "the memory object's bind answered outside the protocol: length %#llx for %#llx asked, "
+                          "cache offset %#llx, flags %#lx (page-aligned, non-empty, not longer, flags 0)",
+                          (unsigned long long)len, (unsigned long long)*length, (unsigned long long)coff, flags);
+        return SPRING_EBIND;
+    }
     /* A binding whose rights include write makes the cache "bound
      * writable" (§6.1) even if it is mapped read-only for now. */
     rc = spring__rights_attach(vmm, r, true, cache, rights);
@@ -84,11 +88,18 @@ int spring__bind(spring_vmm_t *vmm, spring_mobj_t *mobj, spring_rights_t access,
     k->dead = true;
     vm_unlock(&k->lock);
     spring__bindkey_unref(k);
-    if (c == NULL)
+    if (c == NULL) {
+        if (rc == 0)
+            spring__set_error(0, "bind returned a cache-rights that leads to no live cache of this VMM, and "
+                              "final_bind bound no cache to the key");
         return SPRING_EBIND;
+    }
     /* The key held a reference and an attachment: they pass to the caller. */
     if (rc != 0 || flags != 0 || klen == 0 || (klen & (vmm->page_size - 1)) || (koff & (vmm->page_size - 1)) ||
         koff + klen < koff) {
+        if (rc == 0)
+            spring__set_error(0, "final_bind bound a cache but answered outside the protocol: flags %#lx, length "
+                              "%#llx, cache offset %#llx", flags, (unsigned long long)klen, (unsigned long long)koff);
         spring__cache_detach(c);
         spring__cache_unref(c);
         return SPRING_EBIND;

@@ -38,7 +38,9 @@ void *spring__realloc(spring_vmm_t *vmm, void *p, size_t n)
     return inject_fail(vmm) ? NULL : realloc(p, n);
 }
 
-int spring_vmm_inject_alloc_failure(spring_vmm_t *vmm, unsigned nth)
+/* A test-only hook, not in the public headers (t/testhooks.h). */
+SPRING_API int spring__test_inject_alloc_failure(spring_vmm_t *vmm, unsigned nth);
+int spring__test_inject_alloc_failure(spring_vmm_t *vmm, unsigned nth)
 {
     if (vmm == NULL)
         return SPRING_EINVAL;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "testhooks.h"
 #include "testlib.h"
 
 #ifndef TEST_RECORDING_HAT
@@ -1013,21 +1014,21 @@ END_TEST
 
 START_TEST(test_vmm_inject_alloc_failure)
 {
-    ck_assert_rc(spring_vmm_inject_alloc_failure(NULL, 1), SPRING_EINVAL);
+    ck_assert_rc(spring__test_inject_alloc_failure(NULL, 1), SPRING_EINVAL);
     spring_vmm_t *vmm = test_vmm("api", 16, NULL);
     spring_as_t *as1 = NULL, *as2 = NULL, *as3 = NULL;
     /* The next allocation fails; the one after does not. */
-    ck_assert_rc(spring_vmm_inject_alloc_failure(vmm, 1), 0);
+    ck_assert_rc(spring__test_inject_alloc_failure(vmm, 1), 0);
     ck_assert_rc(spring_as_new(vmm, NULL, &as1), SPRING_ENOMEM);
     ck_assert_uint_eq(test_vm_info(vmm).naddress_spaces, 0);
     ck_assert_rc(spring_as_new(vmm, NULL, &as1), 0);
     /* The second from now. */
-    ck_assert_rc(spring_vmm_inject_alloc_failure(vmm, 2), 0);
+    ck_assert_rc(spring__test_inject_alloc_failure(vmm, 2), 0);
     ck_assert_rc(spring_as_new(vmm, NULL, &as2), 0);
     ck_assert_rc(spring_as_new(vmm, NULL, &as3), SPRING_ENOMEM);
     /* 0 turns it off. */
-    ck_assert_rc(spring_vmm_inject_alloc_failure(vmm, 1), 0);
-    ck_assert_rc(spring_vmm_inject_alloc_failure(vmm, 0), 0);
+    ck_assert_rc(spring__test_inject_alloc_failure(vmm, 1), 0);
+    ck_assert_rc(spring__test_inject_alloc_failure(vmm, 0), 0);
     ck_assert_rc(spring_as_new(vmm, NULL, &as3), 0);
     ck_assert_uint_eq(test_vm_info(vmm).naddress_spaces, 3);
     CHECK_VMM(vmm);
@@ -1104,6 +1105,51 @@ START_TEST(test_vmm_sync)
     tp_clear(f.tp);
     ck_assert_uint_eq(read_byte(f.as, A0 + PS), 0x5a);
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 0);
+    fix_fini(&f);
+}
+END_TEST
+
+/* spring_cache_pager_stats and spring_as_pager_stats: illegal uses
+ * refused; the counts follow the pager traffic; spring_last_error names a
+ * failing pager method and its code. */
+START_TEST(test_pager_stats)
+{
+    fix_t f;
+    fix_init(&f, false, 0);
+    spring_pager_stats_t st;
+    spring_cache_obj_t c = tp_cache(f.tp);
+    ck_assert_rc(spring_cache_pager_stats(c, NULL), SPRING_EINVAL);
+    ck_assert_rc(spring_cache_pager_stats((spring_cache_obj_t){FORGED}, &st), SPRING_EBADHANDLE);
+    ck_assert_rc(spring_cache_pager_stats((spring_cache_obj_t){0}, &st), SPRING_EBADHANDLE);
+    ck_assert_rc(spring_cache_pager_stats((spring_cache_obj_t){tp_rights(f.tp).h}, &st), SPRING_EBADHANDLE);
+    ck_assert_rc(spring_as_pager_stats(NULL, A0, &st), SPRING_EINVAL);
+    ck_assert_rc(spring_as_pager_stats(f.as, A0, NULL), SPRING_EINVAL);
+    ck_assert_rc(spring_as_pager_stats(f.as, AFREE, &st), SPRING_ENOTMAPPED);
+    (void)read_byte(f.as, A0);
+    (void)read_byte(f.as, A0 + PS);
+    write_byte(f.as, A0 + 2 * PS, 1);
+    ck_assert_rc(spring_cache_pager_stats(c, &st), 0);
+    ck_assert_uint_eq(st.page_ins, tp_count(f.tp, TP_PAGE_IN));
+    ck_assert_uint_eq(st.page_ins, 3);
+    ck_assert_uint_eq(st.bytes_in, 3 * PS);
+    ck_assert_uint_eq(st.page_outs + st.syncs + st.write_outs + st.failures, 0);
+    ck_assert_rc(spring_as_flush(f.as, A0, 8 * PS, true), 0);
+    tp_fail(f.tp, TP_PAGE_IN, SPRING_ENOSPC, false);
+    uint8_t v;
+    ck_assert_rc(spring_as_read(f.as, A0 + 5 * PS, &v, 1), SPRING_EPAGER);
+    ck_assert_msg(strstr(spring_last_error(), "page_in") && strstr(spring_last_error(), "SPRING_ENOSPC"), "%s",
+                  spring_last_error());
+    spring_pager_stats_t st2;
+    ck_assert_rc(spring_as_pager_stats(f.as, A0 + 3, &st2), 0);
+    ck_assert_uint_eq(st2.syncs, 1);
+    ck_assert_uint_eq(st2.bytes_out, PS);
+    ck_assert_uint_eq(st2.page_ins, 4);
+    ck_assert_uint_eq(st2.failures, 1);
+    ck_assert_uint_ge(st2.ns, st.ns);
+    /* The read-only object at A1 maps the same cache: the same pager. */
+    spring_pager_stats_t st3;
+    ck_assert_rc(spring_as_pager_stats(f.as, A1, &st3), 0);
+    ck_assert_uint_eq(st3.page_ins, st2.page_ins);
     fix_fini(&f);
 }
 END_TEST
@@ -2427,12 +2473,18 @@ START_TEST(test_as_map_illegal)
         snap_check(f.as, &s, __func__, i);
         CHECK_VMM(f.vmm);
     }
-    /* The pager failing the bind. */
+    /* The pager failing the bind: EBIND, and the thread's last error says
+     * what the pager answered. */
     spring_off_t len = PS;
     spring_addr_t addr = AFREE;
     tp_fail(f.tp, TP_BIND, SPRING_ENOMEM, false);
     ck_assert_rc(spring_as_map(f.as, f.rw, 0, &len, &addr, SPRING_RIGHTS_RW), SPRING_EBIND);
+    ck_assert_msg(strstr(spring_last_error(), "bind") && strstr(spring_last_error(), "SPRING_ENOMEM"), "%s",
+                  spring_last_error());
     snap_check(f.as, &s, __func__, 100);
+    /* An offset past the object's end: the pager's ERANGE is named. */
+    ck_assert_rc(spring_as_map(f.as, f.rw, 16 * PS, &len, &addr, SPRING_RIGHTS_RW), SPRING_EBIND);
+    ck_assert_msg(strstr(spring_last_error(), "SPRING_ERANGE"), "%s", spring_last_error());
     /* A cache-rights the VMM cannot use, and a final_bind that does nothing. */
     tp_set_bind_rights(f.tp, (spring_cache_rights_t){FORGED});
     tp_set_final_bind_noop(f.tp, true);
@@ -2556,11 +2608,11 @@ START_TEST(test_as_map_enomem)
     unsigned n;
     int rc = -1;
     for (n = 1; n < 200; n++) {
-        ck_assert_rc(spring_vmm_inject_alloc_failure(f.vmm, n), 0);
+        ck_assert_rc(spring__test_inject_alloc_failure(f.vmm, n), 0);
         spring_off_t len = 4 * PS;
         spring_addr_t addr = AFREE;
         rc = spring_as_map(f.as, (n & 1) ? m2 : f.rw, 0, &len, &addr, SPRING_RIGHTS_RW);
-        ck_assert_rc(spring_vmm_inject_alloc_failure(f.vmm, 0), 0);
+        ck_assert_rc(spring__test_inject_alloc_failure(f.vmm, 0), 0);
         if (rc == 0)
             break;
         ck_assert_msg(rc == SPRING_ENOMEM || rc == SPRING_EBIND, "failure %u: %s", n, spring_err_name(rc));
@@ -2713,9 +2765,9 @@ START_TEST(test_as_unmap)
     ck_assert_rc(spring_as_unmap(f.as, AFREE, 16 * PS), 0);
     snap_check(f.as, &s, __func__, 50);
     /* A split that needs memory it cannot have changes nothing. */
-    ck_assert_rc(spring_vmm_inject_alloc_failure(f.vmm, 1), 0);
+    ck_assert_rc(spring__test_inject_alloc_failure(f.vmm, 1), 0);
     ck_assert_rc(spring_as_unmap(f.as, A0 + 3 * PS, PS), SPRING_ENOMEM);
-    ck_assert_rc(spring_vmm_inject_alloc_failure(f.vmm, 0), 0);
+    ck_assert_rc(spring__test_inject_alloc_failure(f.vmm, 0), 0);
     snap_check(f.as, &s, __func__, 51);
     CHECK_VMM(f.vmm);
     /* Legal: a hole in the middle splits the region. */
@@ -2937,9 +2989,9 @@ START_TEST(test_as_change_access_rights)
         write_byte(f.as, A0 + PS, (uint8_t)i); /* still writable */
     }
     /* Out of memory for the split: nothing changed. */
-    ck_assert_rc(spring_vmm_inject_alloc_failure(f.vmm, 1), 0);
+    ck_assert_rc(spring__test_inject_alloc_failure(f.vmm, 1), 0);
     ck_assert_rc(spring_as_change_access_rights(f.as, A0 + 2 * PS, PS, SPRING_RIGHTS_RO), SPRING_ENOMEM);
-    ck_assert_rc(spring_vmm_inject_alloc_failure(f.vmm, 0), 0);
+    ck_assert_rc(spring__test_inject_alloc_failure(f.vmm, 0), 0);
     snap_check(f.as, &s, __func__, 100);
     write_byte(f.as, A0 + 2 * PS, 1);
     CHECK_VMM(f.vmm);
@@ -3772,6 +3824,7 @@ static Suite *api_suite(void)
     tcase_add_test(tc, test_vmm_get_vm_info);
     tcase_add_test(tc, test_vmm_reclaim_caches);
     tcase_add_test(tc, test_vmm_sync);
+    tcase_add_test(tc, test_pager_stats);
     tcase_add_test(tc, test_create_cache_object);
     tcase_add_test(tc, test_vmm_bind_cache);
     tcase_add_test(tc, test_vmm_create_cache_object_and_bind);

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "testhooks.h"
 #include "testlib.h"
 
 #define PS 4096
@@ -2171,7 +2172,7 @@ END_TEST
 
 static void inject(spring_vmm_t *vmm, unsigned k)
 {
-    ck_assert_rc(spring_vmm_inject_alloc_failure(vmm, k), 0);
+    ck_assert_rc(spring__test_inject_alloc_failure(vmm, k), 0);
 }
 
 #define INJECT_END(nfail, last)                                                               \

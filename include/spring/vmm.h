@@ -179,15 +179,6 @@ SPRING_API int spring_vmm_check(spring_vmm_t *vmm, const char **why);
  */
 SPRING_API int spring_vmm_reclaim_caches(spring_vmm_t *vmm, size_t keep);
 
-/**
- * @brief Failure injection for tests: make the @p nth host memory allocation
- *        the VMM makes from now on fail (1 = the next one).
- * @param vmm the VMM (borrow).
- * @param nth which allocation fails; 0 turns injection off.
- * @return 0; #SPRING_EINVAL for NULL.
- */
-SPRING_API int spring_vmm_inject_alloc_failure(spring_vmm_t *vmm, unsigned nth);
-
 /** @brief VMM-wide information and statistics (get_vm_info, Appendix C). */
 typedef struct spring_vm_info {
     size_t page_size;            /**< bytes per page */

@@ -11,10 +11,22 @@
  * never holds one while calling a pager), and held across calls into the
  * VMM's vmm object (create_cache_object), which never call back.
  */
+/* Built from the public headers only (and libbsd's tree.h): a pager needs
+ * nothing else. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/tree.h>
 
-#include "vm_int.h"
+#include <spring/spring.h>
+
+#include "anon.h"
+
+/* libbsd's tree.h marks static generated functions with __unused. */
+#ifndef __unused
+#define __unused __attribute__((unused))
+#endif
 
 struct anon_swap {
     char *vmm_name;         /* [c] a copy: objects may outlive the VMM */
@@ -349,13 +361,15 @@ void *spring__anon_swap_new(spring_vmm_t *vmm)
     struct anon_swap *sw = calloc(1, sizeof *sw);
     if (sw == NULL)
         return NULL;
-    sw->vmm_name = strdup(vmm->name);
-    sw->page_size = vmm->page_size;
+    sw->vmm_name = strdup(spring_vmm_name(vmm));
     atomic_init(&sw->refs, 1);
-    if (sw->vmm_name == NULL || spring_vmm_get_object(vmm, SPRING_PRIV_SYSTEM, &sw->vobj) != 0) {
+    spring_vm_info_t info;
+    if (sw->vmm_name == NULL || spring_vmm_get_object(vmm, SPRING_PRIV_SYSTEM, &sw->vobj) != 0 ||
+        spring_vmm_get_vm_info(sw->vobj, &info) != 0) {
         free(sw->vmm_name);
         free(sw);
         return NULL;
     }
+    sw->page_size = info.page_size;
     return sw;
 }

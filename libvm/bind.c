@@ -55,10 +55,7 @@ int spring__bind(spring_vmm_t *vmm, spring_mobj_t *mobj, spring_rights_t access,
     /* A binding whose rights include write makes the cache "bound
      * writable" (§6.1) even if it is mapped read-only for now. */
     rc = spring__rights_attach(vmm, r, true, cache, rights);
-    if (rc == 0) {
-        if ((coff & ((*cache)->block_size - 1)) != 0 && ((*cache)->block_size != vmm->page_size)) {
-            /* Mapped offsets need not be block aligned; faults align. */
-        }
+    if (rc == 0) { /* the cache offset need not be block aligned: faults align */
         *length = len;
         *cache_off = coff;
         return 0;
@@ -104,11 +101,8 @@ int spring__bind(spring_vmm_t *vmm, spring_mobj_t *mobj, spring_rights_t access,
         spring__cache_unref(c);
         return SPRING_EBIND;
     }
-    if (kr & SPRING_RIGHTS_W) {
-        vm_lock(&c->lock);
-        c->rw_attach++;
-        vm_unlock(&c->lock);
-    }
+    if (kr & SPRING_RIGHTS_W)
+        spring__cache_note_rw(c);
     *cache = c;
     *rights = kr;
     *length = SPRING__MIN(len, klen);

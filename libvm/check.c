@@ -5,7 +5,7 @@
  */
 #include <stdlib.h>
 
-#include "vm_int.h"
+#include "cache_int.h"
 
 static int check_frames(spring_vmm_t *vmm, const char **why)
 {

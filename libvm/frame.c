@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vm_int.h"
+#include "cache_int.h"
 
 int spring__frames_init(spring_vmm_t *vmm)
 {

@@ -12,6 +12,10 @@
 #ifndef SPRING_HATCALL_H
 #define SPRING_HATCALL_H
 
+#ifdef SPRING_PUBLIC_HEADERS_ONLY
+#error "a plugin built from the public headers includes a private header of libvm"
+#endif
+
 #include <spring/spring.h>
 
 /* The HAT a configuration names (the soft HAT by default), whether the

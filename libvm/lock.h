@@ -20,6 +20,10 @@
 #ifndef SPRING_LOCK_H
 #define SPRING_LOCK_H
 
+#ifdef SPRING_PUBLIC_HEADERS_ONLY
+#error "a plugin built from the public headers includes a private header of libvm"
+#endif
+
 #include <pthread.h>
 #include <stdbool.h>
 #include <time.h>

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "vm_int.h" /* includes pagercall.h */
+#include "cache_int.h" /* the cache layout; includes vm_int.h and pagercall.h */
 
 /* ------------------------------------------------------------------ */
 /* The thread's last-error message.                                     */

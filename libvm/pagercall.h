@@ -20,6 +20,10 @@
 #ifndef SPRING_PAGERCALL_H
 #define SPRING_PAGERCALL_H
 
+#ifdef SPRING_PUBLIC_HEADERS_ONLY
+#error "a plugin built from the public headers includes a private header of libvm"
+#endif
+
 #include <spring/spring.h>
 
 struct vm_cache;

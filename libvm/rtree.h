@@ -15,6 +15,10 @@
 #ifndef SPRING_RTREE_H
 #define SPRING_RTREE_H
 
+#ifdef SPRING_PUBLIC_HEADERS_ONLY
+#error "a plugin built from the public headers includes a private header of libvm"
+#endif
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -26,6 +26,10 @@
 #ifndef SPRING_VM_INT_H
 #define SPRING_VM_INT_H
 
+#ifdef SPRING_PUBLIC_HEADERS_ONLY
+#error "a plugin built from the public headers includes a private header of libvm"
+#endif
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/queue.h>
@@ -63,9 +67,10 @@ SPRING__HIDDEN int spring__handle_get(uint64_t h, int type, void **obj, unsigned
 SPRING__HIDDEN int spring__handle_free(uint64_t h, int type);
 
 /* ------------------------------------------------------------------ */
-/* Page frames and blocks.                                              */
+/* Page frames.  Blocks and caches are the cache layer's (cache_int.h).  */
 
 struct vm_block;
+struct vm_cache;
 
 /* A page frame.  Frame i's data is at vmm->frame_base + i * page_size. */
 struct vm_frame {
@@ -78,59 +83,6 @@ struct vm_frame {
     bool onfree;                 /* [p] on the free list */
 };
 
-enum vm_block_list {
-    VM_BL_NONE = 0,
-    VM_BL_INUSE = 1,  /* in use in a cache, least recently used first */
-    VM_BL_PAGEOUT = 2 /* in use, being paged out to its pager (§9.2.2) */
-};
-
-enum vm_block_state {
-    VM_B_VALID = 0,   /* data present, not in transit */
-    VM_B_PAGEIN = 1,  /* being paged in (stub) */
-    VM_B_PAGEOUT = 2, /* being paged out / written back */
-    VM_B_OTHER = 3    /* short transition (upgrade, eviction) */
-};
-
-/* A cached block of a cache: block_size bytes in pages_per_block frames. */
-struct vm_block {
-    struct vm_cache *cache;            /* [c] */
-    spring_off_t offset;               /* [c] block-aligned cache offset */
-    RB_ENTRY(vm_block) tnode;          /* [o] cache's ordered tree */
-    struct vm_block *hnext;            /* [h] page-hash chain */
-    TAILQ_ENTRY(vm_block) lru;         /* [p] in-use (LRU first) or page-out list */
-    uint8_t onlist;                    /* [p] VM_BL_NONE, VM_BL_INUSE or VM_BL_PAGEOUT */
-    bool hashed;                       /* [o] in the tree and the hash */
-    uint8_t state;                     /* [o] enum vm_block_state */
-    bool doomed;                       /* [o] removed while in transit */
-    bool discard;                      /* [o] ... and its data is not wanted */
-    bool taken;                        /* [o] held by a flush_back/deny_writes/write_back */
-    struct vm_block *take_next;        /* [o] that call's list of taken blocks */
-    bool rw;                           /* [o] held read-write */
-    bool dirty;                        /* [o] modified since the pager saw it */
-    size_t nframes;                    /* [c] */
-    size_t frames[];                   /* [o] frame numbers */
-};
-
-/* ------------------------------------------------------------------ */
-/* Caches.                                                              */
-
-RB_HEAD(vm_block_tree, vm_block);
-
-/* A range of the zero-fill table: [start, end). */
-struct vm_zrange {
-    RB_ENTRY(vm_zrange) node;
-    spring_off_t start, end;
-};
-RB_HEAD(vm_zr_tree, vm_zrange);
-
-/* Per-cache count of locks on a block offset (lock_memory). */
-struct vm_lockent {
-    RB_ENTRY(vm_lockent) node;
-    spring_off_t offset;
-    unsigned count;
-};
-RB_HEAD(vm_lock_tree, vm_lockent);
-
 enum vm_cache_list {
     VM_CL_NONE = -1,
     VM_CL_ATTACHED = 0,
@@ -140,49 +92,6 @@ enum vm_cache_list {
     VM_CL_UNATT_DATA = 4,
     VM_CL_UNATT_ANON = 5,
     VM_CL_COUNT = 6
-};
-
-/* Statistics of the calls made to a cache's pager object (pager.c). */
-enum { VM_PST_PAGE_IN, VM_PST_PAGE_OUT, VM_PST_SYNC, VM_PST_WRITE_OUT, VM_PST_OTHER, VM_PST_N };
-struct vm_pstats {
-    atomic_uint_fast64_t calls[VM_PST_N]; /* [a] */
-    atomic_uint_fast64_t failures, bytes_in, bytes_out, ns; /* [a] */
-};
-
-struct vm_cache {
-    spring_vmm_t *vmm;                  /* [c] */
-    vm_mutex_t lock;
-    pthread_cond_t cv;                  /* signalled when a block changes state */
-    atomic_uint refs;                   /* [a] structure references */
-    uint64_t handle;                    /* [c] the cache object handle */
-    uint64_t id;                        /* [c] unique in the VMM, never 0 (frame owners) */
-    const spring_pager_ops_t *pops;     /* [c] */
-    void *pager;                        /* [c] */
-    spring_pager_info_t info;           /* [c] */
-    spring_off_t block_size;            /* [c] */
-    unsigned block_shift;               /* [c] */
-    size_t pages_per_block;             /* [c] */
-    spring_rights_t max_rights;         /* [c] */
-    spring_privilege_t priv;            /* [c] privilege of the creating vmm object */
-    bool signal_last_ref;               /* [c] */
-    spring_ownership_t own;             /* [o] */
-    bool destroyed;                     /* [o] */
-    bool pager_done;                    /* [o] done_with_pager_object called or due */
-    unsigned callouts;                  /* [o] pager calls in flight */
-    struct vm_block_tree blocks;        /* [o] */
-    size_t nblocks;                     /* [o] */
-    struct vm_zr_tree zr;               /* [o] zero-fill table */
-    size_t nzr;                         /* [o] ranges in it */
-    struct vm_lock_tree locks;          /* [o] lock_memory counts */
-    size_t nlocked;                     /* [o] block offsets locked */
-    unsigned nattach;                   /* [l] regions + bind keys attached */
-    unsigned rw_attach;                 /* [o] read-write attachments ever made (sticky count) */
-    int list;                           /* [l] enum vm_cache_list */
-    bool dying;                         /* [l] being destroyed */
-    TAILQ_ENTRY(vm_cache) lq;           /* [l] */
-    struct vm_pstats pst;               /* [a] */
-    uint64_t *rights_h;                 /* [t-ish, o] rights handles issued */
-    size_t nrights, rightscap;          /* [o] */
 };
 
 TAILQ_HEAD(vm_cache_tq, vm_cache);
@@ -392,6 +301,10 @@ SPRING__HIDDEN int spring__cache_new(spring_vmm_t *vmm, spring_privilege_t priv,
                                      void *pager, bool signal_last_ref, const spring_pager_info_t *info,
                                      spring_ownership_t own, spring_rights_t max_rights, struct vm_cache **out);
 SPRING__HIDDEN void spring__cache_attach(struct vm_cache *c, bool rw);
+/* The cache is bound writable from now on (§6.1).  => no lock held. */
+SPRING__HIDDEN void spring__cache_note_rw(struct vm_cache *c);
+/* Live caches, and those on the unattached lists.  => no lock held. */
+SPRING__HIDDEN void spring__cache_count(spring_vmm_t *vmm, size_t *ncaches, size_t *unattached);
 SPRING__HIDDEN void spring__cache_detach(struct vm_cache *c);
 /* A fault in the cache layer (§9.4 step 3). */
 struct vm_fault {
@@ -453,9 +366,8 @@ SPRING__HIDDEN int spring__bind(spring_vmm_t *vmm, spring_mobj_t *mobj, spring_r
                                 spring_off_t mobj_off, spring_off_t *length, struct vm_cache **cache,
                                 spring_off_t *cache_off, spring_rights_t *rights);
 
-/* anon.c */
-SPRING__HIDDEN const spring_swap_pager_ops_t *spring__anon_swap_ops(void);
-SPRING__HIDDEN void *spring__anon_swap_new(spring_vmm_t *vmm);
+/* anon.c: the in-tree anonymous pager (anon.h) */
+#include "anon.h"
 
 /* data.c */
 SPRING__HIDDEN bool spring__all_zero(const void *p, size_t n);
@@ -463,11 +375,6 @@ SPRING__HIDDEN bool spring__all_zero(const void *p, size_t n);
 /* HAT dispatch (the wrappers need the structures above). */
 #include "hatcall.h"
 
-static inline void spring__hat_unload_block(spring_vmm_t *vmm, const struct vm_block *b)
-{
-    for (size_t i = 0; i < b->nframes; i++)
-        spring__hat_frame_unload(vmm, b->frames[i]);
-}
 
 #define SPRING__MIN(a, b) ((a) < (b) ? (a) : (b))
 #define SPRING__MAX(a, b) ((a) > (b) ? (a) : (b))

@@ -241,15 +241,7 @@ int spring_vmm_get_vm_info(spring_vmm_obj_t vmm_obj, spring_vm_info_t *info)
     info->locked_frames = vmm->nlocked;
     vm_unlock(&vmm->page_lock);
     info->inuse_frames = vmm->nframes - info->free_frames;
-    vm_lock(&vmm->cache_lock);
-    info->ncaches = vmm->ncaches;
-    info->unattached_caches = 0;
-    for (int l = VM_CL_UNATT_TEXT; l <= VM_CL_UNATT_ANON; l++) {
-        struct vm_cache *c;
-        TAILQ_FOREACH(c, &vmm->lists[l], lq)
-            info->unattached_caches++;
-    }
-    vm_unlock(&vmm->cache_lock);
+    spring__cache_count(vmm, &info->ncaches, &info->unattached_caches);
     vm_lock(&vmm->as_list_lock);
     info->naddress_spaces = vmm->nas;
     vm_unlock(&vmm->as_list_lock);

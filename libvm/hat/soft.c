@@ -14,10 +14,13 @@
  * sequentially consistent atomics, so that the VMM's pin protocol (pin,
  * then translate again; remove, then look at the pins) holds.
  */
+/* Built from the public headers only: a HAT backend needs nothing else. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../vm_int.h"
+#include <spring/spring.h>
 
 #define TLB_SIZE 256
 

@@ -155,11 +155,12 @@ void spring__block_release_doomed(struct vm_cache *c, struct vm_block *b)
 
 void spring__transit_add(spring_vmm_t *vmm, int d)
 {
-    vm_lock(&vmm->page_lock);
-    vmm->ntransit = (size_t)((long)vmm->ntransit + d);
-    if (d < 0)
-        pthread_cond_broadcast(&vmm->frame_cv);
-    vm_unlock(&vmm->page_lock);
+    if (d > 0) {
+        atomic_fetch_add(&vmm->ntransit, (size_t)d);
+    } else {
+        atomic_fetch_sub(&vmm->ntransit, (size_t)-d);
+        spring__frame_event(vmm); /* the allocator may wait for a transfer to end */
+    }
 }
 
 /* Wait until no frame of b has a write pin.  Callers have removed or
@@ -186,12 +187,12 @@ void spring__block_wait_wpins(struct vm_cache *c, struct vm_block *b)
     if (!spring__block_wpinned(vmm, b))
         return;
     vm_unlock(&c->lock);
-    atomic_fetch_add(&vmm->pin_waiters, 1);
+    atomic_fetch_add(&vmm->cv_waiters, 1);
     vm_lock(&vmm->page_lock);
     while (spring__block_wpinned(vmm, b))
         vm_cond_wait(&vmm->frame_cv, &vmm->page_lock);
     vm_unlock(&vmm->page_lock);
-    atomic_fetch_sub(&vmm->pin_waiters, 1);
+    atomic_fetch_sub(&vmm->cv_waiters, 1);
     vm_lock(&c->lock);
 }
 

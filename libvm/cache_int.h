@@ -46,6 +46,7 @@ struct vm_block {
     struct vm_block *hnext;            /* [h] page-hash chain */
     TAILQ_ENTRY(vm_block) lru;         /* [p] in-use (LRU first) or page-out list */
     uint8_t onlist;                    /* [p] VM_BL_NONE, VM_BL_INUSE or VM_BL_PAGEOUT */
+    atomic_bool referenced;            /* [a] used since the replacement scan last passed it */
     bool hashed;                       /* [o] in the tree and the hash */
     uint8_t state;                     /* [o] enum vm_block_state */
     bool doomed;                       /* [o] removed while in transit */
@@ -173,6 +174,23 @@ static inline void spring__hat_unload_block(spring_vmm_t *vmm, const struct vm_b
 {
     for (size_t i = 0; i < b->nframes; i++)
         spring__hat_frame_unload(vmm, b->frames[i]);
+}
+
+/* ------------------------------------------------------------------ */
+/* pageout.c: the in-use (replacement) and page-out lists.              */
+
+/* Put b at the tail of the in-use list.  => c->lock held. */
+SPRING__HIDDEN void spring__lru_insert(spring_vmm_t *vmm, struct vm_block *b);
+/* Take b off whichever list it is on.  => c->lock held. */
+SPRING__HIDDEN void spring__lru_remove(spring_vmm_t *vmm, struct vm_block *b);
+/* Move b to the page-out list (out) or back to the in-use tail.
+ * => c->lock held. */
+SPRING__HIDDEN void spring__pageout_move(spring_vmm_t *vmm, struct vm_block *b, bool out);
+/* Note a use of b for replacement (no lock taken). */
+static inline void spring__block_touch(struct vm_block *b)
+{
+    if (!atomic_load_explicit(&b->referenced, memory_order_relaxed))
+        atomic_store_explicit(&b->referenced, true, memory_order_relaxed);
 }
 
 /* ------------------------------------------------------------------ */

@@ -38,13 +38,17 @@ static int check_frames(spring_vmm_t *vmm, const char **why)
         rc = SPRING_EPROTO;
     }
     struct vm_block *b;
+    size_t ninuse = 0;
     TAILQ_FOREACH(b, &vmm->inuse, lru) {
-        if (rc)
-            break;
-        if (b->onlist != VM_BL_INUSE) {
+        ninuse++;
+        if (rc == 0 && b->onlist != VM_BL_INUSE) {
             *why = "block on the in-use list not marked so";
             rc = SPRING_EPROTO;
         }
+    }
+    if (rc == 0 && ninuse != vmm->ninuse) {
+        *why = "in-use block count wrong";
+        rc = SPRING_EPROTO;
     }
     TAILQ_FOREACH(b, &vmm->pageoutq, lru) {
         if (rc)

@@ -107,7 +107,7 @@ int spring__cache_fault_fast(struct vm_cache *c, struct vm_fault *f)
         }
         rc = fault_enter(c, b, f);
         if (rc == 0)
-            spring__lru_touch(vmm, b); /* under the cache lock: b may go once it is dropped */
+            spring__block_touch(b); /* under the cache lock: b may go once it is dropped */
         vm_unlock(&c->lock);
         return rc;
     }

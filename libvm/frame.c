@@ -1,7 +1,7 @@
 /*
  * frame.c - physical memory: the page-frame pool (architecture decision 1),
- * the free / in-use (LRU) lists, the page hash, and frame allocation with
- * eviction of least recently used blocks (paper §6.1, §9.2.2).
+ * the free list, pins, and frame allocation (the page-out module, pageout.c,
+ * makes room when the free list is short).
  *
  * Frame data is one MAP_SHARED mapping of a memfd, so every frame has a
  * stable host address and a file offset.
@@ -85,6 +85,25 @@ void spring__frames_fini(spring_vmm_t *vmm)
     vmm->memfd = -1;
 }
 
+void spring__frame_event_locked(spring_vmm_t *vmm)
+{
+    vm_assert_held(&vmm->page_lock);
+    vmm->frame_gen++;
+    pthread_cond_broadcast(&vmm->frame_cv);
+}
+
+void spring__frame_event(spring_vmm_t *vmm)
+{
+    /* Waiters count themselves before they look at what they wait for,
+     * and whoever changes it looks at the count after (both seq_cst): either
+     * the waiter sees the change or this sees the waiter. */
+    if (atomic_load(&vmm->cv_waiters) == 0)
+        return;
+    vm_lock(&vmm->page_lock);
+    spring__frame_event_locked(vmm);
+    vm_unlock(&vmm->page_lock);
+}
+
 static size_t frame_no(const spring_vmm_t *vmm, const struct vm_frame *f)
 {
     return (size_t)(f - vmm->frames);
@@ -116,7 +135,7 @@ void spring__frames_free(spring_vmm_t *vmm, const size_t *fr, size_t n)
                 free_one_locked(vmm, f);
         }
     }
-    pthread_cond_broadcast(&vmm->frame_cv);
+    spring__frame_event_locked(vmm);
     vm_unlock(&vmm->page_lock);
 }
 
@@ -130,71 +149,15 @@ void spring__frame_unpin(spring_vmm_t *vmm, struct vm_frame *f, bool write)
             if (atomic_compare_exchange_strong(&f->orphan, &t, false)) {
                 vm_lock(&vmm->page_lock);
                 free_one_locked(vmm, f);
-                pthread_cond_broadcast(&vmm->frame_cv);
+                spring__frame_event_locked(vmm);
                 vm_unlock(&vmm->page_lock);
                 return;
             }
         }
     }
-    /* Someone may be waiting for pins to drain (flush_back): wake them.
-     * Waiters count themselves before they look at the pins, so either
-     * they see this release or this sees them (both sides seq_cst). */
-    if (atomic_load(&vmm->pin_waiters) != 0) {
-        vm_lock(&vmm->page_lock);
-        pthread_cond_broadcast(&vmm->frame_cv);
-        vm_unlock(&vmm->page_lock);
-    }
-}
-
-void spring__lru_insert(spring_vmm_t *vmm, struct vm_block *b)
-{
-    vm_lock(&vmm->page_lock);
-    if (b->onlist == VM_BL_NONE) {
-        TAILQ_INSERT_TAIL(&vmm->inuse, b, lru);
-        b->onlist = VM_BL_INUSE;
-    }
-    vm_unlock(&vmm->page_lock);
-}
-
-void spring__lru_touch(spring_vmm_t *vmm, struct vm_block *b)
-{
-    vm_lock(&vmm->page_lock);
-    if (b->onlist == VM_BL_INUSE && TAILQ_NEXT(b, lru) != NULL) {
-        TAILQ_REMOVE(&vmm->inuse, b, lru);
-        TAILQ_INSERT_TAIL(&vmm->inuse, b, lru);
-    }
-    vm_unlock(&vmm->page_lock);
-}
-
-/* => page_lock held. */
-static void list_out(spring_vmm_t *vmm, struct vm_block *b)
-{
-    if (b->onlist == VM_BL_INUSE)
-        TAILQ_REMOVE(&vmm->inuse, b, lru);
-    else if (b->onlist == VM_BL_PAGEOUT)
-        TAILQ_REMOVE(&vmm->pageoutq, b, lru);
-    b->onlist = VM_BL_NONE;
-}
-
-void spring__lru_remove(spring_vmm_t *vmm, struct vm_block *b)
-{
-    vm_lock(&vmm->page_lock);
-    list_out(vmm, b);
-    vm_unlock(&vmm->page_lock);
-}
-
-void spring__pageout_move(spring_vmm_t *vmm, struct vm_block *b, bool out)
-{
-    vm_lock(&vmm->page_lock);
-    list_out(vmm, b);
-    if (out) {
-        TAILQ_INSERT_TAIL(&vmm->pageoutq, b, lru);
-        b->onlist = VM_BL_PAGEOUT;
-    } else {
-        TAILQ_INSERT_TAIL(&vmm->inuse, b, lru);
-        b->onlist = VM_BL_INUSE;
-    }
-    vm_unlock(&vmm->page_lock);
+    /* Someone may be waiting for pins to drain (flush_back, the page-out
+     * module): wake them. */
+    spring__frame_event(vmm);
 }
 
 /* Take n frames off the free list.  => page_lock held, nfree >= n. */
@@ -224,67 +187,27 @@ int spring__frames_alloc_nowait(spring_vmm_t *vmm, size_t n, size_t *out)
 }
 
 /*
- * Allocate n frames.  When the free list is short, take the least recently
- * used block that can go: a clean one is reused at once without telling its
- * pager (§6.1), a dirty one is paged out first.  Blocks that are pinned,
- * locked or in transit are passed over.  If nothing can go but blocks are
- * in transit or pinned (transient states), wait a little for them, up to
- * about a second; otherwise fail with SPRING_ENOFRAMES.
+ * Allocate n frames.  When the free list is short, the page-out module
+ * (pageout.c) makes room by evicting blocks, and the allocation is tried
+ * again; SPRING_ENOFRAMES when no room can be made.
  *
- * => no cache lock held (eviction takes the victim's cache lock and may
- *    call its pager).
+ * => no cache lock held (eviction takes victims' cache locks and may call
+ *    their pagers).
  */
 int spring__frames_alloc(spring_vmm_t *vmm, size_t n, size_t *out)
 {
-    unsigned waits = 0;
     if (n == 0 || n > vmm->nframes)
         return SPRING_ENOFRAMES;
-    vm_lock(&vmm->page_lock);
     for (;;) {
+        vm_lock(&vmm->page_lock);
         if (vmm->nfree >= n) {
             take_free_locked(vmm, n, out);
             vm_unlock(&vmm->page_lock);
             return 0;
         }
-        /* Try victims from the LRU end, each at most once per pass. */
-        size_t tried = 0, limit = 0;
-        struct vm_block *b;
-        TAILQ_FOREACH(b, &vmm->inuse, lru)
-            limit++;
-        bool progress = false, transient = false;
-        while (vmm->nfree < n && tried < limit && (b = TAILQ_FIRST(&vmm->inuse)) != NULL) {
-            tried++;
-            /* Rotate it to the tail so the next try sees another block. */
-            TAILQ_REMOVE(&vmm->inuse, b, lru);
-            TAILQ_INSERT_TAIL(&vmm->inuse, b, lru);
-            struct vm_cache *c = b->cache;
-            spring_off_t off = b->offset;
-            spring__cache_ref(c);
-            vm_unlock(&vmm->page_lock);
-            int r = spring__cache_evict(c, off);
-            spring__cache_unref(c);
-            vm_lock(&vmm->page_lock);
-            if (r == 0)
-                progress = true;
-            else if (r == 1)
-                transient = true;
-        }
-        if (vmm->nfree >= n)
-            continue;
-        if (!progress) {
-            if ((vmm->ntransit == 0 && !transient) || waits >= 200) {
-                vm_unlock(&vmm->page_lock);
-                return SPRING_ENOFRAMES;
-            }
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            ts.tv_nsec += 5 * 1000 * 1000;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
-            vm_cond_timedwait(&vmm->frame_cv, &vmm->page_lock, &ts);
-            waits++;
-        }
+        vm_unlock(&vmm->page_lock);
+        int rc = spring__pageout_make_room(vmm, n);
+        if (rc != 0)
+            return rc;
     }
 }

@@ -145,6 +145,122 @@ static int push_call(struct push *p)
 }
 
 /* ------------------------------------------------------------------ */
+/* Replacement: the in-use and page-out lists, and making room.          */
+
+/*
+ * Blocks in use are on one list in the order they came in; a use sets the
+ * block's reference flag without a lock (spring__block_touch).  To make
+ * room, the scan takes blocks from the head: one used since the scan last
+ * passed it gets a second chance (flag cleared, moved to the tail), any
+ * other is evicted (clean: reused silently, §6.1; modified: paged out).
+ * Each step is O(1); a pass looks at each block at most twice.  This is
+ * where the two-handed clock sweeper will go.
+ */
+
+/* => page_lock held. */
+static void list_out(spring_vmm_t *vmm, struct vm_block *b)
+{
+    if (b->onlist == VM_BL_INUSE) {
+        TAILQ_REMOVE(&vmm->inuse, b, lru);
+        vmm->ninuse--;
+    } else if (b->onlist == VM_BL_PAGEOUT) {
+        TAILQ_REMOVE(&vmm->pageoutq, b, lru);
+    }
+    b->onlist = VM_BL_NONE;
+}
+
+/* => page_lock held. */
+static void list_in(spring_vmm_t *vmm, struct vm_block *b, bool out)
+{
+    if (out) {
+        TAILQ_INSERT_TAIL(&vmm->pageoutq, b, lru);
+        b->onlist = VM_BL_PAGEOUT;
+    } else {
+        TAILQ_INSERT_TAIL(&vmm->inuse, b, lru);
+        b->onlist = VM_BL_INUSE;
+        vmm->ninuse++;
+    }
+}
+
+void spring__lru_insert(spring_vmm_t *vmm, struct vm_block *b)
+{
+    vm_lock(&vmm->page_lock);
+    if (b->onlist == VM_BL_NONE)
+        list_in(vmm, b, false);
+    vm_unlock(&vmm->page_lock);
+}
+
+void spring__lru_remove(spring_vmm_t *vmm, struct vm_block *b)
+{
+    vm_lock(&vmm->page_lock);
+    list_out(vmm, b);
+    vm_unlock(&vmm->page_lock);
+}
+
+void spring__pageout_move(spring_vmm_t *vmm, struct vm_block *b, bool out)
+{
+    vm_lock(&vmm->page_lock);
+    list_out(vmm, b);
+    list_in(vmm, b, out);
+    vm_unlock(&vmm->page_lock);
+}
+
+int spring__pageout_make_room(spring_vmm_t *vmm, size_t n)
+{
+    struct timespec deadline = {0, 0};
+    atomic_fetch_add(&vmm->cv_waiters, 1); /* unpins and transfers ending wake us */
+    vm_lock(&vmm->page_lock);
+    int rc = 0;
+    while (vmm->nfree < n) {
+        size_t limit = 2 * vmm->ninuse + 1, tried = 0;
+        bool progress = false, transient = false;
+        struct vm_block *b;
+        while (vmm->nfree < n && tried < limit && (b = TAILQ_FIRST(&vmm->inuse)) != NULL) {
+            tried++;
+            /* To the tail, so the next step sees another block. */
+            TAILQ_REMOVE(&vmm->inuse, b, lru);
+            TAILQ_INSERT_TAIL(&vmm->inuse, b, lru);
+            if (atomic_exchange_explicit(&b->referenced, false, memory_order_relaxed))
+                continue; /* used since the last pass: a second chance */
+            struct vm_cache *c = b->cache;
+            spring_off_t off = b->offset;
+            spring__cache_ref(c);
+            vm_unlock(&vmm->page_lock);
+            int r = spring__cache_evict(c, off);
+            spring__cache_unref(c);
+            vm_lock(&vmm->page_lock);
+            if (r == 0)
+                progress = true;
+            else if (r == 1)
+                transient = true;
+        }
+        if (vmm->nfree >= n || progress)
+            continue;
+        if (atomic_load(&vmm->ntransit) == 0 && !transient) {
+            rc = SPRING_ENOFRAMES; /* every block is locked, or refused by its pager */
+            break;
+        }
+        /* Only blocks in transit or pinned could go: wait until a frame is
+         * freed, a transfer ends or a pin goes, for up to a second. */
+        if (deadline.tv_sec == 0) {
+            clock_gettime(CLOCK_MONOTONIC, &deadline);
+            deadline.tv_sec += 1;
+        }
+        uint64_t gen = vmm->frame_gen;
+        while (vmm->frame_gen == gen && vmm->nfree < n && rc == 0)
+            if (vm_cond_timedwait(&vmm->frame_cv, &vmm->page_lock, &deadline) != 0)
+                rc = SPRING_ENOFRAMES;
+        if (rc != 0 && vmm->nfree >= n)
+            rc = 0;
+        if (rc != 0)
+            break;
+    }
+    vm_unlock(&vmm->page_lock);
+    atomic_fetch_sub(&vmm->cv_waiters, 1);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
 /* Eviction (for the frame allocator).                                  */
 
 int spring__cache_evict(struct vm_cache *c, spring_off_t off)

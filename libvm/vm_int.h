@@ -163,8 +163,10 @@ struct spring_vmm {
     size_t nfree;                       /* [p] */
     size_t nlocked;                     /* [p] frames reserved by lock_memory */
     size_t max_block_pages;             /* [p] pages in the largest block of any cache made */
-    size_t ntransit;                    /* [p] blocks in transit */
-    atomic_uint pin_waiters;            /* [a] threads waiting in wait_wpins */
+    size_t ninuse;                      /* [p] blocks on the in-use list */
+    uint64_t frame_gen;                 /* [p] bumped with every frame_cv broadcast */
+    atomic_size_t ntransit;             /* [a] blocks in transit */
+    atomic_uint cv_waiters;             /* [a] threads waiting on frame_cv (spring__frame_event) */
     atomic_uint_fast64_t next_cache_id; /* [a] */
 
     struct vm_hash_bucket *hash;        /* [c] array; chains [h] */
@@ -277,11 +279,15 @@ SPRING__HIDDEN int spring__frames_alloc(spring_vmm_t *vmm, size_t n, size_t *out
  * => may be called with any lock held up to the cache lock. */
 SPRING__HIDDEN int spring__frames_alloc_nowait(spring_vmm_t *vmm, size_t n, size_t *out);
 SPRING__HIDDEN void spring__frames_free(spring_vmm_t *vmm, const size_t *f, size_t n);
-SPRING__HIDDEN void spring__lru_insert(spring_vmm_t *vmm, struct vm_block *b);
-SPRING__HIDDEN void spring__lru_touch(spring_vmm_t *vmm, struct vm_block *b);
-SPRING__HIDDEN void spring__lru_remove(spring_vmm_t *vmm, struct vm_block *b);
-/* Move b to the page-out list (out = true) or back to the in-use tail. */
-SPRING__HIDDEN void spring__pageout_move(spring_vmm_t *vmm, struct vm_block *b, bool out);
+/* Something frame_cv waiters wait for happened (frames freed, a transfer
+ * ended, a pin released): wake them.  _locked: => page_lock held. */
+SPRING__HIDDEN void spring__frame_event(spring_vmm_t *vmm);
+SPRING__HIDDEN void spring__frame_event_locked(spring_vmm_t *vmm);
+
+/* pageout.c: replacement.  Make at least n frames free by evicting blocks,
+ * waiting (on frame_cv, up to a second) while the only candidates are in
+ * transit or pinned.  0, or SPRING_ENOFRAMES.  => no lock held. */
+SPRING__HIDDEN int spring__pageout_make_room(spring_vmm_t *vmm, size_t n);
 SPRING__HIDDEN void spring__frame_unpin(spring_vmm_t *vmm, struct vm_frame *fr, bool write);
 /* The most pages a block may have in this VMM: a quarter of the pool
  * (at least one page).  vmm.h documents it. */

@@ -1137,6 +1137,8 @@ static int as_fault_pin(spring_as_t *as, spring_addr_t va, spring_rights_t acces
             .hatctx = as->hatctx,
             .va = vpage,
             .prot = prot,
+            .ahead_lo = sub->start,
+            .ahead_hi = sub->end,
             .pin = pin,
         };
         struct vm_cache *c = r->cache;

@@ -50,6 +50,14 @@ static int fault_enter(struct vm_cache *c, struct vm_block *b, struct vm_fault *
     int rc = spring__hat_enter(vmm, f->hatctx, f->va, fr, prot);
     if (rc)
         return rc < 0 && rc > SPRING__ERR_MIN ? rc : SPRING_ENOMEM;
+    /* Map ahead: the block's other pages are resident too; enter those the
+     * same run of the mapping covers, so that touching them is a hit. */
+    spring_addr_t va0 = f->va - (spring_addr_t)(idx << vmm->page_shift);
+    for (size_t i = 0; i < b->nframes; i++) {
+        spring_addr_t va = va0 + ((spring_addr_t)i << vmm->page_shift);
+        if (i != idx && va >= f->ahead_lo && va < f->ahead_hi)
+            (void)spring__hat_enter(vmm, f->hatctx, va, b->frames[i], prot); /* a hint: ENOMEM only loses it */
+    }
     if (f->pin) {
         atomic_fetch_add(&vmm->frames[fr].pins, 1);
         if (f->pin == 2) {

@@ -320,6 +320,7 @@ struct vm_fault {
     void *hatctx;           /* where to enter the translation (fast only) */
     spring_addr_t va;       /* page-aligned virtual address */
     spring_rights_t prot;   /* the mapping's rights for the page */
+    spring_addr_t ahead_lo, ahead_hi; /* where the same rights map the cache linearly (map-ahead) */
     int pin;                /* 0: none, 1: pin the frame, 2: write pin */
     size_t frame;           /* out: the frame entered */
     bool zero_filled;       /* out */

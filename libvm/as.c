@@ -222,7 +222,7 @@ int spring_as_new(spring_vmm_t *vmm, const spring_as_options_t *opts, spring_as_
     as->limit = o.limit;
     as->privileged = o.privileged;
     rt_init(&as->idx);
-    int rc = spring__hat_ctx_create(vmm, &as->hatctx);
+    int rc = spring__hat_ctx_create(vmm, as, &as->hatctx);
     if (rc) {
         free(as);
         return rc < 0 && rc > SPRING__ERR_MIN ? rc : SPRING_ENOMEM;
@@ -1147,6 +1147,14 @@ static int as_fault_pin(spring_as_t *as, spring_addr_t va, spring_rights_t acces
             rc = SPRING__EAGAIN; /* only make it resident */
         } else {
             rc = spring__cache_fault_fast(c, &f);
+        }
+        if (rc == SPRING_ENOFRAMES && ++loops <= 1000) {
+            /* The HAT needs a free frame for its tables: make room with no
+             * lock held, and enter again. */
+            vm_rwunlock(&as->lock);
+            if ((rc = spring__pageout_make_room(vmm, vmm->nfree_target)) != 0)
+                return rc;
+            continue;
         }
         if (rc != SPRING__EAGAIN) {
             vm_rwunlock(&as->lock);

@@ -33,6 +33,16 @@ static int check_frames(spring_vmm_t *vmm, const char **why)
         *why = "frames marked free but not on the free list";
         rc = SPRING_EPROTO;
     }
+    size_t special = 0;
+    for (size_t i = 0; rc == 0 && i < vmm->nframes; i++)
+        if (vmm->frames[i].special && (vmm->frames[i].onfree || vmm->frames[i].block != NULL))
+            *why = "a frame of the HAT's tables is also free or in a block", rc = SPRING_EPROTO;
+        else if (vmm->frames[i].special)
+            special++;
+    if (rc == 0 && special != vmm->nspecial) {
+        *why = "count of the HAT's table frames wrong";
+        rc = SPRING_EPROTO;
+    }
     if (rc == 0 && vmm->nlocked > vmm->nframes) {
         *why = "more frames locked than exist";
         rc = SPRING_EPROTO;

@@ -172,6 +172,39 @@ static void take_free_locked(spring_vmm_t *vmm, size_t n, size_t *out)
     vmm->nfree -= n;
 }
 
+int spring__frames_take_special(spring_vmm_t *vmm, size_t n, size_t *out)
+{
+    vm_lock(&vmm->page_lock);
+    if (vmm->nfree < n) {
+        vm_unlock(&vmm->page_lock);
+        return SPRING_ENOFRAMES;
+    }
+    take_free_locked(vmm, n, out);
+    for (size_t i = 0; i < n; i++)
+        vmm->frames[out[i]].special = true;
+    vmm->nspecial += n;
+    vm_unlock(&vmm->page_lock);
+    return 0;
+}
+
+void spring__frames_give_special(spring_vmm_t *vmm, const size_t *fr, size_t n)
+{
+    vm_lock(&vmm->page_lock);
+    for (size_t i = 0; i < n; i++) {
+        struct vm_frame *f = &vmm->frames[fr[i]];
+        if (fr[i] >= vmm->nframes || !f->special)
+            continue; /* not a frame the backend took: ignored */
+        f->special = false;
+        f->owner = 0;
+        /* The backend's table data: zeroed before anyone else sees it. */
+        memset(spring__frame_addr(vmm, fr[i]), 0, vmm->page_size);
+        vmm->nspecial--;
+        free_one_locked(vmm, f);
+    }
+    spring__frame_event_locked(vmm);
+    vm_unlock(&vmm->page_lock);
+}
+
 int spring__frames_alloc_nowait(spring_vmm_t *vmm, size_t n, size_t *out)
 {
     vm_lock(&vmm->page_lock);

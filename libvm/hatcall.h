@@ -22,15 +22,15 @@
  * library can use it (SPRING_EVERSION, SPRING_EINVAL for a missing slot),
  * and its instance for a VMM whose frame pool exists.  => no lock held. */
 const spring_hat_ops_t *spring__hat_of(const spring_vmm_config_t *cfg);
-int spring__hat_check(const spring_hat_ops_t *hat);
+int spring__hat_check(const spring_hat_ops_t *hat, size_t page_size);
 int spring__hat_create(spring_vmm_t *vmm, const spring_hat_ops_t *hat, const char *options);
 void spring__hat_destroy(spring_vmm_t *vmm);
 
 #define SPRING__HAT(vmm) ((vmm)->hat)
 
-static inline int spring__hat_ctx_create(spring_vmm_t *vmm, void **ctx)
+static inline int spring__hat_ctx_create(spring_vmm_t *vmm, spring_as_t *as, void **ctx)
 {
-    return SPRING__HAT(vmm)->ctx_create(vmm->hatp, ctx);
+    return SPRING__HAT(vmm)->ctx_create(vmm->hatp, as, ctx);
 }
 
 static inline void spring__hat_ctx_destroy(spring_vmm_t *vmm, void *ctx)
@@ -39,7 +39,8 @@ static inline void spring__hat_ctx_destroy(spring_vmm_t *vmm, void *ctx)
 }
 
 /* Enter a translation.  Returns 0 or a SPRING_E* code (anything else the
- * backend answers becomes SPRING_ENOMEM). */
+ * backend answers becomes SPRING_ENOMEM); SPRING_ENOFRAMES: the backend
+ * needs a free frame for its tables (make room with no lock held, retry). */
 static inline int spring__hat_enter(spring_vmm_t *vmm, void *ctx, spring_addr_t va, size_t frame,
                                     spring_rights_t prot)
 {

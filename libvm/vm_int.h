@@ -81,6 +81,7 @@ struct vm_frame {
     uint64_t owner;              /* [p]+[o] id of the cache whose data the frame last held; 0 = all zero */
     TAILQ_ENTRY(vm_frame) fq;    /* [p] free list */
     bool onfree;                 /* [p] on the free list */
+    bool special;                /* [p] taken by the HAT backend for its tables (§9.2.1) */
 };
 
 enum vm_cache_list {
@@ -164,6 +165,8 @@ struct spring_vmm {
     size_t nlocked;                     /* [p] frames reserved by lock_memory */
     size_t max_block_pages;             /* [p] pages in the largest block of any cache made */
     size_t ninuse;                      /* [p] blocks on the in-use list */
+    size_t nspecial;                    /* [p] frames the HAT backend took (the special cache) */
+    size_t nfree_target;                /* [c] free frames to make when the HAT needs table frames */
     uint64_t frame_gen;                 /* [p] bumped with every frame_cv broadcast */
     atomic_size_t ntransit;             /* [a] blocks in transit */
     atomic_uint cv_waiters;             /* [a] threads waiting on frame_cv (spring__frame_event) */
@@ -279,6 +282,11 @@ SPRING__HIDDEN int spring__frames_alloc(spring_vmm_t *vmm, size_t n, size_t *out
  * => may be called with any lock held up to the cache lock. */
 SPRING__HIDDEN int spring__frames_alloc_nowait(spring_vmm_t *vmm, size_t n, size_t *out);
 SPRING__HIDDEN void spring__frames_free(spring_vmm_t *vmm, const size_t *f, size_t n);
+/* Frames for the HAT backend's tables: free frames only, never blocking
+ * (SPRING_ENOFRAMES); and giving them back.  => any lock may be held up to
+ * the HAT's (taken from inside HAT slots). */
+SPRING__HIDDEN int spring__frames_take_special(spring_vmm_t *vmm, size_t n, size_t *out);
+SPRING__HIDDEN void spring__frames_give_special(spring_vmm_t *vmm, const size_t *f, size_t n);
 /* Something frame_cv waiters wait for happened (frames freed, a transfer
  * ended, a pin released): wake them.  _locked: => page_lock held. */
 SPRING__HIDDEN void spring__frame_event(spring_vmm_t *vmm);

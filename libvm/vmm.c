@@ -81,7 +81,7 @@ int spring_vmm_new(const spring_vmm_config_t *cfg, spring_vmm_t **out)
     if (cfg->nframes > ((size_t)1 << 40) / cfg->page_size)
         return SPRING_EINVAL;
     const spring_hat_ops_t *hat = spring__hat_of(cfg);
-    if ((rc = spring__hat_check(hat)) != 0)
+    if ((rc = spring__hat_check(hat, cfg->page_size)) != 0)
         return rc;
 
     spring_vmm_t *vmm = calloc(1, sizeof *vmm);
@@ -98,6 +98,7 @@ int spring_vmm_new(const spring_vmm_config_t *cfg, spring_vmm_t **out)
     vmm->nframes = cfg->nframes;
     vmm->mode = cfg->mode;
     vmm->max_unattached = cfg->max_unattached_caches ? cfg->max_unattached_caches : 64;
+    vmm->nfree_target = SPRING__MIN(cfg->nframes / 8 + 1, 16);
     vm_mutex_init(&vmm->page_lock, VM_RANK_PAGE);
     vm_cond_init(&vmm->frame_cv);
     vm_mutex_init(&vmm->cache_lock, VM_RANK_CACHE_LIST);
@@ -239,6 +240,7 @@ int spring_vmm_get_vm_info(spring_vmm_obj_t vmm_obj, spring_vm_info_t *info)
     vm_lock(&vmm->page_lock);
     info->free_frames = vmm->nfree;
     info->locked_frames = vmm->nlocked;
+    info->special_frames = vmm->nspecial;
     vm_unlock(&vmm->page_lock);
     info->inuse_frames = vmm->nframes - info->free_frames;
     spring__cache_count(vmm, &info->ncaches, &info->unattached_caches);

@@ -406,11 +406,14 @@ static int wrap_create(const spring_hat_env_t *env, void **hat)
     return base_hat()->create(env, hat);
 }
 
-static int wrap_ctx_create(void *hat, void **ctx)
+static struct spring_as *wrap_ctx_as;
+
+static int wrap_ctx_create(void *hat, struct spring_as *as, void **ctx)
 {
+    wrap_ctx_as = as;
     if (wrap_ctx_rc)
         return wrap_ctx_rc;
-    return base_hat()->ctx_create(hat, ctx);
+    return base_hat()->ctx_create(hat, as, ctx);
 }
 
 static const spring_hat_ops_t *wrapped_hat(void)
@@ -555,12 +558,13 @@ START_TEST(test_hat_soft)
     /* Drive the backend through its vtable. */
     uint8_t *frames = aligned_alloc(PS, 4 * PS);
     ck_assert_ptr_nonnull(frames);
-    spring_hat_env_t env = {PS, 4, frames, NULL};
+    spring_hat_env_t env = {.version = SPRING_HAT_ENV_VERSION, .size = sizeof env, .page_size = PS,
+                            .mmu_pages_per_page = 1, .nframes = 4, .frame_base = frames, .frame_fd = -1};
     void *hat, *ctx;
     size_t fr = 99;
     const spring_addr_t va = 0x10000;
     ck_assert_rc(h->create(&env, &hat), 0);
-    ck_assert_rc(h->ctx_create(hat, &ctx), 0);
+    ck_assert_rc(h->ctx_create(hat, NULL, &ctx), 0);
     ck_assert_rc(h->translate(hat, ctx, va, SPRING_RIGHTS_R, &fr), SPRING_ENOTMAPPED);
     ck_assert_rc(h->enter(hat, ctx, va, 2, SPRING_RIGHTS_RO), 0);
     ck_assert_rc(h->translate(hat, ctx, va + 123, SPRING_RIGHTS_R, &fr), 0);
@@ -874,15 +878,24 @@ START_TEST(test_vmm_new_hat)
         hat_clear_slot(&bad, slot);
         CASE_RC(slot, spring_vmm_new(&cfg, &vmm), SPRING_EINVAL);
     }
-    static const int versions[] = {0, -1, -1000, SPRING_HAT_OPS_VERSION + 1, 99};
+    static const int versions[] = {0, -1, -1000, 1, SPRING_HAT_OPS_VERSION + 1, 99}; /* 1: the old layout */
     for (size_t i = 0; i < NELEM(versions); i++) {
         bad = *base_hat();
         bad.version = versions[i];
         CASE_RC(i, spring_vmm_new(&cfg, &vmm), SPRING_EVERSION);
     }
+    static const size_t bad_mmu[] = {3 * 1024, 8192, 1 << 20};
+    for (size_t i = 0; i < NELEM(bad_mmu); i++) { /* not a power of two dividing the 4 KiB page */
+        bad = *base_hat();
+        bad.mmu_page_size = bad_mmu[i];
+        CASE_RC(i, spring_vmm_new(&cfg, &vmm), SPRING_EINVAL);
+    }
     bad = *base_hat();
     bad.name = NULL; /* the name is not a method */
     ck_assert_rc(spring_vmm_new(&cfg, &vmm), 0);
+    ck_assert_ptr_null(spring_vmm_hat_extension(vmm, "anything", 1)); /* no extension slot */
+    ck_assert_ptr_null(spring_vmm_hat_extension(vmm, NULL, 1));
+    ck_assert_ptr_null(spring_vmm_hat_extension(NULL, "anything", 1));
     ck_assert_rc(spring_vmm_destroy(vmm), 0);
 
     /* The VMM tells the backend its frame pool and options. */
@@ -890,9 +903,15 @@ START_TEST(test_vmm_new_hat)
     cfg.page_size = 8192;
     cfg.hat_options = "opt=1";
     ck_assert_rc(spring_vmm_new(&cfg, &vmm), 0);
+    ck_assert_int_eq(wrap_env.version, SPRING_HAT_ENV_VERSION);
+    ck_assert_uint_eq(wrap_env.size, sizeof(spring_hat_env_t));
     ck_assert_uint_eq(wrap_env.page_size, 8192);
+    ck_assert_uint_eq(wrap_env.mmu_pages_per_page, 1);
     ck_assert_uint_eq(wrap_env.nframes, 16);
     ck_assert_ptr_nonnull(wrap_env.frame_base);
+    ck_assert_int_ge(wrap_env.frame_fd, 0);
+    ck_assert_uint_eq(wrap_env.frame_offset, 0);
+    ck_assert(wrap_env.vmm && wrap_env.report_fault && wrap_env.take_frames && wrap_env.give_frames);
     ck_assert_str_eq(wrap_options, "opt=1");
     /* ctx_create failing: spring_as_new returns the HAT's code. */
     spring_as_t *as = NULL;
@@ -901,6 +920,7 @@ START_TEST(test_vmm_new_hat)
     ck_assert_uint_eq(test_vm_info(vmm).naddress_spaces, 0);
     wrap_ctx_rc = 0;
     ck_assert_rc(spring_as_new(vmm, NULL, &as), 0);
+    ck_assert_ptr_eq(wrap_ctx_as, as); /* the context knows its address space */
     ck_assert_uint_eq(test_vm_info(vmm).naddress_spaces, 1);
     ck_assert_uint_eq(spring_as_get_page_size(as), 8192);
     spring_as_destroy(as);

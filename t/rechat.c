@@ -58,7 +58,7 @@ static void r_destroy(void *hp)
     free(h);
 }
 
-static int r_ctx_create(void *hp, void **ctx)
+static int r_ctx_create(void *hp, struct spring_as *as, void **ctx)
 {
     *ctx = calloc(1, sizeof(struct rctx));
     return *ctx ? 0 : SPRING_ENOMEM;

@@ -87,8 +87,10 @@ SPRING_API void spring_vmm_config_init(spring_vmm_config_t *cfg);
  * @param out produce: the VMM.
  * @return 0; #SPRING_EINVAL for NULL arguments, an empty name, a page size
  *   that is not a power of two of at least 4096, or fewer than 4 frames;
- *   #SPRING_EVERSION for a HAT vtable of an unsupported version;
- *   #SPRING_ENOMEM; or the HAT backend's code.
+ *   a HAT vtable missing a required slot, or whose mmu_page_size is not
+ *   a power of two dividing the page size; #SPRING_EVERSION for a HAT
+ *   vtable whose version is not #SPRING_HAT_OPS_VERSION (version 1 is no
+ *   longer accepted); #SPRING_ENOMEM; or the HAT backend's code.
  */
 SPRING_API int spring_vmm_new(const spring_vmm_config_t *cfg, spring_vmm_t **out);
 
@@ -186,6 +188,7 @@ typedef struct spring_vm_info {
     size_t free_frames;          /**< frames on the free list */
     size_t inuse_frames;         /**< frames holding cached data */
     size_t locked_frames;        /**< frames locked in memory */
+    size_t special_frames;       /**< frames the HAT backend took for its own tables (§9.2.1) */
     size_t ncaches;              /**< live caches */
     size_t unattached_caches;    /**< caches on the unattached lists */
     size_t naddress_spaces;      /**< live address spaces */
@@ -309,6 +312,19 @@ SPRING_API int spring_vmm_bind_cache(spring_vmm_obj_t vmm_obj, spring_bind_key_t
  */
 SPRING_API int spring_vmm_add_swap_pager(spring_vmm_obj_t vmm_obj, const spring_swap_pager_ops_t *ops,
                                          void *swapper, bool temporary);
+
+/**
+ * @brief An interface the VMM's HAT backend offers of its own, by name and
+ *        version (spring_hat_ops_t::extension), such as a backend's
+ *        counters.
+ * @param vmm the VMM (borrow).
+ * @param name the interface's name.
+ * @param version the version asked for.
+ * @return the interface as the backend documents it, valid until the VMM
+ *   is destroyed; NULL for NULL arguments, a backend without extensions,
+ *   or one that has no such interface of that version.
+ */
+SPRING_API const void *spring_vmm_hat_extension(spring_vmm_t *vmm, const char *name, int version);
 
 /**
  * @brief Create an empty registry.

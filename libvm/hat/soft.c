@@ -89,7 +89,7 @@ static void soft_destroy(void *hp)
     free(h);
 }
 
-static int soft_ctx_create(void *hp, void **out)
+static int soft_ctx_create(void *hp, struct spring_as *as, void **out)
 {
     struct sctx *c = calloc(1, sizeof *c);
     if (c == NULL)
@@ -363,6 +363,7 @@ static int soft_translate(void *hp, void *cp, spring_addr_t va, spring_rights_t 
 static const spring_hat_ops_t soft_ops = {
     .version = SPRING_HAT_OPS_VERSION,
     .name = "soft",
+    .mmu_page_size = 0,
     .create = soft_create,
     .destroy = soft_destroy,
     .ctx_create = soft_ctx_create,
@@ -374,6 +375,7 @@ static const spring_hat_ops_t soft_ops = {
     .frame_protect = soft_frame_protect,
     .frame_refmod = soft_frame_refmod,
     .translate = soft_translate,
+    .extension = NULL,
 };
 
 const spring_hat_ops_t *spring_hat_soft(void)

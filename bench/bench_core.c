@@ -5,8 +5,9 @@
  *  1. a zero-fill fault through spring_as_write (one byte into each fresh
  *     page, zeroing included) against the Linux kernel's own anonymous page
  *     fault (one byte into each fresh page of an anonymous mmap); goal <= 0.1x
- *  2. a translation that hits the software TLB (spring_as_translate +
- *     spring_pin_release) against a plain load; goal <= 3x
+ *  2. a translation that hits: spring_as_translate_fast (no pin, QSBR)
+ *     against a plain load of the same pages, goal <= 3x; and the pinned
+ *     spring_as_translate + spring_pin_release for comparison
  *  3. map, lookup (spring_as_get_mappings of one page at a random mapped
  *     address) and unmap per operation with 1,000,000 regions against
  *     1,000 regions; goal <= 2x
@@ -124,6 +125,25 @@ static double translate_ns(spring_as_t *as, spring_addr_t a, size_t pages, size_
             sum += *(volatile uint8_t *)p;
             spring_pin_release(&pin);
         }
+    }
+    double t = now() - t0;
+    if (sum == 42)
+        puts("");
+    return t * 1e9 / (double)n;
+}
+
+/* The same loop through spring_as_translate_fast (QSBR, no pin): a
+ * quiescent point every 1024 translations, as an emulator's loop would. */
+static double translate_fast_ns(spring_as_t *as, spring_addr_t a, size_t pages, size_t n)
+{
+    uint64_t sum = 0;
+    double t0 = now();
+    for (size_t i = 0; i < n; i++) {
+        void *p;
+        if (spring_as_translate_fast(as, a + (i % pages) * 4096 + (i & 63), SPRING_RIGHTS_R, &p) == 0)
+            sum += *(volatile uint8_t *)p;
+        if ((i & 1023) == 0)
+            spring_quiescent();
     }
     double t = now() - t0;
     if (sum == 42)
@@ -285,14 +305,21 @@ int main(int argc, char **argv)
         DIE(spring_as_fault(as, a + i * 4096, SPRING_RIGHTS_W));
     uint8_t *plain = calloc(tpages, 4096);
     size_t n = quick ? 1000000 : 5000000;
+    double f[ROUNDS];
+    DIE(spring_thread_register());
     for (int i = 0; i < ROUNDS; i++) {
         k[i] = plain_load_ns(plain, tpages, n);
+        f[i] = translate_fast_ns(as, a, tpages, n);
         s[i] = translate_ns(as, a, tpages, n);
     }
+    spring_thread_unregister();
     km = median(k, ROUNDS);
     sm = median(s, ROUNDS);
-    printf("TLB-hit translate springvm %8.1f ns  load   %8.1f ns  ratio %6.3fx  (goal <= 3x)   %s\n", sm, km,
-           sm / km, sm / km <= 3 ? "met" : "NOT MET");
+    double fm = median(f, ROUNDS);
+    printf("fast translate    springvm %8.1f ns  load   %8.1f ns  ratio %6.3fx  (goal <= 3x)   %s\n", fm, km,
+           fm / km, fm / km <= 3 ? "met" : "NOT MET");
+    printf("pinned translate  springvm %8.1f ns  load   %8.1f ns  ratio %6.3fx  (no goal: for long-lived pointers)\n",
+           sm, km, sm / km);
     free(plain);
     spring_as_destroy(as);
     DIE(spring_vmm_destroy(vmm));

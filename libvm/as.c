@@ -218,6 +218,8 @@ int spring_as_new(spring_vmm_t *vmm, const spring_as_options_t *opts, spring_as_
     if (as == NULL)
         return SPRING_ENOMEM;
     as->vmm = vmm;
+    as->page_shift = vmm->page_shift;
+    as->fgenp = &vmm->fgen;
     as->base = o.base;
     as->limit = o.limit;
     as->privileged = o.privileged;
@@ -1183,6 +1185,11 @@ static int as_fault_pin(spring_as_t *as, spring_addr_t va, spring_rights_t acces
         if (++loops > 1000)
             return SPRING_ENOFRAMES;
     }
+}
+
+int spring__as_fault_fast(spring_as_t *as, spring_addr_t va, spring_rights_t access, size_t *frame)
+{
+    return as_fault_pin(as, va, access, 3, frame, false);
 }
 
 int spring_as_fault(spring_as_t *as, spring_addr_t address, spring_rights_t access)

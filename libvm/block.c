@@ -120,8 +120,37 @@ void spring__block_release(struct vm_cache *c, struct vm_block *b)
     spring_vmm_t *vmm = c->vmm;
     spring__lru_remove(vmm, b);
     spring__hat_unload_block(vmm, b);
-    spring__frames_free(vmm, b->frames, b->nframes);
+    if (b->fast)
+        spring__frames_free_deferred(vmm, b->frames, b->nframes); /* fast readers: after a grace period */
+    else
+        spring__frames_free(vmm, b->frames, b->nframes);
     free(b);
+}
+
+int spring__block_fast_settle(struct vm_cache *c, struct vm_block *b, bool wait)
+{
+    vm_assert_held(&c->lock);
+    if (!b->fastw)
+        return 0;
+    spring_vmm_t *vmm = c->vmm;
+    if (wait) {
+        vm_unlock(&c->lock);
+        int rc = spring__gp_wait(vmm);
+        vm_lock(&c->lock);
+        if (rc != 0)
+            return rc;
+    } else {
+        vm_lock(&vmm->page_lock);
+        if (b->fastw_gp == 0)
+            b->fastw_gp = spring__gp_request_locked(vmm);
+        bool done = vmm->gp_done >= b->fastw_gp;
+        vm_unlock(&vmm->page_lock);
+        if (!done)
+            return SPRING__EAGAIN;
+    }
+    b->fastw = false;
+    b->fastw_gp = 0;
+    return 0;
 }
 
 /* Remove a block from the cache.  A block in transit is only doomed; its
@@ -189,8 +218,10 @@ void spring__block_wait_wpins(struct vm_cache *c, struct vm_block *b)
     vm_unlock(&c->lock);
     atomic_fetch_add(&vmm->cv_waiters, 1);
     vm_lock(&vmm->page_lock);
+    spring__qs_offline(); /* a waiting thread is quiescent (qsbr.c) */
     while (spring__block_wpinned(vmm, b))
         vm_cond_wait(&vmm->frame_cv, &vmm->page_lock);
+    spring__qs_online();
     vm_unlock(&vmm->page_lock);
     atomic_fetch_sub(&vmm->cv_waiters, 1);
     vm_lock(&c->lock);

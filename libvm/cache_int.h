@@ -47,6 +47,9 @@ struct vm_block {
     TAILQ_ENTRY(vm_block) lru;         /* [p] in-use (LRU first) or page-out list */
     uint8_t onlist;                    /* [p] VM_BL_NONE, VM_BL_INUSE or VM_BL_PAGEOUT */
     atomic_bool referenced;            /* [a] used since the replacement scan last passed it */
+    bool fast;                         /* [o] a fast translation reached it: frames freed after a grace period */
+    bool fastw;                        /* [o] a fast write translation was handed out since it was last clean */
+    uint64_t fastw_gp;                 /* [o] the grace period that settles fastw (0: none asked) */
     bool hashed;                       /* [o] in the tree and the hash */
     uint8_t state;                     /* [o] enum vm_block_state */
     bool doomed;                       /* [o] removed while in transit */
@@ -154,6 +157,13 @@ SPRING__HIDDEN bool spring__block_pinned(spring_vmm_t *vmm, const struct vm_bloc
 /* Wait until b has no write pin; c->lock is dropped meanwhile.
  * => c->lock held, b in transit, its write translations gone. */
 SPRING__HIDDEN void spring__block_wait_wpins(struct vm_cache *c, struct vm_block *b);
+/* Before b's data is read to be written back and b marked clean: if a fast
+ * write translation was handed out for it, a grace period must pass since
+ * its write translations were revoked (qsbr.c).  With wait, wait for one
+ * (c->lock dropped meanwhile; 0 or SPRING_EQUIESCE); without, ask for one
+ * and answer SPRING__EAGAIN until it has passed.
+ * => c->lock held, b in transit, its write translations gone. */
+SPRING__HIDDEN int spring__block_fast_settle(struct vm_cache *c, struct vm_block *b, bool wait);
 /* Gather the HAT's modified bits into b->dirty.  => c->lock held. */
 SPRING__HIDDEN bool spring__block_dirty(spring_vmm_t *vmm, struct vm_block *b);
 /* Whether a page of the block at boff is locked.  => c->lock held. */

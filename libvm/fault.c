@@ -58,7 +58,17 @@ static int fault_enter(struct vm_cache *c, struct vm_block *b, struct vm_fault *
         if (i != idx && va >= f->ahead_lo && va < f->ahead_hi)
             (void)spring__hat_enter(vmm, f->hatctx, va, b->frames[i], prot); /* a hint: ENOMEM only loses it */
     }
-    if (f->pin) {
+    if (f->pin == 3) {
+        /* A fast translation (qsbr.c): no pin; the block's frames are freed
+         * after a grace period, and one for writing needs the block marked
+         * modified, and a grace period before it is marked clean again. */
+        b->fast = true;
+        if (f->access & SPRING_RIGHTS_W) {
+            b->dirty = true;
+            b->fastw = true;
+            b->fastw_gp = 0;
+        }
+    } else if (f->pin) {
         atomic_fetch_add(&vmm->frames[fr].pins, 1);
         if (f->pin == 2) {
             atomic_fetch_add(&vmm->frames[fr].wpins, 1);
@@ -202,7 +212,10 @@ static int block_new_frames(struct vm_cache *c, struct vm_block *b, const uint8_
         spring__frames_free(vmm, nf, b->nframes);
         return 0;
     }
-    spring__frames_free(vmm, b->frames, b->nframes);
+    if (b->fast)
+        spring__frames_free_deferred(vmm, b->frames, b->nframes);
+    else
+        spring__frames_free(vmm, b->frames, b->nframes);
     memcpy(b->frames, nf, sizeof nf);
     for (size_t i = 0; i < b->nframes; i++) {
         vmm->frames[nf[i]].block = b;
@@ -230,7 +243,7 @@ static int block_upgrade(struct vm_cache *c, struct vm_block *b, bool *due)
     spring__hat_unload_block(vmm, b);
     (void)spring__block_dirty(vmm, b); /* b->dirty now says whether the cache holds the only current data */
     uint8_t *scratch = NULL;
-    if (b->dirty || spring__block_pinned(vmm, b)) {
+    if (b->dirty || b->fast || spring__block_pinned(vmm, b)) { /* b->fast: readers without pins */
         scratch = spring__malloc(vmm, b->nframes * vmm->page_size);
         if (scratch == NULL) {
             b->state = VM_B_VALID;
@@ -320,7 +333,9 @@ int spring__cache_fault_slow(struct vm_cache *c, struct vm_fault *f)
         }
         struct vm_block *b = spring__block_lookup(c, boff);
         if (b != NULL && b->state != VM_B_VALID) {
+            spring__qs_offline(); /* a waiting thread is quiescent (qsbr.c) */
             vm_cond_wait(&c->cv, &c->lock);
+            spring__qs_online();
             continue;
         }
         if (b != NULL && want_w && !b->rw) {

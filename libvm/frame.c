@@ -113,6 +113,7 @@ static size_t frame_no(const spring_vmm_t *vmm, const struct vm_frame *f)
 static void free_one_locked(spring_vmm_t *vmm, struct vm_frame *f)
 {
     f->block = NULL;
+    f->fastfree = false;
     f->onfree = true;
     TAILQ_INSERT_TAIL(&vmm->freeq, f, fq);
     vmm->nfree++;
@@ -148,7 +149,10 @@ void spring__frame_unpin(spring_vmm_t *vmm, struct vm_frame *f, bool write)
             bool t = true;
             if (atomic_compare_exchange_strong(&f->orphan, &t, false)) {
                 vm_lock(&vmm->page_lock);
-                free_one_locked(vmm, f);
+                if (f->fastfree && !vmm->gp_closed)
+                    spring__frame_defer_locked(vmm, f); /* fast readers may still read it */
+                else
+                    free_one_locked(vmm, f);
                 spring__frame_event_locked(vmm);
                 vm_unlock(&vmm->page_lock);
                 return;

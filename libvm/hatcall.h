@@ -48,25 +48,38 @@ static inline int spring__hat_enter(spring_vmm_t *vmm, void *ctx, spring_addr_t 
     return rc == 0 || (rc < 0 && rc > SPRING__ERR_MIN) ? rc : SPRING_ENOMEM;
 }
 
+/* A translation was revoked: translations the VMM cached per thread for
+ * spring_as_translate_fast() are stale from now on (qsbr.c).  Called after
+ * the backend's change. */
+static inline void spring__hat_revoked(spring_vmm_t *vmm)
+{
+    if (atomic_load(&vmm->fast_active))
+        atomic_fetch_add(&vmm->fgen, 1);
+}
+
 static inline void spring__hat_remove(spring_vmm_t *vmm, void *ctx, spring_addr_t va, spring_off_t len)
 {
     SPRING__HAT(vmm)->remove(vmm->hatp, ctx, va, len);
+    spring__hat_revoked(vmm);
 }
 
 static inline void spring__hat_protect(spring_vmm_t *vmm, void *ctx, spring_addr_t va, spring_off_t len,
                                        spring_rights_t prot)
 {
     SPRING__HAT(vmm)->protect(vmm->hatp, ctx, va, len, prot);
+    spring__hat_revoked(vmm);
 }
 
 static inline void spring__hat_frame_unload(spring_vmm_t *vmm, size_t frame)
 {
     SPRING__HAT(vmm)->frame_unload(vmm->hatp, frame);
+    spring__hat_revoked(vmm);
 }
 
 static inline void spring__hat_frame_protect(spring_vmm_t *vmm, size_t frame, spring_rights_t prot)
 {
     SPRING__HAT(vmm)->frame_protect(vmm->hatp, frame, prot);
+    spring__hat_revoked(vmm);
 }
 
 static inline unsigned spring__hat_frame_refmod(spring_vmm_t *vmm, size_t frame, unsigned clear)

@@ -236,7 +236,7 @@ int spring__pageout_make_room(spring_vmm_t *vmm, size_t n)
         }
         if (vmm->nfree >= n || progress)
             continue;
-        if (atomic_load(&vmm->ntransit) == 0 && !transient) {
+        if (atomic_load(&vmm->ntransit) == 0 && !transient && vmm->ndeferred == 0 && !vmm->gp_inflight) {
             rc = SPRING_ENOFRAMES; /* every block is locked, or refused by its pager */
             break;
         }
@@ -247,11 +247,15 @@ int spring__pageout_make_room(spring_vmm_t *vmm, size_t n)
             deadline.tv_sec += 1;
         }
         uint64_t gen = vmm->frame_gen;
+        spring__qs_offline(); /* a waiting thread is quiescent (qsbr.c) */
         while (vmm->frame_gen == gen && vmm->nfree < n && rc == 0)
             if (vm_cond_timedwait(&vmm->frame_cv, &vmm->page_lock, &deadline) != 0)
                 rc = SPRING_ENOFRAMES;
+        spring__qs_online();
         if (rc != 0 && vmm->nfree >= n)
             rc = 0;
+        if (rc != 0 && (vmm->ndeferred != 0 || vmm->gp_inflight))
+            rc = SPRING_EQUIESCE; /* frames wait for a grace period that does not end */
         if (rc != 0)
             break;
     }
@@ -289,6 +293,14 @@ int spring__cache_evict(struct vm_cache *c, spring_off_t off)
     /* A translate that pinned before the unload is seen here; one that
      * pins after it fails its re-validation and takes the slow path. */
     if (spring__block_pinned(vmm, b)) {
+        b->state = VM_B_VALID;
+        pthread_cond_broadcast(&c->cv);
+        ret = 1;
+        goto out;
+    }
+    if (spring__block_fast_settle(c, b, false) != 0) {
+        /* A fast writer may still be writing: try it once a grace period
+         * has passed. */
         b->state = VM_B_VALID;
         pthread_cond_broadcast(&c->cv);
         ret = 1;
@@ -355,10 +367,19 @@ int spring__cache_flush(struct vm_cache *c, spring_off_t off, spring_off_t size,
             (void)push_call(&p);
             spring__block_wait_wpins(c, b);
         }
+        int src = spring__block_fast_settle(c, b, true);
         if (b->doomed && b->discard) { /* deleted or destroyed while we waited */
             b->state = VM_B_VALID;
             pthread_cond_broadcast(&c->cv);
             spring__block_release_doomed(c, b);
+            continue;
+        }
+        if (src != 0) { /* a fast writer did not pass a quiescent point: it stays modified */
+            b->state = VM_B_VALID;
+            b->doomed = false;
+            pthread_cond_broadcast(&c->cv);
+            if (p.rc == 0)
+                p.rc = src;
             continue;
         }
         if (!spring__block_dirty(vmm, b) || c->rw_attach == 0) {

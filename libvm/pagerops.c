@@ -171,6 +171,10 @@ static int take_data(spring_cache_obj_t h, spring_off_t off, spring_off_t size, 
             for (size_t i = 0; i < b->nframes; i++)
                 spring__hat_frame_protect(vmm, b->frames[i], SPRING_RIGHTS_RX);
         spring__block_wait_wpins(c, b);
+        /* Returned data marks the block clean: no fast writer may still be
+         * writing it (qsbr.c). */
+        if (data != NULL && (rc = spring__block_fast_settle(c, b, true)) != 0)
+            break;
         if (b->doomed && b->discard)
             continue; /* deleted meanwhile: its data is not wanted */
         if (spring__block_dirty(vmm, b) && c->rw_attach != 0 && data != NULL && (rc = gather_block(vmm, &g, b)) != 0)

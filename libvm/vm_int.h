@@ -82,6 +82,8 @@ struct vm_frame {
     TAILQ_ENTRY(vm_frame) fq;    /* [p] free list */
     bool onfree;                 /* [p] on the free list */
     bool special;                /* [p] taken by the HAT backend for its tables (§9.2.1) */
+    bool fastfree;               /* [p] freed from a block fast translations reached: an orphan's
+                                    last unpin defers it too (qsbr.c) */
 };
 
 enum vm_cache_list {
@@ -167,6 +169,16 @@ struct spring_vmm {
     size_t ninuse;                      /* [p] blocks on the in-use list */
     size_t nspecial;                    /* [p] frames the HAT backend took (the special cache) */
     size_t nfree_target;                /* [c] free frames to make when the HAT needs table frames */
+    /* Translations without atomics (qsbr.c). */
+    atomic_bool fast_active;            /* [a] a fast translation was ever handed out */
+    atomic_uint_fast64_t fgen;          /* [a] bumped after every revocation while fast_active */
+    struct vm_gp *gp;                   /* [c after first use, set under page_lock] grace periods */
+    uint64_t gp_seq, gp_done;           /* [p] grace periods requested, completed */
+    bool gp_inflight, gp_again;         /* [p] one is running; another is wanted after it */
+    bool gp_closed;                     /* [p] the VMM is being destroyed: no more deferral */
+    struct vm_frame_tq defer_wait;      /* [p] frames freed since the running grace period began */
+    struct vm_frame_tq defer_pending;   /* [p] frames the running grace period will free */
+    size_t ndeferred;                   /* [p] frames on both */
     uint64_t frame_gen;                 /* [p] bumped with every frame_cv broadcast */
     atomic_size_t ntransit;             /* [a] blocks in transit */
     atomic_uint cv_waiters;             /* [a] threads waiting on frame_cv (spring__frame_event) */
@@ -223,6 +235,8 @@ struct vm_region {
 
 struct spring_as {
     spring_vmm_t *vmm;                  /* [c] */
+    unsigned page_shift;                /* [c] vmm->page_shift, at hand for the fast path */
+    const atomic_uint_fast64_t *fgenp;  /* [c] &vmm->fgen, likewise (qsbr.c) */
     vm_rwlock_t lock;
     struct rtree idx;                   /* [A] the regions, by start address */
     _Atomic(struct vm_region *) hint;   /* [a] last region found (read under [A]) */
@@ -292,6 +306,28 @@ SPRING__HIDDEN void spring__frames_give_special(spring_vmm_t *vmm, const size_t 
 SPRING__HIDDEN void spring__frame_event(spring_vmm_t *vmm);
 SPRING__HIDDEN void spring__frame_event_locked(spring_vmm_t *vmm);
 
+/* qsbr.c: grace periods for translations without atomics.  Free frames
+ * that fast translations may have reached: they go back to the free list
+ * after a grace period (=> page_lock not held).  Wait for a grace period
+ * that began after now, with no lock held (0, SPRING_EQUIESCE after a
+ * second).  Request one (=> page_lock held); its sequence is returned. */
+SPRING__HIDDEN void spring__frames_free_deferred(spring_vmm_t *vmm, const size_t *f, size_t n);
+SPRING__HIDDEN int spring__gp_wait(spring_vmm_t *vmm);
+SPRING__HIDDEN uint64_t spring__gp_request_locked(spring_vmm_t *vmm);
+/* Wait for in-flight grace periods before the VMM goes (0, EQUIESCE). */
+SPRING__HIDDEN int spring__gp_drain(spring_vmm_t *vmm);
+SPRING__HIDDEN int spring__gp_init(spring_vmm_t *vmm);
+SPRING__HIDDEN void spring__gp_fini(spring_vmm_t *vmm);
+/* A frame deferred by its last unpin.  => page_lock held. */
+SPRING__HIDDEN void spring__frame_defer_locked(spring_vmm_t *vmm, struct vm_frame *f);
+/* spring_as_translate_fast's miss path, and the fault it makes (as.c:
+ * a fault that marks the block reached by a fast translation). */
+SPRING__HIDDEN int spring__translate_fast_slow(spring_as_t *as, spring_addr_t va, spring_rights_t access, void **ptr);
+SPRING__HIDDEN int spring__as_fault_fast(spring_as_t *as, spring_addr_t va, spring_rights_t access, size_t *frame);
+/* The calling thread is between a wait's start and end: quiescent. */
+SPRING__HIDDEN void spring__qs_offline(void);
+SPRING__HIDDEN void spring__qs_online(void);
+
 /* pageout.c: replacement.  Make at least n frames free by evicting blocks,
  * waiting (on frame_cv, up to a second) while the only candidates are in
  * transit or pinned.  0, or SPRING_ENOFRAMES.  => no lock held. */
@@ -329,7 +365,7 @@ struct vm_fault {
     spring_addr_t va;       /* page-aligned virtual address */
     spring_rights_t prot;   /* the mapping's rights for the page */
     spring_addr_t ahead_lo, ahead_hi; /* where the same rights map the cache linearly (map-ahead) */
-    int pin;                /* 0: none, 1: pin the frame, 2: write pin */
+    int pin;                /* 0: none, 1: pin the frame, 2: write pin, 3: fast (QSBR, qsbr.c) */
     size_t frame;           /* out: the frame entered */
     bool zero_filled;       /* out */
     bool paged_in;          /* out */

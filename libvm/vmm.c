@@ -111,6 +111,9 @@ int spring_vmm_new(const spring_vmm_config_t *cfg, spring_vmm_t **out)
     rc = spring__frames_init(vmm);
     if (rc)
         goto fail;
+    rc = spring__gp_init(vmm);
+    if (rc)
+        goto fail_frames;
     rc = spring__hat_create(vmm, hat, cfg->hat_options);
     if (rc)
         goto fail_frames;
@@ -143,6 +146,7 @@ fail_h1:
 fail_hat:
     spring__hat_destroy(vmm);
 fail_frames:
+    spring__gp_fini(vmm);
     spring__frames_fini(vmm);
 fail:
     vm_mutex_destroy(&vmm->page_lock);
@@ -170,6 +174,11 @@ int spring_vmm_destroy(spring_vmm_t *vmm)
     int rc = spring__cache_push_all(vmm, false);
     if (rc != 0)
         return rc;
+    /* Frames fast translations reached wait for a grace period: let the
+     * running ones end (a registered thread that never passes a quiescent
+     * point makes this fail, and the VMM stays). */
+    if ((rc = spring__gp_drain(vmm)) != 0)
+        return rc;
     /* No new vmm-object calls from here on. */
     spring__handle_free(vmm->objh_user, VM_H_VMM);
     spring__handle_free(vmm->objh_system, VM_H_VMM);
@@ -187,6 +196,7 @@ int spring_vmm_destroy(spring_vmm_t *vmm)
     }
     spring__cache_destroy_all(vmm);
     spring__hat_destroy(vmm);
+    spring__gp_fini(vmm);
     spring__frames_fini(vmm);
     vm_mutex_destroy(&vmm->page_lock);
     pthread_cond_destroy(&vmm->frame_cv);

@@ -477,6 +477,8 @@ START_TEST(test_error_values)
     }
     ck_assert_int_eq(SPRING_EINVAL, -1);
     ck_assert_int_eq(SPRING_EOVERFLOW, -23);
+    ck_assert_int_eq(SPRING_ENOKEEP, -24);
+    ck_assert_int_eq(SPRING_EQUIESCE, -25);
     ck_assert_str_eq(spring_err_name(1), "SPRING_EUNKNOWN");
     ck_assert_str_eq(spring_strerror(INT32_MIN), "unknown error");
 }

@@ -409,6 +409,74 @@ SPRING_API int spring_as_translate(spring_as_t *as, spring_addr_t address, sprin
                                    spring_pin_t *pin);
 
 /**
+ * @brief Register the calling thread for spring_as_translate_fast()
+ *        (quiescent-state-based reclamation, liburcu's QSBR flavour).
+ *
+ * A registered thread promises to pass quiescent points
+ * (spring_quiescent(), or any springvm call other than
+ * spring_as_translate_fast()) regularly: the VMM reuses frames that fast
+ * translations may have reached, and marks clean blocks that fast
+ * translations for writing reached, only after every registered thread
+ * passed one (a grace period).  A registered thread that stops passing
+ * quiescent points for more than about a second makes the calls that need
+ * a grace period fail with #SPRING_EQUIESCE (frame allocation, write-back
+ * of such blocks, spring_vmm_destroy()); it never makes the VMM reuse a
+ * frame early.  A thread unregisters (spring_thread_unregister()) before
+ * it exits, and while it blocks for long outside the library.
+ * @return 0 (also when already registered); #SPRING_ENOMEM.
+ */
+SPRING_API int spring_thread_register(void);
+
+/**
+ * @brief Unregister the calling thread (a quiescent point); its fast
+ *        pointers must not be used any more.  Nothing happens for a thread
+ *        that is not registered.
+ */
+SPRING_API void spring_thread_unregister(void);
+
+/**
+ * @brief A quiescent point of the calling thread: from here on it uses no
+ *        pointer spring_as_translate_fast() gave it before.  Cheap (no
+ *        lock, no system call); nothing happens for a thread that is not
+ *        registered.
+ */
+SPRING_API void spring_quiescent(void);
+
+/**
+ * @brief Translate an address to a host pointer at the cost of about a
+ *        load, without a pin: for an emulator's or a runtime's inner loop.
+ *
+ * A hit in the calling thread's translation cache makes no atomic
+ * read-modify-write and takes no lock; a miss faults as spring_as_fault()
+ * does.  The pointer is valid for the bytes from @p address to the end of
+ * its page until the thread's next quiescent point (spring_quiescent(),
+ * spring_thread_unregister(), or any other springvm call, which may wait
+ * for a grace period): after that it must not be used, and for long-lived
+ * pointers spring_as_translate() (a pin) is the tool.  Until then the
+ * frame is not reused, even if the page is unmapped, protected, evicted or
+ * taken back by its pager meanwhile (a late access reaches the old frame:
+ * a read may see the old data, a write after the page was taken back is
+ * not seen by anyone).
+ *
+ * A translation for #SPRING_RIGHTS_W is handed out only for a block marked
+ * modified (this call marks it), so no write through the pointer escapes
+ * dirty tracking: before the VMM writes such a block back and marks it
+ * clean, it revokes the translations and waits for a grace period.
+ *
+ * A HAT backend that must see every access (spring_hat_ops_t::flags
+ * without #SPRING_HAT_FAST) declines: the call returns #SPRING_ENOSYS.
+ *
+ * @param as the address space (borrow).
+ * @param address any address.
+ * @param access #SPRING_RIGHTS_R, #SPRING_RIGHTS_W or #SPRING_RIGHTS_X.
+ * @param ptr produce: the host address of @p address.
+ * @return 0; #SPRING_EINVAL for NULL arguments, another access, or a
+ *   thread that is not registered (spring_thread_register());
+ *   #SPRING_ENOSYS (the HAT declines); or spring_as_fault()'s codes.
+ */
+SPRING_API int spring_as_translate_fast(spring_as_t *as, spring_addr_t address, spring_rights_t access, void **ptr);
+
+/**
  * @brief Release a pin from spring_as_translate().
  * @param pin borrow: the pin; it is cleared.  A cleared pin is ignored.
  */

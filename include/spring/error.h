@@ -45,7 +45,8 @@ extern "C" {
     X(EBIND, -21, "the memory object could not be bound")                         \
     X(ENOSWAP, -22, "no swap pager is available")                                 \
     X(EOVERFLOW, -23, "value too large")                                          \
-    X(ENOKEEP, -24, "the pager cannot take back data the VMM keeps (no sync or write_out)")
+    X(ENOKEEP, -24, "the pager cannot take back data the VMM keeps (no sync or write_out)")  \
+    X(EQUIESCE, -25, "a thread registered for fast translations has not passed a quiescent point")
 
 /**
  * @brief Error codes (all negative).  Each equals its entry in
@@ -76,7 +77,8 @@ typedef enum spring_errno {
     SPRING_ENOSWAP = -22, /**< no swap pager is available */
     SPRING_EOVERFLOW = -23, /**< value too large */
     SPRING_ENOKEEP = -24, /**< the pager cannot take back data the VMM keeps (no sync or write_out) */
-    SPRING__ERR_MIN = -25 /**< one below the lowest code; not an error code */
+    SPRING_EQUIESCE = -25, /**< a thread registered for fast translations has not passed a quiescent point */
+    SPRING__ERR_MIN = -26 /**< one below the lowest code; not an error code */
 } spring_errno_t;
 
 /**

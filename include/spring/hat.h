@@ -40,6 +40,15 @@ extern "C" {
 /** @brief The version of #spring_hat_env_t this header describes. */
 #define SPRING_HAT_ENV_VERSION 1
 
+/**
+ * @brief spring_hat_ops_t::flags: the VMM may serve translations from its
+ *        own per-thread cache without calling the backend
+ *        (spring_as_translate_fast()).  A backend that must see every
+ *        access (to count it, say) leaves it clear, and the fast path is
+ *        declined with #SPRING_ENOSYS.
+ */
+#define SPRING_HAT_FAST 1u
+
 /** @brief Referenced bit reported by the frame_refmod slot. */
 #define SPRING_HAT_REF 1u
 /** @brief Modified bit reported by the frame_refmod slot. */
@@ -130,6 +139,7 @@ typedef struct spring_hat_ops {
     const char *name;     /**< short backend name, e.g. "soft" */
     size_t mmu_page_size; /**< the MMU's page size: a power of two dividing the VMM's page size;
                                0 = the VMM's page size */
+    unsigned flags;       /**< #SPRING_HAT_FAST or 0 */
 
     /**
      * @brief Create a backend instance.

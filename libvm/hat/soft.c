@@ -364,6 +364,7 @@ static const spring_hat_ops_t soft_ops = {
     .version = SPRING_HAT_OPS_VERSION,
     .name = "soft",
     .mmu_page_size = 0,
+    .flags = SPRING_HAT_FAST,
     .create = soft_create,
     .destroy = soft_destroy,
     .ctx_create = soft_ctx_create,

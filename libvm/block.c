@@ -102,15 +102,63 @@ void spring__block_unhash(struct vm_cache *c, struct vm_block *b)
     b->hashed = false;
 }
 
+/* Freed blocks and zero-fill nodes are kept on small per-cache lists for
+ * reuse, so that the fault path makes no allocation in the steady state. */
+#define SLAB_KEEP 64
+
+struct slab_free {
+    struct slab_free *next;
+};
+
+static void *slab_pop(void **head, unsigned *n)
+{
+    struct slab_free *f = *head;
+    if (f != NULL) {
+        *head = f->next;
+        (*n)--;
+    }
+    return f;
+}
+
+/* Keep p, or free it if enough are kept. */
+static void slab_push(void **head, unsigned *n, void *p)
+{
+    if (*n >= SLAB_KEEP) {
+        free(p);
+        return;
+    }
+    struct slab_free *f = p;
+    f->next = *head;
+    *head = f;
+    (*n)++;
+}
+
+void spring__block_slab_fini(struct vm_cache *c)
+{
+    void *p;
+    while ((p = slab_pop(&c->blk_free, &c->nblk_free)) != NULL)
+        free(p);
+    while ((p = slab_pop(&c->zr_free, &c->nzr_free)) != NULL)
+        free(p);
+}
+
 struct vm_block *spring__block_alloc(struct vm_cache *c, spring_off_t off)
 {
-    struct vm_block *b = spring__calloc(c->vmm, 1, sizeof *b + c->pages_per_block * sizeof(size_t));
-    if (b == NULL)
+    size_t size = sizeof(struct vm_block) + c->pages_per_block * sizeof(size_t);
+    struct vm_block *b = slab_pop(&c->blk_free, &c->nblk_free);
+    if (b != NULL)
+        memset(b, 0, size);
+    else if ((b = spring__calloc(c->vmm, 1, size)) == NULL)
         return NULL;
     b->cache = c;
     b->offset = off;
     b->nframes = c->pages_per_block;
     return b;
+}
+
+void spring__block_free(struct vm_cache *c, struct vm_block *b)
+{
+    slab_push(&c->blk_free, &c->nblk_free, b);
 }
 
 /* Free a block that is no longer hashed: its translations go, its frames
@@ -124,7 +172,7 @@ void spring__block_release(struct vm_cache *c, struct vm_block *b)
         spring__frames_free_deferred(vmm, b->frames, b->nframes); /* fast readers: after a grace period */
     else
         spring__frames_free(vmm, b->frames, b->nframes);
-    free(b);
+    spring__block_free(c, b);
 }
 
 int spring__block_fast_settle(struct vm_cache *c, struct vm_block *b, bool wait)
@@ -255,6 +303,12 @@ int spring__zr_cmp(const struct vm_zrange *a, const struct vm_zrange *b)
 RB_GENERATE(vm_zr_tree, vm_zrange, node, spring__zr_cmp)
 
 /* The first range ending after off.  => c->lock held. */
+static struct vm_zrange *zr_node_alloc(struct vm_cache *c)
+{
+    struct vm_zrange *n = slab_pop(&c->zr_free, &c->nzr_free);
+    return n != NULL ? n : spring__malloc(c->vmm, sizeof *n);
+}
+
 static struct vm_zrange *zr_first_after(const struct vm_cache *c, spring_off_t off)
 {
     struct vm_zrange *n = RB_ROOT(&c->zr), *best = NULL;
@@ -281,7 +335,7 @@ void spring__zr_clear(struct vm_cache *c)
     struct vm_zrange *r, *n;
     RB_FOREACH_SAFE(r, vm_zr_tree, &c->zr, n) {
         RB_REMOVE(vm_zr_tree, &c->zr, r);
-        free(r);
+        slab_push(&c->zr_free, &c->nzr_free, r);
     }
     c->nzr = 0;
 }
@@ -293,7 +347,7 @@ int spring__zr_remove(struct vm_cache *c, spring_off_t s, spring_off_t e)
         return 0; /* an empty range: nothing to remove (and nothing to split) */
     struct vm_zrange *r = zr_first_after(c, s), *next;
     if (r != NULL && r->start < s && r->end > e) {
-        struct vm_zrange *n = spring__malloc(c->vmm, sizeof *n);
+        struct vm_zrange *n = zr_node_alloc(c);
         if (n == NULL)
             return SPRING_ENOMEM;
         n->start = e;
@@ -307,7 +361,7 @@ int spring__zr_remove(struct vm_cache *c, spring_off_t s, spring_off_t e)
         next = RB_NEXT(vm_zr_tree, &c->zr, r);
         if (r->start >= s && r->end <= e) {
             RB_REMOVE(vm_zr_tree, &c->zr, r);
-            free(r);
+            slab_push(&c->zr_free, &c->nzr_free, r);
             c->nzr--;
         } else if (r->start < s) {
             r->end = s;
@@ -326,7 +380,7 @@ int spring__zr_add(struct vm_cache *c, spring_off_t s, spring_off_t e)
     struct vm_zrange *r = zr_first_after(c, s);
     if (r != NULL && r->start <= s && r->end >= e)
         return 0; /* already there */
-    struct vm_zrange *n = spring__malloc(c->vmm, sizeof *n);
+    struct vm_zrange *n = zr_node_alloc(c);
     if (n == NULL)
         return SPRING_ENOMEM;
     (void)spring__zr_remove(c, s, e); /* no split: no range holds all of [s, e) */
@@ -338,13 +392,13 @@ int spring__zr_add(struct vm_cache *c, spring_off_t s, spring_off_t e)
     if (x != NULL && x->start == n->end) {
         n->end = x->end;
         RB_REMOVE(vm_zr_tree, &c->zr, x);
-        free(x);
+        slab_push(&c->zr_free, &c->nzr_free, x);
         c->nzr--;
     }
     if (p != NULL && p->end == n->start) {
         p->end = n->end;
         RB_REMOVE(vm_zr_tree, &c->zr, n);
-        free(n);
+        slab_push(&c->zr_free, &c->nzr_free, n);
         c->nzr--;
     }
     return 0;

@@ -28,6 +28,7 @@ static void cache_free(struct vm_cache *c)
     vmm->nlocked -= c->nlocked * c->pages_per_block;
     vm_unlock(&vmm->page_lock);
     spring__zr_clear(c);
+    spring__block_slab_fini(c);
     free(c->rights_h);
     vm_mutex_destroy(&c->lock);
     pthread_cond_destroy(&c->cv);

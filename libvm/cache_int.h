@@ -125,6 +125,9 @@ struct vm_cache {
     bool dying;                         /* [l] being destroyed */
     TAILQ_ENTRY(vm_cache) lq;           /* [l] */
     struct vm_pstats pst;               /* [a] */
+    void *blk_free;                     /* [o] freed blocks kept for reuse (block.c) */
+    void *zr_free;                      /* [o] freed zero-fill table nodes kept for reuse */
+    unsigned nblk_free, nzr_free;       /* [o] */
     uint64_t *rights_h;                 /* [o] rights handles issued */
     size_t nrights, rightscap;          /* [o] */
 };
@@ -136,6 +139,11 @@ struct vm_cache {
 SPRING__HIDDEN struct vm_block *spring__block_lookup(struct vm_cache *c, spring_off_t boff);
 /* A new block (not hashed, no frames yet), or NULL. */
 SPRING__HIDDEN struct vm_block *spring__block_alloc(struct vm_cache *c, spring_off_t off);
+/* Give back a block that was never hashed (its frames are the caller's).
+ * => c->lock held. */
+SPRING__HIDDEN void spring__block_free(struct vm_cache *c, struct vm_block *b);
+/* Free the cache's kept blocks and nodes (cache teardown). */
+SPRING__HIDDEN void spring__block_slab_fini(struct vm_cache *c);
 /* Enter b in the cache's tree and the page hash; its frames become its.
  * => c->lock held. */
 SPRING__HIDDEN void spring__block_hash(struct vm_cache *c, struct vm_block *b);

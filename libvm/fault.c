@@ -89,7 +89,7 @@ static int zero_block(struct vm_cache *c, spring_off_t boff, const size_t *fr, s
         return SPRING_ENOMEM;
     int rc = spring__zr_remove(c, boff, boff + c->block_size);
     if (rc) {
-        free(b);
+        spring__block_free(c, b);
         return rc;
     }
     for (size_t i = 0; i < b->nframes; i++) {
@@ -278,20 +278,20 @@ static int block_page_in(struct vm_cache *c, spring_off_t boff, bool mode_rw, bo
         return SPRING_ENOMEM;
     int rc = spring__block_alloc_frames(c, b, true);
     if (rc) {
-        free(b);
+        spring__block_free(c, b);
         return rc;
     }
     if (c->destroyed || spring__block_lookup(c, boff) != NULL) {
         /* Lost a race while the lock was dropped: the caller looks again. */
         spring__frames_free(vmm, b->frames, b->nframes);
-        free(b);
+        spring__block_free(c, b);
         return 0;
     }
     if (spring__cache_zr_contains(c, boff)) {
         struct vm_block *zb;
         size_t fr[b->nframes];
         memcpy(fr, b->frames, sizeof fr);
-        free(b);
+        spring__block_free(c, b);
         rc = zero_block(c, boff, fr, &zb);
         if (rc)
             spring__frames_free(vmm, fr, c->pages_per_block);

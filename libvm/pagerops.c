@@ -360,18 +360,18 @@ int spring_cache_populate(spring_cache_obj_t cache, spring_off_t offset, spring_
             break;
         }
         if ((rc = spring__block_alloc_frames(c, nb, false)) != 0) {
-            free(nb);
+            spring__block_free(c, nb);
             break;
         }
         if (c->destroyed) {
             spring__frames_free(vmm, nb->frames, nb->nframes);
-            free(nb);
+            spring__block_free(c, nb);
             rc = SPRING_EBADHANDLE;
             break;
         }
         if ((rc = spring__zr_remove(c, o, o + c->block_size)) != 0) {
             spring__frames_free(vmm, nb->frames, nb->nframes);
-            free(nb);
+            spring__block_free(c, nb);
             break;
         }
         struct vm_block *old = spring__block_lookup(c, o);

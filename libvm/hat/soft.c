@@ -53,7 +53,35 @@ struct shat {
     unsigned shift;
     struct spte **fhead;     /* [lock] per frame */
     _Atomic uint8_t *refmod; /* per frame */
+    struct spte *spare;      /* [lock] freed entries kept for reuse (hnext links them) */
+    unsigned nspare;         /* [lock] */
 };
+
+#define SPARE_KEEP 256
+
+/* An entry: a kept one, or a new one.  => h->lock held. */
+static struct spte *pte_alloc(struct shat *h)
+{
+    struct spte *e = h->spare;
+    if (e != NULL) {
+        h->spare = e->hnext;
+        h->nspare--;
+        return e;
+    }
+    return malloc(sizeof *e);
+}
+
+/* => h->lock held. */
+static void pte_free(struct shat *h, struct spte *e)
+{
+    if (h->nspare >= SPARE_KEEP) {
+        free(e);
+        return;
+    }
+    e->hnext = h->spare;
+    h->spare = e;
+    h->nspare++;
+}
 
 static size_t vhash(uint64_t vpn, size_t mask)
 {
@@ -83,6 +111,11 @@ static int soft_create(const spring_hat_env_t *env, void **out)
 static void soft_destroy(void *hp)
 {
     struct shat *h = hp;
+    while (h->spare != NULL) {
+        struct spte *e = h->spare;
+        h->spare = e->hnext;
+        free(e);
+    }
     pthread_mutex_destroy(&h->lock);
     free(h->fhead);
     free((void *)h->refmod);
@@ -155,7 +188,7 @@ static void drop_pte(struct shat *h, struct spte *e)
     c->n--;
     unlink_frame(h, e);
     tlb_inval(c, e->vpn);
-    free(e);
+    pte_free(h, e);
 }
 
 static void soft_ctx_destroy(void *hp, void *cp)
@@ -219,7 +252,7 @@ static int soft_enter(void *hp, void *cp, spring_addr_t va, size_t frame, spring
         pthread_mutex_unlock(&h->lock);
         return 0;
     }
-    e = malloc(sizeof *e);
+    e = pte_alloc(h);
     if (e == NULL) {
         pthread_mutex_unlock(&h->lock);
         return SPRING_ENOMEM;

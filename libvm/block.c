@@ -494,3 +494,73 @@ out:
     vm_unlock(&c->lock);
     return rc;
 }
+
+/* ------------------------------------------------------------------ */
+/* Moving a block between caches: the identity change copy-on-write and */
+/* bulk move (§9.5, §9.6) will make.                                    */
+
+/* Take two caches' locks in the order docs/locking.md gives for two locks
+ * of one class: increasing address (one lock if they are the same). */
+static void lock_two(struct vm_cache *a, struct vm_cache *b)
+{
+    if (a == b) {
+        vm_lock(&a->lock);
+    } else if ((uintptr_t)a < (uintptr_t)b) {
+        vm_lock(&a->lock);
+        vm_lock(&b->lock);
+    } else {
+        vm_lock(&b->lock);
+        vm_lock(&a->lock);
+    }
+}
+
+static void unlock_two(struct vm_cache *a, struct vm_cache *b)
+{
+    if (a != b)
+        vm_unlock(&b->lock);
+    vm_unlock(&a->lock);
+}
+
+int spring__block_move(struct vm_cache *src, spring_off_t soff, struct vm_cache *dst, spring_off_t doff)
+{
+    if (src->vmm != dst->vmm || src->block_size != dst->block_size || ((soff | doff) & (src->block_size - 1)))
+        return SPRING_EINVAL;
+    if (src == dst && soff == doff)
+        return 0;
+    spring_vmm_t *vmm = src->vmm;
+    int rc = 0;
+    lock_two(src, dst);
+    struct vm_block *b = spring__block_lookup(src, soff);
+    if (src->destroyed || dst->destroyed) {
+        rc = SPRING_EDESTROYED;
+    } else if (b == NULL) {
+        rc = SPRING_ENOENT;
+    } else if (spring__block_lookup(dst, doff) != NULL) {
+        rc = SPRING_EEXIST;
+    } else if (b->state != VM_B_VALID || b->fast || spring__block_locked(src, soff) ||
+               spring__block_pinned(vmm, b)) {
+        rc = SPRING_EBUSY; /* in transit, reached without pins, locked or pinned: try later */
+    } else {
+        /* Its translations belong to the old identity. */
+        spring__hat_unload_block(vmm, b);
+        if (spring__block_pinned(vmm, b))
+            rc = SPRING_EBUSY; /* pinned before the unload: translations come back on the next fault */
+        else
+            rc = spring__zr_remove(dst, doff, doff + dst->block_size);
+    }
+    if (rc == 0) {
+        (void)spring__block_dirty(vmm, b);
+        spring__block_unhash(src, b);
+        vm_lock(&vmm->page_lock); /* the replacement scan reads the identity under it */
+        b->cache = dst;
+        b->offset = doff;
+        vm_unlock(&vmm->page_lock);
+        b->dirty = true; /* dst's pager has never seen these bytes */
+        b->rw = b->rw && (dst->max_rights & SPRING_RIGHTS_W);
+        spring__block_hash(dst, b);
+        pthread_cond_broadcast(&src->cv);
+        pthread_cond_broadcast(&dst->cv);
+    }
+    unlock_two(src, dst);
+    return rc;
+}

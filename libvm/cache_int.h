@@ -40,8 +40,8 @@ enum vm_block_state {
 
 /* A cached block of a cache: block_size bytes in pages_per_block frames. */
 struct vm_block {
-    struct vm_cache *cache;            /* [c] */
-    spring_off_t offset;               /* [c] block-aligned cache offset */
+    struct vm_cache *cache;            /* [o]+[p] (the caches' locks and page_lock to change: a move) */
+    spring_off_t offset;               /* [o]+[p] block-aligned cache offset */
     RB_ENTRY(vm_block) tnode;          /* [o] cache's ordered tree */
     struct vm_block *hnext;            /* [h] page-hash chain */
     TAILQ_ENTRY(vm_block) lru;         /* [p] in-use (LRU first) or page-out list */
@@ -187,6 +187,15 @@ SPRING__HIDDEN int spring__block_cmp(const struct vm_block *a, const struct vm_b
 SPRING__HIDDEN int spring__zr_cmp(const struct vm_zrange *a, const struct vm_zrange *b);
 SPRING__HIDDEN int spring__lockent_cmp(const struct vm_lockent *a, const struct vm_lockent *b);
 
+/* Move the block at soff of src to doff of dst (same VMM and block size):
+ * its identity changes under both caches' locks (taken in address order),
+ * its translations go, its data stays in its frames and is modified for
+ * dst.  0; SPRING_ENOENT (no block there), SPRING_EEXIST (dst has one),
+ * SPRING_EBUSY (in transit, pinned, locked, or reached by fast
+ * translations), SPRING_EDESTROYED, SPRING_EINVAL, SPRING_ENOMEM.
+ * => no lock held. */
+SPRING__HIDDEN int spring__block_move(struct vm_cache *src, spring_off_t soff, struct vm_cache *dst,
+                                      spring_off_t doff);
 /* Remove every translation of b's frames. */
 static inline void spring__hat_unload_block(spring_vmm_t *vmm, const struct vm_block *b)
 {

@@ -48,6 +48,7 @@ static int check_range(const spring_as_t *as, spring_addr_t addr, spring_off_t l
 /* The region containing va, or NULL.  => as->lock held. */
 static struct vm_region *region_find(spring_as_t *as, spring_addr_t va)
 {
+    vm_assert_held(&as->lock);
     struct vm_region *h = atomic_load_explicit(&as->hint, memory_order_relaxed);
     if (h != NULL && va >= h->start && va < h->end)
         return h;
@@ -62,12 +63,14 @@ static struct vm_region *region_find(spring_as_t *as, spring_addr_t va)
 /* The region after r in address order, or NULL.  => as->lock held. */
 static struct vm_region *region_next(spring_as_t *as, const struct vm_region *r)
 {
+    vm_assert_held(&as->lock);
     return rt_find_gt(&as->idx, r->start);
 }
 
 /* The first region ending after va.  => as->lock held. */
 static struct vm_region *region_first_after(spring_as_t *as, spring_addr_t va)
 {
+    vm_assert_held(&as->lock);
     struct vm_region *r = rt_find_le(&as->idx, va);
     if (r != NULL && r->end > va)
         return r;
@@ -78,12 +81,14 @@ static struct vm_region *region_first_after(spring_as_t *as, spring_addr_t va)
  * => as->lock held for writing. */
 static void region_insert(spring_as_t *as, struct vm_region *r)
 {
+    vm_assert_held(&as->lock);
     rt_insert(&as->idx, r->start, r);
 }
 
 /* => as->lock held for writing. */
 static void region_remove(spring_as_t *as, struct vm_region *r)
 {
+    vm_assert_held(&as->lock);
     rt_remove(&as->idx, r->start);
 }
 
@@ -283,6 +288,7 @@ void spring_as_destroy(spring_as_t *as)
  * region each time.  => as->lock held. */
 static int find_free(spring_as_t *as, spring_off_t len, spring_addr_t *out)
 {
+    vm_assert_held(&as->lock);
     vm_lock(&as->free_lock);
     bool from_hint = len > as->free_hole;
     spring_addr_t cand = from_hint ? as->free_hint : as->base;
@@ -316,6 +322,7 @@ static int find_free(spring_as_t *as, spring_off_t len, spring_addr_t *out)
  * => as->lock held for writing. */
 static void free_hint_lower(spring_as_t *as, spring_addr_t addr)
 {
+    vm_assert_held(&as->lock);
     if (addr >= as->free_hint)
         return;
     struct vm_region *p = rt_find_le(&as->idx, addr);
@@ -327,6 +334,7 @@ static void free_hint_lower(spring_as_t *as, spring_addr_t addr)
 /* Whether [a, a+len) is free.  => as->lock held. */
 static bool range_free(spring_as_t *as, spring_addr_t a, spring_off_t len)
 {
+    vm_assert_held(&as->lock);
     struct vm_region *r = region_first_after(as, a);
     return r == NULL || r->start >= a + len;
 }
@@ -731,6 +739,7 @@ int spring_as_allocate_memory_and_mobj(spring_as_t *as, spring_off_t *length, sp
 static int cover_and_reserve(spring_as_t *as, spring_addr_t addr, spring_addr_t end, spring_rights_t rights,
                              bool check_rights)
 {
+    vm_assert_held(&as->lock);
     spring_addr_t at = addr;
     struct vm_region *r = region_first_after(as, addr);
     for (; at < end; r = region_next(as, r)) {

@@ -57,6 +57,7 @@ static vm_mutex_t *bucket_lock(spring_vmm_t *vmm, const struct vm_hash_bucket *h
 /* => c->lock held. */
 struct vm_block *spring__block_lookup(struct vm_cache *c, spring_off_t off)
 {
+    vm_assert_held(&c->lock);
     struct vm_hash_bucket *hb = bucket(c->vmm, c, off);
     struct vm_block *b;
     vm_lock(bucket_lock(c->vmm, hb));
@@ -70,6 +71,7 @@ struct vm_block *spring__block_lookup(struct vm_cache *c, spring_off_t off)
 /* Enter b in the cache's tree and the page hash.  => c->lock held. */
 void spring__block_hash(struct vm_cache *c, struct vm_block *b)
 {
+    vm_assert_held(&c->lock);
     struct vm_hash_bucket *hb = bucket(c->vmm, c, b->offset);
     RB_INSERT(vm_block_tree, &c->blocks, b);
     c->nblocks++;
@@ -87,6 +89,7 @@ void spring__block_hash(struct vm_cache *c, struct vm_block *b)
 /* => c->lock held. */
 void spring__block_unhash(struct vm_cache *c, struct vm_block *b)
 {
+    vm_assert_held(&c->lock);
     if (!b->hashed)
         return;
     struct vm_hash_bucket *hb = bucket(c->vmm, c, b->offset);
@@ -165,6 +168,7 @@ void spring__block_free(struct vm_cache *c, struct vm_block *b)
  * return to the pool (pinned ones as orphans).  => c->lock held. */
 void spring__block_release(struct vm_cache *c, struct vm_block *b)
 {
+    vm_assert_held(&c->lock);
     spring_vmm_t *vmm = c->vmm;
     spring__lru_remove(vmm, b);
     spring__hat_unload_block(vmm, b);
@@ -212,6 +216,7 @@ int spring__block_fast_settle(struct vm_cache *c, struct vm_block *b, bool wait)
  * the page-out fails, the owner keeps the block.  => c->lock held. */
 void spring__block_remove(struct vm_cache *c, struct vm_block *b, bool discard, bool make_room)
 {
+    vm_assert_held(&c->lock);
     if (b->state == VM_B_VALID) {
         spring__block_unhash(c, b);
         spring__block_release(c, b);
@@ -226,6 +231,7 @@ void spring__block_remove(struct vm_cache *c, struct vm_block *b, bool discard, 
 /* After a transfer: free a doomed block.  => c->lock held. */
 void spring__block_release_doomed(struct vm_cache *c, struct vm_block *b)
 {
+    vm_assert_held(&c->lock);
     spring__block_unhash(c, b);
     spring__block_release(c, b);
 }
@@ -246,6 +252,7 @@ void spring__transit_add(spring_vmm_t *vmm, int d)
  * => c->lock held (pin holders never take a cache lock). */
 bool spring__block_wpinned(spring_vmm_t *vmm, const struct vm_block *b)
 {
+    vm_assert_held(&b->cache->lock);
     for (size_t i = 0; i < b->nframes; i++)
         if (atomic_load(&vmm->frames[b->frames[i]].wpins) != 0)
             return true;
@@ -260,6 +267,7 @@ bool spring__block_wpinned(spring_vmm_t *vmm, const struct vm_block *b)
  * re-checks b->doomed afterwards.  => c->lock held; dropped and re-taken. */
 void spring__block_wait_wpins(struct vm_cache *c, struct vm_block *b)
 {
+    vm_assert_held(&c->lock);
     spring_vmm_t *vmm = c->vmm;
     if (!spring__block_wpinned(vmm, b))
         return;
@@ -287,6 +295,7 @@ bool spring__block_pinned(spring_vmm_t *vmm, const struct vm_block *b)
  * => c->lock held. */
 bool spring__block_dirty(spring_vmm_t *vmm, struct vm_block *b)
 {
+    vm_assert_held(&b->cache->lock);
     for (size_t i = 0; i < b->nframes; i++)
         if (spring__hat_frame_refmod(vmm, b->frames[i], SPRING_HAT_MOD) & SPRING_HAT_MOD)
             b->dirty = true;
@@ -305,6 +314,7 @@ RB_GENERATE(vm_zr_tree, vm_zrange, node, spring__zr_cmp)
 /* The first range ending after off.  => c->lock held. */
 static struct vm_zrange *zr_node_alloc(struct vm_cache *c)
 {
+    vm_assert_held(&c->lock);
     struct vm_zrange *n = slab_pop(&c->zr_free, &c->nzr_free);
     return n != NULL ? n : spring__malloc(c->vmm, sizeof *n);
 }
@@ -343,6 +353,7 @@ void spring__zr_clear(struct vm_cache *c)
 /* Remove [s, e) from the table; a split needs one node.  => c->lock held. */
 int spring__zr_remove(struct vm_cache *c, spring_off_t s, spring_off_t e)
 {
+    vm_assert_held(&c->lock);
     if (s >= e)
         return 0; /* an empty range: nothing to remove (and nothing to split) */
     struct vm_zrange *r = zr_first_after(c, s), *next;
@@ -375,6 +386,7 @@ int spring__zr_remove(struct vm_cache *c, spring_off_t s, spring_off_t e)
 /* Add [s, e).  => c->lock held. */
 int spring__zr_add(struct vm_cache *c, spring_off_t s, spring_off_t e)
 {
+    vm_assert_held(&c->lock);
     if (s >= e)
         return 0; /* an empty range is never entered */
     struct vm_zrange *r = zr_first_after(c, s);
@@ -407,6 +419,7 @@ int spring__zr_add(struct vm_cache *c, spring_off_t s, spring_off_t e)
 /* Whether any page of the block at boff is locked.  => c->lock held. */
 bool spring__block_locked(struct vm_cache *c, spring_off_t boff)
 {
+    vm_assert_held(&c->lock);
     struct vm_lockent key = {.offset = boff};
     struct vm_lockent *le = RB_NFIND(vm_lock_tree, &c->locks, &key);
     return le != NULL && le->offset < boff + c->block_size;

@@ -260,6 +260,7 @@ void spring__cache_detach(struct vm_cache *c)
 /* Before a pager call.  => c->lock held. */
 void spring__callout_begin(struct vm_cache *c)
 {
+    vm_assert_held(&c->lock);
     c->callouts++;
 }
 
@@ -268,6 +269,7 @@ void spring__callout_begin(struct vm_cache *c)
  * => c->lock held. */
 bool spring__callout_end(struct vm_cache *c, spring_ownership_t own)
 {
+    vm_assert_held(&c->lock);
     c->callouts--;
     if (!c->destroyed && spring__valid_own(own))
         c->own = own;

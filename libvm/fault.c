@@ -20,6 +20,7 @@
  * => c->lock held. */
 int spring__block_alloc_frames(struct vm_cache *c, struct vm_block *b, bool lend)
 {
+    vm_assert_held(&c->lock);
     spring_vmm_t *vmm = c->vmm;
     vm_unlock(&c->lock);
     int rc = spring__frames_alloc(vmm, b->nframes, b->frames);
@@ -41,6 +42,7 @@ int spring__block_alloc_frames(struct vm_cache *c, struct vm_block *b, bool lend
  * address-space lock held by the caller, b valid. */
 static int fault_enter(struct vm_cache *c, struct vm_block *b, struct vm_fault *f)
 {
+    vm_assert_held(&c->lock);
     spring_vmm_t *vmm = c->vmm;
     size_t idx = (size_t)((f->off - b->offset) >> vmm->page_shift);
     size_t fr = b->frames[idx];
@@ -83,6 +85,7 @@ static int fault_enter(struct vm_cache *c, struct vm_block *b, struct vm_fault *
  * => c->lock held. */
 static int zero_block(struct vm_cache *c, spring_off_t boff, const size_t *fr, struct vm_block **out)
 {
+    vm_assert_held(&c->lock);
     spring_vmm_t *vmm = c->vmm;
     struct vm_block *b = spring__block_alloc(c, boff);
     if (b == NULL)
@@ -158,6 +161,7 @@ int spring__cache_fault_fast(struct vm_cache *c, struct vm_fault *f)
 static int pager_page_in(struct vm_cache *c, struct vm_block *b, bool rw, bool upgrade, bool *due,
                          uint8_t *scratch)
 {
+    vm_assert_held(&c->lock);
     spring_vmm_t *vmm = c->vmm;
     void *pages[b->nframes];
     uint8_t zero[b->nframes];
@@ -197,6 +201,7 @@ static bool frames_equal(spring_vmm_t *vmm, const struct vm_block *b, const uint
  *    re-taken around the allocation. */
 static int block_new_frames(struct vm_cache *c, struct vm_block *b, const uint8_t *src)
 {
+    vm_assert_held(&c->lock);
     spring_vmm_t *vmm = c->vmm;
     size_t nf[b->nframes];
     vm_unlock(&c->lock);
@@ -238,6 +243,7 @@ static int block_new_frames(struct vm_cache *c, struct vm_block *b, const uint8_
  */
 static int block_upgrade(struct vm_cache *c, struct vm_block *b, bool *due)
 {
+    vm_assert_held(&c->lock);
     spring_vmm_t *vmm = c->vmm;
     b->state = VM_B_OTHER;
     spring__hat_unload_block(vmm, b);
@@ -272,6 +278,7 @@ static int block_upgrade(struct vm_cache *c, struct vm_block *b, bool *due)
  * boff; dropped and re-taken around frame allocation and the pager call. */
 static int block_page_in(struct vm_cache *c, spring_off_t boff, bool mode_rw, bool *due, struct vm_fault *f)
 {
+    vm_assert_held(&c->lock);
     spring_vmm_t *vmm = c->vmm;
     struct vm_block *b = spring__block_alloc(c, boff);
     if (b == NULL)

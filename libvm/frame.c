@@ -112,6 +112,7 @@ static size_t frame_no(const spring_vmm_t *vmm, const struct vm_frame *f)
 /* => page_lock held. */
 static void free_one_locked(spring_vmm_t *vmm, struct vm_frame *f)
 {
+    vm_assert_held(&vmm->page_lock);
     f->block = NULL;
     f->fastfree = false;
     f->onfree = true;
@@ -167,6 +168,7 @@ void spring__frame_unpin(spring_vmm_t *vmm, struct vm_frame *f, bool write)
 /* Take n frames off the free list.  => page_lock held, nfree >= n. */
 static void take_free_locked(spring_vmm_t *vmm, size_t n, size_t *out)
 {
+    vm_assert_held(&vmm->page_lock);
     for (size_t i = 0; i < n; i++) {
         struct vm_frame *f = TAILQ_FIRST(&vmm->freeq);
         TAILQ_REMOVE(&vmm->freeq, f, fq);

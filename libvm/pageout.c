@@ -81,6 +81,7 @@ static bool push_fits(const struct push *p, const struct vm_block *b, int how)
  * write pins) to the batch, which it fits.  => c->lock held. */
 static void push_add(struct push *p, struct vm_block *b, int how)
 {
+    vm_assert_held(&p->c->lock);
     spring_vmm_t *vmm = p->c->vmm;
     b->state = VM_B_PAGEOUT;
     p->how = how;
@@ -103,6 +104,7 @@ static void push_add(struct push *p, struct vm_block *b, int how)
  * => c->lock held; dropped and re-taken around the call. */
 static int push_call(struct push *p)
 {
+    vm_assert_held(&p->c->lock);
     struct vm_cache *c = p->c;
     spring_vmm_t *vmm = c->vmm;
     if (p->nblk == 0)
@@ -160,6 +162,7 @@ static int push_call(struct push *p)
 /* => page_lock held. */
 static void list_out(spring_vmm_t *vmm, struct vm_block *b)
 {
+    vm_assert_held(&vmm->page_lock);
     if (b->onlist == VM_BL_INUSE) {
         TAILQ_REMOVE(&vmm->inuse, b, lru);
         vmm->ninuse--;
@@ -172,6 +175,7 @@ static void list_out(spring_vmm_t *vmm, struct vm_block *b)
 /* => page_lock held. */
 static void list_in(spring_vmm_t *vmm, struct vm_block *b, bool out)
 {
+    vm_assert_held(&vmm->page_lock);
     if (out) {
         TAILQ_INSERT_TAIL(&vmm->pageoutq, b, lru);
         b->onlist = VM_BL_PAGEOUT;

@@ -26,6 +26,7 @@ struct gather {
 /* Add b's pages, one entry each.  => c->lock held, b in transit. */
 static int gather_block(spring_vmm_t *vmm, struct gather *g, const struct vm_block *b)
 {
+    vm_assert_held(&b->cache->lock);
     if (g->n + b->nframes > g->cap) {
         size_t ncap = SPRING__MAX(g->cap * 2, g->n + b->nframes);
         ncap = SPRING__MAX(ncap, 16);

@@ -110,6 +110,7 @@ static void gp_done_cb(struct rcu_head *h);
 /* Start a grace period now.  => page_lock held, none running. */
 static void gp_start_locked(spring_vmm_t *vmm)
 {
+    vm_assert_held(&vmm->page_lock);
     vmm->gp_seq++;
     vmm->gp_inflight = true;
     TAILQ_CONCAT(&vmm->defer_pending, &vmm->defer_wait, fq);
@@ -197,6 +198,7 @@ void spring__frames_free_deferred(spring_vmm_t *vmm, const size_t *fr, size_t n)
 /* Defer one frame whose last pin went.  => page_lock held. */
 void spring__frame_defer_locked(spring_vmm_t *vmm, struct vm_frame *f)
 {
+    vm_assert_held(&vmm->page_lock);
     TAILQ_INSERT_TAIL(&vmm->defer_wait, f, fq);
     vmm->ndeferred++;
     if (!vmm->gp_inflight)

@@ -246,13 +246,11 @@ void spring__transit_add(spring_vmm_t *vmm, int d)
     }
 }
 
-/* Wait until no frame of b has a write pin.  Callers have removed or
- * restricted b's write translations first, so no new write pin can be
- * taken (the translate fast path re-validates after pinning).
- * => c->lock held (pin holders never take a cache lock). */
+/* Whether a frame of b has a write pin (pins are atomics: pin holders
+ * never take a cache lock).  => c->lock held, or b in transit and so
+ * stable (spring__block_wait_wpins looks under page_lock alone). */
 bool spring__block_wpinned(spring_vmm_t *vmm, const struct vm_block *b)
 {
-    vm_assert_held(&b->cache->lock);
     for (size_t i = 0; i < b->nframes; i++)
         if (atomic_load(&vmm->frames[b->frames[i]].wpins) != 0)
             return true;

@@ -14,6 +14,11 @@
  *   [h]  page-hash bucket lock
  *   [s]  VMM swap lock (vmm->swap_lock)
  *   [t]  handle-table lock
+ *   [k]  the bind key's lock
+ *   [f]  as->free_lock
+ * A field tagged with two locks ([A + free_lock], [o]+[p]) may be read
+ * holding either and is written holding both.  The two-part private
+ * header cache_int.h tags the cache layer's structures the same way.
  *
  * Lock order: docs/locking.md holds the one table for the whole library.
  * In short, the fault path's natural order:
@@ -72,13 +77,17 @@ SPRING__HIDDEN int spring__handle_free(uint64_t h, int type);
 struct vm_block;
 struct vm_cache;
 
-/* A page frame.  Frame i's data is at vmm->frame_base + i * page_size. */
+/* A page frame.  Frame i's data is at vmm->frame_base + i * page_size.
+ * [o/p]: a frame belongs either to a block (its cache's lock guards it) or
+ * to the pool (page_lock guards it); it passes between them with no other
+ * thread able to reach it (taken off the free list, or freed by the
+ * block's owner). */
 struct vm_frame {
-    struct vm_block *block;      /* [p]+[o] block using the frame, or NULL */
+    struct vm_block *block;      /* [o/p] block using the frame, or NULL */
     atomic_uint pins;            /* [a] pins (translate, fault path) */
     atomic_uint wpins;           /* [a] pins for write */
     atomic_bool orphan;          /* [a] removed from its block while pinned */
-    uint64_t owner;              /* [p]+[o] id of the cache whose data the frame last held; 0 = all zero */
+    uint64_t owner;              /* [o/p] id of the cache whose data the frame last held; 0 = all zero */
     TAILQ_ENTRY(vm_frame) fq;    /* [p] free list */
     bool onfree;                 /* [p] on the free list */
     bool special;                /* [p] taken by the HAT backend for its tables (§9.2.1) */
@@ -108,11 +117,11 @@ struct vm_bindkey {
     spring_vmm_t *vmm;          /* [c] */
     atomic_uint refs;           /* [a] the key handle's reference + lookups */
     vm_mutex_t lock;
-    struct vm_cache *cache;     /* bound cache (holds a ref and an attachment) */
-    spring_rights_t rights;     /* rights of the binding */
-    spring_off_t offset;        /* bind_cache_offset */
-    spring_off_t length;        /* bind_length */
-    bool dead;                  /* final_bind has returned */
+    struct vm_cache *cache;     /* [k] bound cache (holds a ref and an attachment) */
+    spring_rights_t rights;     /* [k] rights of the binding */
+    spring_off_t offset;        /* [k] bind_cache_offset */
+    spring_off_t length;        /* [k] bind_length */
+    bool dead;                  /* [k] final_bind has returned */
 };
 
 SPRING__HIDDEN void spring__bindkey_ref(struct vm_bindkey *k);
@@ -121,11 +130,13 @@ SPRING__HIDDEN void spring__bindkey_unref(struct vm_bindkey *k);
 /* ------------------------------------------------------------------ */
 /* Swap pagers.                                                         */
 
+/* A swap pager.  On the VMM's list its fields are [c] and the link [s];
+ * an address space's own is [A] (copied out under it before a call). */
 struct vm_swap {
-    const spring_swap_pager_ops_t *ops;
-    void *self;
-    bool temporary;
-    struct vm_swap *next;
+    const spring_swap_pager_ops_t *ops; /* [c] / [A] */
+    void *self;                         /* [c] / [A] */
+    bool temporary;                     /* [c] */
+    struct vm_swap *next;               /* [s] / [A] */
 };
 
 /* ------------------------------------------------------------------ */
@@ -215,9 +226,9 @@ struct spring_vmm {
 
 /* A run of pages with the same attributes inside a region. */
 struct vm_subregion {
-    spring_addr_t start, end;  /* absolute addresses */
-    spring_rights_t prot;
-    bool locked;
+    spring_addr_t start, end;  /* [A] absolute addresses */
+    spring_rights_t prot;      /* [A] */
+    bool locked;               /* [A] */
 };
 
 struct vm_region {

@@ -39,12 +39,6 @@
 /* ------------------------------------------------------------------ */
 /* Helpers.                                                             */
 
-/* The test pager's initial backing-store byte at offset off. */
-static uint8_t pat(spring_off_t off)
-{
-    return (uint8_t)((off * 7 + 3) & 0xff);
-}
-
 
 /* Every frame in use holds a page of the fixture's mappings (one address
  * space, one cache, nothing pinned): no frame leaked. */
@@ -128,10 +122,7 @@ static bool mem_is(const uint8_t *p, size_t n, uint8_t v)
 /* Whether p holds the pattern of cache offsets [off, off+n). */
 static bool mem_is_pat(const uint8_t *p, size_t n, spring_off_t off)
 {
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != pat(off + i))
-            return false;
-    return true;
+    return tp_is_pattern(p, n, off);
 }
 
 /* Whether the page at a reads as all v. */
@@ -281,7 +272,7 @@ START_TEST(test_own_exclusive_read_asks_rw)
     fx_t f;
     fx_init(&f, 32, 8, 0, SPRING_OWN_EXCLUSIVE);
     fx_map(&f, SPRING_RIGHTS_RW);
-    ck_assert_uint_eq(rd1(f.as, f.a + PS + 5), pat(PS + 5));
+    ck_assert_uint_eq(rd1(f.as, f.a + PS + 5), tp_pattern(PS + 5));
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 1);
     tp_call_t c = last_of(f.tp, TP_PAGE_IN);
     ck_assert_uint_eq(c.off, PS);
@@ -303,7 +294,7 @@ START_TEST(test_own_shared_read_asks_ro_then_upgrade)
     fx_t f;
     fx_init(&f, 32, 8, 0, SPRING_OWN_SHARED);
     fx_map(&f, SPRING_RIGHTS_RW);
-    ck_assert_uint_eq(rd1(f.as, f.a), pat(0));
+    ck_assert_uint_eq(rd1(f.as, f.a), tp_pattern(0));
     tp_call_t c = last_of(f.tp, TP_PAGE_IN);
     ck_assert_uint_eq(c.access, SPRING_RIGHTS_RO);
     ck_assert_uint_eq(c.own, SPRING_OWN_SHARED);
@@ -318,7 +309,7 @@ START_TEST(test_own_shared_read_asks_ro_then_upgrade)
     uint8_t buf[16];
     ck_assert_rc(spring_as_read(f.as, f.a, buf, sizeof buf), 0);
     for (size_t i = 0; i < sizeof buf; i++)
-        ck_assert_uint_eq(buf[i], i == 7 ? 0xee : pat(i));
+        ck_assert_uint_eq(buf[i], i == 7 ? 0xee : tp_pattern(i));
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 2);
     fx_fini(&f);
 }
@@ -332,7 +323,7 @@ START_TEST(test_own_ro_region_asks_ro)
     fx_t f;
     fx_init(&f, 32, 8, 0, SPRING_OWN_EXCLUSIVE);
     fx_map(&f, SPRING_RIGHTS_RO);
-    ck_assert_uint_eq(rd1(f.as, f.a + 2 * PS), pat(2 * PS));
+    ck_assert_uint_eq(rd1(f.as, f.a + 2 * PS), tp_pattern(2 * PS));
     tp_call_t c = last_of(f.tp, TP_PAGE_IN);
     ck_assert_uint_eq(c.access, SPRING_RIGHTS_RO);
     ck_assert_uint_eq(c.own, SPRING_OWN_EXCLUSIVE);
@@ -424,15 +415,15 @@ START_TEST(test_once_sequential)
     fx_t f;
     fx_init(&f, 32, 8, 0, SPRING_OWN_EXCLUSIVE);
     fx_map(&f, SPRING_RIGHTS_RW);
-    ck_assert_uint_eq(rd1(f.as, f.a + 3), pat(3));
-    ck_assert_uint_eq(rd1(f.as, f.a + 4), pat(4));
+    ck_assert_uint_eq(rd1(f.as, f.a + 3), tp_pattern(3));
+    ck_assert_uint_eq(rd1(f.as, f.a + 4), tp_pattern(4));
     ck_assert_rc(spring_as_fault(f.as, f.a + 100, SPRING_RIGHTS_R), 0);
     ck_assert_rc(spring_as_fault(f.as, f.a + 200, SPRING_RIGHTS_W), 0);
     spring_as_t *as2 = as_new(f.vmm, false, 0);
     spring_off_t len = PS;
     spring_addr_t a2 = SPRING_ANYWHERE;
     ck_assert_rc(spring_as_map(as2, f.m, 0, &len, &a2, SPRING_RIGHTS_RO), 0);
-    ck_assert_uint_eq(rd1(as2, a2 + 3), pat(3));
+    ck_assert_uint_eq(rd1(as2, a2 + 3), tp_pattern(3));
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 1);
     void *p1, *p2;
     spring_pin_t pin1, pin2;
@@ -539,7 +530,7 @@ START_TEST(test_once_concurrent_read)
     memset(&c, 0, sizeof c);
     c.addr = f.a + 3 * PS + 9;
     run_conc(&f, &c, f.a + 3 * PS + 1, false);
-    ck_assert_uint_eq(c.b_val, pat(3 * PS + 9));
+    ck_assert_uint_eq(c.b_val, tp_pattern(3 * PS + 9));
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 1);
     ck_assert_uint_eq(last_of(f.tp, TP_PAGE_IN).off, 3 * PS);
     fx_fini(&f);
@@ -565,7 +556,7 @@ START_TEST(test_once_concurrent_write_upgrades)
     ck_assert_uint_eq(tp_call(f.tp, 2).access, SPRING_RIGHTS_RW);
     ck_assert(tp_call(f.tp, 2).upgrade);
     ck_assert_uint_eq(rd1(f.as, f.a + 2 * PS + 9), 0xb7);
-    ck_assert_uint_eq(rd1(f.as, f.a + 2 * PS + 8), pat(2 * PS + 8));
+    ck_assert_uint_eq(rd1(f.as, f.a + 2 * PS + 8), tp_pattern(2 * PS + 8));
     fx_fini(&f);
 }
 END_TEST
@@ -583,7 +574,7 @@ START_TEST(test_pressure_clean_reuse_is_silent)
     fx_init(&f, PN, PNP, 0, SPRING_OWN_EXCLUSIVE);
     fx_map(&f, SPRING_RIGHTS_RW);
     for (spring_off_t i = 0; i < PNP; i++)
-        ck_assert_uint_eq(rd1(f.as, f.a + i * PS + i), pat(i * PS + i));
+        ck_assert_uint_eq(rd1(f.as, f.a + i * PS + i), tp_pattern(i * PS + i));
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_OUT), 0);
     ck_assert_uint_eq(tp_count(f.tp, TP_WRITE_OUT), 0);
     ck_assert_uint_eq(tp_count(f.tp, TP_SYNC), 0);
@@ -592,7 +583,7 @@ START_TEST(test_pressure_clean_reuse_is_silent)
         ck_assert_uint_eq(calls_at(f.tp, TP_PAGE_IN, i * PS), 1);
     ck_assert_uint_ge(test_vm_info(f.vmm).reclaims_clean, PNP - PN);
     /* The first page was reclaimed: it is paged in again. */
-    ck_assert_uint_eq(rd1(f.as, f.a), pat(0));
+    ck_assert_uint_eq(rd1(f.as, f.a), tp_pattern(0));
     ck_assert_uint_eq(calls_at(f.tp, TP_PAGE_IN, 0), 2);
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_OUT), 0);
     fx_fini(&f);
@@ -652,6 +643,35 @@ START_TEST(test_pressure_zero_pages_as_indications)
 }
 END_TEST
 
+/* Pages the pager answers as all zero (zero indications in page_in) read
+ * zero, also in frames that last held other data of the same cache, which
+ * are not scrubbed before the page_in (§7.4 does not require it): only the
+ * VMM's handling of the indication clears them. */
+START_TEST(test_pressure_zero_indications_clear_reused_frames)
+{
+    fx_t f;
+    fx_init(&f, PN, PNP, 0, SPRING_OWN_EXCLUSIVE);
+    fx_map(&f, SPRING_RIGHTS_RW);
+    /* Every frame ends up holding (or having held) this cache's data. */
+    for (spring_off_t i = 0; i < PNP; i++)
+        ck_assert_rc(put_page(f.as, f.a + i * PS, (uint8_t)(0x80 | i)), 0);
+    ck_assert_rc(spring_as_flush(f.as, f.a, f.len, false), 0);
+    ck_assert(test_vm_info(f.vmm).free_frames == PN);
+    /* The pager's pages are now all zero. */
+    tp_lock(f.tp);
+    memset(tp_store(f.tp), 0, (size_t)f.len);
+    tp_unlock(f.tp);
+    uint64_t scrubs = test_vm_info(f.vmm).scrubs;
+    tp_clear(f.tp);
+    for (spring_off_t i = 0; i < PNP; i++)
+        ck_assert_msg(page_is(f.as, f.a + i * PS, 0), "page %d: a page the pager sent as all zero is not",
+                      (int)i);
+    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), PNP);
+    ck_assert_uint_eq(test_vm_info(f.vmm).scrubs, scrubs); /* the frames were this cache's: not scrubbed */
+    fx_fini(&f);
+}
+END_TEST
+
 /* A cache never bound writable (only bound through a memory object whose
  * rights are read-only) never sends data, even blocks the pager zero-filled
  * (held read-write, counted modified): no page_out under pressure or on
@@ -665,7 +685,7 @@ START_TEST(test_pressure_ro_bound_never_sends)
     fx_map(&f, SPRING_RIGHTS_RO);
     ck_assert_rc(spring_cache_zero_fill(tp_cache(f.tp), 0, 4 * PS, NULL), 0);
     for (spring_off_t i = 0; i < PNP; i++)
-        ck_assert_uint_eq(rd1(f.as, f.a + i * PS + 1), i < 4 ? 0 : pat(i * PS + 1));
+        ck_assert_uint_eq(rd1(f.as, f.a + i * PS + 1), i < 4 ? 0 : tp_pattern(i * PS + 1));
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), PNP - 4);
     for (size_t i = 0; i < tp_ncalls(f.tp); i++)
         if (tp_call(f.tp, i).kind == TP_PAGE_IN)
@@ -681,7 +701,7 @@ START_TEST(test_pressure_ro_bound_never_sends)
     spring_data_free(d);
     ck_assert_rc(spring_as_flush(f.as, f.a, f.len, false), 0);
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_OUT) + tp_count(f.tp, TP_SYNC) + tp_count(f.tp, TP_WRITE_OUT), 0);
-    ck_assert_uint_eq(rd1(f.as, f.a + 2 * PS), pat(2 * PS));
+    ck_assert_uint_eq(rd1(f.as, f.a + 2 * PS), tp_pattern(2 * PS));
     d = NULL;
     ck_assert_rc(spring_cache_flush_back(tp_cache(f.tp), 0, SPRING_SIZE_ALL, NULL, &d), 0);
     ck_assert_uint_eq(d->nblocks, 0);
@@ -708,6 +728,7 @@ START_TEST(test_flush_back_returns_modified)
     ck_assert_rc(put_page(f.as, f.a + PS, 0x11), 0); /* page 1: data */
     ck_assert_rc(put_page(f.as, f.a + 2 * PS, 0), 0); /* page 2: all zero */
     ck_assert_rc(spring_cache_zero_fill(c, 4 * PS, 2 * PS, NULL), 0);
+    dirty_pool(f.vmm);
     ck_assert_uint_eq(rd1(f.as, f.a + 4 * PS), 0);   /* page 4: zero-filled, touched */
     tp_clear(f.tp);
     spring_data_t *d = NULL;
@@ -856,7 +877,7 @@ START_TEST(test_delete_range)
     ck_assert_uint_eq(calls_at(f.tp, TP_PAGE_IN, PS), 1);
     ck_assert_rc(spring_as_flush(f.as, f.a, f.len, false), 0);
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_OUT), 0);
-    ck_assert(store_is(f.tp, 0, 1, pat(0)));
+    ck_assert(store_is(f.tp, 0, 1, tp_pattern(0)));
     fx_fini(&f);
 }
 END_TEST
@@ -874,6 +895,7 @@ START_TEST(test_zero_fill)
     rd1(f.as, f.a + 3 * PS);
     tp_clear(f.tp);
     ck_assert_rc(spring_cache_zero_fill(c, 0, 2 * PS, NULL), 0);
+    dirty_pool(f.vmm);
     ck_assert(page_is(f.as, f.a, 0));
     ck_assert(page_is(f.as, f.a + PS, 0));
     ck_assert_rc(put_page(f.as, f.a, 0x56), 0);
@@ -1670,8 +1692,8 @@ START_TEST(test_sharing_two_mobjs_one_cache)
     ck_assert_rc(spring_as_map(f.as, ro, 0, &len, &b, SPRING_RIGHTS_RX), SPRING_ERIGHTS);
     ck_assert_uint_eq(test_as_stats(f.as).nregions, 1);
     ck_assert_rc(spring_as_map(f.as, ro, 0, &len, &b, SPRING_RIGHTS_RO), 0);
-    ck_assert_uint_eq(rd1(f.as, f.a), pat(0));
-    ck_assert_uint_eq(rd1(f.as, b), pat(0));
+    ck_assert_uint_eq(rd1(f.as, f.a), tp_pattern(0));
+    ck_assert_uint_eq(rd1(f.as, b), tp_pattern(0));
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 1);
     void *p1, *p2;
     spring_pin_t pin1, pin2;
@@ -2357,7 +2379,7 @@ static void inject_fault(bool anon)
             ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 0);
         }
         wr1(f.as, f.a + 5 * PS, 0x42);
-        ck_assert_uint_eq(rd1(f.as, f.a + 5 * PS + 1), anon ? 0 : pat(5 * PS + 1));
+        ck_assert_uint_eq(rd1(f.as, f.a + 5 * PS + 1), anon ? 0 : tp_pattern(5 * PS + 1));
         ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), anon ? 0 : 1);
         fx_fini(&f);
     }
@@ -2866,7 +2888,7 @@ START_TEST(test_block_one_page_in_per_block)
     fx_t f;
     fx_init(&f, 32, 16, BS, SPRING_OWN_EXCLUSIVE);
     fx_map(&f, SPRING_RIGHTS_RW);
-    ck_assert_uint_eq(rd1(f.as, f.a + 5 * PS), pat(5 * PS));
+    ck_assert_uint_eq(rd1(f.as, f.a + 5 * PS), tp_pattern(5 * PS));
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 1);
     tp_call_t c = last_of(f.tp, TP_PAGE_IN);
     ck_assert_uint_eq(c.off, 4 * PS);
@@ -2924,7 +2946,7 @@ START_TEST(test_block_page_out_whole_blocks)
         const uint8_t *s = tp_store(f.tp);
         ck_assert_uint_eq(s[b * BS + PS + 1], 0xc0 + b);
         ck_assert(mem_is_pat(s + b * BS, PS, b * BS));
-        ck_assert_uint_eq(s[b * BS + PS], pat(b * BS + PS));
+        ck_assert_uint_eq(s[b * BS + PS], tp_pattern(b * BS + PS));
         tp_unlock(f.tp);
     }
     fx_fini(&f);
@@ -3388,7 +3410,7 @@ static struct wpager *wpager_setup(const spring_pager_ops_t *ops, spring_as_t **
     w->vmm = test_vmm(VMM_NAME, 32, NULL);
     w->ops = ops;
     for (size_t i = 0; i < sizeof w->store; i++)
-        w->store[i] = pat(i);
+        w->store[i] = tp_pattern(i);
     *as = as_new(w->vmm, false, 0);
     ck_assert_rc(spring_mobj_new(&wmobj_ops, w, m), 0);
     spring_off_t len = sizeof w->store;
@@ -4238,6 +4260,7 @@ static Suite *scenarios_suite(void)
     tcase_add_test(t, test_pressure_clean_reuse_is_silent);
     tcase_add_test(t, test_pressure_dirty_paged_out_once);
     tcase_add_test(t, test_pressure_zero_pages_as_indications);
+    tcase_add_test(t, test_pressure_zero_indications_clear_reused_frames);
     tcase_add_test(t, test_pressure_ro_bound_never_sends);
     t = tc(s, "pagercalls");
     tcase_add_test(t, test_flush_back_returns_modified);

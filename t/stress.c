@@ -110,15 +110,11 @@ static void sleep_us(unsigned us)
     nanosleep(&ts, NULL);
 }
 
-/* The initial content of the test pager's store (tp_new with pattern). */
-static uint8_t pattern_byte(spring_off_t i)
-{
-    return (uint8_t)((i * 7 + 3) & 0xff);
-}
-
+/* The initial content of the test pager's store (tp_new with pattern) as
+ * a counter. */
 static uint32_t pattern_u32(spring_off_t off)
 {
-    uint8_t b[4] = {pattern_byte(off), pattern_byte(off + 1), pattern_byte(off + 2), pattern_byte(off + 3)};
+    uint8_t b[4] = {tp_pattern(off), tp_pattern(off + 1), tp_pattern(off + 2), tp_pattern(off + 3)};
     uint32_t v;
     memcpy(&v, b, sizeof v);
     return v;
@@ -562,10 +558,10 @@ static void run_counters(struct run *r)
                 if (got != want)
                     bad = o;
                 o += sizeof got - 1;
-            } else if (s[o] != pattern_byte(o)) {
+            } else if (s[o] != tp_pattern(o)) {
                 bad = o;
                 got = s[o];
-                want = pattern_byte(o);
+                want = tp_pattern(o);
             }
         }
         tp_unlock(r->tp);

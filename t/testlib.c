@@ -23,7 +23,50 @@ spring_vmm_t *test_vmm(const char *name, size_t nframes, spring_registry_t **reg
         if (spring_registry_new(reg) != 0 || spring_registry_add_vmm(*reg, vmm) != 0)
             abort();
     }
+    dirty_pool(vmm);
     return vmm;
+}
+
+static spring_vm_info_t vm_info_or_abort(spring_vmm_t *vmm)
+{
+    spring_vmm_obj_t o;
+    spring_vm_info_t info;
+    if (spring_vmm_get_object(vmm, SPRING_PRIV_USER, &o) != 0 || spring_vmm_get_vm_info(o, &info) != 0)
+        abort();
+    return info;
+}
+
+void dirty_pool(spring_vmm_t *vmm)
+{
+    spring_vm_info_t before = vm_info_or_abort(vmm);
+    size_t ps = before.page_size, n = before.free_frames;
+    if (n == 0)
+        return;
+    spring_as_t *as;
+    if (spring_as_new(vmm, NULL, &as) != 0)
+        abort();
+    spring_off_t len = (spring_off_t)(n * ps);
+    spring_addr_t a = SPRING_ANYWHERE;
+    if (spring_as_allocate_memory(as, &len, &a, SPRING_RIGHTS_RW) != 0)
+        abort();
+    uint8_t *buf = malloc(ps);
+    if (buf == NULL)
+        abort();
+    /* One zero-filled frame per page, each taken from the free list. */
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < ps; k++)
+            buf[k] = (uint8_t)(0xd0 | ((i + k) & 0x0f)); /* never zero */
+        if (spring_as_write(as, a + (spring_addr_t)(i * ps), buf, ps) != 0)
+            abort();
+    }
+    free(buf);
+    if (vm_info_or_abort(vmm).free_frames != 0)
+        abort(); /* some free frame was not dirtied */
+    spring_as_destroy(as);
+    spring_vm_info_t after = vm_info_or_abort(vmm);
+    if (after.free_frames != before.free_frames || after.ncaches != before.ncaches ||
+        after.naddress_spaces != before.naddress_spaces)
+        abort(); /* the scratch mapping left something behind */
 }
 
 void test_vmm_free(spring_vmm_t *vmm, spring_registry_t *reg)
@@ -37,6 +80,26 @@ void test_vmm_free(spring_vmm_t *vmm, spring_registry_t *reg)
 }
 
 /* ------------------------------------------------------------------ */
+
+uint8_t tp_pattern(spring_off_t off)
+{
+    /* splitmix64's finalizer over (page, offset in page). */
+    uint64_t x = ((uint64_t)off / 4096) * 0x9e3779b97f4a7c15ULL + ((uint64_t)off % 4096 + 1) * 0xd1b54a32d192ed03ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    /* Never zero, so that no page of the pattern is sent as all-zero. */
+    uint8_t b = (uint8_t)(x >> 24);
+    return b ? b : (uint8_t)(1 + ((uint64_t)off / 4096) % 255);
+}
+
+bool tp_is_pattern(const uint8_t *p, size_t n, spring_off_t off)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != tp_pattern(off + (spring_off_t)i))
+            return false;
+    return true;
+}
 
 struct tpager {
     pthread_mutex_t lock;
@@ -366,7 +429,7 @@ tpager_t *tp_new(spring_registry_t *reg, const char *vmm_name, const char *crede
         abort();
     if (pattern)
         for (spring_off_t i = 0; i < length; i++)
-            tp->store[i] = (uint8_t)((i * 7 + 3) & 0xff);
+            tp->store[i] = tp_pattern(i);
     return tp;
 }
 

@@ -152,10 +152,11 @@ static int record(tpager_t *tp, tp_call_t c)
         if (tp->log == NULL)
             abort();
     }
-    tp->log[tp->nlog++] = c;
     int rc = tp->fail_rc[c.kind];
     if (!tp->fail_always[c.kind])
         tp->fail_rc[c.kind] = 0;
+    c.rc = rc;
+    tp->log[tp->nlog++] = c;
     return rc;
 }
 
@@ -172,7 +173,7 @@ static int p_page_in(void *self, spring_off_t off, spring_off_t size, spring_rig
 {
     tpager_t *tp = self;
     pthread_mutex_lock(&tp->lock);
-    tp_call_t c = {TP_PAGE_IN, off, size, access, *own, dst->upgrade, 0, 0, false};
+    tp_call_t c = {TP_PAGE_IN, off, size, access, *own, dst->upgrade, 0, 0, false, 0};
     int rc = record(tp, c);
     tp_hook_fn hook = tp->hook;
     void *arg = tp->hook_arg;
@@ -209,7 +210,7 @@ static int put_data(tpager_t *tp, enum tp_kind kind, spring_off_t off, spring_of
         if (d->blocks[i].offset != off + i * 4096 || d->blocks[i].length != 4096)
             ok = false;
     }
-    tp_call_t c = {kind, off, size, 0, *own, false, d ? d->nblocks : 0, nz, ok};
+    tp_call_t c = {kind, off, size, 0, *own, false, d ? d->nblocks : 0, nz, ok, 0};
     int rc = record(tp, c);
     tp_hook_fn hook = tp->hook;
     void *arg = tp->hook_arg;
@@ -253,7 +254,7 @@ static int p_zero_fill_range(void *self, spring_off_t off, spring_off_t size, sp
 {
     tpager_t *tp = self;
     pthread_mutex_lock(&tp->lock);
-    tp_call_t c = {TP_ZERO_FILL_RANGE, off, size, 0, *own, false, 0, 0, false};
+    tp_call_t c = {TP_ZERO_FILL_RANGE, off, size, 0, *own, false, 0, 0, false, 0};
     int rc = record(tp, c);
     if (rc == 0 && off < tp->length)
         memset(tp->store + off, 0, (size_t)(size < tp->length - off ? size : tp->length - off));
@@ -265,7 +266,7 @@ static void p_done_with_cache(void *self, spring_ownership_t *own)
 {
     tpager_t *tp = self;
     pthread_mutex_lock(&tp->lock);
-    tp_call_t c = {TP_DONE_WITH_CACHE, 0, 0, 0, *own, false, 0, 0, false};
+    tp_call_t c = {TP_DONE_WITH_CACHE, 0, 0, 0, *own, false, 0, 0, false, 0};
     (void)record(tp, c);
     pthread_mutex_unlock(&tp->lock);
 }
@@ -274,7 +275,7 @@ static void p_done_with_pager_object(void *self)
 {
     tpager_t *tp = self;
     pthread_mutex_lock(&tp->lock);
-    tp_call_t c = {TP_DONE_WITH_POBJ, 0, 0, 0, 0, false, 0, 0, false};
+    tp_call_t c = {TP_DONE_WITH_POBJ, 0, 0, 0, 0, false, 0, 0, false, 0};
     (void)record(tp, c);
     tp->has_cache = false;
     pthread_mutex_unlock(&tp->lock);
@@ -314,7 +315,7 @@ static int m_bind(void *self, const char *vmm_name, spring_rights_t access, spri
     struct tp_mobj *m = self;
     tpager_t *tp = m->tp;
     pthread_mutex_lock(&tp->lock);
-    tp_call_t c = {TP_BIND, off, *length, access, 0, false, 0, 0, false};
+    tp_call_t c = {TP_BIND, off, *length, access, 0, false, 0, 0, false, 0};
     int rc = record(tp, c);
     if (rc == 0)
         rc = get_vobj(tp, vmm_name);
@@ -353,7 +354,7 @@ static int m_final_bind(void *self, spring_bind_key_t key, const char *vmm_name,
     struct tp_mobj *m = self;
     tpager_t *tp = m->tp;
     pthread_mutex_lock(&tp->lock);
-    tp_call_t c = {TP_FINAL_BIND, off, length, access, 0, false, 0, 0, false};
+    tp_call_t c = {TP_FINAL_BIND, off, length, access, 0, false, 0, 0, false, 0};
     int rc = record(tp, c);
     *flags = 0;
     if (rc || tp->final_bind_noop) {

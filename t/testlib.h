@@ -57,6 +57,7 @@ typedef struct tp_call {
     size_t data_blocks;       /* page_out/write_out/sync: data blocks */
     size_t zero_blocks;       /* ... of which all-zero indications */
     bool entries_ok;          /* ... each one page (4096 bytes) long, consecutive, covering [off, off+size) */
+    int rc;                   /* the failure tp_fail injected into the call (0: it did its work) */
 } tp_call_t;
 
 typedef struct tpager tpager_t;

@@ -22,7 +22,6 @@
  */
 #include <check.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1469,10 +1468,21 @@ END_TEST
 struct race_reader {
     fx_t *f;
     spring_as_t *as;
-    atomic_int mapped, read_done;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool mapped, read_done;
+    bool in_page_out, page_in_during_page_out;
     uint8_t v;
     int rc;
 };
+
+static void race_set(struct race_reader *r, bool *flag)
+{
+    pthread_mutex_lock(&r->mu);
+    *flag = true;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
 
 static void *race_reader_thread(void *arg)
 {
@@ -1480,10 +1490,10 @@ static void *race_reader_thread(void *arg)
     spring_off_t len = r->f->len;
     spring_addr_t a = SPRING_ANYWHERE;
     r->rc = spring_as_map(r->as, r->f->m, 0, &len, &a, SPRING_RIGHTS_RW);
-    atomic_store(&r->mapped, 1);
+    race_set(r, &r->mapped);
     if (r->rc == 0)
         r->rc = spring_as_read(r->as, a, &r->v, 1);
-    atomic_store(&r->read_done, 1);
+    race_set(r, &r->read_done);
     return NULL;
 }
 
@@ -1496,17 +1506,43 @@ struct race_hook {
 static void bind_in_page_out(tpager_t *tp, enum tp_kind kind, spring_off_t off, void *arg)
 {
     struct race_hook *h = arg;
+    struct race_reader *r = h->r;
+    (void)tp;
+    (void)off;
+    if (kind == TP_PAGE_IN) { /* the reader's: only after the page_out is right */
+        pthread_mutex_lock(&r->mu);
+        r->page_in_during_page_out |= r->in_page_out;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        return;
+    }
     if (kind != TP_PAGE_OUT || h->started)
         return;
     h->started = true;
-    ck_assert_int_eq(pthread_create(&h->th, NULL, race_reader_thread, h->r), 0);
-    while (!atomic_load(&h->r->mapped))
-        sched_yield();
-    /* Give a wrongly made second cache time to page in the old data. */
-    for (int i = 0; i < 200 && !atomic_load(&h->r->read_done); i++) {
-        struct timespec ts = {0, 1000 * 1000};
-        nanosleep(&ts, NULL);
+    pthread_mutex_lock(&r->mu);
+    r->in_page_out = true;
+    pthread_mutex_unlock(&r->mu);
+    ck_assert_int_eq(pthread_create(&h->th, NULL, race_reader_thread, r), 0);
+    /* The reader maps the object while this page_out is in the pager. */
+    pthread_mutex_lock(&r->mu);
+    while (!r->mapped)
+        pthread_cond_wait(&r->cv, &r->mu);
+    /* Right: its read waits for this page_out, so nothing more happens
+     * until it returns.  Wrong: the read pages in the pager's old data (a
+     * page_in now) or finishes without waiting.  What must not happen
+     * cannot be waited for: wait for either, up to 200 ms. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 200L * 1000 * 1000;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
     }
+    while (!r->read_done && !r->page_in_during_page_out)
+        if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) != 0)
+            break;
+    r->in_page_out = false;
+    pthread_mutex_unlock(&r->mu);
 }
 
 START_TEST(test_bind_during_reclaim_page_out)
@@ -1517,6 +1553,8 @@ START_TEST(test_bind_during_reclaim_page_out)
     ck_assert_rc(put_page(f.as, f.a, 0x63), 0);
     ck_assert_rc(spring_as_unmap(f.as, f.a, f.len), 0);
     struct race_reader r = {.f = &f, .as = as_new(f.vmm, false, 0)};
+    pthread_mutex_init(&r.mu, NULL);
+    pthread_cond_init(&r.cv, NULL);
     struct race_hook h = {.r = &r};
     tp_set_hook(f.tp, bind_in_page_out, &h);
     tp_clear(f.tp);
@@ -1526,6 +1564,9 @@ START_TEST(test_bind_during_reclaim_page_out)
     tp_set_hook(f.tp, NULL, NULL);
     ck_assert_rc(r.rc, 0);
     ck_assert_uint_eq(r.v, 0x63);
+    ck_assert_msg(!r.page_in_during_page_out, "the block was paged in while its page_out was in the pager");
+    pthread_mutex_destroy(&r.mu);
+    pthread_cond_destroy(&r.cv);
     ck_assert_int_eq(reclaimed, 0); /* bound again meanwhile: it stays */
     ck_assert_uint_eq(tp_count(f.tp, TP_FINAL_BIND), 0);
     ck_assert_uint_eq(test_vm_info(f.vmm).ncaches, 1);
@@ -4147,6 +4188,8 @@ struct upg_reader {
     spring_addr_t a;
     atomic_int stop;
     atomic_size_t nreads, torn, changed;
+    pthread_mutex_t mu; /* signals each read to the upgrading thread */
+    pthread_cond_t cv;
 };
 
 static bool page_uniform(const uint8_t *p)
@@ -4163,9 +4206,12 @@ static void *upg_read_thread(void *arg)
     uint8_t buf[PS], first[PS];
     while (!atomic_load(&r->stop)) {
         if (spring_as_read(r->as, r->a, buf, PS) == 0) {
-            atomic_fetch_add(&r->nreads, 1);
             if (!page_uniform(buf))
                 atomic_fetch_add(&r->torn, 1);
+            pthread_mutex_lock(&r->mu);
+            atomic_fetch_add(&r->nreads, 1);
+            pthread_cond_broadcast(&r->cv);
+            pthread_mutex_unlock(&r->mu);
         }
         void *p;
         spring_pin_t pin;
@@ -4209,14 +4255,21 @@ START_TEST(test_lost_upgrade_under_readers)
     ck_assert(!spring_pin_valid(&pin)); /* the cache's data moved to another frame */
     spring_pin_release(&pin);
     ck_assert(page_is(f.as, f.a, 0x77));
-    /* Then concurrent readers against a stream of upgrades. */
+    /* Then concurrent readers against a stream of upgrades: before each
+     * upgrade, wait until the readers have read again since the last. */
     struct upg_reader r = {.as = f.as, .a = f.a};
+    pthread_mutex_init(&r.mu, NULL);
+    pthread_cond_init(&r.cv, NULL);
     pthread_t th[2];
     for (int i = 0; i < 2; i++)
         ck_assert_int_eq(pthread_create(&th[i], NULL, upg_read_thread, &r), 0);
-    while (atomic_load(&r.nreads) < 2) /* both readers are running */
-        sched_yield();
+    size_t seen = 0;
     for (unsigned v = 2; v < 200; v++) {
+        pthread_mutex_lock(&r.mu);
+        while (atomic_load(&r.nreads) == seen)
+            pthread_cond_wait(&r.cv, &r.mu);
+        seen = atomic_load(&r.nreads);
+        pthread_mutex_unlock(&r.mu);
         ck_assert_rc(spring_cache_deny_writes(c, 0, SPRING_SIZE_ALL, NULL, NULL), 0);
         tp_lock(f.tp);
         memset(tp_store(f.tp), (int)v, PS); /* newer data at the pager */
@@ -4229,7 +4282,9 @@ START_TEST(test_lost_upgrade_under_readers)
     ck_assert(page_is(f.as, f.a, 199));
     ck_assert_uint_eq(atomic_load(&r.torn), 0);
     ck_assert_uint_eq(atomic_load(&r.changed), 0);
-    ck_assert_uint_gt(atomic_load(&r.nreads), 2);
+    ck_assert_uint_ge(atomic_load(&r.nreads), 198); /* at least one between every two upgrades */
+    pthread_mutex_destroy(&r.mu);
+    pthread_cond_destroy(&r.cv);
     fx_fini(&f);
 }
 END_TEST

@@ -1313,6 +1313,43 @@ START_TEST(test_transit_flush_during_upgrade)
 }
 END_TEST
 
+/* The same with a modified read-only block (deny_writes without a data
+ * list keeps the modifications): flush_back cannot take the block in
+ * transit, so its data never reached the pager; the upgrade must keep the
+ * block and its data, and the write lands on top of it. */
+START_TEST(test_transit_flush_during_upgrade_keeps_modified)
+{
+    fx_t f;
+    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
+    fx_map(&f, SPRING_RIGHTS_RW);
+    ck_assert_rc(put_page(f.as, f.a, 0x31), 0);
+    spring_cache_obj_t c = tp_cache(f.tp);
+    ck_assert_rc(spring_cache_deny_writes(c, 0, PS, NULL, NULL), 0); /* read-only, still modified */
+    struct transit t;
+    transit_page_in_0(&f, &t, A_FLUSH, 0);
+    tp_clear(f.tp);
+    wr1(f.as, f.a + 5, 0x99);
+    ck_assert(t.fired);
+    ck_assert_rc(t.acts[0].rc, 0);
+    ck_assert_uint_eq(t.acts[0].nblocks, 0); /* in transit: nothing taken */
+    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 1);
+    ck_assert(tp_call(f.tp, 0).upgrade);
+    tp_set_hook(f.tp, NULL, NULL);
+    uint8_t buf[PS];
+    ck_assert_rc(spring_as_read(f.as, f.a, buf, PS), 0);
+    ck_assert_uint_eq(buf[5], 0x99);
+    buf[5] = 0x31;
+    ck_assert_msg(mem_is(buf, PS, 0x31), "the modified data of the block doomed during its upgrade was lost");
+    ck_assert_rc(spring_as_flush(f.as, f.a, PS, false), 0);
+    tp_lock(f.tp);
+    bool stored = tp_store(f.tp)[5] == 0x99 && tp_store(f.tp)[6] == 0x31;
+    tp_unlock(f.tp);
+    ck_assert(stored);
+    CHECK_FRAMES(&f);
+    fx_fini(&f);
+}
+END_TEST
+
 /* Under frame pressure, from inside the page_out of an evicted dirty page,
  * the pager calls flush_back (then delete_range) on it: nothing comes back
  * (the data is already at the pager), the page_out completes, and the next
@@ -4337,6 +4374,7 @@ static Suite *scenarios_suite(void)
     tcase_add_test(t, test_transit_deny_and_write_back_skip);
     tcase_add_test(t, test_transit_other_blocks);
     tcase_add_test(t, test_transit_flush_during_upgrade);
+    tcase_add_test(t, test_transit_flush_during_upgrade_keeps_modified);
     tcase_add_test(t, test_transit_flush_in_page_out);
     tcase_add_test(t, test_transit_delete_in_page_out);
     tcase_add_test(t, test_transit_delete_in_flush_page_out);

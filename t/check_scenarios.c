@@ -3053,6 +3053,45 @@ START_TEST(test_block_unaligned_mapping)
 }
 END_TEST
 
+/* Unmapping part of a region keeps every remaining page at its object
+ * offset: after trimming the front, splitting out the middle and trimming
+ * the back, each page reads (and writes) the data of its own offset, and
+ * get_mappings reports the offsets. */
+START_TEST(test_unmap_keeps_object_offsets)
+{
+    fx_t f;
+    fx_init(&f, 32, 12, 0, SPRING_OWN_EXCLUSIVE);
+    fx_map(&f, SPRING_RIGHTS_RW);
+    ck_assert_rc(put_page(f.as, f.a + 5 * PS, 0x5e), 0);
+    ck_assert_rc(spring_as_unmap(f.as, f.a, 2 * PS), 0); /* the front */
+    for (spring_off_t i = 2; i < 12; i++)
+        ck_assert_msg(i == 5 ? page_is(f.as, f.a + i * PS, 0x5e) : page_is_pat(f.as, f.a + i * PS, i * PS),
+                      "after trimming the front, page %d does not show its object offset", (int)i);
+    spring_mapping_t m[8];
+    ck_assert_uint_eq(mappings(f.as, f.a, f.len, m), 1);
+    ck_assert_uint_eq(m[0].address, f.a + 2 * PS);
+    ck_assert_uint_eq(m[0].mobj_offset, 2 * PS);
+    ck_assert_rc(spring_as_unmap(f.as, f.a + 6 * PS, 2 * PS), 0); /* the middle: a split */
+    ck_assert_rc(spring_as_unmap(f.as, f.a + 11 * PS, PS), 0);    /* the back */
+    ck_assert_uint_eq(mappings(f.as, f.a, f.len, m), 2);
+    ck_assert_uint_eq(m[1].address, f.a + 8 * PS);
+    ck_assert_uint_eq(m[1].mobj_offset, 8 * PS);
+    for (spring_off_t i = 2; i < 11; i++)
+        if (i < 6 || i >= 8)
+            ck_assert_msg(i == 5 ? page_is(f.as, f.a + i * PS, 0x5e) : page_is_pat(f.as, f.a + i * PS, i * PS),
+                          "after the split, page %d does not show its object offset", (int)i);
+    ck_assert_rc(put_page(f.as, f.a + 9 * PS, 0x99), 0);
+    ck_assert_rc(spring_as_flush(f.as, f.a + 2 * PS, 9 * PS, false), 0);
+    ck_assert(store_is(f.tp, 5 * PS, PS, 0x5e));
+    ck_assert(store_is(f.tp, 9 * PS, PS, 0x99));
+    tp_lock(f.tp);
+    bool rest = tp_is_pattern(tp_store(f.tp) + 8 * PS, PS, 8 * PS) && tp_is_pattern(tp_store(f.tp), 5 * PS, 0);
+    tp_unlock(f.tp);
+    ck_assert(rest);
+    fx_fini(&f);
+}
+END_TEST
+
 /* Pager calls take block-aligned ranges; locking a page reserves a block. */
 START_TEST(test_block_alignment_and_locks)
 {
@@ -4434,6 +4473,7 @@ static Suite *scenarios_suite(void)
     tcase_add_test(t, test_block_page_out_whole_blocks);
     tcase_add_test(t, test_block_unaligned_mapping);
     tcase_add_test(t, test_block_alignment_and_locks);
+    tcase_add_test(t, test_unmap_keeps_object_offsets);
     t = tc(s, "pins");
     tcase_add_test(t, test_pin_revoked_by_delete_range);
     tcase_add_test(t, test_pin_revoked_by_destroy);

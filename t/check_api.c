@@ -47,12 +47,6 @@
                       spring_err_name(g_), spring_err_name(w_));                                  \
     } while (0)
 
-/* Byte i of the test pager's pattern. */
-static uint8_t pat(spring_off_t i)
-{
-    return (uint8_t)((i * 7 + 3) & 0xff);
-}
-
 /* Handle values that are forged relative to a real one: random, the
  * extremes, the right index with a wrong check value, a neighbour. */
 static size_t forgeries(uint64_t real, uint64_t *out)
@@ -536,7 +530,7 @@ START_TEST(test_data_lists)
     ck_assert_uint_eq(got->blocks[0].offset, 0);
     ck_assert_ptr_nonnull(got->blocks[0].bytes);
     ck_assert_uint_eq(((const uint8_t *)got->blocks[0].bytes)[0], 0xab);
-    ck_assert_uint_eq(((const uint8_t *)got->blocks[0].bytes)[1], pat(1));
+    ck_assert_uint_eq(((const uint8_t *)got->blocks[0].bytes)[1], tp_pattern(1));
     ck_assert_uint_eq(got->blocks[1].offset, PS);
     ck_assert_ptr_null(got->blocks[1].bytes);
     spring_data_free(got);
@@ -945,7 +939,7 @@ START_TEST(test_vmm_destroy_busy)
     tpager_t *tp = tp_new(reg, "api", NULL, 4 * PS, 0, SPRING_OWN_EXCLUSIVE, true);
     spring_mobj_t *m = tp_mobj(tp, SPRING_RIGHTS_RW);
     map_at(as, m, 0, 4 * PS, A0, SPRING_RIGHTS_RW);
-    ck_assert_uint_eq(read_byte(as, A0 + 5), pat(5));
+    ck_assert_uint_eq(read_byte(as, A0 + 5), tp_pattern(5));
     spring_vmm_obj_t vo = vmm_obj(vmm, SPRING_PRIV_USER);
     spring_vm_info_t before = test_vm_info(vmm);
 
@@ -958,7 +952,7 @@ START_TEST(test_vmm_destroy_busy)
     ck_assert_uint_eq(after.naddress_spaces, before.naddress_spaces);
     ck_assert_uint_eq(after.ncaches, before.ncaches);
     ck_assert_uint_eq(after.inuse_frames, before.inuse_frames);
-    ck_assert_uint_eq(read_byte(as, A0 + PS + 9), pat(PS + 9));
+    ck_assert_uint_eq(read_byte(as, A0 + PS + 9), tp_pattern(PS + 9));
     write_byte(as, A0 + 2 * PS, 0x42);
     ck_assert_uint_eq(read_byte(as, A0 + 2 * PS), 0x42);
     spring_vmm_obj_t looked;
@@ -1027,7 +1021,7 @@ START_TEST(test_vmm_check)
     fix_t f;
     fix_init(&f, true, 0);
     ck_assert_rc(spring_vmm_check(f.vmm, NULL), 0); /* why is optional */
-    ck_assert_uint_eq(read_byte(f.as, A0), pat(0));
+    ck_assert_uint_eq(read_byte(f.as, A0), tp_pattern(0));
     ck_assert_rc(spring_as_lock_memory(f.as, A0 + PS, PS), 0);
     ck_assert_rc(spring_vmm_check(f.vmm, &why), 0);
     fix_fini(&f);
@@ -1091,7 +1085,7 @@ START_TEST(test_vmm_get_vm_info)
     ck_assert_uint_eq(info.locked_frames, 0);
     uint64_t faults = info.faults, page_ins = info.page_ins;
     size_t free_frames = info.free_frames;
-    ck_assert_uint_eq(read_byte(f.as, A0 + 3 * PS), pat(3 * PS));
+    ck_assert_uint_eq(read_byte(f.as, A0 + 3 * PS), tp_pattern(3 * PS));
     ck_assert_rc(spring_vmm_get_vm_info(vmm_obj(f.vmm, SPRING_PRIV_SYSTEM), &info), 0);
     ck_assert_uint_eq(info.faults, faults + 1);
     ck_assert_uint_eq(info.page_ins, page_ins + 1);
@@ -1846,7 +1840,7 @@ START_TEST(test_cache_range_illegal)
     fix_init(&f, false, 2 * PS);
     spring_cache_obj_t c = tp_cache(f.tp);
     write_byte(f.as, A0, 0xee);                         /* block 0 modified */
-    ck_assert_uint_eq(read_byte(f.as, A0 + 5 * PS), pat(5 * PS)); /* block 2 clean */
+    ck_assert_uint_eq(read_byte(f.as, A0 + 5 * PS), tp_pattern(5 * PS)); /* block 2 clean */
     const spring_off_t wrap = (spring_off_t)0 - 4 * PS; /* block aligned, near 2^64 */
     static const struct {
         spring_off_t off, size;
@@ -1894,7 +1888,7 @@ START_TEST(test_cache_range_illegal)
         ck_assert_uint_eq(tp_ncalls(f.tp), ncalls);
         ck_assert_uint_eq(test_as_stats(f.as).resident, resident);
         ck_assert_uint_eq(read_byte(f.as, A0), 0xee);
-        ck_assert_uint_eq(read_byte(f.as, A0 + 5 * PS + 1), pat(5 * PS + 1));
+        ck_assert_uint_eq(read_byte(f.as, A0 + 5 * PS + 1), tp_pattern(5 * PS + 1));
         ck_assert_uint_eq(tp_ncalls(f.tp), ncalls);
         CHECK_VMM(f.vmm);
     }
@@ -1917,7 +1911,7 @@ START_TEST(test_cache_flush_back)
     fix_init(&f, false, 0);
     spring_cache_obj_t c = tp_cache(f.tp);
     write_byte(f.as, A0, 0xab);
-    ck_assert_uint_eq(read_byte(f.as, A0 + PS), pat(PS));
+    ck_assert_uint_eq(read_byte(f.as, A0 + PS), tp_pattern(PS));
     size_t page_ins = tp_count(f.tp, TP_PAGE_IN);
     spring_ownership_t own = SPRING_OWN_SHARED;
     spring_data_t *d = NULL;
@@ -1934,8 +1928,8 @@ START_TEST(test_cache_flush_back)
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_OUT), 0); /* returned, not paged out */
     /* Both pages are gone: the pager's copy comes back (it did not store the
      * returned data), and the cache now passes SHARED to the pager. */
-    ck_assert_uint_eq(read_byte(f.as, A0), pat(0));
-    ck_assert_uint_eq(read_byte(f.as, A0 + PS), pat(PS));
+    ck_assert_uint_eq(read_byte(f.as, A0), tp_pattern(0));
+    ck_assert_uint_eq(read_byte(f.as, A0 + PS), tp_pattern(PS));
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), page_ins + 2);
     tp_call_t last = tp_call(f.tp, tp_ncalls(f.tp) - 1);
     ck_assert_int_eq(last.own, SPRING_OWN_SHARED);
@@ -1958,7 +1952,7 @@ START_TEST(test_cache_deny_writes)
     fix_init(&f, false, 0);
     spring_cache_obj_t c = tp_cache(f.tp);
     write_byte(f.as, A0, 0x21);
-    ck_assert_uint_eq(read_byte(f.as, A0 + PS), pat(PS)); /* read-write (exclusive), clean */
+    ck_assert_uint_eq(read_byte(f.as, A0 + PS), tp_pattern(PS)); /* read-write (exclusive), clean */
     size_t page_ins = tp_count(f.tp, TP_PAGE_IN);
     spring_data_t *d = NULL;
     ck_assert_rc(spring_cache_deny_writes(c, 0, SPRING_SIZE_ALL, NULL, &d), 0);
@@ -2023,14 +2017,14 @@ START_TEST(test_cache_delete_range)
     fix_init(&f, false, 0);
     spring_cache_obj_t c = tp_cache(f.tp);
     write_byte(f.as, A0 + 2 * PS, 0x99);
-    ck_assert_uint_eq(read_byte(f.as, A0 + 4 * PS), pat(4 * PS));
+    ck_assert_uint_eq(read_byte(f.as, A0 + 4 * PS), tp_pattern(4 * PS));
     size_t page_ins = tp_count(f.tp, TP_PAGE_IN);
     spring_ownership_t own = SPRING_OWN_SHARED;
     ck_assert_rc(spring_cache_delete_range(c, 2 * PS, PS, &own), 0);
     ck_assert_int_eq(own, SPRING_OWN_SHARED);
     ck_assert_uint_eq(test_as_stats(f.as).resident, 1);
     /* The modification is gone; nothing was sent to the pager. */
-    ck_assert_uint_eq(read_byte(f.as, A0 + 2 * PS), pat(2 * PS));
+    ck_assert_uint_eq(read_byte(f.as, A0 + 2 * PS), tp_pattern(2 * PS));
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), page_ins + 1);
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_OUT) + tp_count(f.tp, TP_SYNC) + tp_count(f.tp, TP_WRITE_OUT), 0);
     ck_assert_rc(spring_cache_delete_range(c, 0, SPRING_SIZE_ALL, NULL), 0);
@@ -2044,9 +2038,10 @@ START_TEST(test_cache_zero_fill)
     fix_t f;
     fix_init(&f, false, 0);
     spring_cache_obj_t c = tp_cache(f.tp);
-    ck_assert_uint_eq(read_byte(f.as, A0 + 3 * PS + 7), pat(3 * PS + 7));
+    ck_assert_uint_eq(read_byte(f.as, A0 + 3 * PS + 7), tp_pattern(3 * PS + 7));
     size_t page_ins = tp_count(f.tp, TP_PAGE_IN);
     ck_assert_rc(spring_cache_zero_fill(c, 2 * PS, 2 * PS, NULL), 0);
+    dirty_pool(f.vmm);
     uint8_t buf[2 * PS];
     memset(buf, 0xff, sizeof buf);
     ck_assert_rc(spring_as_read(f.as, A0 + 2 * PS, buf, sizeof buf), 0);
@@ -2056,7 +2051,7 @@ START_TEST(test_cache_zero_fill)
     /* Held read-write: a write needs no pager call either. */
     write_byte(f.as, A0 + 2 * PS, 5);
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), page_ins);
-    ck_assert_uint_eq(read_byte(f.as, A0 + 4 * PS), pat(4 * PS)); /* outside the range */
+    ck_assert_uint_eq(read_byte(f.as, A0 + 4 * PS), tp_pattern(4 * PS)); /* outside the range */
     fix_fini(&f);
 }
 END_TEST
@@ -2179,8 +2174,8 @@ START_TEST(test_cache_destroy)
     fix_init(&f, false, 0);
     spring_cache_obj_t c = tp_cache(f.tp);
     spring_cache_rights_t r = tp_rights(f.tp);
-    ck_assert_uint_eq(read_byte(f.as, A0), pat(0));
-    ck_assert_uint_eq(read_byte(f.as, A1), pat(8 * PS));
+    ck_assert_uint_eq(read_byte(f.as, A0), tp_pattern(0));
+    ck_assert_uint_eq(read_byte(f.as, A1), tp_pattern(8 * PS));
     /* Illegal handles destroy nothing. */
     uint64_t bad[16];
     size_t n = forgeries(c.h, bad);
@@ -2189,7 +2184,7 @@ START_TEST(test_cache_destroy)
     for (size_t i = 0; i < n; i++)
         CASE_RC(i, spring_cache_destroy((spring_cache_obj_t){bad[i]}), SPRING_EBADHANDLE);
     ck_assert_uint_eq(tp_count(f.tp, TP_DONE_WITH_POBJ), 0);
-    ck_assert_uint_eq(read_byte(f.as, A0 + 1), pat(1));
+    ck_assert_uint_eq(read_byte(f.as, A0 + 1), tp_pattern(1));
     size_t ncaches = test_vm_info(f.vmm).ncaches;
 
     ck_assert_rc(spring_cache_destroy(c), 0);
@@ -2237,7 +2232,7 @@ START_TEST(test_cache_destroy)
     /* Unmapping works; mapping again binds a new cache. */
     ck_assert_rc(spring_as_unmap(f.as, A0, 8 * PS), 0);
     map_at(f.as, f.rw, 0, 8 * PS, A0, SPRING_RIGHTS_RW);
-    ck_assert_uint_eq(read_byte(f.as, A0 + 6), pat(6));
+    ck_assert_uint_eq(read_byte(f.as, A0 + 6), tp_pattern(6));
     ck_assert_uint_ne(tp_cache(f.tp).h, c.h);
     ck_assert_rc(spring_as_read(f.as, A1, &v, 1), SPRING_EDESTROYED); /* still the old cache */
     fix_fini(&f);
@@ -2330,7 +2325,7 @@ START_TEST(test_cache_rights)
     /* The cache is not affected. */
     ck_assert_rc(spring_cache_rights_get(rw, &got), 0);
     ck_assert_int_eq(got, SPRING_RIGHTS_RW);
-    ck_assert_uint_eq(read_byte(f.as, A0 + 9), pat(9));
+    ck_assert_uint_eq(read_byte(f.as, A0 + 9), tp_pattern(9));
     ck_assert_rc(spring_cache_write_back(c, 0, SPRING_SIZE_ALL, NULL, NULL), 0);
     ck_assert_rc(spring_cache_rights_release(rw), 0);
     fix_fini(&f);
@@ -2409,7 +2404,7 @@ START_TEST(test_as_options_new)
         len = b[i].len, addr = b[i].a;
         CASE_RC(i, spring_as_map(as2, m, 0, &len, &addr, SPRING_RIGHTS_RO), b[i].want);
     }
-    ck_assert_uint_eq(read_byte(as2, 0x1f000 + 3), pat(3));
+    ck_assert_uint_eq(read_byte(as2, 0x1f000 + 3), tp_pattern(3));
     uint8_t v;
     ck_assert_rc(spring_as_read(as2, 0x20000, &v, 1), SPRING_ENOTMAPPED);
     ck_assert_rc(spring_as_read(as2, 0xf000, &v, 1), SPRING_ENOTMAPPED);
@@ -2603,8 +2598,8 @@ START_TEST(test_as_map_legal)
     ck_assert_rc(spring_as_map(f.as, f.rw, 12 * PS, &len, &addr, SPRING_RIGHTS_RW), 0);
     ck_assert_uint_eq(len, 4 * PS);
     ck_assert_uint_eq(addr, AFREE);
-    ck_assert_uint_eq(read_byte(f.as, AFREE + 3 * PS + 1), pat(15 * PS + 1));
-    ck_assert_uint_eq(read_byte(f.as, A0 + 9 * PS), pat(9 * PS));
+    ck_assert_uint_eq(read_byte(f.as, AFREE + 3 * PS + 1), tp_pattern(15 * PS + 1));
+    ck_assert_uint_eq(read_byte(f.as, A0 + 9 * PS), tp_pattern(9 * PS));
     /* ANYWHERE: first fit. */
     len = PS, addr = SPRING_ANYWHERE;
     ck_assert_rc(spring_as_map(f.as, f.ro, 0, &len, &addr, SPRING_RIGHTS_RO), 0);
@@ -2643,7 +2638,7 @@ START_TEST(test_as_map_enomem)
     }
     ck_assert_rc(rc, 0);
     ck_assert_uint_gt(n, 1);
-    ck_assert_uint_eq(read_byte(f.as, AFREE + PS), pat(PS));
+    ck_assert_uint_eq(read_byte(f.as, AFREE + PS), tp_pattern(PS));
     ck_assert_rc(spring_as_unmap(f.as, AFREE, 4 * PS), 0);
     spring_mobj_unref(m2);
     tp_free(tp2);
@@ -2687,7 +2682,7 @@ START_TEST(test_as_map_foreign_rights)
         spring_addr_t addr = AFREE;
         CASE_RC(i, spring_as_map(asb, mb, PS, &len, &addr, SPRING_RIGHTS_RW), 0);
         ck_assert_uint_eq(tp_count(tpb, TP_FINAL_BIND), 1);
-        ck_assert_uint_eq(read_byte(asb, AFREE + 1), pat(PS + 1));
+        ck_assert_uint_eq(read_byte(asb, AFREE + 1), tp_pattern(PS + 1));
         ck_assert_rc(spring_as_unmap(asb, AFREE, 2 * PS), 0);
         /* Its final_bind doing nothing: EBIND, nothing mapped. */
         tp_set_final_bind_noop(tpb, true);
@@ -2701,7 +2696,7 @@ START_TEST(test_as_map_foreign_rights)
     }
     tp_set_bind_rights(tpb, (spring_cache_rights_t){0});
     /* VMM a is untouched. */
-    ck_assert_uint_eq(read_byte(asa, A0 + 2), pat(2));
+    ck_assert_uint_eq(read_byte(asa, A0 + 2), tp_pattern(2));
     CHECK_VMM(a);
     spring_as_destroy(asa);
     spring_as_destroy(asb);
@@ -2739,8 +2734,8 @@ START_TEST(test_as_map_many)
     ck_assert_uint_eq(m[3].length, 4 * PS); /* shortened by the pager */
     ck_assert_uint_eq(m[3].address, PS);
     ck_assert_uint_eq(test_as_stats(f.as).nregions, 4);
-    ck_assert_uint_eq(read_byte(f.as, AFREE + PS), pat(PS));
-    ck_assert_uint_eq(read_byte(f.as, PS + 3 * PS), pat(15 * PS));
+    ck_assert_uint_eq(read_byte(f.as, AFREE + PS), tp_pattern(PS));
+    ck_assert_uint_eq(read_byte(f.as, PS + 3 * PS), tp_pattern(15 * PS));
     /* All succeeding. */
     spring_mapping_t ok[2] = {
         {.mobj = f.rw, .length = PS, .address = AFREE + 16 * PS, .access = SPRING_RIGHTS_RO},
@@ -2793,7 +2788,7 @@ START_TEST(test_as_unmap)
     snap_check(f.as, &s, __func__, 51);
     CHECK_VMM(f.vmm);
     /* Legal: a hole in the middle splits the region. */
-    ck_assert_uint_eq(read_byte(f.as, A0 + 3 * PS), pat(3 * PS));
+    ck_assert_uint_eq(read_byte(f.as, A0 + 3 * PS), tp_pattern(3 * PS));
     ck_assert_rc(spring_as_unmap(f.as, A0 + 3 * PS, PS), 0);
     spring_mapping_t m[4];
     size_t n;
@@ -2808,8 +2803,8 @@ START_TEST(test_as_unmap)
     spring_mappings_release(m, n);
     uint8_t v;
     ck_assert_rc(spring_as_read(f.as, A0 + 3 * PS, &v, 1), SPRING_ENOTMAPPED);
-    ck_assert_uint_eq(read_byte(f.as, A0 + 4 * PS), pat(4 * PS));
-    ck_assert_uint_eq(read_byte(f.as, A0 + 2 * PS), pat(2 * PS));
+    ck_assert_uint_eq(read_byte(f.as, A0 + 4 * PS), tp_pattern(4 * PS));
+    ck_assert_uint_eq(read_byte(f.as, A0 + 2 * PS), tp_pattern(2 * PS));
     /* One range over several regions and gaps. */
     ck_assert_rc(spring_as_unmap(f.as, A0 + PS, A1 + 2 * PS - (A0 + PS)), 0);
     ck_assert_rc(spring_as_get_mappings(f.as, PS, SPACE_LIMIT - PS, m, 4, &n, &more), 0);
@@ -2872,8 +2867,9 @@ START_TEST(test_as_allocate_memory)
     ck_assert_uint_eq(read_byte(f.as, addr + PS + 17), 0);
     write_byte(f.as, addr + 5, 0x55);
     ck_assert_uint_eq(read_byte(f.as, addr + 5), 0x55);
-    /* Memory allocated again is zero again. */
+    /* Memory allocated again is zero again (in frames that held data). */
     ck_assert_rc(spring_as_unmap(f.as, addr, len), 0);
+    dirty_pool(f.vmm);
     ck_assert_rc(spring_as_allocate_memory(f.as, &len, &addr, SPRING_RIGHTS_RO), 0);
     ck_assert_uint_eq(addr, PS);
     ck_assert_uint_eq(read_byte(f.as, addr + 5), 0);
@@ -3049,7 +3045,7 @@ START_TEST(test_as_change_access_rights)
     ck_assert_rc(spring_as_change_access_rights(f.as, A1, 4 * PS, SPRING_RIGHTS_NONE), 0);
     ck_assert_rc(spring_as_read(f.as, A1, &v, 1), SPRING_EACCES);
     ck_assert_rc(spring_as_change_access_rights(f.as, A1, 4 * PS, SPRING_RIGHTS_RO), 0);
-    ck_assert_uint_eq(read_byte(f.as, A1), pat(8 * PS));
+    ck_assert_uint_eq(read_byte(f.as, A1), tp_pattern(8 * PS));
     CHECK_VMM(f.vmm);
     fix_fini(&f);
 }
@@ -3088,7 +3084,7 @@ START_TEST(test_as_flush)
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), page_ins);
     /* Without it: page_out, and the page goes. */
     write_byte(f.as, A0, 0xd2);
-    ck_assert_uint_eq(read_byte(f.as, A0 + 5 * PS), pat(5 * PS)); /* clean */
+    ck_assert_uint_eq(read_byte(f.as, A0 + 5 * PS), tp_pattern(5 * PS)); /* clean */
     page_ins = tp_count(f.tp, TP_PAGE_IN);
     ck_assert_rc(spring_as_flush(f.as, A0, 8 * PS, false), 0);
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_OUT), 1); /* the clean page is just dropped */
@@ -3287,7 +3283,7 @@ START_TEST(test_as_statistics)
     ck_assert_uint_eq(st.mapped, 12 * PS);
     ck_assert_uint_eq(st.resident, 0);
     ck_assert_uint_eq(st.faults + st.zero_fills + st.page_ins + st.protection_faults + st.unmapped_faults, 0);
-    ck_assert_uint_eq(read_byte(f.as, A0), pat(0));                /* a page-in */
+    ck_assert_uint_eq(read_byte(f.as, A0), tp_pattern(0));                /* a page-in */
     spring_off_t len = PS;
     spring_addr_t addr = SPRING_ANYWHERE;
     ck_assert_rc(spring_as_allocate_memory(f.as, &len, &addr, SPRING_RIGHTS_RW), 0);
@@ -3511,7 +3507,7 @@ START_TEST(test_as_catch_as_events)
     evr.mobj = f.rw;
     ck_assert_rc(spring_as_catch_as_events(f.as, ev_handler, &evr), 0);
     /* An unmapped access the handler resolves. */
-    ck_assert_uint_eq(read_byte(f.as, AFREE + 10), pat(10));
+    ck_assert_uint_eq(read_byte(f.as, AFREE + 10), tp_pattern(10));
     /* The handler's own map is not reported: no event is delivered on a
      * thread while it runs a handler. */
     ck_assert_uint_eq(evr.n, 1);
@@ -3609,13 +3605,13 @@ START_TEST(test_as_read_write_fault)
     uint8_t big[3 * PS];
     ck_assert_rc(spring_as_read(f.as, A0 + 100, big, sizeof big), 0);
     for (size_t i = 0; i < sizeof big; i++)
-        ck_assert_uint_eq(big[i], pat(100 + i));
+        ck_assert_uint_eq(big[i], tp_pattern(100 + i));
     memset(big, 0xc3, sizeof big);
     ck_assert_rc(spring_as_write(f.as, A0 + PS - 1, big, 2 * PS + 2), 0);
-    ck_assert_uint_eq(read_byte(f.as, A0 + PS - 2), pat(PS - 2));
+    ck_assert_uint_eq(read_byte(f.as, A0 + PS - 2), tp_pattern(PS - 2));
     ck_assert_uint_eq(read_byte(f.as, A0 + PS - 1), 0xc3);
     ck_assert_uint_eq(read_byte(f.as, A0 + 3 * PS), 0xc3);
-    ck_assert_uint_eq(read_byte(f.as, A0 + 3 * PS + 1), pat(3 * PS + 1));
+    ck_assert_uint_eq(read_byte(f.as, A0 + 3 * PS + 1), tp_pattern(3 * PS + 1));
     ck_assert_rc(spring_as_read(f.as, A0, NULL, 0), 0);
     ck_assert_rc(spring_as_fault(f.as, A0 + 5 * PS + 77, SPRING_RIGHTS_R), 0);
     ck_assert_rc(spring_as_fault(f.as, A0 + 5 * PS, SPRING_RIGHTS_W), 0);
@@ -3628,7 +3624,7 @@ START_TEST(test_as_read_write_fault)
     tp_fail(f.tp, TP_PAGE_IN, SPRING_ENOSPC, false);
     uint8_t v;
     ck_assert_rc(spring_as_read(f.as, A1 + PS, &v, 1), SPRING_EPAGER);
-    ck_assert_uint_eq(read_byte(f.as, A1 + PS), pat(9 * PS));
+    ck_assert_uint_eq(read_byte(f.as, A1 + PS), tp_pattern(9 * PS));
     tp_fail(f.tp, TP_PAGE_IN, SPRING_ENOSPC, false);
     ck_assert_rc(spring_as_fault(f.as, A0 + 4 * PS, SPRING_RIGHTS_W), SPRING_EPAGER);
     CHECK_VMM(f.vmm);
@@ -3671,8 +3667,8 @@ START_TEST(test_as_translate_pins)
     }
     /* A read pin. */
     ck_assert_rc(spring_as_translate(f.as, A0 + 10, SPRING_RIGHTS_R, &p, &pin), 0);
-    ck_assert_uint_eq(*(uint8_t *)p, pat(10));
-    ck_assert_uint_eq(((uint8_t *)p)[PS - 11], pat(PS - 1)); /* valid to the end of the page */
+    ck_assert_uint_eq(*(uint8_t *)p, tp_pattern(10));
+    ck_assert_uint_eq(((uint8_t *)p)[PS - 11], tp_pattern(PS - 1)); /* valid to the end of the page */
     ck_assert(spring_pin_valid(&pin));
     spring_pin_release(&pin);
     ck_assert(!spring_pin_valid(&pin));
@@ -3694,13 +3690,13 @@ START_TEST(test_as_translate_pins)
     ck_assert_rc(spring_as_translate(f.as, A0 + 2 * PS, SPRING_RIGHTS_R, &p, &pin), 0);
     ck_assert_rc(spring_as_unmap(f.as, A0 + 2 * PS, PS), 0);
     ck_assert(spring_pin_valid(&pin));
-    ck_assert_uint_eq(*(uint8_t *)p, pat(2 * PS));
+    ck_assert_uint_eq(*(uint8_t *)p, tp_pattern(2 * PS));
     spring_pin_release(&pin);
     /* delete_range revokes: the pointer stays readable memory until released. */
     ck_assert_rc(spring_as_translate(f.as, A0 + 3 * PS, SPRING_RIGHTS_R, &p, &pin), 0);
     ck_assert_rc(spring_cache_delete_range(tp_cache(f.tp), 3 * PS, PS, NULL), 0);
     ck_assert(!spring_pin_valid(&pin));
-    ck_assert_uint_eq(*(uint8_t *)p, pat(3 * PS));
+    ck_assert_uint_eq(*(uint8_t *)p, tp_pattern(3 * PS));
     spring_pin_release(&pin);
     ck_assert(!spring_pin_valid(&pin));
     CHECK_VMM(f.vmm);
@@ -3726,7 +3722,7 @@ START_TEST(test_map_read_write)
     uint8_t buf[100];
     ck_assert_rc(spring_as_read(as, addr + PS + 10, buf, sizeof buf), 0);
     for (size_t i = 0; i < sizeof buf; i++)
-        ck_assert_uint_eq(buf[i], ((5 * PS + 10 + i) * 7 + 3) & 0xff);
+        ck_assert_uint_eq(buf[i], tp_pattern(5 * PS + 10 + i));
     /* A read fault on a read-write mapping of an exclusive cache asks for
      * read-write data (§5.1). */
     ck_assert_uint_eq(tp_count(tp, TP_PAGE_IN), 1);

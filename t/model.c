@@ -30,7 +30,105 @@ model_t *model_new(size_t page_size, size_t nframes)
     m->nframes = nframes;
     m->next_region = 1;
     m->max_bs_made = 1;
+    m->journal = true;
     return m;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sets of page contents.                                               */
+
+uint64_t model_digest(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0x6a09e667f3bcc909ULL ^ n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v;
+        memcpy(&v, p + i, 8);
+        h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
+        h ^= h >> 29;
+    }
+    for (; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ULL;
+    return h ^ (h >> 32);
+}
+
+static void vset_one(model_vset_t *s, uint64_t h)
+{
+    s->n = 1;
+    s->any = false;
+    s->h[0] = h;
+}
+
+static void vset_add(model_t *m, model_vset_t *s, uint64_t h)
+{
+    if (s->any)
+        return;
+    for (unsigned i = 0; i < s->n; i++)
+        if (s->h[i] == h)
+            return;
+    if (s->n == MODEL_VSET_MAX) {
+        s->any = true;
+        m->vset_overflows++;
+        return;
+    }
+    s->h[s->n++] = h;
+}
+
+static bool vset_has(const model_vset_t *s, uint64_t h)
+{
+    if (s->any)
+        return true;
+    for (unsigned i = 0; i < s->n; i++)
+        if (s->h[i] == h)
+            return true;
+    return false;
+}
+
+static uint64_t truth_digest(const model_t *m, int pager, uint64_t page)
+{
+    return model_digest(m->pager[pager].truth + page * m->ps, m->ps);
+}
+
+void model_op_begin(model_t *m)
+{
+    for (unsigned i = 0; i < m->npagers; i++) {
+        model_pager_t *p = &m->pager[i];
+        for (uint64_t k = 0; k < p->len_pages; k++) {
+            p->opv[k].n = 0;
+            p->opv[k].any = false;
+        }
+    }
+    m->journal = true;
+}
+
+void model_journal(model_t *m, bool on)
+{
+    m->journal = on;
+}
+
+void model_store_sent(model_t *m, int pager, uint64_t page)
+{
+    model_pager_t *p = &m->pager[pager];
+    if (page >= p->len_pages)
+        return;
+    if (p->opv[page].n > 0 || p->opv[page].any)
+        p->store[page] = p->opv[page];
+    else
+        vset_one(&p->store[page], truth_digest(m, pager, page));
+}
+
+void model_store_is_truth(model_t *m, int pager, uint64_t p0, uint64_t p1)
+{
+    model_pager_t *p = &m->pager[pager];
+    for (uint64_t k = p0; k < p1 && k < p->len_pages; k++)
+        vset_one(&p->store[k], truth_digest(m, pager, k));
+}
+
+bool model_store_may_hold(const model_t *m, int pager, uint64_t page, const uint8_t *bytes)
+{
+    return vset_has(&m->pager[pager].store[page], model_digest(bytes, m->ps));
 }
 
 void model_free(model_t *m)
@@ -41,6 +139,8 @@ void model_free(model_t *m)
         free(m->pager[i].truth);
         free(m->pager[i].pending);
         free(m->pager[i].held);
+        free(m->pager[i].store);
+        free(m->pager[i].opv);
     }
     for (unsigned i = 0; i < m->nas; i++) {
         free(m->as[i].pages);
@@ -64,7 +164,13 @@ int model_add_pager(model_t *m, uint64_t len_pages, unsigned bs_pages, spring_ow
         abort();
     memcpy(p->truth, store, len_pages * m->ps);
     p->own = p->own_initial = own;
-    return (int)m->npagers++;
+    p->store = calloc(len_pages, sizeof *p->store);
+    p->opv = calloc(len_pages, sizeof *p->opv);
+    if (p->store == NULL || p->opv == NULL)
+        abort();
+    int i = (int)m->npagers++;
+    model_store_is_truth(m, i, 0, len_pages);
+    return i;
 }
 
 int model_add_mobj(model_t *m, int pager, unsigned max_rights)
@@ -721,7 +827,12 @@ void model_write_apply(model_t *m, int as, uint64_t addr, const uint8_t *buf, ui
         uint8_t *dst = model_byte(m, as, a);
         if (dst == NULL)
             abort();
+        model_vset_t *v = pg->obj >= 0 ? &m->pager[pg->obj].opv[pg->off / m->ps] : NULL;
+        if (v != NULL && m->journal && v->n == 0 && !v->any)
+            vset_add(m, v, truth_digest(m, pg->obj, pg->off / m->ps)); /* before the operation */
         memcpy(dst, buf + done, n);
+        if (v != NULL && m->journal)
+            vset_add(m, v, truth_digest(m, pg->obj, pg->off / m->ps));
         if (pg->obj >= 0)
             m->pager[pg->obj].pending[pg->off / m->ps] = 1;
         done += n;
@@ -813,17 +924,26 @@ void model_take_done(model_t *m, int pager, uint64_t off, uint64_t end)
     page_span(m, pager, off, end, &p0, &p1);
     for (uint64_t p = p0; p < p1; p++)
         m->pager[pager].pending[p] = 0;
+    model_store_is_truth(m, pager, p0, p1);
 }
 
-void model_reload(model_t *m, int pager, uint64_t off, uint64_t end, const uint8_t *store)
+uint64_t model_reload(model_t *m, int pager, uint64_t off, uint64_t end, const uint8_t *store)
 {
     uint64_t p0, p1;
     page_span(m, pager, off, end, &p0, &p1);
     model_pager_t *p = &m->pager[pager];
+    /* The store holds what the library last sent for each page (or what
+     * the test put there): never anything else.  Only then is it the
+     * truth. */
+    for (uint64_t i = p0; i < p1; i++)
+        if (!model_store_may_hold(m, pager, i, store + i * m->ps))
+            return i;
     if (p1 > p0)
         memcpy(p->truth + p0 * m->ps, store + p0 * m->ps, (p1 - p0) * m->ps);
     for (uint64_t i = p0; i < p1; i++)
         p->pending[i] = 0;
+    model_store_is_truth(m, pager, p0, p1);
+    return UINT64_MAX;
 }
 
 void model_zero_apply(model_t *m, int pager, uint64_t off, uint64_t end)
@@ -835,6 +955,7 @@ void model_zero_apply(model_t *m, int pager, uint64_t off, uint64_t end)
         memset(p->truth + p0 * m->ps, 0, (p1 - p0) * m->ps);
     for (uint64_t i = p0; i < p1; i++)
         p->pending[i] = 0;
+    model_store_is_truth(m, pager, p0, p1); /* the pager zeroes its store as it tells the cache */
 }
 
 model_exp_t model_populate(model_t *m, int pager, enum model_handle h, uint64_t off, uint64_t size, unsigned access,
@@ -865,6 +986,7 @@ void model_populate_apply(model_t *m, int pager, uint64_t off, uint64_t size, co
         memcpy(p->truth + i * m->ps, bytes + (i * m->ps - off), m->ps);
         p->pending[i] = 0;
     }
+    model_store_is_truth(m, pager, p0, p1); /* the pager writes the same data to its store */
 }
 
 model_exp_t model_destroy(model_t *m, int pager, enum model_handle h)
@@ -873,9 +995,11 @@ model_exp_t model_destroy(model_t *m, int pager, enum model_handle h)
     return e ? e : MX_OK;
 }
 
-void model_destroy_apply(model_t *m, int pager, const uint8_t *store)
+uint64_t model_destroy_apply(model_t *m, int pager, const uint8_t *store)
 {
     model_pager_t *p = &m->pager[pager];
-    model_reload(m, pager, 0, p->len_pages * m->ps, store);
-    model_cache_gone(m, pager);
+    uint64_t bad = model_reload(m, pager, 0, p->len_pages * m->ps, store);
+    if (bad == UINT64_MAX)
+        model_cache_gone(m, pager);
+    return bad;
 }

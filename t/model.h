@@ -11,10 +11,12 @@
  *   region it belongs to (get_mappings reports one entry per run of pages
  *   with the same attributes inside one region);
  * - per test pager: the "truth" (the content every mapping of its memory
- *   objects must show), which pages may lag in the backing store (written
- *   since the last guaranteed write-back), whether its cache exists, its
- *   generation (a destroyed cache leaves regions that fault with
- *   SPRING_EDESTROYED) and its ownership state;
+ *   objects must show), what its backing store may hold (the truth at the
+ *   last guaranteed write-back, or a version the library may have sent
+ *   since: model_store_*), which pages were written since the last
+ *   guaranteed write-back, whether its cache exists, its generation (a
+ *   destroyed cache leaves regions that fault with SPRING_EDESTROYED) and
+ *   its ownership state;
  * - per address space, the bytes of its default anonymous object;
  * - the frames reserved by lock_memory (for SPRING_ELOCKLIMIT).
  *
@@ -61,6 +63,14 @@ typedef struct model_page {
     uint64_t off;     /* object offset of the page, bytes */
 } model_page_t;
 
+/* A small set of page contents, as 64-bit digests (model_digest). */
+#define MODEL_VSET_MAX 24
+typedef struct model_vset {
+    uint8_t n;
+    bool any;             /* too many to keep: anything (counted in model_t.vset_overflows) */
+    uint64_t h[MODEL_VSET_MAX];
+} model_vset_t;
+
 typedef struct model_pager {
     uint64_t len_pages;   /* object length */
     unsigned bs_pages;    /* cache block size in pages */
@@ -73,6 +83,15 @@ typedef struct model_pager {
     bool attached_once;   /* the current cache was attached (it is on an unattached list when not mapped) */
     uint8_t *held;        /* per block: locked by lock_memory and known resident since */
     spring_ownership_t own, own_initial;
+    /* Per page: what the backing store may hold.  One content, unless the
+     * library sent the page to the pager (page_out, sync, write_out) during
+     * an operation that also wrote it: then any version the page had
+     * during that operation (which one depends on when eviction chose the
+     * block, which the model does not simulate). */
+    model_vset_t *store;
+    /* Per page: the versions it had during the current operation (empty:
+     * not written by it). */
+    model_vset_t *opv;
 } model_pager_t;
 
 typedef struct model_as {
@@ -91,6 +110,8 @@ typedef struct model {
     model_as_t as[MODEL_MAX_AS];
     uint32_t next_region;
     unsigned max_bs_made;   /* pages in the largest block of any cache made so far */
+    bool journal;           /* model_write_apply records versions in opv */
+    uint64_t vset_overflows;
 } model_t;
 
 /* One get_mappings entry as the model predicts it. */
@@ -200,9 +221,28 @@ spring_ownership_t model_own_apply(model_t *m, int pager, enum model_own own);
 /* After flush_back/deny_writes/write_back applied the returned data to the
  * store: the range is no longer pending. */
 void model_take_done(model_t *m, int pager, uint64_t off, uint64_t end);
-/* delete_range, destroy (and flush_back without a data list): the truth
- * becomes what the store holds. */
-void model_reload(model_t *m, int pager, uint64_t off, uint64_t end, const uint8_t *store);
+/* delete_range, destroy (and flush_back without a data list): the cached
+ * data of the range is dropped, so the truth becomes what the store holds,
+ * which the model predicts (model_store_may_hold).  Returns the first page
+ * whose store content the model does not predict (the truth is then left
+ * as it was), or UINT64_MAX. */
+uint64_t model_reload(model_t *m, int pager, uint64_t off, uint64_t end, const uint8_t *store);
+
+/* The pager's backing store. */
+uint64_t model_digest(const uint8_t *p, size_t n);
+/* Start an operation: forget the versions pages had during the last one.
+ * model_write_apply records, per page it writes, the content before the
+ * operation and after each write. */
+void model_op_begin(model_t *m);
+/* Whether model_write_apply records versions (on by default). */
+void model_journal(model_t *m, bool on);
+/* The library sent `page` of the pager to it (a page_out, sync or
+ * write_out the pager carried out) during the current operation. */
+void model_store_sent(model_t *m, int pager, uint64_t page);
+/* The store of [p0, p1) (pages) now holds exactly the truth. */
+void model_store_is_truth(model_t *m, int pager, uint64_t p0, uint64_t p1);
+/* Whether the store's copy of `page` is one the model predicts. */
+bool model_store_may_hold(const model_t *m, int pager, uint64_t page, const uint8_t *bytes);
 void model_zero_apply(model_t *m, int pager, uint64_t off, uint64_t end);
 /* populate: `covers` says whether the data list covers the range exactly;
  * access is the mode asked for. */
@@ -210,6 +250,7 @@ model_exp_t model_populate(model_t *m, int pager, enum model_handle h, uint64_t 
                            enum model_own own, bool data_null, bool covers);
 void model_populate_apply(model_t *m, int pager, uint64_t off, uint64_t size, const uint8_t *bytes);
 model_exp_t model_destroy(model_t *m, int pager, enum model_handle h);
-void model_destroy_apply(model_t *m, int pager, const uint8_t *store);
+/* Returns as model_reload. */
+uint64_t model_destroy_apply(model_t *m, int pager, const uint8_t *store);
 
 #endif

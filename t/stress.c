@@ -11,30 +11,42 @@
  * random (flush_back, deny_writes, write_back, changing the ownership
  * state) and keeps what it is given in the pager's backing store, which
  * later page-ins read.  Over anonymous memory, the other thread flushes
- * ranges through the address space instead.  At the end every counter read
- * through the address space equals its shadow, and after a flush of
- * everything so does the pager's store (the bytes outside the slots still
- * hold the initial pattern) and every frame is free again.
+ * ranges through the address space instead.  The amount of work is fixed:
+ * every worker makes all its increments, and the pager thread makes a
+ * fixed number of requests, paced by the workers' progress (request j
+ * waits until the workers have made j/N of their increments), so that the
+ * requests are spread over the whole run whatever the machine's speed.
+ * At the end every counter read through the address space equals its
+ * shadow, and after a flush of everything so does the pager's store (the
+ * bytes outside the slots still hold the initial pattern) and every frame
+ * is free again.
  *
  * "in flight": several threads fault the same pages while their page_in is
- * in flight (the pager sleeps in it), and the pager calls back into the
- * cache from inside page_in.  Without eviction (enough frames) every page
- * removal is one the test makes, so the call log must show, per page:
- * exactly one page_in when the pager takes away only other blocks; exactly
- * two when it flushes the page itself from inside its first page_in; and
- * at most one more than the flush_backs covering the page when the pager
- * takes random ranges (upgrades after its deny_writes aside).  The counters
+ * in flight, and the pager calls back into the cache from inside page_in.
+ * The page_in waits (a rendezvous, no sleep) until another thread has set
+ * out to fault the same page, or until no other thread can: every one is
+ * done with the round or itself inside a page_in.  Without eviction
+ * (enough frames) every page removal is one the test makes, so the call
+ * log must show, per page: exactly one page_in when the pager takes away
+ * only other blocks; exactly two when it flushes the page itself from
+ * inside its first page_in; and at most one more than the flush_backs
+ * covering the page when the pager takes random ranges (upgrades after its
+ * deny_writes aside).  The counters
  * runs cannot assert this: there clean blocks are reclaimed without telling
  * the pager, so the log cannot tell a double page-in from a re-fault.
  *
  * Environment: SPRING_STRESS_ITERS, the increments per thread in a
  * counters run (default 400000; an eighth of that in sanitizer builds, a
- * fortieth under VALGRIND; the in-flight rounds scale with it);
- * SPRING_STRESS_SEED, the random seed (printed when a check fails).  A
- * deadlock fails the test through the test case's timeout.
+ * fortieth under VALGRIND; the pager thread's requests and the in-flight
+ * rounds scale with it); SPRING_STRESS_SEED, the random seed: DEFAULT_SEED
+ * unless set, so that `make check` runs the same work every time (the
+ * threads' interleaving still varies); "time" draws a new one from the
+ * clock.  The seed is printed at the start.  A deadlock fails the test
+ * through the test case's timeout.
  */
 #define _GNU_SOURCE
 #include <check.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -49,7 +61,7 @@
 #define NTHREADS 4       /* worker threads */
 #define NPAGES 128       /* pages in a counters range */
 #define NFRAMES 32       /* frames in the pool of a counters run */
-#define RUN_SECONDS 120  /* a counters run stops its workers after this long */
+#define DEFAULT_SEED 20261125ULL /* the seed of `make check` (see main) */
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define STRESS_SANITIZED 1
@@ -104,21 +116,11 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void sleep_us(unsigned us)
-{
-    struct timespec ts = {0, (long)us * 1000L};
-    nanosleep(&ts, NULL);
-}
-
-/* The initial content of the test pager's store (tp_new with pattern). */
-static uint8_t pattern_byte(spring_off_t i)
-{
-    return (uint8_t)((i * 7 + 3) & 0xff);
-}
-
+/* The initial content of the test pager's store (tp_new with pattern) as
+ * a counter. */
 static uint32_t pattern_u32(spring_off_t off)
 {
-    uint8_t b[4] = {pattern_byte(off), pattern_byte(off + 1), pattern_byte(off + 2), pattern_byte(off + 3)};
+    uint8_t b[4] = {tp_pattern(off), tp_pattern(off + 1), tp_pattern(off + 2), tp_pattern(off + 3)};
     uint32_t v;
     memcpy(&v, b, sizeof v);
     return v;
@@ -243,14 +245,43 @@ struct run {
     spring_cache_obj_t cache;
     spring_off_t block;    /* the cache's block size */
     spring_off_t len;      /* bytes in the range */
-    unsigned long iters;
-    double deadline;
+    unsigned long iters;   /* increments per worker */
+    unsigned long ntakes;  /* requests of the pager thread */
     uint32_t shadow[NTHREADS][NPAGES];
+    unsigned long done[NTHREADS]; /* increments each worker made */
     atomic_uint workers_left;
     atomic_ulong increments, pin_incs, rw_incs, flushes;
     atomic_ulong takes[3], taken_blocks;
+    /* Pacing: the workers' increments so far, and the count the pager
+     * thread waits for (ULONG_MAX when it is not waiting). */
+    pthread_mutex_t pace_mu;
+    pthread_cond_t pace_cv;
+    atomic_ulong progress, need;
     struct errbox err;
 };
+
+/* A worker made an increment: wake the pager thread if it waits for it. */
+static void pace_step(struct run *r)
+{
+    unsigned long p = atomic_fetch_add(&r->progress, 1) + 1;
+    if (p >= atomic_load(&r->need)) {
+        pthread_mutex_lock(&r->pace_mu);
+        pthread_cond_broadcast(&r->pace_cv);
+        pthread_mutex_unlock(&r->pace_mu);
+    }
+}
+
+/* The pager thread: wait until the workers made `n` increments, or all
+ * stopped. */
+static void pace_wait(struct run *r, unsigned long n)
+{
+    pthread_mutex_lock(&r->pace_mu);
+    atomic_store(&r->need, n);
+    while (atomic_load(&r->progress) < n && atomic_load(&r->workers_left) > 0 && !atomic_load(&r->err.stop))
+        pthread_cond_wait(&r->pace_cv, &r->pace_mu);
+    atomic_store(&r->need, ULONG_MAX);
+    pthread_mutex_unlock(&r->pace_mu);
+}
 
 struct worker {
     struct run *r;
@@ -335,8 +366,6 @@ static void *worker_main(void *arg)
     size_t npages = (size_t)(r->len / PS);
     unsigned long pins = 0, rws = 0, flushes = 0;
     for (unsigned long i = 0; i < r->iters && !atomic_load(&r->err.stop); i++) {
-        if ((i & 255) == 0 && now() > r->deadline)
-            break;
         uint64_t x = rnd(&rs);
         size_t p = (size_t)(x % npages);
         uint32_t want = r->shadow[t][p];
@@ -353,6 +382,7 @@ static void *worker_main(void *arg)
         if (rc != 0)
             break;
         r->shadow[t][p] = want + 1;
+        pace_step(r);
         if (((x >> 40) & 127) == 0) {
             /* Now and then push a block out through the address space. */
             spring_off_t boff = ((spring_off_t)p * PS) & ~(r->block - 1);
@@ -367,24 +397,29 @@ static void *worker_main(void *arg)
             flushes++;
         }
     }
+    r->done[t] = pins + rws;
     atomic_fetch_add(&r->increments, pins + rws);
     atomic_fetch_add(&r->pin_incs, pins);
     atomic_fetch_add(&r->rw_incs, rws);
     atomic_fetch_add(&r->flushes, flushes);
+    pthread_mutex_lock(&r->pace_mu);
     atomic_fetch_sub(&r->workers_left, 1);
+    pthread_cond_broadcast(&r->pace_cv);
+    pthread_mutex_unlock(&r->pace_mu);
     return NULL;
 }
 
-/* The pager thread: random requests on random ranges of the test pager's
- * cache while the workers run; over anonymous memory, random flushes of
- * the address space.  A consistency check now and then. */
+/* The pager thread: r->ntakes random requests on random ranges of the
+ * test pager's cache, spread over the workers' run; over anonymous memory,
+ * random flushes of the address space.  A consistency check now and then. */
 static void *pager_main(void *arg)
 {
     struct run *r = arg;
     uint64_t rs = seed ^ 0x5a5a5a5a5a5aULL;
     spring_off_t nblocks = r->len / r->block;
-    unsigned long n = 0;
-    while (atomic_load(&r->workers_left) > 0 && !atomic_load(&r->err.stop)) {
+    unsigned long n = 0, total = r->iters * NTHREADS;
+    for (unsigned long j = 0; j < r->ntakes && !atomic_load(&r->err.stop); j++) {
+        pace_wait(r, (unsigned long)((double)total * (double)j / (double)r->ntakes));
         uint64_t x = rnd(&rs);
         spring_off_t b0 = (x & 0xffff) % nblocks;
         spring_off_t nb = 1 + ((x >> 16) & 0xff) % 16;
@@ -423,7 +458,6 @@ static void *pager_main(void *arg)
             if (!r->anon)
                 tp_clear(r->tp); /* keep the call log small */
         }
-        sleep_us((unsigned)((x >> 48) % 300));
     }
     return NULL;
 }
@@ -439,6 +473,11 @@ static void run_setup(struct run *r, const char *name, bool anon, unsigned nas, 
     r->block = block;
     r->len = (spring_off_t)NPAGES * PS;
     r->iters = stress_iters();
+    r->ntakes = r->iters / 50 > 64 ? r->iters / 50 : 64;
+    pthread_mutex_init(&r->pace_mu, NULL);
+    pthread_cond_init(&r->pace_cv, NULL);
+    atomic_init(&r->progress, 0);
+    atomic_init(&r->need, ULONG_MAX);
     errbox_init(&r->err);
     r->vmm = test_vmm("stress", NFRAMES, &r->reg);
     for (unsigned i = 0; i < nas; i++)
@@ -478,6 +517,8 @@ static void run_teardown(struct run *r)
         tp_free(r->tp);
     test_vmm_free(r->vmm, r->reg);
     errbox_fini(&r->err);
+    pthread_mutex_destroy(&r->pace_mu);
+    pthread_cond_destroy(&r->pace_cv);
 }
 
 static spring_vm_info_t vm_info(spring_vmm_t *vmm);
@@ -504,7 +545,6 @@ static void run_counters(struct run *r)
     pthread_t th[NTHREADS], pager;
     struct worker w[NTHREADS];
     double t0 = now();
-    r->deadline = t0 + RUN_SECONDS;
     atomic_store(&r->workers_left, NTHREADS);
     for (unsigned t = 0; t < NTHREADS; t++) {
         w[t] = (struct worker){r, t};
@@ -516,6 +556,18 @@ static void run_counters(struct run *r)
     pthread_join(pager, NULL);
     errbox_check(&r->err);
     CHECK_VMM(r->vmm);
+    /* All the work was done: every increment, every request. */
+    for (unsigned t = 0; t < NTHREADS; t++)
+        ck_assert_msg(r->done[t] == r->iters, "%s: worker %u made %lu of its %lu increments", r->name, t, r->done[t],
+                      r->iters);
+    unsigned long ntk = (unsigned long)(atomic_load(&r->takes[TAKE_FLUSH]) + atomic_load(&r->takes[TAKE_DENY]) +
+                                        atomic_load(&r->takes[TAKE_WRITE_BACK]));
+    ck_assert_msg(ntk == r->ntakes, "%s: the pager thread made %lu of its %lu requests", r->name, ntk, r->ntakes);
+    if (!r->anon)
+        for (int k = 0; k < 3; k++)
+            ck_assert_msg(atomic_load(&r->takes[k]) >= r->ntakes / 8, "%s: only %lu %s of %lu requests", r->name,
+                          (unsigned long)atomic_load(&r->takes[k]), take_name((enum take)k), r->ntakes);
+    ck_assert_msg(atomic_load(&r->flushes) > 0, "%s: the workers made no flush", r->name);
     /* The pool was short: blocks went out all the time. */
     spring_vm_info_t info = vm_info(r->vmm);
     unsigned long incs = (unsigned long)atomic_load(&r->increments);
@@ -562,10 +614,10 @@ static void run_counters(struct run *r)
                 if (got != want)
                     bad = o;
                 o += sizeof got - 1;
-            } else if (s[o] != pattern_byte(o)) {
+            } else if (s[o] != tp_pattern(o)) {
                 bad = o;
                 got = s[o];
-                want = pattern_byte(o);
+                want = tp_pattern(o);
             }
         }
         tp_unlock(r->tp);
@@ -642,8 +694,57 @@ struct inflight {
     atomic_uint_fast64_t hook_rs;
     uint32_t shadow[NTHREADS][IF_NF];
     uint32_t victim_val;
+    /* The rendezvous of a page_in with the other faults on its page: per
+     * worker, the page it has set out to access (-1: none), whether it is
+     * inside a page_in (the hook) and whether it is done with the round. */
+    pthread_mutex_t rv_mu;
+    pthread_cond_t rv_cv;
+    int cur[NTHREADS];
+    bool in_hook[NTHREADS], round_done[NTHREADS];
+    unsigned piled; /* page_ins that another thread's fault on their page joined */
     struct errbox err;
 };
+
+/* The worker this thread is (-1: not a worker). */
+static _Thread_local int if_me = -1;
+
+/* Worker t sets out to access page p (or is done with it: p = -1). */
+static void if_announce(struct inflight *s, unsigned t, int p)
+{
+    pthread_mutex_lock(&s->rv_mu);
+    s->cur[t] = p;
+    pthread_cond_broadcast(&s->rv_cv);
+    pthread_mutex_unlock(&s->rv_mu);
+}
+
+/* Inside worker t's page_in of page p: wait until another worker has set
+ * out to fault p too (it then waits for this page_in, or finds the page
+ * resident if it gets there late), or until none can: each other worker
+ * is done with the round or inside a page_in itself.  A worker waiting in
+ * the library for another page in flight has set out for that page, whose
+ * page_in therefore goes on: no deadlock. */
+static void if_rendezvous(struct inflight *s, unsigned t, int p)
+{
+    pthread_mutex_lock(&s->rv_mu);
+    s->in_hook[t] = true;
+    pthread_cond_broadcast(&s->rv_cv);
+    for (;;) {
+        bool joined = false, free_other = false;
+        for (unsigned u = 0; u < NTHREADS; u++) {
+            if (u == t)
+                continue;
+            joined |= s->cur[u] == p;
+            free_other |= !s->round_done[u] && !s->in_hook[u];
+        }
+        if (joined)
+            s->piled++;
+        if (joined || !free_other || atomic_load(&s->err.stop))
+            break;
+        pthread_cond_wait(&s->rv_cv, &s->rv_mu);
+    }
+    s->in_hook[t] = false;
+    pthread_mutex_unlock(&s->rv_mu);
+}
 
 static void if_take(struct inflight *s, enum take op, size_t page, size_t npages)
 {
@@ -657,8 +758,8 @@ static void if_take(struct inflight *s, enum take op, size_t page, size_t npages
                 spring_err_name(rc));
 }
 
-/* Runs inside the pager's page_in (no lock held): stay in flight a while
- * so that other threads pile up on the page, then call back into the cache. */
+/* Runs inside the pager's page_in (no lock held): stay in flight until
+ * another thread faults on the page too, then call back into the cache. */
 static void if_hook(tpager_t *tp, enum tp_kind kind, spring_off_t off, void *arg)
 {
     struct inflight *s = arg;
@@ -666,12 +767,12 @@ static void if_hook(tpager_t *tp, enum tp_kind kind, spring_off_t off, void *arg
     if (kind != TP_PAGE_IN)
         return;
     size_t p = (size_t)(off / PS);
-    if (p >= IF_NF)
+    if (p >= IF_NF || if_me < 0)
         return; /* the test's own page-ins of victims */
     atomic_fetch_add(&s->hook_calls, 1);
     uint64_t rs = atomic_fetch_add(&s->hook_rs, 0x9e3779b97f4a7c15ULL);
     uint64_t x = rnd(&rs);
-    sleep_us(500 + (unsigned)(x % 1500));
+    if_rendezvous(s, (unsigned)if_me, (int)p);
     switch (s->mode) {
     case IF_OTHER:
         if_take(s, (enum take)((p + s->round) % 3), IF_NF + p, 1);
@@ -702,6 +803,7 @@ static void *if_worker_main(void *arg)
     struct if_worker *w = arg;
     struct inflight *s = w->s;
     unsigned t = w->id;
+    if_me = (int)t;
     uint64_t rs = seed ^ ((uint64_t)(t + 1) << 44) ^ 0x1234;
     for (unsigned round = 0; round < w->rounds; round++) {
         pthread_barrier_wait(&s->bar); /* the round is set up */
@@ -724,6 +826,7 @@ static void *if_worker_main(void *arg)
             spring_addr_t a = s->base + (spring_addr_t)p * PS + (spring_addr_t)t * SLOT;
             uint32_t want = s->shadow[t][p], got = 0;
             int rc = 0;
+            if_announce(s, t, (int)p);
             switch ((rnd(&rs) + i) % 3) {
             case 0: /* a read fault, then a write-pinned increment */
                 if ((rc = spring_as_read(s->as, a, &got, sizeof got)) != 0 || got != want)
@@ -747,6 +850,7 @@ static void *if_worker_main(void *arg)
                 break;
             }
             }
+            if_announce(s, t, -1);
             if (rc != 0) {
                 fail_at(&s->err, "in flight: thread %u page %zu: %s", t, p, spring_err_name(rc));
                 break;
@@ -757,6 +861,11 @@ static void *if_worker_main(void *arg)
             }
             s->shadow[t][p] = want + 1;
         }
+        pthread_mutex_lock(&s->rv_mu);
+        s->cur[t] = -1;
+        s->round_done[t] = true;
+        pthread_cond_broadcast(&s->rv_cv);
+        pthread_mutex_unlock(&s->rv_mu);
         pthread_barrier_wait(&s->bar); /* the round is over */
     }
     return NULL;
@@ -796,6 +905,10 @@ START_TEST(test_inflight)
     ck_assert_ptr_nonnull(s);
     s->mode = modes[_i];
     errbox_init(&s->err);
+    pthread_mutex_init(&s->rv_mu, NULL);
+    pthread_cond_init(&s->rv_cv, NULL);
+    for (unsigned t = 0; t < NTHREADS; t++)
+        s->cur[t] = -1;
     atomic_init(&s->hook_rs, seed ^ 0xabcdefULL);
     /* Frames for every page twice over: no eviction, every removal is ours. */
     s->vmm = test_vmm("inflight", 2 * IF_PAGES + 8, &s->reg);
@@ -822,6 +935,12 @@ START_TEST(test_inflight)
     }
     unsigned bad_page = IF_PAGES, bad_n = 0, bad_min = 0, bad_max = 0, bad_round = 0;
     for (unsigned round = 0; round < rounds; round++) {
+        pthread_mutex_lock(&s->rv_mu); /* the workers are at the barrier */
+        for (unsigned t = 0; t < NTHREADS; t++) {
+            s->cur[t] = -1;
+            s->round_done[t] = false;
+        }
+        pthread_mutex_unlock(&s->rv_mu);
         if (bad_page != IF_PAGES || atomic_load(&s->err.stop)) {
             /* Failed: let the workers go through their remaining rounds idle. */
             atomic_store(&s->err.stop, true);
@@ -877,6 +996,10 @@ START_TEST(test_inflight)
                   bad_n > bad_max ? " (a double page-in)" : "");
     ck_assert_msg(atomic_load(&s->hook_calls) >= rounds * IF_NF, "the hook ran %u times",
                   atomic_load(&s->hook_calls));
+    /* Every round starts with all workers on one page: at least that
+     * page_in had company. */
+    ck_assert_msg(s->piled >= rounds, "in flight (%s): only %u page_ins were joined by another fault in %u rounds",
+                  names[_i], s->piled, rounds);
     tp_set_hook(s->tp, NULL, NULL);
     CHECK_VMM(s->vmm);
 
@@ -915,6 +1038,8 @@ START_TEST(test_inflight)
     tp_free(s->tp);
     test_vmm_free(s->vmm, s->reg);
     errbox_fini(&s->err);
+    pthread_mutex_destroy(&s->rv_mu);
+    pthread_cond_destroy(&s->rv_cv);
     free(s);
 }
 END_TEST
@@ -938,9 +1063,23 @@ static Suite *stress_suite(void)
 
 int main(void)
 {
-    seed = env_ulong("SPRING_STRESS_SEED", 0);
-    if (seed == 0)
+    /* Without SPRING_STRESS_SEED the seed is fixed: `make check` makes the
+     * same requests and accesses every run.  "time" draws one. */
+    const char *env_seed = getenv("SPRING_STRESS_SEED");
+    seed = DEFAULT_SEED;
+    if (env_seed != NULL && strcmp(env_seed, "time") == 0) {
         seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+    } else if (env_seed != NULL && *env_seed != '\0') {
+        char *end;
+        seed = strtoull(env_seed, &end, 0);
+        if (*end != '\0') {
+            fprintf(stderr, "t/stress: SPRING_STRESS_SEED must be a number or \"time\", not \"%s\"\n", env_seed);
+            return 2;
+        }
+    }
+    printf("stress: seed %llu (replay: SPRING_STRESS_SEED=%llu t/stress), %lu increments per worker\n",
+           (unsigned long long)seed, (unsigned long long)seed, stress_iters());
+    fflush(stdout);
     SRunner *sr = srunner_create(stress_suite());
     srunner_run_all(sr, CK_ENV);
     int failed = srunner_ntests_failed(sr);

@@ -19,4 +19,17 @@ SPRING_API int spring__test_inject_alloc_failure(spring_vmm_t *vmm, unsigned nth
 SPRING_API int spring__test_move_block(spring_cache_obj_t src, spring_off_t soff, spring_cache_obj_t dst,
                                        spring_off_t doff);
 
+/* Break one internal invariant that spring_vmm_check verifies, by name
+ * (spring__test_corruption_name lists them), in the first structure of
+ * vmm that has what it needs (libvm/testhooks.c says what each changes).
+ * 0; SPRING_EINVAL for NULL or an unknown name; SPRING_EBUSY while another
+ * corruption is in place; SPRING_ENOENT if the VMM holds nothing to break
+ * that way.  Until spring__test_repair, call nothing but spring_vmm_check
+ * on the VMM. */
+SPRING_API int spring__test_corrupt(spring_vmm_t *vmm, const char *what);
+/* Undo the corruption in place.  0, or SPRING_ENOENT if there is none. */
+SPRING_API int spring__test_repair(spring_vmm_t *vmm);
+/* The name of corruption i (0, 1, ...), NULL past the last. */
+SPRING_API const char *spring__test_corruption_name(unsigned i);
+
 #endif

@@ -23,7 +23,50 @@ spring_vmm_t *test_vmm(const char *name, size_t nframes, spring_registry_t **reg
         if (spring_registry_new(reg) != 0 || spring_registry_add_vmm(*reg, vmm) != 0)
             abort();
     }
+    dirty_pool(vmm);
     return vmm;
+}
+
+static spring_vm_info_t vm_info_or_abort(spring_vmm_t *vmm)
+{
+    spring_vmm_obj_t o;
+    spring_vm_info_t info;
+    if (spring_vmm_get_object(vmm, SPRING_PRIV_USER, &o) != 0 || spring_vmm_get_vm_info(o, &info) != 0)
+        abort();
+    return info;
+}
+
+void dirty_pool(spring_vmm_t *vmm)
+{
+    spring_vm_info_t before = vm_info_or_abort(vmm);
+    size_t ps = before.page_size, n = before.free_frames;
+    if (n == 0)
+        return;
+    spring_as_t *as;
+    if (spring_as_new(vmm, NULL, &as) != 0)
+        abort();
+    spring_off_t len = (spring_off_t)(n * ps);
+    spring_addr_t a = SPRING_ANYWHERE;
+    if (spring_as_allocate_memory(as, &len, &a, SPRING_RIGHTS_RW) != 0)
+        abort();
+    uint8_t *buf = malloc(ps);
+    if (buf == NULL)
+        abort();
+    /* One zero-filled frame per page, each taken from the free list. */
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < ps; k++)
+            buf[k] = (uint8_t)(0xd0 | ((i + k) & 0x0f)); /* never zero */
+        if (spring_as_write(as, a + (spring_addr_t)(i * ps), buf, ps) != 0)
+            abort();
+    }
+    free(buf);
+    if (vm_info_or_abort(vmm).free_frames != 0)
+        abort(); /* some free frame was not dirtied */
+    spring_as_destroy(as);
+    spring_vm_info_t after = vm_info_or_abort(vmm);
+    if (after.free_frames != before.free_frames || after.ncaches != before.ncaches ||
+        after.naddress_spaces != before.naddress_spaces)
+        abort(); /* the scratch mapping left something behind */
 }
 
 void test_vmm_free(spring_vmm_t *vmm, spring_registry_t *reg)
@@ -37,6 +80,26 @@ void test_vmm_free(spring_vmm_t *vmm, spring_registry_t *reg)
 }
 
 /* ------------------------------------------------------------------ */
+
+uint8_t tp_pattern(spring_off_t off)
+{
+    /* splitmix64's finalizer over (page, offset in page). */
+    uint64_t x = ((uint64_t)off / 4096) * 0x9e3779b97f4a7c15ULL + ((uint64_t)off % 4096 + 1) * 0xd1b54a32d192ed03ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    /* Never zero, so that no page of the pattern is sent as all-zero. */
+    uint8_t b = (uint8_t)(x >> 24);
+    return b ? b : (uint8_t)(1 + ((uint64_t)off / 4096) % 255);
+}
+
+bool tp_is_pattern(const uint8_t *p, size_t n, spring_off_t off)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != tp_pattern(off + (spring_off_t)i))
+            return false;
+    return true;
+}
 
 struct tpager {
     pthread_mutex_t lock;
@@ -89,10 +152,11 @@ static int record(tpager_t *tp, tp_call_t c)
         if (tp->log == NULL)
             abort();
     }
-    tp->log[tp->nlog++] = c;
     int rc = tp->fail_rc[c.kind];
     if (!tp->fail_always[c.kind])
         tp->fail_rc[c.kind] = 0;
+    c.rc = rc;
+    tp->log[tp->nlog++] = c;
     return rc;
 }
 
@@ -109,7 +173,7 @@ static int p_page_in(void *self, spring_off_t off, spring_off_t size, spring_rig
 {
     tpager_t *tp = self;
     pthread_mutex_lock(&tp->lock);
-    tp_call_t c = {TP_PAGE_IN, off, size, access, *own, dst->upgrade, 0, 0, false};
+    tp_call_t c = {TP_PAGE_IN, off, size, access, *own, dst->upgrade, 0, 0, false, 0};
     int rc = record(tp, c);
     tp_hook_fn hook = tp->hook;
     void *arg = tp->hook_arg;
@@ -146,7 +210,7 @@ static int put_data(tpager_t *tp, enum tp_kind kind, spring_off_t off, spring_of
         if (d->blocks[i].offset != off + i * 4096 || d->blocks[i].length != 4096)
             ok = false;
     }
-    tp_call_t c = {kind, off, size, 0, *own, false, d ? d->nblocks : 0, nz, ok};
+    tp_call_t c = {kind, off, size, 0, *own, false, d ? d->nblocks : 0, nz, ok, 0};
     int rc = record(tp, c);
     tp_hook_fn hook = tp->hook;
     void *arg = tp->hook_arg;
@@ -190,7 +254,7 @@ static int p_zero_fill_range(void *self, spring_off_t off, spring_off_t size, sp
 {
     tpager_t *tp = self;
     pthread_mutex_lock(&tp->lock);
-    tp_call_t c = {TP_ZERO_FILL_RANGE, off, size, 0, *own, false, 0, 0, false};
+    tp_call_t c = {TP_ZERO_FILL_RANGE, off, size, 0, *own, false, 0, 0, false, 0};
     int rc = record(tp, c);
     if (rc == 0 && off < tp->length)
         memset(tp->store + off, 0, (size_t)(size < tp->length - off ? size : tp->length - off));
@@ -202,7 +266,7 @@ static void p_done_with_cache(void *self, spring_ownership_t *own)
 {
     tpager_t *tp = self;
     pthread_mutex_lock(&tp->lock);
-    tp_call_t c = {TP_DONE_WITH_CACHE, 0, 0, 0, *own, false, 0, 0, false};
+    tp_call_t c = {TP_DONE_WITH_CACHE, 0, 0, 0, *own, false, 0, 0, false, 0};
     (void)record(tp, c);
     pthread_mutex_unlock(&tp->lock);
 }
@@ -211,7 +275,7 @@ static void p_done_with_pager_object(void *self)
 {
     tpager_t *tp = self;
     pthread_mutex_lock(&tp->lock);
-    tp_call_t c = {TP_DONE_WITH_POBJ, 0, 0, 0, 0, false, 0, 0, false};
+    tp_call_t c = {TP_DONE_WITH_POBJ, 0, 0, 0, 0, false, 0, 0, false, 0};
     (void)record(tp, c);
     tp->has_cache = false;
     pthread_mutex_unlock(&tp->lock);
@@ -251,7 +315,7 @@ static int m_bind(void *self, const char *vmm_name, spring_rights_t access, spri
     struct tp_mobj *m = self;
     tpager_t *tp = m->tp;
     pthread_mutex_lock(&tp->lock);
-    tp_call_t c = {TP_BIND, off, *length, access, 0, false, 0, 0, false};
+    tp_call_t c = {TP_BIND, off, *length, access, 0, false, 0, 0, false, 0};
     int rc = record(tp, c);
     if (rc == 0)
         rc = get_vobj(tp, vmm_name);
@@ -290,7 +354,7 @@ static int m_final_bind(void *self, spring_bind_key_t key, const char *vmm_name,
     struct tp_mobj *m = self;
     tpager_t *tp = m->tp;
     pthread_mutex_lock(&tp->lock);
-    tp_call_t c = {TP_FINAL_BIND, off, length, access, 0, false, 0, 0, false};
+    tp_call_t c = {TP_FINAL_BIND, off, length, access, 0, false, 0, 0, false, 0};
     int rc = record(tp, c);
     *flags = 0;
     if (rc || tp->final_bind_noop) {
@@ -366,7 +430,7 @@ tpager_t *tp_new(spring_registry_t *reg, const char *vmm_name, const char *crede
         abort();
     if (pattern)
         for (spring_off_t i = 0; i < length; i++)
-            tp->store[i] = (uint8_t)((i * 7 + 3) & 0xff);
+            tp->store[i] = tp_pattern(i);
     return tp;
 }
 

@@ -21,6 +21,16 @@ extern const spring_hat_ops_t *test_hat_ops;
 spring_vmm_t *test_vmm(const char *name, size_t nframes, spring_registry_t **reg);
 void test_vmm_free(spring_vmm_t *vmm, spring_registry_t *reg);
 
+/* Make every frame on the VMM's free list hold non-zero data: fill them
+ * all through a scratch anonymous mapping, then destroy it, so that the
+ * frames return to the free list dirty.  Memory a test then expects to
+ * read zero (allocate_memory, zero_fill, a pager's all-zero pages) is
+ * zero because the VMM cleared it, not because the frame was never used.
+ * test_vmm() does it for every VMM it makes; call it again before a zero
+ * check that follows activity which may have left clean frames free.
+ * Frames in use are not touched. */
+void dirty_pool(spring_vmm_t *vmm);
+
 /* ------------------------------------------------------------------ */
 /* The recording test pager.                                            */
 
@@ -47,6 +57,7 @@ typedef struct tp_call {
     size_t data_blocks;       /* page_out/write_out/sync: data blocks */
     size_t zero_blocks;       /* ... of which all-zero indications */
     bool entries_ok;          /* ... each one page (4096 bytes) long, consecutive, covering [off, off+size) */
+    int rc;                   /* the failure tp_fail injected into the call (0: it did its work) */
 } tp_call_t;
 
 typedef struct tpager tpager_t;
@@ -56,11 +67,22 @@ typedef struct tpager tpager_t;
 typedef void (*tp_hook_fn)(tpager_t *tp, enum tp_kind kind, spring_off_t off, void *arg);
 
 /*
- * A pager with `length` bytes of backing store (initially filled by
- * pattern: byte i = (i * 7 + 3) & 0xff when `pattern`, else zero), caches
- * with the given block size (0 = page), maximum rights RWX, initial
- * ownership `own`.  It looks up the VMM named vmm_name in reg (credential
- * may be NULL).  The cache is created on first bind.
+ * The test pager's initial backing store (tp_new with `pattern`): the byte
+ * at object offset `off`.  A hash of the page number (off / 4096) and the
+ * offset in the page (off % 4096), so that every page differs from every
+ * other (an offset error of whole pages shows) and no page is all zero.
+ * The one definition every test and helper uses.
+ */
+uint8_t tp_pattern(spring_off_t off);
+/* Whether the n bytes at p are the pattern of object offsets [off, off+n). */
+bool tp_is_pattern(const uint8_t *p, size_t n, spring_off_t off);
+
+/*
+ * A pager with `length` bytes of backing store (initially tp_pattern()
+ * when `pattern`, else zero), caches with the given block size (0 = page),
+ * maximum rights RWX, initial ownership `own`.  It looks up the VMM named
+ * vmm_name in reg (credential may be NULL).  The cache is created on first
+ * bind.
  */
 tpager_t *tp_new(spring_registry_t *reg, const char *vmm_name, const char *credential, spring_off_t length,
                  spring_off_t block_size, spring_ownership_t own, bool pattern);

@@ -1,0 +1,312 @@
+#!/usr/bin/env bash
+# scripts/mutate.sh - a small mutation check of the tests.
+#
+# In a scratch copy of this tree (the files git tracks plus untracked files
+# not ignored, so uncommitted work counts), apply one-line changes to the
+# library's data path one at a time, rebuild, run `make check`, and expect
+# each run to FAIL.  One line per mutation:
+#
+#   killed                 make check failed (the FAIL lines say which tests)
+#   SURVIVED               make check passed: no test noticed the change
+#   pattern not found      the sed changed nothing: the code moved; update
+#                          the pattern (never counted as killed)
+#   pattern matched N      the sed changed N lines instead of one (not run)
+#   build failed           the mutated library does not compile (not run)
+#
+# and at the end `mutations: K killed of N`.  The exit status is 0 only if
+# every mutation was applied and killed.
+#
+# It takes a while (one `make check` per mutation) and is not part of
+# `make check` or CI.
+#
+#   scripts/mutate.sh [-l] [-n] [-k] [-o NAME[,NAME...]] [-t SECONDS]
+#     -l     list the mutations and exit
+#     -n     only check that every pattern changes exactly one line
+#     -k     keep the scratch directory (its path is printed)
+#     -o     run only these mutations
+#     -t     time limit per make check (default 1200 s; a run that hits it
+#            counts as killed: a hang is a failure a user would see)
+#   Environment: MUTATE_TESTS="t/random t/check_api" runs only those tests
+#   (make check TESTS=...); MUTATE_JOBS (default 2) for make -j.
+#
+# Each sed is applied to every libvm/*.c and libvm/hat/*.c file; the
+# mutation must change exactly one line in all of them together, so that
+# the patterns keep working when code moves between files.
+# The whole script is one compound command, read before it runs, so that
+# editing this file while it runs does not change what it does.
+{
+set -u
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+JOBS=${MUTATE_JOBS:-2}
+TIMEOUT=1200
+KEEP=false
+ONLY=""
+LIST=false
+DRY=false
+
+usage() {
+    sed -n '/^#   scripts\/mutate.sh/,/MUTATE_JOBS/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
+
+while getopts "lnko:t:" opt; do
+    case $opt in
+    l) LIST=true ;;
+    n) DRY=true ;;
+    k) KEEP=true ;;
+    o) ONLY=",$OPTARG," ;;
+    t) TIMEOUT=$OPTARG ;;
+    *) usage ;;
+    esac
+done
+
+# ------------------------------------------------------------------
+# The mutations: name, sed script, what it breaks.
+
+NAMES=()
+SEDS=()
+WHATS=()
+mut() {
+    NAMES+=("$1")
+    SEDS+=("$2")
+    WHATS+=("$3")
+}
+
+mut pin-write-not-dirty \
+    's|b->dirty = true; /\* writes through the pin bypass|(void)0; /* writes through the pin bypass|' \
+    "a write pin does not mark its block modified (fault_enter)"
+mut checker-always-ok \
+    '/^int spring_vmm_check(/,/^}/ s/^    return rc;$/    return 0;/' \
+    "spring_vmm_check answers 0 whatever it found"
+mut cache-checker-always-ok \
+    '/^int spring__cache_check(/,/^}/ s/^    return rc;$/    return 0;/' \
+    "the per-cache checker answers 0 whatever it found"
+mut as-checker-always-ok \
+    '/^int spring__as_check(/,/^}/ s/^    return rc;$/    return 0;/' \
+    "the per-address-space checker answers 0 whatever it found"
+mut zero-indications-ignored \
+    's/^\( *\)if (zero\[i\])$/\1if (0 \&\& zero[i])/' \
+    "pager_page_in ignores the pager's all-zero page indications"
+mut front-trim-keeps-cache-off \
+    's/^\( *\)r->cache_off += e - r->start;$/\1(void)0;/' \
+    "trimming a region's front does not move its cache offset (as.c)"
+mut split-keeps-cache-off \
+    's/r2->cache_off = r->cache_off + (e - r->start);/r2->cache_off = r->cache_off;/' \
+    "the right part of a split region keeps the left part's cache offset (as.c)"
+mut ownership-rule-ignored \
+    's/(c->own == SPRING_OWN_EXCLUSIVE && f->rw_ok)/false/' \
+    "a read fault never asks for read-write data (the exclusive-ownership rule of §5.1)"
+mut deny-writes-keeps-rw \
+    '/} else if (op == OP_DENY) {/{n;s/^\( *\)b->rw = false;$/\1(void)0;/}' \
+    "deny_writes leaves its blocks writable"
+mut upgrade-drops-doomed-dirty \
+    's|b->doomed = false; /\* flush_back skipped it in transit: its modified data must not go \*/|(void)0;|' \
+    "a modified block doomed during its upgrade is freed, its data lost (block_upgrade)"
+mut upgrade-overwrites-dirty \
+    's/if (rc == 0 \&\& scratch != NULL \&\& !b->dirty \&\& !b->doomed/if (rc == 0 \&\& scratch != NULL \&\& !b->doomed/' \
+    "an upgrade replaces modified data with the pager's (block_upgrade)"
+mut no-frame-scrub \
+    's/if (lend \&\& fr->owner != 0 \&\& fr->owner != c->id)/if (0 \&\& lend \&\& fr->owner != 0 \&\& fr->owner != c->id)/' \
+    "frames lent to a page_in keep another cache's data (alloc_frames_unlocked)"
+mut zero-fill-no-clear \
+    's/^\( *\)memset(spring__frame_addr(vmm, fr\[i\]), 0, vmm->page_size);$/\1(void)0;/' \
+    "a zero-fill block keeps whatever its frames held (zero_block)"
+mut populate-ignores-mode \
+    's/nb->rw = (access \& SPRING_RIGHTS_W) != 0;/nb->rw = true;/' \
+    "populate makes read-only data writable"
+mut ro-block-writable \
+    's/^\( *\)prot \&= ~SPRING_RIGHTS_W;$/\1(void)0;/' \
+    "a read-only block gets write translations (fault_enter)"
+mut write-out-keeps-rw \
+    '/} else if (p->how == VM_PUSH_WRITE_OUT) {/{n;s/^\( *\)b->rw = false;$/\1(void)0;/}' \
+    "a block written out (flush keeping data) stays writable without an upgrade"
+mut evict-drops-dirty \
+    '/^    if (!block_dirty(vmm, b) || c->rw_attach == 0) {$/{N;s/^    if (!block_dirty(vmm, b) || c->rw_attach == 0) {\(\n *\/\* Clean: reuse\)/    if (1) {\1/}' \
+    "eviction reuses a modified block without paging it out (spring__cache_evict)"
+mut take-without-list-clears-dirty \
+    '/^        if (data != NULL)$/{N;s/^        if (data != NULL)\(\n *b->dirty = false; \/\* the pager has the data now\)/        if (1)\1/}' \
+    "deny_writes or write_back without a data list forgets the block is modified"
+mut lock-ignored \
+    's/return le != NULL \&\& le->offset < boff + c->block_size;/return false;/' \
+    "blocks with locked pages are evicted like any other (block_locked)"
+mut page-in-asks-rw \
+    's/rw ? SPRING_RIGHTS_RW : SPRING_RIGHTS_RO, \&own,/SPRING_RIGHTS_RW, \&own,/' \
+    "every page_in asks the pager for read-write data, whatever the block's mode (pager_page_in)"
+mut delete-keeps-zero-fill \
+    '/} else if (op == OP_DELETE) {/{n;s/if ((rc = zr_remove(c, off, end)) != 0)/if ((rc = 0) != 0)/}' \
+    "delete_range leaves zero-fill ranges in place (take_data)"
+
+if $LIST; then
+    for i in "${!NAMES[@]}"; do
+        printf '%-28s %s\n' "${NAMES[$i]}" "${WHATS[$i]}"
+    done
+    exit 0
+fi
+
+# ------------------------------------------------------------------
+# The scratch tree.
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/springvm-mutate.XXXXXX")
+cleanup() {
+    if $KEEP; then
+        echo "scratch tree kept: $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+}
+trap cleanup EXIT
+
+if ! git -C "$SRC" rev-parse --git-dir >/dev/null 2>&1; then
+    echo "mutate: $SRC is not a git checkout" >&2
+    exit 2
+fi
+(cd "$SRC" && git ls-files -z --cached --others --exclude-standard |
+    tar --null --ignore-failed-read -T - -cf -) | tar -C "$WORK/" -xf - || exit 2
+mkdir -p "$WORK/.pristine"
+cp -a "$WORK/libvm" "$WORK/.pristine/"
+
+cd "$WORK" || exit 2
+
+restore() {
+    # Copy the pristine sources back (new mtimes: make rebuilds them).
+    local f
+    for f in libvm/*.c libvm/hat/*.c; do
+        if ! cmp -s "$f" ".pristine/$f"; then
+            cp ".pristine/$f" "$f"
+        fi
+    done
+}
+
+# apply I: apply mutation I to the pristine sources; sets CHANGED (lines
+# changed) and FILES.
+apply() {
+    local f n
+    CHANGED=0
+    FILES=""
+    for f in libvm/*.c libvm/hat/*.c; do
+        sed -e "${SEDS[$1]}" ".pristine/$f" >"$f.mut"
+        n=$(diff ".pristine/$f" "$f.mut" | grep -c '^>')
+        if [ "$n" -gt 0 ]; then
+            CHANGED=$((CHANGED + n))
+            FILES="$FILES $f"
+            mv "$f.mut" "$f"
+        else
+            rm -f "$f.mut"
+        fi
+    done
+}
+
+selected() {
+    [ -z "$ONLY" ] || [[ $ONLY == *",${NAMES[$1]},"* ]]
+}
+
+if $DRY; then
+    bad=0
+    for i in "${!NAMES[@]}"; do
+        selected "$i" || continue
+        restore
+        apply "$i"
+        if [ "$CHANGED" -eq 1 ]; then
+            printf '%-28s applies to%s\n' "${NAMES[$i]}" "$FILES"
+        elif [ "$CHANGED" -eq 0 ]; then
+            printf '%-28s pattern not found\n' "${NAMES[$i]}"
+            bad=$((bad + 1))
+        else
+            printf '%-28s pattern matched %d lines (want 1):%s\n' "${NAMES[$i]}" "$CHANGED" "$FILES"
+            bad=$((bad + 1))
+        fi
+    done
+    restore
+    [ $bad -eq 0 ]
+    exit
+fi
+
+echo "mutate: building the unmutated tree in $WORK"
+if ! (autoreconf -fi && ./configure && make -j"$JOBS") >"$WORK/build.log" 2>&1; then
+    echo "mutate: the unmutated tree does not build (see $WORK/build.log)" >&2
+    KEEP=true
+    exit 2
+fi
+
+check_args=()
+if [ -n "${MUTATE_TESTS:-}" ]; then
+    check_args=("TESTS=$MUTATE_TESTS")
+fi
+
+run_check() { # -> 0 pass, 1 fail, 2 timeout
+    local log=$1
+    timeout "$TIMEOUT" make -j"$JOBS" check "${check_args[@]}" >"$log" 2>&1
+    local rc=$?
+    if [ $rc -eq 124 ]; then
+        return 2
+    fi
+    [ $rc -eq 0 ] && return 0
+    return 1
+}
+
+echo "mutate: make check of the unmutated tree"
+if ! run_check "$WORK/check-base.log"; then
+    echo "mutate: make check fails without any mutation (see $WORK/check-base.log)" >&2
+    KEEP=true
+    exit 2
+fi
+echo "mutate: $(tail -n 1 "$WORK/check-base.log")"
+
+killed=0
+total=0
+survived=()
+notapplied=0
+for i in "${!NAMES[@]}"; do
+    name=${NAMES[$i]}
+    selected "$i" || continue
+    total=$((total + 1))
+    restore
+    apply "$i"
+    if [ "$CHANGED" -eq 0 ]; then
+        printf '%-28s pattern not found\n' "$name"
+        notapplied=$((notapplied + 1))
+        continue
+    fi
+    if [ "$CHANGED" -ne 1 ]; then
+        printf '%-28s pattern matched %d lines (want 1):%s\n' "$name" "$CHANGED" "$FILES"
+        notapplied=$((notapplied + 1))
+        restore
+        continue
+    fi
+    if ! make -j"$JOBS" >"$WORK/build-$name.log" 2>&1; then
+        printf '%-28s build failed (%s)\n' "$name" "$WORK/build-$name.log"
+        notapplied=$((notapplied + 1))
+        KEEP=true
+        continue
+    fi
+    log="$WORK/check-$name.log"
+    run_check "$log"
+    case $? in
+    0)
+        printf '%-28s SURVIVED  (%s)\n' "$name" "${WHATS[$i]}"
+        survived+=("$name")
+        ;;
+    2)
+        printf '%-28s killed    (make check exceeded %s s)\n' "$name" "$TIMEOUT"
+        killed=$((killed + 1))
+        ;;
+    *)
+        which=$(grep -E '^(FAIL|ERROR):' "$log" | sed 's/^[A-Z]*: //' | tr '\n' ' ')
+        printf '%-28s killed    (%s)\n' "$name" "${which% }"
+        killed=$((killed + 1))
+        ;;
+    esac
+done
+restore
+
+echo "mutations: $killed killed of $total"
+if [ ${#survived[@]} -gt 0 ]; then
+    echo "survived: ${survived[*]}"
+fi
+if [ $notapplied -gt 0 ]; then
+    echo "not applied: $notapplied (pattern not found, ambiguous or not compiling)"
+fi
+[ "$killed" -eq "$total" ]
+exit
+}

@@ -332,11 +332,18 @@ static void free_hint_lower(spring_as_t *as, spring_addr_t addr)
 }
 
 /* Whether [a, a+len) is free.  => as->lock held. */
-static bool range_free(spring_as_t *as, spring_addr_t a, spring_off_t len)
+/* For rt_insert_if: whether [a, a+len) lies between the regions le and gt
+ * (the neighbours of a in the index). */
+struct fit_arg {
+    spring_addr_t a;
+    spring_off_t len;
+};
+
+static bool region_fits(void *le, void *gt, void *arg)
 {
-    vm_assert_held(&as->lock);
-    struct vm_region *r = region_first_after(as, a);
-    return r == NULL || r->start >= a + len;
+    const struct fit_arg *fa = arg;
+    const struct vm_region *l = le, *g = gt;
+    return (l == NULL || l->end <= fa->a) && (g == NULL || g->start >= fa->a + fa->len);
 }
 
 enum { MAP_ANON_DEFAULT = 1 };
@@ -406,14 +413,17 @@ static int map_internal(spring_as_t *as, spring_mobj_t *mobj, spring_off_t off, 
         r->sub = sub;
         r->nsub = 1;
         vm_wrlock(&as->lock);
-        bool taken = !range_free(as, addr, blen);
-        if (taken || rt_reserve(&as->idx) != 0) {
+        /* One descent of the index checks that the range is still free and
+         * enters the region. */
+        struct fit_arg fa = {addr, blen};
+        bool nomem = rt_reserve(&as->idx) != 0;
+        if (nomem || !rt_insert_if(&as->idx, addr, r, region_fits, &fa)) {
             vm_rwunlock(&as->lock);
             spring_mobj_unref(r->mobj);
             region_free(r);
             spring__cache_detach(c);
             spring__cache_unref(c);
-            if (!taken)
+            if (nomem)
                 return SPRING_ENOMEM;
             continue; /* taken meanwhile: choose again, or EEXIST */
         }
@@ -421,6 +431,7 @@ static int map_internal(spring_as_t *as, spring_mobj_t *mobj, spring_off_t off, 
          * the lock, once the range is ours: nobody can have mapped it
          * meanwhile, and no fault sees it before it is zero. */
         if ((flags & MAP_ANON_DEFAULT) && (rc = spring__cache_discard(c, coff, blen)) != 0) {
+            region_remove(as, r);
             vm_rwunlock(&as->lock);
             spring_mobj_unref(r->mobj);
             region_free(r);
@@ -428,7 +439,6 @@ static int map_internal(spring_as_t *as, spring_mobj_t *mobj, spring_off_t off, 
             spring__cache_unref(c);
             return rc;
         }
-        region_insert(as, r);
         as->nregions++;
         as->mapped += blen;
         as->gen++;
@@ -462,8 +472,11 @@ static int check_map_args(spring_as_t *as, spring_off_t off, const spring_off_t 
     /* A fixed range already in use fails before the pager is asked to bind
      * (map_internal checks again under the write lock). */
     if (*address != SPRING_ANYWHERE) {
+        struct fit_arg fa = {*address, *length};
+        void *le, *gt;
         vm_rdlock(&as->lock);
-        bool free_ = range_free(as, *address, *length);
+        rt_neighbours(&as->idx, *address, &le, &gt);
+        bool free_ = region_fits(le, gt, &fa);
         vm_rwunlock(&as->lock);
         if (!free_)
             return SPRING_EEXIST;

@@ -175,6 +175,19 @@ void *rt_find_gt(const struct rtree *t, uint64_t k)
     return right ? leftmost(right) : NULL;
 }
 
+void rt_neighbours(const struct rtree *t, uint64_t k, void **le, void **gt)
+{
+    const struct rt_node *left, *right;
+    unsigned j;
+    const struct rt_node *x = descend(t, k, &j, &left, &right);
+    if (x == NULL) {
+        *le = *gt = NULL;
+        return;
+    }
+    *le = j > 0 ? x->u.val[j - 1] : left ? rightmost(left) : NULL;
+    *gt = j < x->n ? x->u.val[j] : right ? leftmost(right) : NULL;
+}
+
 void *rt_first(const struct rtree *t)
 {
     return t->root ? leftmost(t->root) : NULL;
@@ -205,21 +218,11 @@ static void open_slot(struct rt_node *x, unsigned j, uint64_t k)
     x->n++;
 }
 
-void rt_insert(struct rtree *t, uint64_t k, void *v)
+/* Insert k -> v in leaf x, reached through path[0..h) (idx: the child
+ * taken at each level), splitting as needed from the reserve. */
+static void insert_at(struct rtree *t, struct rt_node **path, const unsigned *idx, unsigned h, struct rt_node *x,
+                      uint64_t k, void *v)
 {
-    struct rt_node *path[RT_MAXH];
-    unsigned idx[RT_MAXH], h = 0;
-    if (t->root == NULL) {
-        t->root = take(t, true);
-        t->height = 1;
-    }
-    struct rt_node *x = t->root;
-    while (!x->leaf) {
-        unsigned i = child_for(x, k);
-        path[h] = x;
-        idx[h++] = i;
-        x = x->u.child[i];
-    }
     /* Insert in the leaf, splitting it if full. */
     unsigned j = leaf_le(x, k);
     struct rt_node *nw = NULL;
@@ -265,6 +268,57 @@ void rt_insert(struct rtree *t, uint64_t k, void *v)
     r->key[1] = up;
     t->root = r;
     t->height++;
+}
+
+bool rt_insert_if(struct rtree *t, uint64_t k, void *v, bool (*fits)(void *le, void *gt, void *arg), void *arg)
+{
+    struct rt_node *path[RT_MAXH];
+    unsigned idx[RT_MAXH], h = 0;
+    if (t->root == NULL) {
+        if (!fits(NULL, NULL, arg))
+            return false;
+        t->root = take(t, true);
+        t->height = 1;
+    }
+    /* One descent finds the leaf and both neighbours of k (as rt_find_le
+     * and rt_find_gt would), and is the path of the insert. */
+    const struct rt_node *left = NULL, *right = NULL;
+    struct rt_node *x = t->root;
+    while (!x->leaf) {
+        unsigned i = child_for(x, k);
+        if (i > 0)
+            left = x->u.child[i - 1];
+        if (i + 1 < x->n)
+            right = x->u.child[i + 1];
+        path[h] = x;
+        idx[h++] = i;
+        x = x->u.child[i];
+    }
+    unsigned j = leaf_le(x, k);
+    void *le = j > 0 ? x->u.val[j - 1] : left ? rightmost(left) : NULL;
+    void *gt = j < x->n ? x->u.val[j] : right ? leftmost(right) : NULL;
+    if (!fits(le, gt, arg))
+        return false;
+    insert_at(t, path, idx, h, x, k, v);
+    return true;
+}
+
+void rt_insert(struct rtree *t, uint64_t k, void *v)
+{
+    struct rt_node *path[RT_MAXH];
+    unsigned idx[RT_MAXH], h = 0;
+    if (t->root == NULL) {
+        t->root = take(t, true);
+        t->height = 1;
+    }
+    struct rt_node *x = t->root;
+    while (!x->leaf) {
+        unsigned i = child_for(x, k);
+        path[h] = x;
+        idx[h++] = i;
+        x = x->u.child[i];
+    }
+    insert_at(t, path, idx, h, x, k, v);
 }
 
 void rt_remove(struct rtree *t, uint64_t k)

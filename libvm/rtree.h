@@ -42,6 +42,11 @@ void rt_fini(struct rtree *t);
 int rt_reserve(struct rtree *t);
 /* Insert key -> val (key not present).  Needs a reserve (rt_reserve). */
 void rt_insert(struct rtree *t, uint64_t key, void *val);
+/* Insert key -> val (key not present) if fits(le, gt, arg) says so, where
+ * le is the value with the greatest key <= key and gt the one with the
+ * least key > key (NULL where there is none): one descent serves the check
+ * and the insert.  Needs a reserve.  Returns whether it inserted. */
+bool rt_insert_if(struct rtree *t, uint64_t key, void *val, bool (*fits)(void *le, void *gt, void *arg), void *arg);
 /* Remove key (present).  Never allocates. */
 void rt_remove(struct rtree *t, uint64_t key);
 /* Change a present key in place to a larger one that keeps the order
@@ -51,6 +56,8 @@ void rt_rekey(struct rtree *t, uint64_t key, uint64_t nkey);
 void *rt_find_le(const struct rtree *t, uint64_t key);
 /* The value with the least key > key, or NULL. */
 void *rt_find_gt(const struct rtree *t, uint64_t key);
+/* Both at once, in one descent: *le as rt_find_le, *gt as rt_find_gt. */
+void rt_neighbours(const struct rtree *t, uint64_t key, void **le, void **gt);
 /* The value with the least key, or NULL. */
 void *rt_first(const struct rtree *t);
 /* Check the structure; returns NULL or a description of the fault. */

@@ -1,7 +1,8 @@
 /*
  * check_rtree.c - the region index (libvm/rtree.c) against a sorted array:
- * seeded random inserts, removals and in-place rekeys, with every lookup
- * (rt_find_le, rt_find_gt, rt_first), an in-order walk and the structure
+ * seeded random inserts (plain, and checked with rt_insert_if), removals
+ * and in-place rekeys, with every lookup (rt_find_le, rt_find_gt,
+ * rt_neighbours, rt_first), an in-order walk and the structure
  * check compared after each step.  The index is internal to the library, so
  * this test compiles it in directly.
  */
@@ -93,9 +94,27 @@ static void compare(struct rtree *t, size_t n, unsigned step)
         uint64_t k = rnd() % (4 * NKEYS + 8);
         EXPECT(rt_find_le(t, k) == ref_le(k), "step %u: find_le(%llu) wrong", step, (unsigned long long)k);
         EXPECT(rt_find_gt(t, k) == ref_gt(k), "step %u: find_gt(%llu) wrong", step, (unsigned long long)k);
+        void *le, *gt;
+        rt_neighbours(t, k, &le, &gt);
+        EXPECT(le == ref_le(k) && gt == ref_gt(k), "step %u: neighbours(%llu) wrong", step, (unsigned long long)k);
     }
     EXPECT(rt_find_le(t, UINT64_MAX) == ref_le(UINT64_MAX), "step %u: find_le(max) wrong", step);
     EXPECT(rt_find_gt(t, UINT64_MAX) == NULL, "step %u: find_gt(max) not NULL", step);
+}
+
+/* rt_insert_if's check: the neighbours it is shown must be the
+ * reference's; it agrees to the insert or not as told. */
+struct fit {
+    uint64_t k;
+    bool agree, called, right;
+};
+
+static bool fit_cb(void *le, void *gt, void *arg)
+{
+    struct fit *f = arg;
+    f->called = true;
+    f->right = le == ref_le(f->k) && gt == ref_gt(f->k);
+    return f->agree;
 }
 
 static void run(uint64_t seed, unsigned steps, unsigned insert_pct)
@@ -113,7 +132,19 @@ static void run(uint64_t seed, unsigned steps, unsigned insert_pct)
         if (!present[i] && what < insert_pct) {
             keyof[i] = 4 * (uint64_t)i; /* a fresh key starts at its slot's base */
             EXPECT(rt_reserve(&t) == 0, "step %u: no memory", s);
-            rt_insert(&t, keyof[i], val(i));
+            if (what % 2 == 0) {
+                rt_insert(&t, keyof[i], val(i));
+            } else {
+                /* The one-descent check-and-insert; now and then refused. */
+                struct fit f = {keyof[i], what % 5 != 1, false, false};
+                bool in = rt_insert_if(&t, keyof[i], val(i), fit_cb, &f);
+                EXPECT(f.called && f.right, "step %u: insert_if showed the wrong neighbours", s);
+                EXPECT(in == f.agree, "step %u: insert_if did not do as its check said", s);
+                if (!in) {
+                    compare(&t, n, s);
+                    continue;
+                }
+            }
             present[i] = true;
             n++;
         } else if (present[i] && what % 3 == 0 && keyof[i] % 4 < 3) {

@@ -46,7 +46,7 @@ static inline bool model_accepts(model_exp_t e, int rc)
 
 #define MODEL_MAX_PAGERS 4
 #define MODEL_MAX_MOBJS 4
-#define MODEL_MAX_AS 2
+#define MODEL_MAX_AS 3
 
 /* Object ids of a page. */
 #define MODEL_UNMAPPED (-1)

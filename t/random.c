@@ -1,6 +1,6 @@
 /*
  * random.c - the pseudo-random test (paper §9.8): a seeded sequence of
- * legal and illegal operations on two address spaces (one privileged),
+ * legal and illegal operations on three address spaces (one privileged),
  * three recording test pagers (memory objects with four different maximum
  * rights each; block sizes of one and several pages; exclusive and shared
  * ownership) and the default anonymous memory, with a small frame pool so
@@ -56,7 +56,7 @@
 #define PS 4096u
 #define NFRAMES 48 /* the reduced cases' pool */
 #define NPAGERS 3
-#define NAS 2
+#define NAS 3
 #define NMOBJ 4
 #define FULL_EVERY 256
 #define DEFAULT_SEED 20261124ULL /* the seed of `make check` (see main) */
@@ -94,6 +94,7 @@ static const struct {
 } ascfg[NAS] = {
     {1, 192, true},
     {16, 176, false},
+    {4, 96, false},
 };
 
 /* ------------------------------------------------------------------ */
@@ -448,7 +449,8 @@ static void world_free(world_t *w)
 
 static int pick_as(rng_t *r)
 {
-    return chance(r, 65) ? 0 : 1;
+    unsigned c = (unsigned)below(r, 100);
+    return c < 55 ? 0 : c < 80 ? 1 : 2;
 }
 
 static unsigned pick_rights(rng_t *r)
@@ -1189,7 +1191,7 @@ static bool op_protect(world_t *w, rng_t *r)
 
 static bool op_lock(world_t *w, rng_t *r, bool lock)
 {
-    int as = chance(r, 80) ? 0 : 1;
+    int as = chance(r, 80) ? 0 : 1 + (int)below(r, NAS - 1);
     uint64_t addr, len;
     pick_range(w, r, as, &addr, &len);
     logop(w, "%s as%d %#" PRIx64 "+%#" PRIx64, lock ? "lock_memory" : "unlock_memory", as, addr, len);

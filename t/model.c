@@ -839,6 +839,21 @@ void model_write_apply(model_t *m, int as, uint64_t addr, const uint8_t *buf, ui
     }
 }
 
+void model_obj_write(model_t *m, int pager, uint64_t off, const uint8_t *buf, uint64_t n)
+{
+    model_pager_t *p = &m->pager[pager];
+    uint64_t page = off / m->ps;
+    if (page >= p->len_pages || off % m->ps + n > m->ps)
+        abort();
+    model_vset_t *v = &p->opv[page];
+    if (m->journal && v->n == 0 && !v->any)
+        vset_add(m, v, truth_digest(m, pager, page));
+    memcpy(p->truth + off, buf, n);
+    if (m->journal)
+        vset_add(m, v, truth_digest(m, pager, page));
+    p->pending[page] = 1;
+}
+
 void model_read(model_t *m, int as, uint64_t addr, uint8_t *buf, uint64_t len)
 {
     uint64_t done = 0;

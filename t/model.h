@@ -210,6 +210,10 @@ void model_locked_blocks(const model_t *m, int pager, uint8_t *out);
 model_exp_t model_access(const model_t *m, int as, uint64_t addr, uint64_t len, unsigned access, uint64_t *prefix);
 void model_write_apply(model_t *m, int as, uint64_t addr, const uint8_t *buf, uint64_t len);
 void model_read(model_t *m, int as, uint64_t addr, uint8_t *buf, uint64_t len);
+/* A write of n bytes at object offset off of a pager's cache that no
+ * address space mapping is involved in (through a pin held since the page
+ * was unmapped, for instance); within one page. */
+void model_obj_write(model_t *m, int pager, uint64_t off, const uint8_t *buf, uint64_t n);
 
 /* Pager-side calls on a pager's cache.  `end` gets the end of the range
  * (SPRING_SIZE_ALL resolved). */

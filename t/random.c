@@ -237,6 +237,24 @@ typedef struct world {
      * current operation wrote it. */
     uint8_t ro[NPAGERS][128];
     uint8_t wrote[NPAGERS][128];
+    /* A pin from translate held across later operations and released by a
+     * later one (at most one: a pinned block cannot be evicted, and the
+     * lock limit keeps room for two of the largest blocks, one for the pin
+     * and one for a fault).  A write pin is released before an operation
+     * that would wait for it (flush, flush_back, deny_writes, write_back,
+     * cache reclamation). */
+    struct held_pin {
+        bool on;
+        bool taken;       /* a pager call or flush since may have taken the page (and revoked the pin) */
+        spring_pin_t pin;
+        uint8_t *ptr;
+        unsigned access;
+        int pager;
+        uint64_t off, n;  /* object offset of the first byte, bytes */
+        uint32_t gen;
+        uint64_t since;   /* the translate's operation index */
+    } hp;
+    uint64_t pins_held, pins_revoked;
 } world_t;
 
 static void logop(world_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -376,6 +394,57 @@ static void set_ro(world_t *w, int p, uint64_t off, uint64_t end, bool ro)
         w->ro[p][b] = ro;
 }
 
+/* Release the held pin (if any).  cache.h: the frame stays valid memory
+ * until released; while spring_pin_valid says it still belongs to the
+ * cache, it is the cached page, so it shows the model's truth, and writes
+ * through it reach the cache.  Unless a pager call or flush took the page
+ * since the translate, the pin is still valid. */
+static bool pin_release(world_t *w, rng_t *r, const char *why)
+{
+    struct held_pin *h = &w->hp;
+    if (!h->on)
+        return true;
+    h->on = false;
+    bool valid = spring_pin_valid(&h->pin);
+    const model_pager_t *mp = &w->m->pager[h->pager];
+    bool cur = h->gen == mp->gen && mp->has_cache;
+    logadd(w, " [pin %s p%d+%#" PRIx64 " from #%" PRIu64 " released (%s): %s]", rights_name(h->access), h->pager,
+           h->off, h->since, why, valid ? "valid" : "revoked");
+    w->pins_revoked += !valid;
+    bool ok = true;
+    if (!valid && !h->taken) {
+        failf(w, "pin: the pin on pager %d offset %#" PRIx64 " (translated at #%" PRIu64 ") was revoked although "
+              "no pager call or flush took its page since", h->pager, h->off, h->since);
+        ok = false;
+    } else if (valid && !cur) {
+        failf(w, "pin: the pin on pager %d offset %#" PRIx64 " is still valid although its cache is gone", h->pager,
+              h->off);
+        ok = false;
+    } else if (valid && memcmp(h->ptr, mp->truth + h->off, h->n) != 0) {
+        failf(w, "pin: the pin on pager %d offset %#" PRIx64 " (translated at #%" PRIu64 ") is valid but its frame "
+              "does not hold the model's data", h->pager, h->off, h->since);
+        ok = false;
+    } else if (valid && h->access == SPRING_RIGHTS_W && strcmp(why, "by itself") == 0) {
+        /* A late write through the pointer: it reaches the cache.  (Only
+         * when released by itself: before a call that takes data back the
+         * model's record of which blocks were written in which mode would
+         * see the write after that call.) */
+        rnd_fill(r, w->buf3, h->n);
+        memcpy(h->ptr, w->buf3, h->n);
+        model_obj_write(w->m, h->pager, h->off, w->buf3, h->n);
+        w->wrote[h->pager][h->off / PS / pcfg[h->pager].bs_pages] = 1;
+    }
+    spring_pin_release(&h->pin);
+    return ok;
+}
+
+/* A pager call or flush may have taken pages of pager p away. */
+static void pin_taken(world_t *w, int p)
+{
+    if (w->hp.on && (p < 0 || w->hp.pager == p))
+        w->hp.taken = true;
+}
+
 /* ------------------------------------------------------------------ */
 /* Set-up and tear-down.                                                */
 
@@ -425,6 +494,8 @@ static world_t *world_new(void)
 
 static void world_free(world_t *w)
 {
+    if (w->hp.on)
+        spring_pin_release(&w->hp.pin);
     for (int i = 0; i < NAS; i++)
         spring_as_destroy(w->as[i]);
     for (int p = 0; p < NPAGERS; p++) {
@@ -1226,6 +1297,9 @@ static bool op_flush(world_t *w, rng_t *r)
     pick_range(w, r, as, &addr, &len);
     bool keep = chance(r, 50);
     logop(w, "flush as%d %#" PRIx64 "+%#" PRIx64 " keep=%d", as, addr, len, keep);
+    if (w->hp.on && w->hp.access == SPRING_RIGHTS_W && !pin_release(w, r, "flush waits for write pins"))
+        return false;
+    pin_taken(w, -1);
     model_exp_t e = model_flush(w->m, as, addr, len);
     maybe_inject(w, r, TP_PAGE_OUT, TP_SYNC);
     if (e == MX_OK)
@@ -1426,8 +1500,17 @@ static bool op_translate(world_t *w, rng_t *r)
     } else {
         memcpy(w->buf2, ptr, n);
     }
-    spring_pin_release(&pin);
-    spring_pin_release(&pin); /* a released pin is ignored */
+    const model_page_t *pg = model_page(w->m, as, addr / PS);
+    if (!w->hp.on && valid && pg->obj >= 0 && chance(r, 40)) {
+        /* Hold it across later operations (pin_release). */
+        w->hp = (struct held_pin){true, false, pin, (uint8_t *)ptr, access, pg->obj, pg->off + addr % PS, n,
+                                  pg->gen, w->op};
+        w->pins_held++;
+        logadd(w, " (pin held)");
+    } else {
+        spring_pin_release(&pin);
+        spring_pin_release(&pin); /* a released pin is ignored */
+    }
     EXPECT(valid, "translate: the pin is not valid right after translate");
     if (access != SPRING_RIGHTS_W) {
         model_read(w->m, as, addr, w->buf3, n);
@@ -1552,6 +1635,10 @@ static bool op_take(world_t *w, rng_t *r, enum model_take op)
     bool want_data = chance(r, 95); /* (delete_range and zero_fill take none) */
     logop(w, "%s p%d handle=%s off=%#" PRIx64 " size=%#" PRIx64 " own=%s%s", take_name(op), p, handle_name(h), off,
           size, own_name(own), want_data || op > MT_WRITE_BACK ? "" : " data=NULL");
+    /* cache.h: flush_back, deny_writes and write_back wait for write pins. */
+    if (op <= MT_WRITE_BACK && w->hp.on && w->hp.access == SPRING_RIGHTS_W &&
+        !pin_release(w, r, "the call waits for write pins"))
+        return false;
     model_exp_t e = model_take(w->m, p, h, off, size, own, op, &end);
     spring_data_t *d = NULL;
     spring_data_t **dp = want_data && op <= MT_WRITE_BACK ? &d : NULL;
@@ -1583,6 +1670,8 @@ static bool op_take(world_t *w, rng_t *r, enum model_take op)
     spring_ownership_t want_own = model_own_apply(w->m, p, own);
     EXPECT(op_own == NULL || *op_own == want_own, "ownership: %s reported %d, the model says %d", take_name(op),
            *op_own, want_own);
+    if (op == MT_FLUSH_BACK || op == MT_DELETE || op == MT_ZERO_FILL)
+        pin_taken(w, p);
     if (op == MT_FLUSH_BACK || op == MT_DELETE || op == MT_ZERO_FILL)
         model_held_clear(w->m, p, off, end);
     if (op == MT_DENY_WRITES)
@@ -1693,6 +1782,7 @@ static bool op_populate(world_t *w, rng_t *r)
     spring_ownership_t want_own = model_own_apply(w->m, p, own);
     EXPECT(op_own == NULL || *op_own == want_own, "ownership: populate reported %d, the model says %d", *op_own,
            want_own);
+    pin_taken(w, p);
     /* The pager writes the same data to its store. */
     uint64_t objlen = pcfg[p].len_pages * PS;
     if (off < objlen) {
@@ -1717,6 +1807,7 @@ static bool op_destroy(world_t *w, rng_t *r)
         return false;
     if (rc != 0)
         return true;
+    pin_taken(w, p);
     if (w->nstale < sizeof w->stale / sizeof w->stale[0])
         w->stale[w->nstale++] = c.h;
     else
@@ -1744,6 +1835,8 @@ static bool op_reclaim(world_t *w, rng_t *r)
     for (int p = 0; p < NPAGERS; p++)
         old[p] = tp_cache(w->tp[p]);
     logop(w, "reclaim_caches keep=%zu", keep);
+    if (!pin_release(w, r, "reclamation pages out"))
+        return false;
     int rc = spring_vmm_reclaim_caches(w->vmm, keep);
     logadd(w, " = %d", rc);
     count_rc(w, keep ? "reclaim_caches(64)" : "reclaim_caches(0)", rc > 0 ? 0 : rc);
@@ -1853,6 +1946,10 @@ static bool run_op(world_t *w, rng_t *r)
         return op_take(w, r, MT_ZERO_FILL);
     if (c < 915)
         return op_populate(w, r);
+    if (c < 930) {
+        logop(w, "release pin%s", w->hp.on ? "" : " (none held)");
+        return pin_release(w, r, "by itself");
+    }
     if (c < 990)
         return op_read(w, r);
     if (c < 991)
@@ -1872,6 +1969,11 @@ static bool final_check(world_t *w)
     for (int p = 0; p < NPAGERS; p++)
         w->own_before[p] = w->m->pager[p].own;
     model_op_begin(w->m);
+    rng_t r0;
+    rng_init(&r0, g_seed, UINT64_MAX - 2);
+    logop(w, "final pin release");
+    if (!pin_release(w, &r0, "the end"))
+        return false;
     for (int as = 0; as < NAS; as++) {
         uint64_t a = ascfg[as].base * PS, l = (ascfg[as].limit - ascfg[as].base) * PS;
         logop(w, "final flush as%d", as);
@@ -1938,6 +2040,8 @@ static void print_summary(world_t *w)
            PRIu64 " clean reclaims, %" PRIu64 " zero fills; %" PRIu64 " skipped (pool starved by locks)\n",
            w->executed, (uint64_t)vi.faults, (uint64_t)vi.page_ins, (uint64_t)vi.page_outs,
            (uint64_t)vi.reclaims_clean, (uint64_t)vi.zero_fills, w->skipped);
+    printf("random: %" PRIu64 " pins held across operations, %" PRIu64 " of them revoked when released\n",
+           w->pins_held, w->pins_revoked);
     printf("random: page_in modes checked: %" PRIu64 " exactly, %" PRIu64 " where either mode was possible, %" PRIu64
            " not judged\n", w->pi_exact, w->pi_either, w->pi_unjudged);
     if (w->m->vset_overflows)

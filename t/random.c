@@ -255,6 +255,11 @@ typedef struct world {
         uint64_t since;   /* the translate's operation index */
     } hp;
     uint64_t pins_held, pins_revoked;
+    /* final_bind: the calls expected per pager since the last check; the
+     * cache destroyed inside bind. */
+    unsigned fb_ok[NPAGERS];
+    uint64_t fb_destroyed;
+    int fb_destroy_rc;
 } world_t;
 
 static void logop(world_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -1007,7 +1012,9 @@ static bool check_pager_logs(world_t *w, bool after_op)
                 EXPECT(false, "pager log: pager %d got zero_fill_range (it is never allocated memory)", p);
                 break;
             case TP_FINAL_BIND:
-                EXPECT(false, "pager log: pager %d got final_bind although its cache-rights are always valid", p);
+                EXPECT(w->fb_ok[p] > 0, "pager log: pager %d got final_bind although its bind returned a valid "
+                       "cache-rights", p);
+                w->fb_ok[p]--;
                 break;
             case TP_DONE_WITH_POBJ:
                 done++;
@@ -1018,6 +1025,8 @@ static bool check_pager_logs(world_t *w, bool after_op)
         }
         EXPECT(done == w->pobj_done_ok[p], "pager log: pager %d got %u done_with_pager_object calls, expected %u", p,
                done, w->pobj_done_ok[p]);
+        EXPECT(w->fb_ok[p] == 0, "pager log: pager %d got no final_bind although its bind returned an invalid "
+               "cache-rights", p);
         /* §5.1: a block held read-only is written only after the pager
          * granted read-write access (an upgrade or a read-write page_in). */
         for (uint64_t b = 0; after_op && b < 128; b++)
@@ -1132,14 +1141,10 @@ static model_exp_t inj_extra(world_t *w, enum tp_kind kind, int as, uint64_t add
 /* ------------------------------------------------------------------ */
 /* Address-space operations.                                            */
 
-static bool do_map_one(world_t *w, int as, int p, int mi, uint64_t off, uint64_t len, uint64_t addr, unsigned access,
-                       int rc, uint64_t gaddr, uint64_t glen, const char *what)
+/* Check a map's result against the model's prediction e (and maplen). */
+static bool map_result(world_t *w, int as, int p, int mi, uint64_t off, uint64_t len, uint64_t addr, unsigned access,
+                       int rc, uint64_t gaddr, uint64_t glen, const char *what, model_exp_t e, uint64_t maplen)
 {
-    uint64_t maplen = 0;
-    bool bind_fails = w->inj && w->inj_kind == TP_BIND && w->inj_pager == p && w->inj_armed;
-    model_exp_t e = model_map(w->m, as, p, mi, off, len, addr, access, bind_fails, &maplen);
-    if (bind_fails && e == MX(SPRING_EBIND) && !w->inj_always)
-        w->inj_armed = false; /* the one failure is used up */
     if (!check_rc(w, what, rc, e))
         return false;
     if (rc == 0) {
@@ -1154,6 +1159,98 @@ static bool do_map_one(world_t *w, int as, int p, int mi, uint64_t off, uint64_t
         model_map_apply(w->m, as, p, mi, off, gaddr, glen, access);
     }
     return true;
+}
+
+static bool do_map_one(world_t *w, int as, int p, int mi, uint64_t off, uint64_t len, uint64_t addr, unsigned access,
+                       int rc, uint64_t gaddr, uint64_t glen, const char *what)
+{
+    uint64_t maplen = 0;
+    bool bind_fails = w->inj && w->inj_kind == TP_BIND && w->inj_pager == p && w->inj_armed;
+    model_exp_t e = model_map(w->m, as, p, mi, off, len, addr, access, bind_fails, &maplen);
+    if (bind_fails && e == MX(SPRING_EBIND) && !w->inj_always)
+        w->inj_armed = false; /* the one failure is used up */
+    return map_result(w, as, p, mi, off, len, addr, access, rc, gaddr, glen, what, e, maplen);
+}
+
+/* The bind hook of a map whose cache is destroyed inside bind. */
+static void destroy_in_bind(tpager_t *tp, void *arg)
+{
+    world_t *w = arg;
+    w->fb_destroyed = tp_cache(tp).h;
+    w->fb_destroy_rc = spring_cache_destroy(tp_cache(tp));
+}
+
+/*
+ * A map whose bind hands back an invalid cache-rights, so that the VMM
+ * calls final_bind (§7.5, as.h):
+ * 1: a forged cache-rights; final_bind binds the existing cache with
+ *    bind_cache (a restricted sibling): the map goes as any other;
+ * 2: the same, but final_bind does nothing: the map fails with
+ *    SPRING_EBIND and the cache (made by bind if need be) is not attached;
+ * 3: the pager destroys its cache inside bind (the cache-rights it returns
+ *    is stale); final_bind then makes a new cache with
+ *    create_cache_object_and_bind.
+ * final_bind is called exactly when bind succeeded (the model reaches the
+ * rights check).
+ */
+static bool op_map_final_bind(world_t *w, rng_t *r)
+{
+    int as = pick_as(r), p = (int)below(r, NPAGERS), mi = (int)below(r, NMOBJ);
+    uint64_t off = pick_obj_off(r, p), len = pick_len(r);
+    uint64_t addr = chance(r, 60) ? SPRING_ANYWHERE : pick_addr(w, r, as);
+    unsigned access = pick_rights(r), fb = 1 + (unsigned)below(r, 3);
+    static const char *fbname[] = {"", "forged rights, bind_cache", "forged rights, final_bind does nothing",
+                                   "cache destroyed in bind, create_cache_object_and_bind"};
+    logop(w, "map as%d p%d/m%d(max %s) off=%#" PRIx64 " len=%#" PRIx64 " addr=%#" PRIx64 " access=%s [%s]", as, p,
+          mi, rights_name(mobj_max[mi]), off, len, addr, rights_name(access), fbname[fb]);
+    if (fb == 3 && model_pager_starved(w->m, p)) {
+        logadd(w, " skipped: the pool is starved by locks");
+        w->skipped++;
+        return true;
+    }
+    if (fb <= 2)
+        tp_set_bind_rights(w->tp[p], (spring_cache_rights_t){0x5eed0000abcdef01ULL});
+    if (fb == 2)
+        tp_set_final_bind_noop(w->tp[p], true);
+    if (fb == 3)
+        tp_set_bind_hook(w->tp[p], destroy_in_bind, w);
+    w->fb_destroyed = 0;
+    w->fb_destroy_rc = 1;
+    spring_off_t l = len;
+    spring_addr_t a = addr;
+    int rc = spring_as_map(w->as[as], w->mobj[p][mi], off, &l, &a, (spring_rights_t)access);
+    tp_set_bind_rights(w->tp[p], (spring_cache_rights_t){0});
+    tp_set_final_bind_noop(w->tp[p], false);
+    tp_set_bind_hook(w->tp[p], NULL, NULL);
+    bool had = w->m->pager[p].attached_once;
+    uint64_t maplen = 0;
+    model_exp_t e = model_map(w->m, as, p, mi, off, len, addr, access, false, &maplen);
+    bool bound = e == MX_OK || e == MX(SPRING_ERIGHTS);
+    if (bound)
+        w->fb_ok[p]++;
+    if (fb == 2 && bound) {
+        e = MX(SPRING_EBIND);
+        w->m->pager[p].attached_once = had;
+    }
+    if (fb == 3) {
+        EXPECT(bound == (w->fb_destroyed != 0), "final_bind: bind %s, the model expects it %s",
+               w->fb_destroyed ? "ran its hook" : "failed", bound ? "to succeed" : "to fail");
+        if (bound) {
+            EXPECT(w->fb_destroy_rc == 0, "final_bind: destroy_cache inside bind returned %s",
+                   spring_err_name(w->fb_destroy_rc));
+            if (w->nstale < sizeof w->stale / sizeof w->stale[0])
+                w->stale[w->nstale++] = w->fb_destroyed;
+            w->pobj_done_ok[p]++;
+            pin_taken(w, p);
+            tp_lock(w->tp[p]);
+            uint64_t bad = model_destroy_apply(w->m, p, tp_store(w->tp[p]));
+            tp_unlock(w->tp[p]);
+            EXPECT(bad == UINT64_MAX, "store: pager %d page %#" PRIx64 " holds data the model does not predict, "
+                   "found as destroy_cache (inside bind) dropped the cache", p, bad * PS);
+            e = model_map(w->m, as, p, mi, off, len, addr, access, false, &maplen);
+        }
+    }
+    return map_result(w, as, p, mi, off, len, addr, access, rc, a, l, "map (final_bind)", e, maplen);
 }
 
 static bool op_map(world_t *w, rng_t *r)
@@ -1916,7 +2013,9 @@ static bool run_op(world_t *w, rng_t *r)
         return op_map(w, r);
     if (c < 445)
         return op_map_many(w, r);
-    if (c < 490)
+    if (c < 460)
+        return op_map_final_bind(w, r);
+    if (c < 495)
         return op_alloc(w, r);
     if (c < 565)
         return op_unmap(w, r);

@@ -260,6 +260,15 @@ typedef struct world {
     unsigned fb_ok[NPAGERS];
     uint64_t fb_destroyed;
     int fb_destroy_rc;
+    /* Event handlers: per address space the policy (0 none, 1 resolves
+     * faults, 2 declines); whether a handler or a check is running. */
+    unsigned hpolicy[NAS];
+    struct hctx {
+        struct world *w;
+        int as;
+    } hctx[NAS];
+    bool in_handler, in_check;
+    uint64_t hevents, hresolved;
 } world_t;
 
 static void logop(world_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -471,6 +480,8 @@ static world_t *world_new(void)
     if (spring_vmm_get_object(w->vmm, SPRING_PRIV_USER, &w->vobj) != 0)
         abort();
     w->m = model_new(PS, g_nframes);
+    for (int i = 0; i < NAS; i++)
+        w->hctx[i] = (struct hctx){w, i};
     for (int i = 0; i < NAS; i++) {
         spring_as_options_t o;
         spring_as_options_init(&o);
@@ -1043,7 +1054,16 @@ static bool check_pager_logs(world_t *w, bool after_op)
     return true;
 }
 
+static bool check_step_inner(world_t *w, rng_t *r, bool full);
 static bool check_step(world_t *w, rng_t *r, bool full)
+{
+    w->in_check = true; /* handlers decline: the checks' reads change nothing */
+    bool ok = check_step_inner(w, r, full) && !w->failed;
+    w->in_check = false;
+    return ok;
+}
+
+static bool check_step_inner(world_t *w, rng_t *r, bool full)
 {
     const char *why = NULL;
     int rc = spring_vmm_check(w->vmm, &why);
@@ -1136,6 +1156,89 @@ static model_exp_t inj_extra(world_t *w, enum tp_kind kind, int as, uint64_t add
     if (!w->inj || w->inj_kind != kind || !model_touches(w->m, as, addr, len, w->inj_pager))
         return e;
     return e | (w->inj_rc < 0 ? MX(SPRING_EPAGER) : MX(SPRING_EPROTO));
+}
+
+/* ------------------------------------------------------------------ */
+/* Address-space event handlers (catch_as_events).                      */
+
+/* The handler of address space as: policy 1 resolves faults (an access
+ * to an unmapped page gets a page of allocate_memory there, RWX; an access
+ * the rights refuse gets the page's rights raised to the mapping's
+ * maximum, if that allows it) and returns 1; policy 2 declines every
+ * fault.  Each fault event is checked against the model (the page is
+ * unmapped, or its rights refuse the access), and the model follows what
+ * the handler changes.  as.h: no event is delivered on a thread that runs
+ * a handler, so the handler's own allocate_memory reports none. */
+
+static int as_handler(spring_as_t *sas, const spring_as_event_t *ev, void *arg)
+{
+    struct hctx *hc = arg;
+    world_t *w = hc->w;
+    int as = hc->as;
+    if (w->in_handler) {
+        failf(w, "events: an event (kind %d) was delivered on a thread running a handler", ev->kind);
+        return 0;
+    }
+    if (sas != w->as[as]) {
+        failf(w, "events: the handler of as%d got another address space", as);
+        return 0;
+    }
+    if (ev->kind != SPRING_AS_EVENT_UNMAPPED && ev->kind != SPRING_AS_EVENT_ACCESS)
+        return 0;
+    w->hevents++;
+    uint64_t page = ev->address / PS;
+    const model_page_t *pg = model_page(w->m, as, page);
+    bool unmapped = pg == NULL || pg->obj == MODEL_UNMAPPED || page < ascfg[as].base;
+    if (ev->kind == SPRING_AS_EVENT_UNMAPPED && !unmapped) {
+        failf(w, "events: as%d got an unmapped-access event for %#" PRIx64 ", which is mapped", as, ev->address);
+        return 0;
+    }
+    if (ev->kind == SPRING_AS_EVENT_ACCESS && (unmapped || (pg->prot & ev->access) == ev->access)) {
+        failf(w, "events: as%d got an access event (%s) for %#" PRIx64 ", which the page's rights allow", as,
+              rights_name(ev->access), ev->address);
+        return 0;
+    }
+    if (w->hpolicy[as] != 1 || w->in_check)
+        return 0;
+    w->in_handler = true;
+    int ret = 0;
+    if (ev->kind == SPRING_AS_EVENT_UNMAPPED) {
+        uint64_t a = page * PS;
+        if (model_alloc(w->m, as, PS, a, R_RWX) == MX_OK && !model_starved(w->m, as, a, PS)) {
+            spring_off_t l = PS;
+            spring_addr_t ad = a;
+            int rc = spring_as_allocate_memory(sas, &l, &ad, R_RWX);
+            if (rc != 0)
+                failf(w, "events: the handler's allocate_memory at %#" PRIx64 " returned %s", a, spring_err_name(rc));
+            else
+                model_alloc_apply(w->m, as, a, PS, R_RWX);
+            ret = rc == 0;
+        }
+    } else if ((pg->maxprot & ev->access) == ev->access) {
+        unsigned mx = pg->maxprot;
+        int rc = spring_as_change_access_rights(sas, page * PS, PS, (spring_rights_t)mx);
+        model_exp_t e = model_protect(w->m, as, page * PS, PS, mx);
+        if (!model_accepts(e, rc) || rc != 0)
+            failf(w, "events: the handler's change_access_rights at %#" PRIx64 " returned %s", page * PS,
+                  spring_err_name(rc));
+        ret = rc == 0;
+    }
+    w->hresolved += ret;
+    w->in_handler = false;
+    return ret;
+}
+
+static bool op_catch_events(world_t *w, rng_t *r)
+{
+    int as = pick_as(r);
+    unsigned pol = (unsigned)below(r, 3);
+    static const char *pn[] = {"none", "resolves faults", "declines"};
+    logop(w, "catch_as_events as%d: %s", as, pn[pol]);
+    int rc = spring_as_catch_as_events(w->as[as], pol ? as_handler : NULL, pol ? &w->hctx[as] : NULL);
+    if (!check_rc(w, "catch_as_events", rc, MX_OK))
+        return false;
+    w->hpolicy[as] = pol;
+    return true;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1455,6 +1558,11 @@ static bool op_read(world_t *w, rng_t *r)
     note_faults(w, as, addr, len, SPRING_RIGHTS_R, false);
     int rc = spring_as_read(w->as[as], addr, w->buf, len);
     inject_clear(w);
+    if (w->hpolicy[as] == 1) { /* the handler changed the model as it resolved faults */
+        e = model_access(w->m, as, addr, len, SPRING_RIGHTS_R, &prefix) | inj_extra(w, TP_PAGE_IN, as, addr, len);
+        if (w->failed)
+            return false;
+    }
     if (!check_rc(w, "read", rc, e))
         return false;
     if (rc != 0)
@@ -1490,6 +1598,11 @@ static bool op_write(world_t *w, rng_t *r)
     note_faults(w, as, addr, len, SPRING_RIGHTS_W, false);
     int rc = spring_as_write(w->as[as], addr, w->buf, len);
     inject_clear(w);
+    if (w->hpolicy[as] == 1) {
+        e = model_access(w->m, as, addr, len, SPRING_RIGHTS_W, &prefix) | inj_extra(w, TP_PAGE_IN, as, addr, len);
+        if (w->failed)
+            return false;
+    }
     if (!check_rc(w, "write", rc, e))
         return false;
     if (rc == 0) {
@@ -1560,6 +1673,11 @@ static bool op_fault(world_t *w, rng_t *r)
         note_faults(w, as, addr, 1, access, false);
     int rc = spring_as_fault(w->as[as], addr, (spring_rights_t)access);
     inject_clear(w);
+    if (w->hpolicy[as] == 1 && e != MX(SPRING_EINVAL)) {
+        e = model_access(w->m, as, addr - addr % PS, 1, access, &prefix) | inj_extra(w, TP_PAGE_IN, as, addr - addr % PS, 1);
+        if (w->failed)
+            return false;
+    }
     return check_rc(w, "fault", rc, e);
 }
 
@@ -1585,6 +1703,11 @@ static bool op_translate(world_t *w, rng_t *r)
     note_faults(w, as, addr, 1, access, false);
     int rc = spring_as_translate(w->as[as], addr, (spring_rights_t)access, &ptr, &pin);
     inject_clear(w);
+    if (w->hpolicy[as] == 1) {
+        e = model_access(w->m, as, addr - addr % PS, 1, access, &prefix) | inj_extra(w, TP_PAGE_IN, as, addr - addr % PS, 1);
+        if (w->failed)
+            return false;
+    }
     if (!check_rc(w, "translate", rc, e))
         return false;
     if (rc != 0)
@@ -2045,6 +2168,8 @@ static bool run_op(world_t *w, rng_t *r)
         return op_take(w, r, MT_ZERO_FILL);
     if (c < 915)
         return op_populate(w, r);
+    if (c < 920)
+        return op_catch_events(w, r);
     if (c < 930) {
         logop(w, "release pin%s", w->hp.on ? "" : " (none held)");
         return pin_release(w, r, "by itself");
@@ -2141,6 +2266,8 @@ static void print_summary(world_t *w)
            (uint64_t)vi.reclaims_clean, (uint64_t)vi.zero_fills, w->skipped);
     printf("random: %" PRIu64 " pins held across operations, %" PRIu64 " of them revoked when released\n",
            w->pins_held, w->pins_revoked);
+    printf("random: %" PRIu64 " fault events delivered to handlers, %" PRIu64 " resolved by them\n", w->hevents,
+           w->hresolved);
     printf("random: page_in modes checked: %" PRIu64 " exactly, %" PRIu64 " where either mode was possible, %" PRIu64
            " not judged\n", w->pi_exact, w->pi_either, w->pi_unjudged);
     if (w->m->vset_overflows)

@@ -173,6 +173,34 @@ int model_add_pager(model_t *m, uint64_t len_pages, unsigned bs_pages, spring_ow
     return i;
 }
 
+int model_aobj_new(model_t *m, int slot, uint64_t len_pages)
+{
+    uint8_t *zero = calloc(len_pages, m->ps);
+    if (zero == NULL)
+        abort();
+    if (slot == (int)m->npagers) {
+        slot = model_add_pager(m, len_pages, 1, SPRING_OWN_EXCLUSIVE, zero);
+        model_add_mobj(m, slot, R_R | R_W | R_X);
+        free(zero);
+        return slot;
+    }
+    model_pager_t *p = &m->pager[slot];
+    uint32_t gen = p->gen + 1;
+    free(p->truth);
+    free(p->pending);
+    free(p->held);
+    free(p->store);
+    free(p->opv);
+    unsigned n = m->npagers;
+    m->npagers = (unsigned)slot; /* model_add_pager fills slot `slot` */
+    model_add_pager(m, len_pages, 1, SPRING_OWN_EXCLUSIVE, zero);
+    m->npagers = n;
+    p->gen = gen; /* pages of the old object (none) stay stale */
+    model_add_mobj(m, slot, R_R | R_W | R_X);
+    free(zero);
+    return slot;
+}
+
 int model_add_mobj(model_t *m, int pager, unsigned max_rights)
 {
     model_pager_t *p = &m->pager[pager];

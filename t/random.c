@@ -269,6 +269,13 @@ typedef struct world {
     } hctx[NAS];
     bool in_handler, in_check;
     uint64_t hevents, hresolved;
+    /* Anonymous memory objects from allocate_memory_and_mobj: model pager
+     * slots NPAGERS.. (amobj[slot]); whether the test still holds its
+     * reference, and whether the object is gone (its last reference
+     * dropped). */
+    spring_mobj_t *amobj[MODEL_MAX_PAGERS];
+    bool aref[MODEL_MAX_PAGERS], agone[MODEL_MAX_PAGERS];
+    uint64_t aobj_made, aobj_shared;
 } world_t;
 
 static void logop(world_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -395,7 +402,7 @@ static void note_written(world_t *w, int as, uint64_t addr, uint64_t len)
 {
     for (uint64_t p = addr / PS; len > 0 && p <= (addr + len - 1) / PS; p++) {
         const model_page_t *pg = model_page(w->m, as, p);
-        if (pg != NULL && pg->obj >= 0 && model_page_live(w->m, pg))
+        if (pg != NULL && pg->obj >= 0 && pg->obj < NPAGERS && model_page_live(w->m, pg))
             w->wrote[pg->obj][pg->off / PS / pcfg[pg->obj].bs_pages] = 1;
     }
 }
@@ -510,6 +517,9 @@ static world_t *world_new(void)
 
 static void world_free(world_t *w)
 {
+    for (int i = 0; i < MODEL_MAX_PAGERS; i++)
+        if (w->aref[i])
+            spring_mobj_unref(w->amobj[i]);
     if (w->hp.on)
         spring_pin_release(&w->hp.pin);
     for (int i = 0; i < NAS; i++)
@@ -842,6 +852,8 @@ static bool entries_match(world_t *w, int as, const char *what, const spring_map
                 w->anon_mobj[as] = g[i].mobj;
             }
             want = w->anon_mobj[as];
+        } else if (x[i].obj >= NPAGERS) {
+            want = w->amobj[x[i].obj];
         } else {
             want = w->mobj[x[i].obj][x[i].mobj];
         }
@@ -1063,8 +1075,28 @@ static bool check_step(world_t *w, rng_t *r, bool full)
     return ok;
 }
 
+/* An anonymous object whose last reference went (the test's, then its
+ * regions') is destroyed by its pager: its cache goes. */
+static void aobj_gone_check(world_t *w)
+{
+    for (unsigned p = NPAGERS; p < w->m->npagers; p++) {
+        if (w->aref[p] || w->agone[p])
+            continue;
+        bool mapped = false;
+        for (int as = 0; as < NAS && !mapped; as++)
+            for (uint64_t k = 0; k < ascfg[as].limit && !mapped; k++)
+                mapped = model_page(w->m, as, k)->obj == (int)p;
+        if (!mapped) {
+            w->agone[p] = true;
+            if (w->m->pager[p].has_cache)
+                model_cache_gone(w->m, (int)p);
+        }
+    }
+}
+
 static bool check_step_inner(world_t *w, rng_t *r, bool full)
 {
+    aobj_gone_check(w);
     const char *why = NULL;
     int rc = spring_vmm_check(w->vmm, &why);
     EXPECT(rc == 0, "vmm check: %s (%s)", why ? why : "?", spring_err_name(rc));
@@ -1438,6 +1470,114 @@ static bool op_alloc(world_t *w, rng_t *r)
     return true;
 }
 
+/* allocate_memory_and_mobj: a new anonymous memory object, mapped; the
+ * test keeps its reference, to map it elsewhere (op_map_aobj) and drop it
+ * later (op_drop_aobj). */
+static bool op_alloc_mobj(world_t *w, rng_t *r)
+{
+    int as = pick_as(r);
+    uint64_t len = pick_len(r), addr = chance(r, 50) ? SPRING_ANYWHERE : pick_addr(w, r, as);
+    unsigned access = pick_rights(r);
+    logop(w, "allocate_memory_and_mobj as%d len=%#" PRIx64 " addr=%#" PRIx64 " access=%s", as, len, addr,
+          rights_name(access));
+    int slot = (int)w->m->npagers;
+    for (int p = NPAGERS; p < (int)w->m->npagers; p++)
+        if (w->agone[p]) {
+            slot = p;
+            break;
+        }
+    model_exp_t e = model_alloc(w->m, as, len, addr, access);
+    bool nospace = slot == MODEL_MAX_PAGERS;
+    if (e == MX_OK && nospace) {
+        logadd(w, " skipped: no model slot free");
+        w->skipped++;
+        return true;
+    }
+    uint64_t maplen = 0;
+    if (e == MX_OK) {
+        model_aobj_new(w->m, slot, len / PS);
+        e = model_map(w->m, as, slot, 0, 0, len, addr, access, false, &maplen);
+    }
+    spring_off_t l = len;
+    spring_addr_t a = addr;
+    spring_mobj_t *mo = NULL;
+    int rc = spring_as_allocate_memory_and_mobj(w->as[as], &l, &a, (spring_rights_t)access, &mo);
+    if (rc != 0 && slot < (int)w->m->npagers) { /* the object went with the failure */
+        w->m->pager[slot].has_cache = false;
+        w->agone[slot] = true;
+        w->aref[slot] = false;
+    }
+    if (!map_result(w, as, slot, 0, 0, len, addr, access, rc, a, l, "allocate_memory_and_mobj", e, maplen))
+        return false;
+    if (rc == 0) {
+        EXPECT(mo != NULL, "allocate_memory_and_mobj: no memory object");
+        w->amobj[slot] = mo;
+        w->aref[slot] = true;
+        w->agone[slot] = false;
+        w->aobj_made++;
+        logadd(w, " (aobj%d)", slot);
+    }
+    return true;
+}
+
+/* A live anonymous object the test holds, or -1. */
+static int pick_aobj(world_t *w, rng_t *r)
+{
+    int n = (int)w->m->npagers - NPAGERS;
+    if (n <= 0)
+        return -1;
+    int start = (int)below(r, (uint64_t)n);
+    for (int i = 0; i < n; i++) {
+        int p = NPAGERS + (start + i) % n;
+        if (w->aref[p])
+            return p;
+    }
+    return -1;
+}
+
+/* Map an anonymous object (from allocate_memory_and_mobj) again, mostly
+ * in another address space: both mappings share its data. */
+static bool op_map_aobj(world_t *w, rng_t *r)
+{
+    int p = pick_aobj(w, r), as = pick_as(r);
+    if (p < 0) {
+        logop(w, "map aobj: none held");
+        return true;
+    }
+    uint64_t lp = w->m->pager[p].len_pages;
+    uint64_t off = chance(r, 90) ? below(r, lp) * PS : (lp + below(r, 3)) * PS;
+    uint64_t len = chance(r, 50) ? lp * PS - (off < lp * PS ? off : 0) : pick_len(r);
+    if (len == 0)
+        len = PS;
+    uint64_t addr = chance(r, 60) ? SPRING_ANYWHERE : pick_addr(w, r, as);
+    unsigned access = pick_rights(r);
+    logop(w, "map as%d aobj%d off=%#" PRIx64 " len=%#" PRIx64 " addr=%#" PRIx64 " access=%s", as, p, off, len, addr,
+          rights_name(access));
+    spring_off_t l = len;
+    spring_addr_t a = addr;
+    int rc = spring_as_map(w->as[as], w->amobj[p], off, &l, &a, (spring_rights_t)access);
+    w->aobj_shared += rc == 0;
+    bool had = w->m->pager[p].has_cache;
+    bool ok = do_map_one(w, as, p, 0, off, len, addr, access, rc, a, l, "map aobj");
+    if (off >= lp * PS)
+        w->m->pager[p].has_cache = had; /* the anonymous pager's bind refuses the offset before making a cache */
+    return ok;
+}
+
+/* The test drops its reference to an anonymous object: once no region
+ * maps it either, its pager destroys it (aobj_gone_check). */
+static bool op_drop_aobj(world_t *w, rng_t *r)
+{
+    int p = pick_aobj(w, r);
+    logop(w, "drop aobj%d", p);
+    if (p < 0)
+        return true;
+    spring_mobj_unref(w->amobj[p]); /* (the pointer stays: get_mappings reports it while regions map it) */
+    w->aref[p] = false;
+    aobj_gone_check(w);
+    return true;
+}
+
 static bool op_unmap(world_t *w, rng_t *r)
 {
     int as = pick_as(r);
@@ -1514,7 +1654,8 @@ static bool op_flush(world_t *w, rng_t *r)
     /* The pages of the range are back at their pagers. */
     for (uint64_t p = addr / PS; p < (addr + len) / PS && p < ascfg[as].limit; p++) {
         const model_page_t *pg = model_page(w->m, as, p);
-        if (pg->obj >= 0 && model_page_live(w->m, pg) && !check_store_exact(w, pg->obj, pg->off / PS))
+        if (pg->obj >= 0 && pg->obj < NPAGERS && model_page_live(w->m, pg) &&
+            !check_store_exact(w, pg->obj, pg->off / PS))
             return false;
     }
     return true;
@@ -1721,7 +1862,7 @@ static bool op_translate(world_t *w, rng_t *r)
         memcpy(w->buf2, ptr, n);
     }
     const model_page_t *pg = model_page(w->m, as, addr / PS);
-    if (!w->hp.on && valid && pg->obj >= 0 && chance(r, 40)) {
+    if (!w->hp.on && valid && pg->obj >= 0 && pg->obj < NPAGERS && chance(r, 40)) {
         /* Hold it across later operations (pin_release). */
         w->hp = (struct held_pin){true, false, pin, (uint8_t *)ptr, access, pg->obj, pg->off + addr % PS, n,
                                   pg->gen, w->op};
@@ -2074,6 +2215,11 @@ static bool op_reclaim(world_t *w, rng_t *r)
             if (!check_store_exact(w, p, k))
                 return false;
     }
+    for (unsigned p = NPAGERS; p < w->m->npagers; p++)
+        if (pg[p]) {
+            logadd(w, " aobj%u", p);
+            model_cache_gone(w->m, (int)p); /* paged out to its swap pager: the data stays */
+        }
     for (int as = 0; as < NAS; as++)
         if (an[as]) {
             logadd(w, " anon%d", as);
@@ -2138,9 +2284,15 @@ static bool run_op(world_t *w, rng_t *r)
         return op_map_many(w, r);
     if (c < 460)
         return op_map_final_bind(w, r);
-    if (c < 495)
+    if (c < 480)
         return op_alloc(w, r);
-    if (c < 565)
+    if (c < 487)
+        return op_alloc_mobj(w, r);
+    if (c < 495)
+        return op_map_aobj(w, r);
+    if (c < 497)
+        return op_drop_aobj(w, r);
+    if (c < 567)
         return op_unmap(w, r);
     if (c < 615)
         return op_protect(w, r);
@@ -2268,6 +2420,8 @@ static void print_summary(world_t *w)
            w->pins_held, w->pins_revoked);
     printf("random: %" PRIu64 " fault events delivered to handlers, %" PRIu64 " resolved by them\n", w->hevents,
            w->hresolved);
+    printf("random: %" PRIu64 " anonymous objects made by allocate_memory_and_mobj, mapped again %" PRIu64
+           " times\n", w->aobj_made, w->aobj_shared);
     printf("random: page_in modes checked: %" PRIu64 " exactly, %" PRIu64 " where either mode was possible, %" PRIu64
            " not judged\n", w->pi_exact, w->pi_either, w->pi_unjudged);
     if (w->m->vset_overflows)

@@ -276,6 +276,18 @@ typedef struct world {
     spring_mobj_t *amobj[MODEL_MAX_PAGERS];
     bool aref[MODEL_MAX_PAGERS], agone[MODEL_MAX_PAGERS];
     uint64_t aobj_made, aobj_shared;
+    /* A pager call made from inside page_in or page_out (transit_hook). */
+    struct transit {
+        bool armed, done, took, all;
+        int p;
+        unsigned what;
+        uint64_t before, after;
+        rng_t rng;
+    } tr;
+    uint64_t tr_fired[2][4]; /* [page_in, page_out][call] */
+    bool tr_unro;            /* a block populated inside its page_in: its mode is unknown (not read-only for the check) */
+    int tr_unro_p;
+    uint64_t tr_unro_off, tr_unro_end;
 } world_t;
 
 static void logop(world_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -1058,6 +1070,10 @@ static bool check_pager_logs(world_t *w, bool after_op)
                    "and the pager granted no read-write access", p, b * bs,
                    "after a read-only page_in, deny_writes, write_out or read-only populate");
         memset(w->wrote[p], 0, sizeof w->wrote[p]);
+        if (w->tr_unro && w->tr_unro_p == p) {
+            set_ro(w, p, w->tr_unro_off, w->tr_unro_end, false);
+            w->tr_unro = false;
+        }
         w->pobj_done_ok[p] = 0;
         tp_clear(tp);
     }
@@ -1189,6 +1205,9 @@ static model_exp_t inj_extra(world_t *w, enum tp_kind kind, int as, uint64_t add
         return e;
     return e | (w->inj_rc < 0 ? MX(SPRING_EPAGER) : MX(SPRING_EPROTO));
 }
+
+static void transit_arm(world_t *w, rng_t *r);
+static void transit_disarm(world_t *w);
 
 /* ------------------------------------------------------------------ */
 /* Address-space event handlers (catch_as_events).                      */
@@ -1697,7 +1716,9 @@ static bool op_read(world_t *w, rng_t *r)
     maybe_inject(w, r, TP_PAGE_IN, TP_PAGE_OUT);
     e |= inj_extra(w, TP_PAGE_IN, as, addr, prefix);
     note_faults(w, as, addr, len, SPRING_RIGHTS_R, false);
+    transit_arm(w, r);
     int rc = spring_as_read(w->as[as], addr, w->buf, len);
+    transit_disarm(w);
     inject_clear(w);
     if (w->hpolicy[as] == 1) { /* the handler changed the model as it resolved faults */
         e = model_access(w->m, as, addr, len, SPRING_RIGHTS_R, &prefix) | inj_extra(w, TP_PAGE_IN, as, addr, len);
@@ -1812,7 +1833,9 @@ static bool op_fault(world_t *w, rng_t *r)
         e |= inj_extra(w, TP_PAGE_IN, as, addr - addr % PS, 1);
     if (access != 0 && access != 3)
         note_faults(w, as, addr, 1, access, false);
+    transit_arm(w, r);
     int rc = spring_as_fault(w->as[as], addr, (spring_rights_t)access);
+    transit_disarm(w);
     inject_clear(w);
     if (w->hpolicy[as] == 1 && e != MX(SPRING_EINVAL)) {
         e = model_access(w->m, as, addr - addr % PS, 1, access, &prefix) | inj_extra(w, TP_PAGE_IN, as, addr - addr % PS, 1);
@@ -1976,6 +1999,136 @@ static bool take_data_list(world_t *w, int p, spring_data_t *d, uint64_t off, ui
     tp_unlock(w->tp[p]);
     spring_data_free(d);
     return ok;
+}
+
+/* ------------------------------------------------------------------ */
+/* Pager calls from inside page_in and page_out (pages in transit).     */
+
+/*
+ * During a read or a fault, one pager's first page_in or page_out calls
+ * back into its cache (cache.h, "Pages in transit"):
+ * - write_back (with a data list) of a range around the block: the block
+ *   in transit is skipped, the others' modified data comes back;
+ * - flush_back (with a data list) of such a range: the block in transit is
+ *   doomed (a page_in's data is discarded and the fault pages it in again;
+ *   a page_out's data still reaches the pager and is not returned again);
+ * - from page_in only: delete_range of the block in transit (doomed: it is
+ *   paged in again), and populate of it (the pager writes the same data
+ *   to its store, so whichever copy wins, it reads the populated data).
+ * Reads change no data, so the model's truth is exact while the hook runs.
+ */
+enum { HK_WRITE_BACK, HK_FLUSH_BACK, HK_DELETE, HK_POPULATE };
+
+static void transit_hook(tpager_t *tp, enum tp_kind kind, spring_off_t off, void *arg)
+{
+    world_t *w = arg;
+    struct transit *t = &w->tr;
+    if (t->done || (kind != TP_PAGE_IN && kind != TP_PAGE_OUT) || tp != w->tp[t->p])
+        return;
+    t->done = true;
+    int p = t->p;
+    uint64_t bs = (uint64_t)pcfg[p].bs_pages * PS, blk = off - off % bs;
+    unsigned what = t->what;
+    if (kind == TP_PAGE_OUT && what >= HK_DELETE)
+        what = what == HK_DELETE ? HK_FLUSH_BACK : HK_WRITE_BACK;
+    spring_cache_obj_t c = tp_cache(tp);
+    uint64_t o0 = blk >= t->before * bs ? blk - t->before * bs : 0;
+    uint64_t size = t->all ? SPRING_SIZE_ALL : (t->before + 1 + t->after) * bs, end;
+    static const char *hn[] = {"write_back", "flush_back", "delete_range", "populate"};
+    w->tr_fired[kind == TP_PAGE_OUT][what]++;
+    logadd(w, " [in %s(%#" PRIx64 ") of p%d: %s %#" PRIx64 "+%#" PRIx64, tp_kind_name(kind), (uint64_t)off, p, hn[what],
+           what >= HK_DELETE ? blk : o0, what >= HK_DELETE ? bs : size);
+    int rc;
+    if (what <= HK_FLUSH_BACK) {
+        spring_data_t *d = NULL;
+        rc = what == HK_WRITE_BACK ? spring_cache_write_back(c, o0, size, NULL, &d)
+                                   : spring_cache_flush_back(c, o0, size, NULL, &d);
+        logadd(w, " = %s]", spring_err_name(rc));
+        if (rc != 0) {
+            failf(w, "transit: %s inside %s returned %s", hn[what], tp_kind_name(kind), spring_err_name(rc));
+            return;
+        }
+        end = size == SPRING_SIZE_ALL ? ~(bs - 1) : o0 + size;
+        if (!take_data_list(w, p, d, o0, end))
+            return;
+        model_take_done(w->m, p, o0, end);
+        if (what == HK_FLUSH_BACK) {
+            model_held_clear(w->m, p, o0, end);
+            pin_taken(w, p);
+        }
+        t->took = true;
+        return;
+    }
+    if (what == HK_DELETE) {
+        rc = spring_cache_delete_range(c, blk, bs, NULL);
+        logadd(w, " = %s]", spring_err_name(rc));
+        if (rc != 0)
+            failf(w, "transit: delete_range inside page_in returned %s", spring_err_name(rc));
+        model_held_clear(w->m, p, blk, blk + bs);
+        pin_taken(w, p);
+        return;
+    }
+    /* populate the block in transit */
+    uint64_t n = blk + bs <= pcfg[p].len_pages * PS ? bs : pcfg[p].len_pages * PS - blk;
+    rnd_fill(&t->rng, w->buf3, bs);
+    if (n < bs)
+        memset(w->buf3 + n, 0, bs - n);
+    spring_data_block_t b = {blk, bs, w->buf3};
+    spring_data_t data = {1, &b};
+    unsigned acc = chance(&t->rng, 50) ? R_RO : R_RW;
+    tp_lock(tp);
+    uint8_t *save = malloc(n);
+    memcpy(save, tp_store(tp) + blk, n);
+    memcpy(tp_store(tp) + blk, w->buf3, n); /* the pager's store first: the page_in reads it after the hook */
+    tp_unlock(tp);
+    rc = spring_cache_populate(c, blk, bs, (spring_rights_t)acc, NULL, &data);
+    logadd(w, " %s = %s]", rights_name(acc), spring_err_name(rc));
+    if (rc != 0) {
+        tp_lock(tp);
+        memcpy(tp_store(tp) + blk, save, n);
+        tp_unlock(tp);
+        if (rc != SPRING_ENOFRAMES)
+            failf(w, "transit: populate inside page_in returned %s", spring_err_name(rc));
+        free(save);
+        return;
+    }
+    free(save);
+    model_populate_apply(w->m, p, blk, bs, w->buf3);
+    model_held_clear(w->m, p, blk, blk + bs);
+    pin_taken(w, p);
+    /* Which copy wins decides the mode: the read-only check stays off for
+     * the block (after check_pager_logs has seen the page_in). */
+    w->tr_unro = true;
+    w->tr_unro_p = p;
+    w->tr_unro_off = blk;
+    w->tr_unro_end = blk + bs;
+}
+
+/* Arm the hook for the current operation (a read or a fault), sometimes. */
+static void transit_arm(world_t *w, rng_t *r)
+{
+    w->tr.armed = false;
+    /* (write_back and flush_back wait for write pins: none may be held) */
+    if (w->inj || !chance(r, 30) || (w->hp.on && w->hp.access == SPRING_RIGHTS_W))
+        return;
+    struct transit *t = &w->tr;
+    t->armed = true;
+    t->done = false;
+    t->took = false;
+    t->p = (int)below(r, NPAGERS);
+    t->what = (unsigned)below(r, 4);
+    t->before = below(r, 3);
+    t->after = below(r, 3);
+    t->all = chance(r, 15);
+    rng_init(&t->rng, rnd(r), 7);
+    tp_set_hook(w->tp[t->p], transit_hook, w);
+}
+
+static void transit_disarm(world_t *w)
+{
+    if (w->tr.armed)
+        tp_set_hook(w->tp[w->tr.p], NULL, NULL);
+    w->tr.armed = false;
 }
 
 static const char *take_name(enum model_take op)
@@ -2422,6 +2575,10 @@ static void print_summary(world_t *w)
            w->hresolved);
     printf("random: %" PRIu64 " anonymous objects made by allocate_memory_and_mobj, mapped again %" PRIu64
            " times\n", w->aobj_made, w->aobj_shared);
+    printf("random: pager calls from inside page_in: %" PRIu64 " write_back, %" PRIu64 " flush_back, %" PRIu64
+           " delete_range, %" PRIu64 " populate; from inside page_out: %" PRIu64 " write_back, %" PRIu64
+           " flush_back\n", w->tr_fired[0][0], w->tr_fired[0][1], w->tr_fired[0][2], w->tr_fired[0][3],
+           w->tr_fired[1][0], w->tr_fired[1][1]);
     printf("random: page_in modes checked: %" PRIu64 " exactly, %" PRIu64 " where either mode was possible, %" PRIu64
            " not judged\n", w->pi_exact, w->pi_either, w->pi_unjudged);
     if (w->m->vset_overflows)

@@ -11,7 +11,15 @@
  * delete_range, zero_fill, populate, destroy_cache) with good, stale,
  * forged and mistyped cache handles, with cache reclamation, and with
  * pager failures injected for one operation (page_in, page_out, sync,
- * bind).
+ * bind).  Also: allocate_memory_and_mobj, its object mapped again in
+ * another address space (shared data) and dropped; event handlers
+ * (catch_as_events) that resolve faults or decline; maps whose bind
+ * returns an invalid cache-rights so that final_bind runs (bind_cache,
+ * create_cache_object_and_bind after the cache was destroyed inside bind,
+ * or a final_bind that binds nothing); pager calls from inside page_in
+ * and page_out (pages in transit); read and write pins held across later
+ * operations.  Memory objects of maximum rights RW, RX and RO are bound
+ * through restricted siblings (tp_mobj).
  *
  * After every operation the library is compared with the reference model
  * of t/model.c: the result code, every mapping as get_mappings reports it,

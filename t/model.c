@@ -173,6 +173,34 @@ int model_add_pager(model_t *m, uint64_t len_pages, unsigned bs_pages, spring_ow
     return i;
 }
 
+int model_aobj_new(model_t *m, int slot, uint64_t len_pages)
+{
+    uint8_t *zero = calloc(len_pages, m->ps);
+    if (zero == NULL)
+        abort();
+    if (slot == (int)m->npagers) {
+        slot = model_add_pager(m, len_pages, 1, SPRING_OWN_EXCLUSIVE, zero);
+        model_add_mobj(m, slot, R_R | R_W | R_X);
+        free(zero);
+        return slot;
+    }
+    model_pager_t *p = &m->pager[slot];
+    uint32_t gen = p->gen + 1;
+    free(p->truth);
+    free(p->pending);
+    free(p->held);
+    free(p->store);
+    free(p->opv);
+    unsigned n = m->npagers;
+    m->npagers = (unsigned)slot; /* model_add_pager fills slot `slot` */
+    model_add_pager(m, len_pages, 1, SPRING_OWN_EXCLUSIVE, zero);
+    m->npagers = n;
+    p->gen = gen; /* pages of the old object (none) stay stale */
+    model_add_mobj(m, slot, R_R | R_W | R_X);
+    free(zero);
+    return slot;
+}
+
 int model_add_mobj(model_t *m, int pager, unsigned max_rights)
 {
     model_pager_t *p = &m->pager[pager];
@@ -837,6 +865,21 @@ void model_write_apply(model_t *m, int as, uint64_t addr, const uint8_t *buf, ui
             m->pager[pg->obj].pending[pg->off / m->ps] = 1;
         done += n;
     }
+}
+
+void model_obj_write(model_t *m, int pager, uint64_t off, const uint8_t *buf, uint64_t n)
+{
+    model_pager_t *p = &m->pager[pager];
+    uint64_t page = off / m->ps;
+    if (page >= p->len_pages || off % m->ps + n > m->ps)
+        abort();
+    model_vset_t *v = &p->opv[page];
+    if (m->journal && v->n == 0 && !v->any)
+        vset_add(m, v, truth_digest(m, pager, page));
+    memcpy(p->truth + off, buf, n);
+    if (m->journal)
+        vset_add(m, v, truth_digest(m, pager, page));
+    p->pending[page] = 1;
 }
 
 void model_read(model_t *m, int as, uint64_t addr, uint8_t *buf, uint64_t len)

@@ -44,9 +44,9 @@ static inline bool model_accepts(model_exp_t e, int rc)
     return rc <= 0 && rc > -32 && (e & MX(rc)) != 0;
 }
 
-#define MODEL_MAX_PAGERS 4
+#define MODEL_MAX_PAGERS 12 /* test pagers, then anonymous memory objects (model_aobj_new) */
 #define MODEL_MAX_MOBJS 4
-#define MODEL_MAX_AS 2
+#define MODEL_MAX_AS 3
 
 /* Object ids of a page. */
 #define MODEL_UNMAPPED (-1)
@@ -143,6 +143,11 @@ void model_free(model_t *m);
 /* A pager whose store initially holds `store` (len_pages pages). */
 int model_add_pager(model_t *m, uint64_t len_pages, unsigned bs_pages, spring_ownership_t own, const uint8_t *store);
 int model_add_mobj(model_t *m, int pager, unsigned max_rights);
+/* An anonymous memory object of len_pages zero pages (allocate_memory_and_
+ * mobj), modelled as a pager with one-page blocks and one memory object of
+ * maximum rights RWX: in slot `slot` (a new one if slot == npagers, else
+ * one whose object is gone and that no page maps).  Returns the slot. */
+int model_aobj_new(model_t *m, int slot, uint64_t len_pages);
 int model_add_as(model_t *m, uint64_t base_page, uint64_t limit_page, bool privileged);
 
 /* Queries. */
@@ -210,6 +215,10 @@ void model_locked_blocks(const model_t *m, int pager, uint8_t *out);
 model_exp_t model_access(const model_t *m, int as, uint64_t addr, uint64_t len, unsigned access, uint64_t *prefix);
 void model_write_apply(model_t *m, int as, uint64_t addr, const uint8_t *buf, uint64_t len);
 void model_read(model_t *m, int as, uint64_t addr, uint8_t *buf, uint64_t len);
+/* A write of n bytes at object offset off of a pager's cache that no
+ * address space mapping is involved in (through a pin held since the page
+ * was unmapped, for instance); within one page. */
+void model_obj_write(model_t *m, int pager, uint64_t off, const uint8_t *buf, uint64_t n);
 
 /* Pager-side calls on a pager's cache.  `end` gets the end of the range
  * (SPRING_SIZE_ALL resolved). */

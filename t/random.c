@@ -1,6 +1,6 @@
 /*
  * random.c - the pseudo-random test (paper §9.8): a seeded sequence of
- * legal and illegal operations on two address spaces (one privileged),
+ * legal and illegal operations on three address spaces (one privileged),
  * three recording test pagers (memory objects with four different maximum
  * rights each; block sizes of one and several pages; exclusive and shared
  * ownership) and the default anonymous memory, with a small frame pool so
@@ -11,7 +11,15 @@
  * delete_range, zero_fill, populate, destroy_cache) with good, stale,
  * forged and mistyped cache handles, with cache reclamation, and with
  * pager failures injected for one operation (page_in, page_out, sync,
- * bind).
+ * bind).  Also: allocate_memory_and_mobj, its object mapped again in
+ * another address space (shared data) and dropped; event handlers
+ * (catch_as_events) that resolve faults or decline; maps whose bind
+ * returns an invalid cache-rights so that final_bind runs (bind_cache,
+ * create_cache_object_and_bind after the cache was destroyed inside bind,
+ * or a final_bind that binds nothing); pager calls from inside page_in
+ * and page_out (pages in transit); read and write pins held across later
+ * operations.  Memory objects of maximum rights RW, RX and RO are bound
+ * through restricted siblings (tp_mobj).
  *
  * After every operation the library is compared with the reference model
  * of t/model.c: the result code, every mapping as get_mappings reports it,
@@ -56,7 +64,7 @@
 #define PS 4096u
 #define NFRAMES 48 /* the reduced cases' pool */
 #define NPAGERS 3
-#define NAS 2
+#define NAS 3
 #define NMOBJ 4
 #define FULL_EVERY 256
 #define DEFAULT_SEED 20261124ULL /* the seed of `make check` (see main) */
@@ -94,6 +102,7 @@ static const struct {
 } ascfg[NAS] = {
     {1, 192, true},
     {16, 176, false},
+    {4, 96, false},
 };
 
 /* ------------------------------------------------------------------ */
@@ -236,6 +245,57 @@ typedef struct world {
      * current operation wrote it. */
     uint8_t ro[NPAGERS][128];
     uint8_t wrote[NPAGERS][128];
+    /* A pin from translate held across later operations and released by a
+     * later one (at most one: a pinned block cannot be evicted, and the
+     * lock limit keeps room for two of the largest blocks, one for the pin
+     * and one for a fault).  A write pin is released before an operation
+     * that would wait for it (flush, flush_back, deny_writes, write_back,
+     * cache reclamation). */
+    struct held_pin {
+        bool on;
+        bool taken;       /* a pager call or flush since may have taken the page (and revoked the pin) */
+        spring_pin_t pin;
+        uint8_t *ptr;
+        unsigned access;
+        int pager;
+        uint64_t off, n;  /* object offset of the first byte, bytes */
+        uint32_t gen;
+        uint64_t since;   /* the translate's operation index */
+    } hp;
+    uint64_t pins_held, pins_revoked;
+    /* final_bind: the calls expected per pager since the last check; the
+     * cache destroyed inside bind. */
+    unsigned fb_ok[NPAGERS];
+    uint64_t fb_destroyed;
+    int fb_destroy_rc;
+    /* Event handlers: per address space the policy (0 none, 1 resolves
+     * faults, 2 declines); whether a handler or a check is running. */
+    unsigned hpolicy[NAS];
+    struct hctx {
+        struct world *w;
+        int as;
+    } hctx[NAS];
+    bool in_handler, in_check;
+    uint64_t hevents, hresolved;
+    /* Anonymous memory objects from allocate_memory_and_mobj: model pager
+     * slots NPAGERS.. (amobj[slot]); whether the test still holds its
+     * reference, and whether the object is gone (its last reference
+     * dropped). */
+    spring_mobj_t *amobj[MODEL_MAX_PAGERS];
+    bool aref[MODEL_MAX_PAGERS], agone[MODEL_MAX_PAGERS];
+    uint64_t aobj_made, aobj_shared;
+    /* A pager call made from inside page_in or page_out (transit_hook). */
+    struct transit {
+        bool armed, done, took, all;
+        int p;
+        unsigned what;
+        uint64_t before, after;
+        rng_t rng;
+    } tr;
+    uint64_t tr_fired[2][4]; /* [page_in, page_out][call] */
+    bool tr_unro;            /* a block populated inside its page_in: its mode is unknown (not read-only for the check) */
+    int tr_unro_p;
+    uint64_t tr_unro_off, tr_unro_end;
 } world_t;
 
 static void logop(world_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -362,7 +422,7 @@ static void note_written(world_t *w, int as, uint64_t addr, uint64_t len)
 {
     for (uint64_t p = addr / PS; len > 0 && p <= (addr + len - 1) / PS; p++) {
         const model_page_t *pg = model_page(w->m, as, p);
-        if (pg != NULL && pg->obj >= 0 && model_page_live(w->m, pg))
+        if (pg != NULL && pg->obj >= 0 && pg->obj < NPAGERS && model_page_live(w->m, pg))
             w->wrote[pg->obj][pg->off / PS / pcfg[pg->obj].bs_pages] = 1;
     }
 }
@@ -373,6 +433,57 @@ static void set_ro(world_t *w, int p, uint64_t off, uint64_t end, bool ro)
     uint64_t bs = (uint64_t)pcfg[p].bs_pages * PS, nb = pcfg[p].len_pages / pcfg[p].bs_pages + 1;
     for (uint64_t b = off / bs; b < nb && b * bs < end; b++)
         w->ro[p][b] = ro;
+}
+
+/* Release the held pin (if any).  cache.h: the frame stays valid memory
+ * until released; while spring_pin_valid says it still belongs to the
+ * cache, it is the cached page, so it shows the model's truth, and writes
+ * through it reach the cache.  Unless a pager call or flush took the page
+ * since the translate, the pin is still valid. */
+static bool pin_release(world_t *w, rng_t *r, const char *why)
+{
+    struct held_pin *h = &w->hp;
+    if (!h->on)
+        return true;
+    h->on = false;
+    bool valid = spring_pin_valid(&h->pin);
+    const model_pager_t *mp = &w->m->pager[h->pager];
+    bool cur = h->gen == mp->gen && mp->has_cache;
+    logadd(w, " [pin %s p%d+%#" PRIx64 " from #%" PRIu64 " released (%s): %s]", rights_name(h->access), h->pager,
+           h->off, h->since, why, valid ? "valid" : "revoked");
+    w->pins_revoked += !valid;
+    bool ok = true;
+    if (!valid && !h->taken) {
+        failf(w, "pin: the pin on pager %d offset %#" PRIx64 " (translated at #%" PRIu64 ") was revoked although "
+              "no pager call or flush took its page since", h->pager, h->off, h->since);
+        ok = false;
+    } else if (valid && !cur) {
+        failf(w, "pin: the pin on pager %d offset %#" PRIx64 " is still valid although its cache is gone", h->pager,
+              h->off);
+        ok = false;
+    } else if (valid && memcmp(h->ptr, mp->truth + h->off, h->n) != 0) {
+        failf(w, "pin: the pin on pager %d offset %#" PRIx64 " (translated at #%" PRIu64 ") is valid but its frame "
+              "does not hold the model's data", h->pager, h->off, h->since);
+        ok = false;
+    } else if (valid && h->access == SPRING_RIGHTS_W && strcmp(why, "by itself") == 0) {
+        /* A late write through the pointer: it reaches the cache.  (Only
+         * when released by itself: before a call that takes data back the
+         * model's record of which blocks were written in which mode would
+         * see the write after that call.) */
+        rnd_fill(r, w->buf3, h->n);
+        memcpy(h->ptr, w->buf3, h->n);
+        model_obj_write(w->m, h->pager, h->off, w->buf3, h->n);
+        w->wrote[h->pager][h->off / PS / pcfg[h->pager].bs_pages] = 1;
+    }
+    spring_pin_release(&h->pin);
+    return ok;
+}
+
+/* A pager call or flush may have taken pages of pager p away. */
+static void pin_taken(world_t *w, int p)
+{
+    if (w->hp.on && (p < 0 || w->hp.pager == p))
+        w->hp.taken = true;
 }
 
 /* ------------------------------------------------------------------ */
@@ -396,6 +507,8 @@ static world_t *world_new(void)
     if (spring_vmm_get_object(w->vmm, SPRING_PRIV_USER, &w->vobj) != 0)
         abort();
     w->m = model_new(PS, g_nframes);
+    for (int i = 0; i < NAS; i++)
+        w->hctx[i] = (struct hctx){w, i};
     for (int i = 0; i < NAS; i++) {
         spring_as_options_t o;
         spring_as_options_init(&o);
@@ -424,6 +537,11 @@ static world_t *world_new(void)
 
 static void world_free(world_t *w)
 {
+    for (int i = 0; i < MODEL_MAX_PAGERS; i++)
+        if (w->aref[i])
+            spring_mobj_unref(w->amobj[i]);
+    if (w->hp.on)
+        spring_pin_release(&w->hp.pin);
     for (int i = 0; i < NAS; i++)
         spring_as_destroy(w->as[i]);
     for (int p = 0; p < NPAGERS; p++) {
@@ -448,7 +566,8 @@ static void world_free(world_t *w)
 
 static int pick_as(rng_t *r)
 {
-    return chance(r, 65) ? 0 : 1;
+    unsigned c = (unsigned)below(r, 100);
+    return c < 55 ? 0 : c < 80 ? 1 : 2;
 }
 
 static unsigned pick_rights(rng_t *r)
@@ -753,6 +872,8 @@ static bool entries_match(world_t *w, int as, const char *what, const spring_map
                 w->anon_mobj[as] = g[i].mobj;
             }
             want = w->anon_mobj[as];
+        } else if (x[i].obj >= NPAGERS) {
+            want = w->amobj[x[i].obj];
         } else {
             want = w->mobj[x[i].obj][x[i].mobj];
         }
@@ -934,7 +1055,9 @@ static bool check_pager_logs(world_t *w, bool after_op)
                 EXPECT(false, "pager log: pager %d got zero_fill_range (it is never allocated memory)", p);
                 break;
             case TP_FINAL_BIND:
-                EXPECT(false, "pager log: pager %d got final_bind although its cache-rights are always valid", p);
+                EXPECT(w->fb_ok[p] > 0, "pager log: pager %d got final_bind although its bind returned a valid "
+                       "cache-rights", p);
+                w->fb_ok[p]--;
                 break;
             case TP_DONE_WITH_POBJ:
                 done++;
@@ -945,6 +1068,8 @@ static bool check_pager_logs(world_t *w, bool after_op)
         }
         EXPECT(done == w->pobj_done_ok[p], "pager log: pager %d got %u done_with_pager_object calls, expected %u", p,
                done, w->pobj_done_ok[p]);
+        EXPECT(w->fb_ok[p] == 0, "pager log: pager %d got no final_bind although its bind returned an invalid "
+               "cache-rights", p);
         /* §5.1: a block held read-only is written only after the pager
          * granted read-write access (an upgrade or a read-write page_in). */
         for (uint64_t b = 0; after_op && b < 128; b++)
@@ -953,6 +1078,10 @@ static bool check_pager_logs(world_t *w, bool after_op)
                    "and the pager granted no read-write access", p, b * bs,
                    "after a read-only page_in, deny_writes, write_out or read-only populate");
         memset(w->wrote[p], 0, sizeof w->wrote[p]);
+        if (w->tr_unro && w->tr_unro_p == p) {
+            set_ro(w, p, w->tr_unro_off, w->tr_unro_end, false);
+            w->tr_unro = false;
+        }
         w->pobj_done_ok[p] = 0;
         tp_clear(tp);
     }
@@ -961,8 +1090,37 @@ static bool check_pager_logs(world_t *w, bool after_op)
     return true;
 }
 
+static bool check_step_inner(world_t *w, rng_t *r, bool full);
 static bool check_step(world_t *w, rng_t *r, bool full)
 {
+    w->in_check = true; /* handlers decline: the checks' reads change nothing */
+    bool ok = check_step_inner(w, r, full) && !w->failed;
+    w->in_check = false;
+    return ok;
+}
+
+/* An anonymous object whose last reference went (the test's, then its
+ * regions') is destroyed by its pager: its cache goes. */
+static void aobj_gone_check(world_t *w)
+{
+    for (unsigned p = NPAGERS; p < w->m->npagers; p++) {
+        if (w->aref[p] || w->agone[p])
+            continue;
+        bool mapped = false;
+        for (int as = 0; as < NAS && !mapped; as++)
+            for (uint64_t k = 0; k < ascfg[as].limit && !mapped; k++)
+                mapped = model_page(w->m, as, k)->obj == (int)p;
+        if (!mapped) {
+            w->agone[p] = true;
+            if (w->m->pager[p].has_cache)
+                model_cache_gone(w->m, (int)p);
+        }
+    }
+}
+
+static bool check_step_inner(world_t *w, rng_t *r, bool full)
+{
+    aobj_gone_check(w);
     const char *why = NULL;
     int rc = spring_vmm_check(w->vmm, &why);
     EXPECT(rc == 0, "vmm check: %s (%s)", why ? why : "?", spring_err_name(rc));
@@ -1056,17 +1214,99 @@ static model_exp_t inj_extra(world_t *w, enum tp_kind kind, int as, uint64_t add
     return e | (w->inj_rc < 0 ? MX(SPRING_EPAGER) : MX(SPRING_EPROTO));
 }
 
+static void transit_arm(world_t *w, rng_t *r);
+static void transit_disarm(world_t *w);
+
+/* ------------------------------------------------------------------ */
+/* Address-space event handlers (catch_as_events).                      */
+
+/* The handler of address space as: policy 1 resolves faults (an access
+ * to an unmapped page gets a page of allocate_memory there, RWX; an access
+ * the rights refuse gets the page's rights raised to the mapping's
+ * maximum, if that allows it) and returns 1; policy 2 declines every
+ * fault.  Each fault event is checked against the model (the page is
+ * unmapped, or its rights refuse the access), and the model follows what
+ * the handler changes.  as.h: no event is delivered on a thread that runs
+ * a handler, so the handler's own allocate_memory reports none. */
+
+static int as_handler(spring_as_t *sas, const spring_as_event_t *ev, void *arg)
+{
+    struct hctx *hc = arg;
+    world_t *w = hc->w;
+    int as = hc->as;
+    if (w->in_handler) {
+        failf(w, "events: an event (kind %d) was delivered on a thread running a handler", ev->kind);
+        return 0;
+    }
+    if (sas != w->as[as]) {
+        failf(w, "events: the handler of as%d got another address space", as);
+        return 0;
+    }
+    if (ev->kind != SPRING_AS_EVENT_UNMAPPED && ev->kind != SPRING_AS_EVENT_ACCESS)
+        return 0;
+    w->hevents++;
+    uint64_t page = ev->address / PS;
+    const model_page_t *pg = model_page(w->m, as, page);
+    bool unmapped = pg == NULL || pg->obj == MODEL_UNMAPPED || page < ascfg[as].base;
+    if (ev->kind == SPRING_AS_EVENT_UNMAPPED && !unmapped) {
+        failf(w, "events: as%d got an unmapped-access event for %#" PRIx64 ", which is mapped", as, ev->address);
+        return 0;
+    }
+    if (ev->kind == SPRING_AS_EVENT_ACCESS && (unmapped || (pg->prot & ev->access) == ev->access)) {
+        failf(w, "events: as%d got an access event (%s) for %#" PRIx64 ", which the page's rights allow", as,
+              rights_name(ev->access), ev->address);
+        return 0;
+    }
+    if (w->hpolicy[as] != 1 || w->in_check)
+        return 0;
+    w->in_handler = true;
+    int ret = 0;
+    if (ev->kind == SPRING_AS_EVENT_UNMAPPED) {
+        uint64_t a = page * PS;
+        if (model_alloc(w->m, as, PS, a, R_RWX) == MX_OK && !model_starved(w->m, as, a, PS)) {
+            spring_off_t l = PS;
+            spring_addr_t ad = a;
+            int rc = spring_as_allocate_memory(sas, &l, &ad, R_RWX);
+            if (rc != 0)
+                failf(w, "events: the handler's allocate_memory at %#" PRIx64 " returned %s", a, spring_err_name(rc));
+            else
+                model_alloc_apply(w->m, as, a, PS, R_RWX);
+            ret = rc == 0;
+        }
+    } else if ((pg->maxprot & ev->access) == ev->access) {
+        unsigned mx = pg->maxprot;
+        int rc = spring_as_change_access_rights(sas, page * PS, PS, (spring_rights_t)mx);
+        model_exp_t e = model_protect(w->m, as, page * PS, PS, mx);
+        if (!model_accepts(e, rc) || rc != 0)
+            failf(w, "events: the handler's change_access_rights at %#" PRIx64 " returned %s", page * PS,
+                  spring_err_name(rc));
+        ret = rc == 0;
+    }
+    w->hresolved += ret;
+    w->in_handler = false;
+    return ret;
+}
+
+static bool op_catch_events(world_t *w, rng_t *r)
+{
+    int as = pick_as(r);
+    unsigned pol = (unsigned)below(r, 3);
+    static const char *pn[] = {"none", "resolves faults", "declines"};
+    logop(w, "catch_as_events as%d: %s", as, pn[pol]);
+    int rc = spring_as_catch_as_events(w->as[as], pol ? as_handler : NULL, pol ? &w->hctx[as] : NULL);
+    if (!check_rc(w, "catch_as_events", rc, MX_OK))
+        return false;
+    w->hpolicy[as] = pol;
+    return true;
+}
+
 /* ------------------------------------------------------------------ */
 /* Address-space operations.                                            */
 
-static bool do_map_one(world_t *w, int as, int p, int mi, uint64_t off, uint64_t len, uint64_t addr, unsigned access,
-                       int rc, uint64_t gaddr, uint64_t glen, const char *what)
+/* Check a map's result against the model's prediction e (and maplen). */
+static bool map_result(world_t *w, int as, int p, int mi, uint64_t off, uint64_t len, uint64_t addr, unsigned access,
+                       int rc, uint64_t gaddr, uint64_t glen, const char *what, model_exp_t e, uint64_t maplen)
 {
-    uint64_t maplen = 0;
-    bool bind_fails = w->inj && w->inj_kind == TP_BIND && w->inj_pager == p && w->inj_armed;
-    model_exp_t e = model_map(w->m, as, p, mi, off, len, addr, access, bind_fails, &maplen);
-    if (bind_fails && e == MX(SPRING_EBIND) && !w->inj_always)
-        w->inj_armed = false; /* the one failure is used up */
     if (!check_rc(w, what, rc, e))
         return false;
     if (rc == 0) {
@@ -1081,6 +1321,98 @@ static bool do_map_one(world_t *w, int as, int p, int mi, uint64_t off, uint64_t
         model_map_apply(w->m, as, p, mi, off, gaddr, glen, access);
     }
     return true;
+}
+
+static bool do_map_one(world_t *w, int as, int p, int mi, uint64_t off, uint64_t len, uint64_t addr, unsigned access,
+                       int rc, uint64_t gaddr, uint64_t glen, const char *what)
+{
+    uint64_t maplen = 0;
+    bool bind_fails = w->inj && w->inj_kind == TP_BIND && w->inj_pager == p && w->inj_armed;
+    model_exp_t e = model_map(w->m, as, p, mi, off, len, addr, access, bind_fails, &maplen);
+    if (bind_fails && e == MX(SPRING_EBIND) && !w->inj_always)
+        w->inj_armed = false; /* the one failure is used up */
+    return map_result(w, as, p, mi, off, len, addr, access, rc, gaddr, glen, what, e, maplen);
+}
+
+/* The bind hook of a map whose cache is destroyed inside bind. */
+static void destroy_in_bind(tpager_t *tp, void *arg)
+{
+    world_t *w = arg;
+    w->fb_destroyed = tp_cache(tp).h;
+    w->fb_destroy_rc = spring_cache_destroy(tp_cache(tp));
+}
+
+/*
+ * A map whose bind hands back an invalid cache-rights, so that the VMM
+ * calls final_bind (§7.5, as.h):
+ * 1: a forged cache-rights; final_bind binds the existing cache with
+ *    bind_cache (a restricted sibling): the map goes as any other;
+ * 2: the same, but final_bind does nothing: the map fails with
+ *    SPRING_EBIND and the cache (made by bind if need be) is not attached;
+ * 3: the pager destroys its cache inside bind (the cache-rights it returns
+ *    is stale); final_bind then makes a new cache with
+ *    create_cache_object_and_bind.
+ * final_bind is called exactly when bind succeeded (the model reaches the
+ * rights check).
+ */
+static bool op_map_final_bind(world_t *w, rng_t *r)
+{
+    int as = pick_as(r), p = (int)below(r, NPAGERS), mi = (int)below(r, NMOBJ);
+    uint64_t off = pick_obj_off(r, p), len = pick_len(r);
+    uint64_t addr = chance(r, 60) ? SPRING_ANYWHERE : pick_addr(w, r, as);
+    unsigned access = pick_rights(r), fb = 1 + (unsigned)below(r, 3);
+    static const char *fbname[] = {"", "forged rights, bind_cache", "forged rights, final_bind does nothing",
+                                   "cache destroyed in bind, create_cache_object_and_bind"};
+    logop(w, "map as%d p%d/m%d(max %s) off=%#" PRIx64 " len=%#" PRIx64 " addr=%#" PRIx64 " access=%s [%s]", as, p,
+          mi, rights_name(mobj_max[mi]), off, len, addr, rights_name(access), fbname[fb]);
+    if (fb == 3 && model_pager_starved(w->m, p)) {
+        logadd(w, " skipped: the pool is starved by locks");
+        w->skipped++;
+        return true;
+    }
+    if (fb <= 2)
+        tp_set_bind_rights(w->tp[p], (spring_cache_rights_t){0x5eed0000abcdef01ULL});
+    if (fb == 2)
+        tp_set_final_bind_noop(w->tp[p], true);
+    if (fb == 3)
+        tp_set_bind_hook(w->tp[p], destroy_in_bind, w);
+    w->fb_destroyed = 0;
+    w->fb_destroy_rc = 1;
+    spring_off_t l = len;
+    spring_addr_t a = addr;
+    int rc = spring_as_map(w->as[as], w->mobj[p][mi], off, &l, &a, (spring_rights_t)access);
+    tp_set_bind_rights(w->tp[p], (spring_cache_rights_t){0});
+    tp_set_final_bind_noop(w->tp[p], false);
+    tp_set_bind_hook(w->tp[p], NULL, NULL);
+    bool had = w->m->pager[p].attached_once;
+    uint64_t maplen = 0;
+    model_exp_t e = model_map(w->m, as, p, mi, off, len, addr, access, false, &maplen);
+    bool bound = e == MX_OK || e == MX(SPRING_ERIGHTS);
+    if (bound)
+        w->fb_ok[p]++;
+    if (fb == 2 && bound) {
+        e = MX(SPRING_EBIND);
+        w->m->pager[p].attached_once = had;
+    }
+    if (fb == 3) {
+        EXPECT(bound == (w->fb_destroyed != 0), "final_bind: bind %s, the model expects it %s",
+               w->fb_destroyed ? "ran its hook" : "failed", bound ? "to succeed" : "to fail");
+        if (bound) {
+            EXPECT(w->fb_destroy_rc == 0, "final_bind: destroy_cache inside bind returned %s",
+                   spring_err_name(w->fb_destroy_rc));
+            if (w->nstale < sizeof w->stale / sizeof w->stale[0])
+                w->stale[w->nstale++] = w->fb_destroyed;
+            w->pobj_done_ok[p]++;
+            pin_taken(w, p);
+            tp_lock(w->tp[p]);
+            uint64_t bad = model_destroy_apply(w->m, p, tp_store(w->tp[p]));
+            tp_unlock(w->tp[p]);
+            EXPECT(bad == UINT64_MAX, "store: pager %d page %#" PRIx64 " holds data the model does not predict, "
+                   "found as destroy_cache (inside bind) dropped the cache", p, bad * PS);
+            e = model_map(w->m, as, p, mi, off, len, addr, access, false, &maplen);
+        }
+    }
+    return map_result(w, as, p, mi, off, len, addr, access, rc, a, l, "map (final_bind)", e, maplen);
 }
 
 static bool op_map(world_t *w, rng_t *r)
@@ -1165,6 +1497,114 @@ static bool op_alloc(world_t *w, rng_t *r)
     return true;
 }
 
+/* allocate_memory_and_mobj: a new anonymous memory object, mapped; the
+ * test keeps its reference, to map it elsewhere (op_map_aobj) and drop it
+ * later (op_drop_aobj). */
+static bool op_alloc_mobj(world_t *w, rng_t *r)
+{
+    int as = pick_as(r);
+    uint64_t len = pick_len(r), addr = chance(r, 50) ? SPRING_ANYWHERE : pick_addr(w, r, as);
+    unsigned access = pick_rights(r);
+    logop(w, "allocate_memory_and_mobj as%d len=%#" PRIx64 " addr=%#" PRIx64 " access=%s", as, len, addr,
+          rights_name(access));
+    int slot = (int)w->m->npagers;
+    for (int p = NPAGERS; p < (int)w->m->npagers; p++)
+        if (w->agone[p]) {
+            slot = p;
+            break;
+        }
+    model_exp_t e = model_alloc(w->m, as, len, addr, access);
+    bool nospace = slot == MODEL_MAX_PAGERS;
+    if (e == MX_OK && nospace) {
+        logadd(w, " skipped: no model slot free");
+        w->skipped++;
+        return true;
+    }
+    uint64_t maplen = 0;
+    if (e == MX_OK) {
+        model_aobj_new(w->m, slot, len / PS);
+        e = model_map(w->m, as, slot, 0, 0, len, addr, access, false, &maplen);
+    }
+    spring_off_t l = len;
+    spring_addr_t a = addr;
+    spring_mobj_t *mo = NULL;
+    int rc = spring_as_allocate_memory_and_mobj(w->as[as], &l, &a, (spring_rights_t)access, &mo);
+    if (rc != 0 && slot < (int)w->m->npagers) { /* the object went with the failure */
+        w->m->pager[slot].has_cache = false;
+        w->agone[slot] = true;
+        w->aref[slot] = false;
+    }
+    if (!map_result(w, as, slot, 0, 0, len, addr, access, rc, a, l, "allocate_memory_and_mobj", e, maplen))
+        return false;
+    if (rc == 0) {
+        EXPECT(mo != NULL, "allocate_memory_and_mobj: no memory object");
+        w->amobj[slot] = mo;
+        w->aref[slot] = true;
+        w->agone[slot] = false;
+        w->aobj_made++;
+        logadd(w, " (aobj%d)", slot);
+    }
+    return true;
+}
+
+/* A live anonymous object the test holds, or -1. */
+static int pick_aobj(world_t *w, rng_t *r)
+{
+    int n = (int)w->m->npagers - NPAGERS;
+    if (n <= 0)
+        return -1;
+    int start = (int)below(r, (uint64_t)n);
+    for (int i = 0; i < n; i++) {
+        int p = NPAGERS + (start + i) % n;
+        if (w->aref[p])
+            return p;
+    }
+    return -1;
+}
+
+/* Map an anonymous object (from allocate_memory_and_mobj) again, mostly
+ * in another address space: both mappings share its data. */
+static bool op_map_aobj(world_t *w, rng_t *r)
+{
+    int p = pick_aobj(w, r), as = pick_as(r);
+    if (p < 0) {
+        logop(w, "map aobj: none held");
+        return true;
+    }
+    uint64_t lp = w->m->pager[p].len_pages;
+    uint64_t off = chance(r, 90) ? below(r, lp) * PS : (lp + below(r, 3)) * PS;
+    uint64_t len = chance(r, 50) ? lp * PS - (off < lp * PS ? off : 0) : pick_len(r);
+    if (len == 0)
+        len = PS;
+    uint64_t addr = chance(r, 60) ? SPRING_ANYWHERE : pick_addr(w, r, as);
+    unsigned access = pick_rights(r);
+    logop(w, "map as%d aobj%d off=%#" PRIx64 " len=%#" PRIx64 " addr=%#" PRIx64 " access=%s", as, p, off, len, addr,
+          rights_name(access));
+    spring_off_t l = len;
+    spring_addr_t a = addr;
+    int rc = spring_as_map(w->as[as], w->amobj[p], off, &l, &a, (spring_rights_t)access);
+    w->aobj_shared += rc == 0;
+    bool had = w->m->pager[p].has_cache;
+    bool ok = do_map_one(w, as, p, 0, off, len, addr, access, rc, a, l, "map aobj");
+    if (off >= lp * PS)
+        w->m->pager[p].has_cache = had; /* the anonymous pager's bind refuses the offset before making a cache */
+    return ok;
+}
+
+/* The test drops its reference to an anonymous object: once no region
+ * maps it either, its pager destroys it (aobj_gone_check). */
+static bool op_drop_aobj(world_t *w, rng_t *r)
+{
+    int p = pick_aobj(w, r);
+    logop(w, "drop aobj%d", p);
+    if (p < 0)
+        return true;
+    spring_mobj_unref(w->amobj[p]); /* (the pointer stays: get_mappings reports it while regions map it) */
+    w->aref[p] = false;
+    aobj_gone_check(w);
+    return true;
+}
+
 static bool op_unmap(world_t *w, rng_t *r)
 {
     int as = pick_as(r);
@@ -1189,7 +1629,7 @@ static bool op_protect(world_t *w, rng_t *r)
 
 static bool op_lock(world_t *w, rng_t *r, bool lock)
 {
-    int as = chance(r, 80) ? 0 : 1;
+    int as = chance(r, 80) ? 0 : 1 + (int)below(r, NAS - 1);
     uint64_t addr, len;
     pick_range(w, r, as, &addr, &len);
     logop(w, "%s as%d %#" PRIx64 "+%#" PRIx64, lock ? "lock_memory" : "unlock_memory", as, addr, len);
@@ -1224,6 +1664,9 @@ static bool op_flush(world_t *w, rng_t *r)
     pick_range(w, r, as, &addr, &len);
     bool keep = chance(r, 50);
     logop(w, "flush as%d %#" PRIx64 "+%#" PRIx64 " keep=%d", as, addr, len, keep);
+    if (w->hp.on && w->hp.access == SPRING_RIGHTS_W && !pin_release(w, r, "flush waits for write pins"))
+        return false;
+    pin_taken(w, -1);
     model_exp_t e = model_flush(w->m, as, addr, len);
     maybe_inject(w, r, TP_PAGE_OUT, TP_SYNC);
     if (e == MX_OK)
@@ -1238,7 +1681,8 @@ static bool op_flush(world_t *w, rng_t *r)
     /* The pages of the range are back at their pagers. */
     for (uint64_t p = addr / PS; p < (addr + len) / PS && p < ascfg[as].limit; p++) {
         const model_page_t *pg = model_page(w->m, as, p);
-        if (pg->obj >= 0 && model_page_live(w->m, pg) && !check_store_exact(w, pg->obj, pg->off / PS))
+        if (pg->obj >= 0 && pg->obj < NPAGERS && model_page_live(w->m, pg) &&
+            !check_store_exact(w, pg->obj, pg->off / PS))
             return false;
     }
     return true;
@@ -1280,8 +1724,15 @@ static bool op_read(world_t *w, rng_t *r)
     maybe_inject(w, r, TP_PAGE_IN, TP_PAGE_OUT);
     e |= inj_extra(w, TP_PAGE_IN, as, addr, prefix);
     note_faults(w, as, addr, len, SPRING_RIGHTS_R, false);
+    transit_arm(w, r);
     int rc = spring_as_read(w->as[as], addr, w->buf, len);
+    transit_disarm(w);
     inject_clear(w);
+    if (w->hpolicy[as] == 1) { /* the handler changed the model as it resolved faults */
+        e = model_access(w->m, as, addr, len, SPRING_RIGHTS_R, &prefix) | inj_extra(w, TP_PAGE_IN, as, addr, len);
+        if (w->failed)
+            return false;
+    }
     if (!check_rc(w, "read", rc, e))
         return false;
     if (rc != 0)
@@ -1317,6 +1768,11 @@ static bool op_write(world_t *w, rng_t *r)
     note_faults(w, as, addr, len, SPRING_RIGHTS_W, false);
     int rc = spring_as_write(w->as[as], addr, w->buf, len);
     inject_clear(w);
+    if (w->hpolicy[as] == 1) {
+        e = model_access(w->m, as, addr, len, SPRING_RIGHTS_W, &prefix) | inj_extra(w, TP_PAGE_IN, as, addr, len);
+        if (w->failed)
+            return false;
+    }
     if (!check_rc(w, "write", rc, e))
         return false;
     if (rc == 0) {
@@ -1385,8 +1841,15 @@ static bool op_fault(world_t *w, rng_t *r)
         e |= inj_extra(w, TP_PAGE_IN, as, addr - addr % PS, 1);
     if (access != 0 && access != 3)
         note_faults(w, as, addr, 1, access, false);
+    transit_arm(w, r);
     int rc = spring_as_fault(w->as[as], addr, (spring_rights_t)access);
+    transit_disarm(w);
     inject_clear(w);
+    if (w->hpolicy[as] == 1 && e != MX(SPRING_EINVAL)) {
+        e = model_access(w->m, as, addr - addr % PS, 1, access, &prefix) | inj_extra(w, TP_PAGE_IN, as, addr - addr % PS, 1);
+        if (w->failed)
+            return false;
+    }
     return check_rc(w, "fault", rc, e);
 }
 
@@ -1412,6 +1875,11 @@ static bool op_translate(world_t *w, rng_t *r)
     note_faults(w, as, addr, 1, access, false);
     int rc = spring_as_translate(w->as[as], addr, (spring_rights_t)access, &ptr, &pin);
     inject_clear(w);
+    if (w->hpolicy[as] == 1) {
+        e = model_access(w->m, as, addr - addr % PS, 1, access, &prefix) | inj_extra(w, TP_PAGE_IN, as, addr - addr % PS, 1);
+        if (w->failed)
+            return false;
+    }
     if (!check_rc(w, "translate", rc, e))
         return false;
     if (rc != 0)
@@ -1424,8 +1892,17 @@ static bool op_translate(world_t *w, rng_t *r)
     } else {
         memcpy(w->buf2, ptr, n);
     }
-    spring_pin_release(&pin);
-    spring_pin_release(&pin); /* a released pin is ignored */
+    const model_page_t *pg = model_page(w->m, as, addr / PS);
+    if (!w->hp.on && valid && pg->obj >= 0 && pg->obj < NPAGERS && chance(r, 40)) {
+        /* Hold it across later operations (pin_release). */
+        w->hp = (struct held_pin){true, false, pin, (uint8_t *)ptr, access, pg->obj, pg->off + addr % PS, n,
+                                  pg->gen, w->op};
+        w->pins_held++;
+        logadd(w, " (pin held)");
+    } else {
+        spring_pin_release(&pin);
+        spring_pin_release(&pin); /* a released pin is ignored */
+    }
     EXPECT(valid, "translate: the pin is not valid right after translate");
     if (access != SPRING_RIGHTS_W) {
         model_read(w->m, as, addr, w->buf3, n);
@@ -1532,6 +2009,136 @@ static bool take_data_list(world_t *w, int p, spring_data_t *d, uint64_t off, ui
     return ok;
 }
 
+/* ------------------------------------------------------------------ */
+/* Pager calls from inside page_in and page_out (pages in transit).     */
+
+/*
+ * During a read or a fault, one pager's first page_in or page_out calls
+ * back into its cache (cache.h, "Pages in transit"):
+ * - write_back (with a data list) of a range around the block: the block
+ *   in transit is skipped, the others' modified data comes back;
+ * - flush_back (with a data list) of such a range: the block in transit is
+ *   doomed (a page_in's data is discarded and the fault pages it in again;
+ *   a page_out's data still reaches the pager and is not returned again);
+ * - from page_in only: delete_range of the block in transit (doomed: it is
+ *   paged in again), and populate of it (the pager writes the same data
+ *   to its store, so whichever copy wins, it reads the populated data).
+ * Reads change no data, so the model's truth is exact while the hook runs.
+ */
+enum { HK_WRITE_BACK, HK_FLUSH_BACK, HK_DELETE, HK_POPULATE };
+
+static void transit_hook(tpager_t *tp, enum tp_kind kind, spring_off_t off, void *arg)
+{
+    world_t *w = arg;
+    struct transit *t = &w->tr;
+    if (t->done || (kind != TP_PAGE_IN && kind != TP_PAGE_OUT) || tp != w->tp[t->p])
+        return;
+    t->done = true;
+    int p = t->p;
+    uint64_t bs = (uint64_t)pcfg[p].bs_pages * PS, blk = off - off % bs;
+    unsigned what = t->what;
+    if (kind == TP_PAGE_OUT && what >= HK_DELETE)
+        what = what == HK_DELETE ? HK_FLUSH_BACK : HK_WRITE_BACK;
+    spring_cache_obj_t c = tp_cache(tp);
+    uint64_t o0 = blk >= t->before * bs ? blk - t->before * bs : 0;
+    uint64_t size = t->all ? SPRING_SIZE_ALL : (t->before + 1 + t->after) * bs, end;
+    static const char *hn[] = {"write_back", "flush_back", "delete_range", "populate"};
+    w->tr_fired[kind == TP_PAGE_OUT][what]++;
+    logadd(w, " [in %s(%#" PRIx64 ") of p%d: %s %#" PRIx64 "+%#" PRIx64, tp_kind_name(kind), (uint64_t)off, p, hn[what],
+           what >= HK_DELETE ? blk : o0, what >= HK_DELETE ? bs : size);
+    int rc;
+    if (what <= HK_FLUSH_BACK) {
+        spring_data_t *d = NULL;
+        rc = what == HK_WRITE_BACK ? spring_cache_write_back(c, o0, size, NULL, &d)
+                                   : spring_cache_flush_back(c, o0, size, NULL, &d);
+        logadd(w, " = %s]", spring_err_name(rc));
+        if (rc != 0) {
+            failf(w, "transit: %s inside %s returned %s", hn[what], tp_kind_name(kind), spring_err_name(rc));
+            return;
+        }
+        end = size == SPRING_SIZE_ALL ? ~(bs - 1) : o0 + size;
+        if (!take_data_list(w, p, d, o0, end))
+            return;
+        model_take_done(w->m, p, o0, end);
+        if (what == HK_FLUSH_BACK) {
+            model_held_clear(w->m, p, o0, end);
+            pin_taken(w, p);
+        }
+        t->took = true;
+        return;
+    }
+    if (what == HK_DELETE) {
+        rc = spring_cache_delete_range(c, blk, bs, NULL);
+        logadd(w, " = %s]", spring_err_name(rc));
+        if (rc != 0)
+            failf(w, "transit: delete_range inside page_in returned %s", spring_err_name(rc));
+        model_held_clear(w->m, p, blk, blk + bs);
+        pin_taken(w, p);
+        return;
+    }
+    /* populate the block in transit */
+    uint64_t n = blk + bs <= pcfg[p].len_pages * PS ? bs : pcfg[p].len_pages * PS - blk;
+    rnd_fill(&t->rng, w->buf3, bs);
+    if (n < bs)
+        memset(w->buf3 + n, 0, bs - n);
+    spring_data_block_t b = {blk, bs, w->buf3};
+    spring_data_t data = {1, &b};
+    unsigned acc = chance(&t->rng, 50) ? R_RO : R_RW;
+    tp_lock(tp);
+    uint8_t *save = malloc(n);
+    memcpy(save, tp_store(tp) + blk, n);
+    memcpy(tp_store(tp) + blk, w->buf3, n); /* the pager's store first: the page_in reads it after the hook */
+    tp_unlock(tp);
+    rc = spring_cache_populate(c, blk, bs, (spring_rights_t)acc, NULL, &data);
+    logadd(w, " %s = %s]", rights_name(acc), spring_err_name(rc));
+    if (rc != 0) {
+        tp_lock(tp);
+        memcpy(tp_store(tp) + blk, save, n);
+        tp_unlock(tp);
+        if (rc != SPRING_ENOFRAMES)
+            failf(w, "transit: populate inside page_in returned %s", spring_err_name(rc));
+        free(save);
+        return;
+    }
+    free(save);
+    model_populate_apply(w->m, p, blk, bs, w->buf3);
+    model_held_clear(w->m, p, blk, blk + bs);
+    pin_taken(w, p);
+    /* Which copy wins decides the mode: the read-only check stays off for
+     * the block (after check_pager_logs has seen the page_in). */
+    w->tr_unro = true;
+    w->tr_unro_p = p;
+    w->tr_unro_off = blk;
+    w->tr_unro_end = blk + bs;
+}
+
+/* Arm the hook for the current operation (a read or a fault), sometimes. */
+static void transit_arm(world_t *w, rng_t *r)
+{
+    w->tr.armed = false;
+    /* (write_back and flush_back wait for write pins: none may be held) */
+    if (w->inj || !chance(r, 30) || (w->hp.on && w->hp.access == SPRING_RIGHTS_W))
+        return;
+    struct transit *t = &w->tr;
+    t->armed = true;
+    t->done = false;
+    t->took = false;
+    t->p = (int)below(r, NPAGERS);
+    t->what = (unsigned)below(r, 4);
+    t->before = below(r, 3);
+    t->after = below(r, 3);
+    t->all = chance(r, 15);
+    rng_init(&t->rng, rnd(r), 7);
+    tp_set_hook(w->tp[t->p], transit_hook, w);
+}
+
+static void transit_disarm(world_t *w)
+{
+    if (w->tr.armed)
+        tp_set_hook(w->tp[w->tr.p], NULL, NULL);
+    w->tr.armed = false;
+}
+
 static const char *take_name(enum model_take op)
 {
     static const char *n[] = {"flush_back", "deny_writes", "write_back", "delete_range", "zero_fill"};
@@ -1550,6 +2157,10 @@ static bool op_take(world_t *w, rng_t *r, enum model_take op)
     bool want_data = chance(r, 95); /* (delete_range and zero_fill take none) */
     logop(w, "%s p%d handle=%s off=%#" PRIx64 " size=%#" PRIx64 " own=%s%s", take_name(op), p, handle_name(h), off,
           size, own_name(own), want_data || op > MT_WRITE_BACK ? "" : " data=NULL");
+    /* cache.h: flush_back, deny_writes and write_back wait for write pins. */
+    if (op <= MT_WRITE_BACK && w->hp.on && w->hp.access == SPRING_RIGHTS_W &&
+        !pin_release(w, r, "the call waits for write pins"))
+        return false;
     model_exp_t e = model_take(w->m, p, h, off, size, own, op, &end);
     spring_data_t *d = NULL;
     spring_data_t **dp = want_data && op <= MT_WRITE_BACK ? &d : NULL;
@@ -1581,6 +2192,8 @@ static bool op_take(world_t *w, rng_t *r, enum model_take op)
     spring_ownership_t want_own = model_own_apply(w->m, p, own);
     EXPECT(op_own == NULL || *op_own == want_own, "ownership: %s reported %d, the model says %d", take_name(op),
            *op_own, want_own);
+    if (op == MT_FLUSH_BACK || op == MT_DELETE || op == MT_ZERO_FILL)
+        pin_taken(w, p);
     if (op == MT_FLUSH_BACK || op == MT_DELETE || op == MT_ZERO_FILL)
         model_held_clear(w->m, p, off, end);
     if (op == MT_DENY_WRITES)
@@ -1691,6 +2304,7 @@ static bool op_populate(world_t *w, rng_t *r)
     spring_ownership_t want_own = model_own_apply(w->m, p, own);
     EXPECT(op_own == NULL || *op_own == want_own, "ownership: populate reported %d, the model says %d", *op_own,
            want_own);
+    pin_taken(w, p);
     /* The pager writes the same data to its store. */
     uint64_t objlen = pcfg[p].len_pages * PS;
     if (off < objlen) {
@@ -1715,6 +2329,7 @@ static bool op_destroy(world_t *w, rng_t *r)
         return false;
     if (rc != 0)
         return true;
+    pin_taken(w, p);
     if (w->nstale < sizeof w->stale / sizeof w->stale[0])
         w->stale[w->nstale++] = c.h;
     else
@@ -1742,6 +2357,8 @@ static bool op_reclaim(world_t *w, rng_t *r)
     for (int p = 0; p < NPAGERS; p++)
         old[p] = tp_cache(w->tp[p]);
     logop(w, "reclaim_caches keep=%zu", keep);
+    if (!pin_release(w, r, "reclamation pages out"))
+        return false;
     int rc = spring_vmm_reclaim_caches(w->vmm, keep);
     logadd(w, " = %d", rc);
     count_rc(w, keep ? "reclaim_caches(64)" : "reclaim_caches(0)", rc > 0 ? 0 : rc);
@@ -1759,6 +2376,11 @@ static bool op_reclaim(world_t *w, rng_t *r)
             if (!check_store_exact(w, p, k))
                 return false;
     }
+    for (unsigned p = NPAGERS; p < w->m->npagers; p++)
+        if (pg[p]) {
+            logadd(w, " aobj%u", p);
+            model_cache_gone(w->m, (int)p); /* paged out to its swap pager: the data stays */
+        }
     for (int as = 0; as < NAS; as++)
         if (an[as]) {
             logadd(w, " anon%d", as);
@@ -1821,9 +2443,17 @@ static bool run_op(world_t *w, rng_t *r)
         return op_map(w, r);
     if (c < 445)
         return op_map_many(w, r);
-    if (c < 490)
+    if (c < 460)
+        return op_map_final_bind(w, r);
+    if (c < 480)
         return op_alloc(w, r);
-    if (c < 565)
+    if (c < 487)
+        return op_alloc_mobj(w, r);
+    if (c < 495)
+        return op_map_aobj(w, r);
+    if (c < 497)
+        return op_drop_aobj(w, r);
+    if (c < 567)
         return op_unmap(w, r);
     if (c < 615)
         return op_protect(w, r);
@@ -1851,6 +2481,12 @@ static bool run_op(world_t *w, rng_t *r)
         return op_take(w, r, MT_ZERO_FILL);
     if (c < 915)
         return op_populate(w, r);
+    if (c < 920)
+        return op_catch_events(w, r);
+    if (c < 930) {
+        logop(w, "release pin%s", w->hp.on ? "" : " (none held)");
+        return pin_release(w, r, "by itself");
+    }
     if (c < 990)
         return op_read(w, r);
     if (c < 991)
@@ -1870,6 +2506,11 @@ static bool final_check(world_t *w)
     for (int p = 0; p < NPAGERS; p++)
         w->own_before[p] = w->m->pager[p].own;
     model_op_begin(w->m);
+    rng_t r0;
+    rng_init(&r0, g_seed, UINT64_MAX - 2);
+    logop(w, "final pin release");
+    if (!pin_release(w, &r0, "the end"))
+        return false;
     for (int as = 0; as < NAS; as++) {
         uint64_t a = ascfg[as].base * PS, l = (ascfg[as].limit - ascfg[as].base) * PS;
         logop(w, "final flush as%d", as);
@@ -1936,6 +2577,16 @@ static void print_summary(world_t *w)
            PRIu64 " clean reclaims, %" PRIu64 " zero fills; %" PRIu64 " skipped (pool starved by locks)\n",
            w->executed, (uint64_t)vi.faults, (uint64_t)vi.page_ins, (uint64_t)vi.page_outs,
            (uint64_t)vi.reclaims_clean, (uint64_t)vi.zero_fills, w->skipped);
+    printf("random: %" PRIu64 " pins held across operations, %" PRIu64 " of them revoked when released\n",
+           w->pins_held, w->pins_revoked);
+    printf("random: %" PRIu64 " fault events delivered to handlers, %" PRIu64 " resolved by them\n", w->hevents,
+           w->hresolved);
+    printf("random: %" PRIu64 " anonymous objects made by allocate_memory_and_mobj, mapped again %" PRIu64
+           " times\n", w->aobj_made, w->aobj_shared);
+    printf("random: pager calls from inside page_in: %" PRIu64 " write_back, %" PRIu64 " flush_back, %" PRIu64
+           " delete_range, %" PRIu64 " populate; from inside page_out: %" PRIu64 " write_back, %" PRIu64
+           " flush_back\n", w->tr_fired[0][0], w->tr_fired[0][1], w->tr_fired[0][2], w->tr_fired[0][3],
+           w->tr_fired[1][0], w->tr_fired[1][1]);
     printf("random: page_in modes checked: %" PRIu64 " exactly, %" PRIu64 " where either mode was possible, %" PRIu64
            " not judged\n", w->pi_exact, w->pi_either, w->pi_unjudged);
     if (w->m->vset_overflows)

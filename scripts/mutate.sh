@@ -31,7 +31,9 @@
 #
 # Each sed is applied to every libvm/*.c and libvm/hat/*.c file; the
 # mutation must change exactly one line in all of them together, so that
-# the patterns keep working when code moves between files.
+# the patterns keep working when code moves between files.  They were
+# written against the library as of commit 6b28d6a (one cache.c).
+#
 # The whole script is one compound command, read before it runs, so that
 # editing this file while it runs does not change what it does.
 {

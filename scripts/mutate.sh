@@ -31,7 +31,10 @@
 #
 # Each sed is applied to every libvm/*.c and libvm/hat/*.c file; the
 # mutation must change exactly one line in all of them together, so that
-# the patterns keep working when code moves between files.
+# the patterns keep working when code moves between files.  They were
+# written against the library as of commit 6b28d6a (one cache.c) and
+# also match its split into block.c, fault.c, pageout.c and pagerops.c.
+#
 # The whole script is one compound command, read before it runs, so that
 # editing this file while it runs does not change what it does.
 {
@@ -110,7 +113,7 @@ mut no-frame-scrub \
     's/if (lend \&\& fr->owner != 0 \&\& fr->owner != c->id)/if (0 \&\& lend \&\& fr->owner != 0 \&\& fr->owner != c->id)/' \
     "frames lent to a page_in keep another cache's data (alloc_frames_unlocked)"
 mut zero-fill-no-clear \
-    's/^\( *\)memset(spring__frame_addr(vmm, fr\[i\]), 0, vmm->page_size);$/\1(void)0;/' \
+    '/^ *b->frames\[i\] = fr\[i\];$/{n;s/^\( *\)memset(spring__frame_addr(vmm, fr\[i\]), 0, vmm->page_size);$/\1(void)0;/}' \
     "a zero-fill block keeps whatever its frames held (zero_block)"
 mut populate-ignores-mode \
     's/nb->rw = (access \& SPRING_RIGHTS_W) != 0;/nb->rw = true;/' \
@@ -122,7 +125,7 @@ mut write-out-keeps-rw \
     '/} else if (p->how == VM_PUSH_WRITE_OUT) {/{n;s/^\( *\)b->rw = false;$/\1(void)0;/}' \
     "a block written out (flush keeping data) stays writable without an upgrade"
 mut evict-drops-dirty \
-    '/^    if (!block_dirty(vmm, b) || c->rw_attach == 0) {$/{N;s/^    if (!block_dirty(vmm, b) || c->rw_attach == 0) {\(\n *\/\* Clean: reuse\)/    if (1) {\1/}' \
+    '/^    if (!\(spring__\)\{0,1\}block_dirty(vmm, b) || c->rw_attach == 0) {$/{N;s/^    if (![a-z_]*block_dirty(vmm, b) || c->rw_attach == 0) {\(\n *\/\* Clean: reuse\)/    if (1) {\1/}' \
     "eviction reuses a modified block without paging it out (spring__cache_evict)"
 mut take-without-list-clears-dirty \
     '/^        if (data != NULL)$/{N;s/^        if (data != NULL)\(\n *b->dirty = false; \/\* the pager has the data now\)/        if (1)\1/}' \
@@ -134,7 +137,7 @@ mut page-in-asks-rw \
     's/rw ? SPRING_RIGHTS_RW : SPRING_RIGHTS_RO, \&own,/SPRING_RIGHTS_RW, \&own,/' \
     "every page_in asks the pager for read-write data, whatever the block's mode (pager_page_in)"
 mut delete-keeps-zero-fill \
-    '/} else if (op == OP_DELETE) {/{n;s/if ((rc = zr_remove(c, off, end)) != 0)/if ((rc = 0) != 0)/}' \
+    '/} else if (op == OP_DELETE) {/{n;s/if ((rc = \(spring__\)\{0,1\}zr_remove(c, off, end)) != 0)/if ((rc = 0) != 0)/}' \
     "delete_range leaves zero-fill ranges in place (take_data)"
 
 if $LIST; then

@@ -881,6 +881,28 @@ START_TEST(test_delete_range)
 }
 END_TEST
 
+/* delete_range removes zero-fill ranges too (zero_fill put that data in
+ * the cache): the next access asks the pager again and shows its data, here
+ * still the pattern, since this pager did not zero its own copy. */
+START_TEST(test_delete_range_drops_zero_fill)
+{
+    fx_t f;
+    fx_init(&f, 32, 8, 0, SPRING_OWN_EXCLUSIVE);
+    fx_map(&f, SPRING_RIGHTS_RW);
+    spring_cache_obj_t c = tp_cache(f.tp);
+    ck_assert_rc(spring_cache_zero_fill(c, 0, 4 * PS, NULL), 0);
+    ck_assert(page_is(f.as, f.a + PS, 0)); /* one block materialized, three still in the table */
+    tp_clear(f.tp);
+    ck_assert_rc(spring_cache_delete_range(c, 0, 4 * PS, NULL), 0);
+    for (spring_off_t i = 0; i < 4; i++) {
+        ck_assert_msg(page_is_pat(f.as, f.a + i * PS, i * PS), "page %d: delete_range left it zero-filled",
+                      (int)i);
+        ck_assert_uint_eq(calls_at(f.tp, TP_PAGE_IN, i * PS), 1);
+    }
+    fx_fini(&f);
+}
+END_TEST
+
 /* zero_fill: the range reads zero with no page_in and is held read-write
  * (a write needs no page_in even in the shared state); cached data in it
  * is discarded; the zero blocks count as modified. */
@@ -4515,6 +4537,7 @@ static Suite *scenarios_suite(void)
     tcase_add_test(t, test_deny_writes_no_data_keeps_modifications);
     tcase_add_test(t, test_write_back);
     tcase_add_test(t, test_delete_range);
+    tcase_add_test(t, test_delete_range_drops_zero_fill);
     tcase_add_test(t, test_zero_fill);
     tcase_add_test(t, test_populate);
     tcase_add_test(t, test_destroy_cache);

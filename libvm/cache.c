@@ -660,8 +660,8 @@ int spring__cache_check(struct vm_cache *c, const char **why)
             break;
         }
         for (size_t i = 0; i < b->nframes; i++) {
-            struct vm_frame *f = &vmm->frames[b->frames[i]];
-            if (b->frames[i] >= vmm->nframes || f->block != b || f->onfree) {
+            const struct vm_frame *f = b->frames[i] < vmm->nframes ? &vmm->frames[b->frames[i]] : NULL;
+            if (f == NULL || f->block != b || f->onfree) {
                 *why = "block frame not owned by the block";
                 rc = SPRING_EPROTO;
                 break;

@@ -151,11 +151,25 @@ static void sub_merge(struct vm_region *r)
     r->nsub = j + 1;
 }
 
-static void region_free(struct vm_region *r)
+/* Regions come from the address space's slab (slab.h), under its own leaf
+ * lock: they are made and freed with as->lock not held. */
+static struct vm_region *region_alloc(spring_as_t *as)
 {
+    vm_lock(&as->slab_lock);
+    struct vm_region *r = spring__slab_alloc(as->vmm, &as->regions);
+    vm_unlock(&as->slab_lock);
+    return r;
+}
+
+static void region_free(spring_as_t *as, struct vm_region *r)
+{
+    if (r == NULL)
+        return;
     if (r->sub != &r->sub1)
         free(r->sub);
-    free(r);
+    vm_lock(&as->slab_lock);
+    spring__slab_free(&as->regions, r);
+    vm_unlock(&as->slab_lock);
 }
 
 /* Whether this thread is running an event handler: while it is, no event
@@ -236,6 +250,8 @@ int spring_as_new(spring_vmm_t *vmm, const spring_as_options_t *opts, spring_as_
     }
     vm_rwlock_init(&as->lock, VM_RANK_AS);
     vm_mutex_init(&as->free_lock, VM_RANK_AS_FREE);
+    vm_mutex_init(&as->slab_lock, VM_RANK_SLAB);
+    spring__slab_init(&as->regions, sizeof(struct vm_region));
     as->free_hint = as->base;
     as->free_hole = 0;
     vm_lock(&vmm->as_list_lock);
@@ -274,6 +290,8 @@ void spring_as_destroy(spring_as_t *as)
     vmm->nas--;
     vm_unlock(&vmm->as_list_lock);
     rt_fini(&as->idx);
+    spring__slab_fini(&as->regions);
+    vm_mutex_destroy(&as->slab_lock);
     vm_mutex_destroy(&as->free_lock);
     vm_rwlock_destroy(&as->lock);
     free(as);
@@ -391,7 +409,7 @@ static int map_internal(spring_as_t *as, spring_mobj_t *mobj, spring_off_t off, 
             spring__cache_unref(c);
             return SPRING_EBIND;
         }
-        struct vm_region *r = spring__calloc(vmm, 1, sizeof *r);
+        struct vm_region *r = region_alloc(as);
         if (r == NULL) {
             spring__cache_detach(c);
             spring__cache_unref(c);
@@ -420,7 +438,7 @@ static int map_internal(spring_as_t *as, spring_mobj_t *mobj, spring_off_t off, 
         if (nomem || !rt_insert_if(&as->idx, addr, r, region_fits, &fa)) {
             vm_rwunlock(&as->lock);
             spring_mobj_unref(r->mobj);
-            region_free(r);
+            region_free(as, r);
             spring__cache_detach(c);
             spring__cache_unref(c);
             if (nomem)
@@ -434,7 +452,7 @@ static int map_internal(spring_as_t *as, spring_mobj_t *mobj, spring_off_t off, 
             region_remove(as, r);
             vm_rwunlock(&as->lock);
             spring_mobj_unref(r->mobj);
-            region_free(r);
+            region_free(as, r);
             spring__cache_detach(c);
             spring__cache_unref(c);
             return rc;
@@ -626,17 +644,19 @@ static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bo
             spring__cache_detach(x->cache);
             spring__cache_unref(x->cache);
             spring_mobj_unref(x->mobj);
-            region_free(x);
+            region_free(as, x);
         }
         if (need) {
             /* A split needs a region: allocate it unlocked, then look again. */
             if (spare)
-                region_free(spare);
-            spare = spring__calloc(vmm, 1, sizeof *spare);
+                region_free(as, spare);
+            spare = region_alloc(as);
             if (spare)
                 spare->sub = need == 1 ? &spare->sub1 : spring__calloc(vmm, need, sizeof *spare->sub);
             if (spare == NULL || spare->sub == NULL) {
-                free(spare);
+                if (spare != NULL)
+                    spare->sub = &spare->sub1;
+                region_free(as, spare);
                 spare = NULL;
                 rc = SPRING_ENOMEM;
                 break;
@@ -648,7 +668,7 @@ static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bo
             break;
     }
     if (spare)
-        region_free(spare);
+        region_free(as, spare);
     if (events && changed)
         notify(as, SPRING_AS_EVENT_UNMAP, addr, len, SPRING_RIGHTS_NONE);
     return rc;

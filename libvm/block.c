@@ -105,53 +105,25 @@ void spring__block_unhash(struct vm_cache *c, struct vm_block *b)
     b->hashed = false;
 }
 
-/* Freed blocks and zero-fill nodes are kept on small per-cache lists for
- * reuse, so that the fault path makes no allocation in the steady state. */
-#define SLAB_KEEP 64
-
-struct slab_free {
-    struct slab_free *next;
-};
-
-static void *slab_pop(void **head, unsigned *n)
+/* Blocks and zero-fill nodes come from per-cache slabs (slab.h), so that
+ * the fault path makes no malloc call in the steady state. */
+void spring__block_slab_init(struct vm_cache *c)
 {
-    struct slab_free *f = *head;
-    if (f != NULL) {
-        *head = f->next;
-        (*n)--;
-    }
-    return f;
-}
-
-/* Keep p, or free it if enough are kept. */
-static void slab_push(void **head, unsigned *n, void *p)
-{
-    if (*n >= SLAB_KEEP) {
-        free(p);
-        return;
-    }
-    struct slab_free *f = p;
-    f->next = *head;
-    *head = f;
-    (*n)++;
+    spring__slab_init(&c->blk_slab, sizeof(struct vm_block) + c->pages_per_block * sizeof(size_t));
+    spring__slab_init(&c->zr_slab, sizeof(struct vm_zrange));
 }
 
 void spring__block_slab_fini(struct vm_cache *c)
 {
-    void *p;
-    while ((p = slab_pop(&c->blk_free, &c->nblk_free)) != NULL)
-        free(p);
-    while ((p = slab_pop(&c->zr_free, &c->nzr_free)) != NULL)
-        free(p);
+    spring__slab_fini(&c->blk_slab);
+    spring__slab_fini(&c->zr_slab);
 }
 
 struct vm_block *spring__block_alloc(struct vm_cache *c, spring_off_t off)
 {
-    size_t size = sizeof(struct vm_block) + c->pages_per_block * sizeof(size_t);
-    struct vm_block *b = slab_pop(&c->blk_free, &c->nblk_free);
-    if (b != NULL)
-        memset(b, 0, size);
-    else if ((b = spring__calloc(c->vmm, 1, size)) == NULL)
+    vm_assert_held(&c->lock);
+    struct vm_block *b = spring__slab_alloc(c->vmm, &c->blk_slab);
+    if (b == NULL)
         return NULL;
     b->cache = c;
     b->offset = off;
@@ -161,7 +133,8 @@ struct vm_block *spring__block_alloc(struct vm_cache *c, spring_off_t off)
 
 void spring__block_free(struct vm_cache *c, struct vm_block *b)
 {
-    slab_push(&c->blk_free, &c->nblk_free, b);
+    vm_assert_held(&c->lock);
+    spring__slab_free(&c->blk_slab, b);
 }
 
 /* Free a block that is no longer hashed: its translations go, its frames
@@ -309,14 +282,14 @@ int spring__zr_cmp(const struct vm_zrange *a, const struct vm_zrange *b)
 }
 RB_GENERATE(vm_zr_tree, vm_zrange, node, spring__zr_cmp)
 
-/* The first range ending after off.  => c->lock held. */
+/* => c->lock held. */
 static struct vm_zrange *zr_node_alloc(struct vm_cache *c)
 {
     vm_assert_held(&c->lock);
-    struct vm_zrange *n = slab_pop(&c->zr_free, &c->nzr_free);
-    return n != NULL ? n : spring__malloc(c->vmm, sizeof *n);
+    return spring__slab_alloc(c->vmm, &c->zr_slab);
 }
 
+/* The first range ending after off.  => c->lock held. */
 static struct vm_zrange *zr_first_after(const struct vm_cache *c, spring_off_t off)
 {
     struct vm_zrange *n = RB_ROOT(&c->zr), *best = NULL;
@@ -343,7 +316,7 @@ void spring__zr_clear(struct vm_cache *c)
     struct vm_zrange *r, *n;
     RB_FOREACH_SAFE(r, vm_zr_tree, &c->zr, n) {
         RB_REMOVE(vm_zr_tree, &c->zr, r);
-        slab_push(&c->zr_free, &c->nzr_free, r);
+        spring__slab_free(&c->zr_slab, r);
     }
     c->nzr = 0;
 }
@@ -370,7 +343,7 @@ int spring__zr_remove(struct vm_cache *c, spring_off_t s, spring_off_t e)
         next = RB_NEXT(vm_zr_tree, &c->zr, r);
         if (r->start >= s && r->end <= e) {
             RB_REMOVE(vm_zr_tree, &c->zr, r);
-            slab_push(&c->zr_free, &c->nzr_free, r);
+            spring__slab_free(&c->zr_slab, r);
             c->nzr--;
         } else if (r->start < s) {
             r->end = s;
@@ -402,13 +375,13 @@ int spring__zr_add(struct vm_cache *c, spring_off_t s, spring_off_t e)
     if (x != NULL && x->start == n->end) {
         n->end = x->end;
         RB_REMOVE(vm_zr_tree, &c->zr, x);
-        slab_push(&c->zr_free, &c->nzr_free, x);
+        spring__slab_free(&c->zr_slab, x);
         c->nzr--;
     }
     if (p != NULL && p->end == n->start) {
         p->end = n->end;
         RB_REMOVE(vm_zr_tree, &c->zr, n);
-        slab_push(&c->zr_free, &c->nzr_free, n);
+        spring__slab_free(&c->zr_slab, n);
         c->nzr--;
     }
     return 0;
@@ -548,9 +521,9 @@ int spring__block_move(struct vm_cache *src, spring_off_t soff, struct vm_cache 
         rc = SPRING_ENOENT;
     } else if (spring__block_lookup(dst, doff) != NULL) {
         rc = SPRING_EEXIST;
-    } else if (b->state != VM_B_VALID || b->fast || spring__block_locked(src, soff) ||
+    } else if (b->state != VM_B_VALID || b->fast || b->taken || spring__block_locked(src, soff) ||
                spring__block_pinned(vmm, b)) {
-        rc = SPRING_EBUSY; /* in transit, reached without pins, locked or pinned: try later */
+        rc = SPRING_EBUSY; /* in transit, reached without pins, held by a call, locked or pinned */
     } else {
         /* Its translations belong to the old identity. */
         spring__hat_unload_block(vmm, b);
@@ -559,16 +532,23 @@ int spring__block_move(struct vm_cache *src, spring_off_t soff, struct vm_cache 
         else
             rc = spring__zr_remove(dst, doff, doff + dst->block_size);
     }
+    /* The block's record comes from its cache's slab: the moved block is a
+     * copy from dst's, taking the old one's place on the replacement list. */
+    struct vm_block *nb = NULL;
+    if (rc == 0 && (nb = spring__block_alloc(dst, doff)) == NULL)
+        rc = SPRING_ENOMEM;
     if (rc == 0) {
         (void)spring__block_dirty(vmm, b);
         spring__block_unhash(src, b);
-        vm_lock(&vmm->page_lock); /* the replacement scan reads the identity under it */
-        b->cache = dst;
-        b->offset = doff;
-        vm_unlock(&vmm->page_lock);
-        b->dirty = true; /* dst's pager has never seen these bytes */
-        b->rw = b->rw && (dst->max_rights & SPRING_RIGHTS_W);
-        spring__block_hash(dst, b);
+        memcpy(nb->frames, b->frames, b->nframes * sizeof *b->frames);
+        nb->state = b->state;
+        nb->dirty = true; /* dst's pager has never seen these bytes */
+        nb->rw = b->rw && (dst->max_rights & SPRING_RIGHTS_W);
+        atomic_store_explicit(&nb->referenced, atomic_load_explicit(&b->referenced, memory_order_relaxed),
+                              memory_order_relaxed);
+        spring__pageout_replace(vmm, b, nb); /* the scan reads identities under page_lock */
+        spring__block_hash(dst, nb);
+        spring__block_free(src, b);
         pthread_cond_broadcast(&src->cv);
         pthread_cond_broadcast(&dst->cv);
     }

@@ -119,6 +119,7 @@ int spring__cache_new(spring_vmm_t *vmm, spring_privilege_t priv, const spring_p
     c->block_size = bs;
     c->block_shift = (unsigned)__builtin_ctzll(bs);
     c->pages_per_block = (size_t)(bs / vmm->page_size);
+    spring__block_slab_init(c);
     c->max_rights = max_rights;
     c->priv = priv;
     c->signal_last_ref = signal_last_ref;

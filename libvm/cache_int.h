@@ -125,9 +125,8 @@ struct vm_cache {
     bool dying;                         /* [l] being destroyed */
     TAILQ_ENTRY(vm_cache) lq;           /* [l] */
     struct vm_pstats pst;               /* [a] */
-    void *blk_free;                     /* [o] freed blocks kept for reuse (block.c) */
-    void *zr_free;                      /* [o] freed zero-fill table nodes kept for reuse */
-    unsigned nblk_free, nzr_free;       /* [o] */
+    struct vm_slab blk_slab;            /* [o] where its blocks come from (block.c) */
+    struct vm_slab zr_slab;             /* [o] where its zero-fill table nodes come from */
     uint64_t *rights_h;                 /* [o] rights handles issued */
     size_t nrights, rightscap;          /* [o] */
 };
@@ -143,6 +142,7 @@ SPRING__HIDDEN struct vm_block *spring__block_alloc(struct vm_cache *c, spring_o
  * => c->lock held. */
 SPRING__HIDDEN void spring__block_free(struct vm_cache *c, struct vm_block *b);
 /* Free the cache's kept blocks and nodes (cache teardown). */
+SPRING__HIDDEN void spring__block_slab_init(struct vm_cache *c);
 SPRING__HIDDEN void spring__block_slab_fini(struct vm_cache *c);
 /* Enter b in the cache's tree and the page hash; its frames become its.
  * => c->lock held. */
@@ -213,6 +213,9 @@ SPRING__HIDDEN void spring__lru_remove(spring_vmm_t *vmm, struct vm_block *b);
 /* Move b to the page-out list (out) or back to the in-use tail.
  * => c->lock held. */
 SPRING__HIDDEN void spring__pageout_move(spring_vmm_t *vmm, struct vm_block *b, bool out);
+/* nb takes old's place on its replacement list (a block's record replaced
+ * by a copy: spring__block_move). */
+SPRING__HIDDEN void spring__pageout_replace(spring_vmm_t *vmm, struct vm_block *old, struct vm_block *nb);
 /* Note a use of b for replacement (no lock taken). */
 static inline void spring__block_touch(struct vm_block *b)
 {

@@ -41,7 +41,8 @@ enum vm_rank {
     VM_RANK_HASH = 9,       /* page-hash stripe lock */
     VM_RANK_PAGE = 10,      /* vmm->page_lock */
     VM_RANK_HAT = 11,       /* (the HAT backend's own lock: not a vm_mutex_t) */
-    VM_RANK_HANDLE = 12     /* handle-table lock */
+    VM_RANK_HANDLE = 12,    /* handle-table lock */
+    VM_RANK_SLAB = 13       /* as->slab_lock */
 };
 
 typedef struct vm_mutex {

@@ -201,6 +201,21 @@ void spring__lru_remove(spring_vmm_t *vmm, struct vm_block *b)
     vm_unlock(&vmm->page_lock);
 }
 
+void spring__pageout_replace(spring_vmm_t *vmm, struct vm_block *old, struct vm_block *nb)
+{
+    vm_lock(&vmm->page_lock);
+    nb->onlist = old->onlist;
+    if (old->onlist != VM_BL_NONE) {
+        TAILQ_INSERT_BEFORE(old, nb, lru);
+        if (old->onlist == VM_BL_INUSE)
+            TAILQ_REMOVE(&vmm->inuse, old, lru);
+        else
+            TAILQ_REMOVE(&vmm->pageoutq, old, lru);
+        old->onlist = VM_BL_NONE;
+    }
+    vm_unlock(&vmm->page_lock);
+}
+
 void spring__pageout_move(spring_vmm_t *vmm, struct vm_block *b, bool out)
 {
     vm_lock(&vmm->page_lock);

@@ -50,6 +50,7 @@
 #include "lock.h"
 #include "pagercall.h"
 #include "rtree.h"
+#include "slab.h"
 
 #define SPRING__HIDDEN __attribute__((visibility("hidden")))
 
@@ -261,6 +262,8 @@ struct spring_as {
     vm_mutex_t free_lock;
     spring_addr_t free_hint;            /* [A + free_lock; A write alone] base or a region end */
     spring_off_t free_hole;             /* [A + free_lock; A write alone] */
+    vm_mutex_t slab_lock;
+    struct vm_slab regions;             /* [slab_lock] where its regions come from */
     void *hatctx;                       /* [c] */
     spring_addr_t base, limit;          /* [c] */
     bool privileged;                    /* [c] */
@@ -288,6 +291,9 @@ struct spring_mobj {
 /* Internal interfaces between the layers.                              */
 
 /* vmm.c */
+/* Whether this allocation is to fail (allocation-failure injection, for
+ * allocators that do not call malloc every time: slab.c). */
+SPRING__HIDDEN bool spring__alloc_fails(spring_vmm_t *vmm);
 SPRING__HIDDEN void *spring__malloc(spring_vmm_t *vmm, size_t n);
 SPRING__HIDDEN void *spring__calloc(spring_vmm_t *vmm, size_t n, size_t m);
 SPRING__HIDDEN void *spring__realloc(spring_vmm_t *vmm, void *p, size_t n);

@@ -23,6 +23,11 @@ static bool inject_fail(spring_vmm_t *vmm)
     return false;
 }
 
+bool spring__alloc_fails(spring_vmm_t *vmm)
+{
+    return inject_fail(vmm);
+}
+
 void *spring__malloc(spring_vmm_t *vmm, size_t n)
 {
     return inject_fail(vmm) ? NULL : malloc(n);

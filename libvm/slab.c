@@ -9,6 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Under AddressSanitizer, free and never-carved objects are poisoned, so a
+ * use after free inside a chunk is caught as it would be with malloc. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 /* A chunk: this header, then per_chunk objects.  Objects never handed out
  * are carved from the end of the used part (nfresh), so a new chunk is not
  * touched beyond what is used; freed ones are linked through their first
@@ -74,15 +85,17 @@ void *spring__slab_alloc(spring_vmm_t *vmm, struct vm_slab *s)
             k->free = NULL;
             k->nfree = s->per_chunk;
             k->nfresh = 0;
+            POISON((char *)k + HDR, VM_SLAB_CHUNK - HDR);
             s->nchunks++;
         }
         partial_link(s, k);
     }
     void *p = k->free;
-    if (p != NULL)
-        memcpy(&k->free, p, sizeof(void *));
-    else
+    if (p == NULL)
         p = (char *)k + HDR + (size_t)k->nfresh++ * s->size;
+    UNPOISON(p, s->size);
+    if (p == k->free)
+        memcpy(&k->free, p, sizeof(void *));
     if (--k->nfree == 0)
         partial_unlink(s, k); /* full: found again through its objects */
     s->nobj++;
@@ -101,6 +114,7 @@ void spring__slab_free(struct vm_slab *s, void *p)
     }
     struct vm_slab_chunk *k = (void *)((uintptr_t)p & ~(uintptr_t)(VM_SLAB_CHUNK - 1));
     memcpy(p, &k->free, sizeof(void *));
+    POISON(p, s->size);
     k->free = p;
     if (k->nfree++ == 0)
         partial_link(s, k);
@@ -109,6 +123,7 @@ void spring__slab_free(struct vm_slab *s, void *p)
         if (s->empty == NULL) {
             s->empty = k;
         } else {
+            UNPOISON(k, VM_SLAB_CHUNK);
             free(k);
             s->nchunks--;
         }
@@ -121,8 +136,11 @@ void spring__slab_fini(struct vm_slab *s)
     struct vm_slab_chunk *k;
     while ((k = s->partial) != NULL) {
         partial_unlink(s, k);
+        UNPOISON(k, VM_SLAB_CHUNK);
         free(k);
     }
+    if (s->empty != NULL)
+        UNPOISON(s->empty, VM_SLAB_CHUNK);
     free(s->empty);
     s->empty = NULL;
     s->nchunks = 0;

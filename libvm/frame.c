@@ -178,7 +178,9 @@ static void take_free_locked(spring_vmm_t *vmm, size_t n, size_t *out)
     vmm->nfree -= n;
 }
 
-int spring__frames_take_special(spring_vmm_t *vmm, size_t n, size_t *out)
+/* Take n frames off the free list without making room: SPRING_ENOFRAMES
+ * when fewer are free.  Special frames are marked as the HAT backend's. */
+static int take_now(spring_vmm_t *vmm, size_t n, size_t *out, bool special)
 {
     vm_lock(&vmm->page_lock);
     if (vmm->nfree < n) {
@@ -186,11 +188,18 @@ int spring__frames_take_special(spring_vmm_t *vmm, size_t n, size_t *out)
         return SPRING_ENOFRAMES;
     }
     take_free_locked(vmm, n, out);
-    for (size_t i = 0; i < n; i++)
-        vmm->frames[out[i]].special = true;
-    vmm->nspecial += n;
+    if (special) {
+        for (size_t i = 0; i < n; i++)
+            vmm->frames[out[i]].special = true;
+        vmm->nspecial += n;
+    }
     vm_unlock(&vmm->page_lock);
     return 0;
+}
+
+int spring__frames_take_special(spring_vmm_t *vmm, size_t n, size_t *out)
+{
+    return take_now(vmm, n, out, true);
 }
 
 void spring__frames_give_special(spring_vmm_t *vmm, const size_t *fr, size_t n)
@@ -213,13 +222,9 @@ void spring__frames_give_special(spring_vmm_t *vmm, const size_t *fr, size_t n)
 
 int spring__frames_alloc_nowait(spring_vmm_t *vmm, size_t n, size_t *out)
 {
-    vm_lock(&vmm->page_lock);
-    if (vmm->nfree < n) {
-        vm_unlock(&vmm->page_lock);
-        return SPRING_ENOFRAMES;
-    }
-    take_free_locked(vmm, n, out);
-    vm_unlock(&vmm->page_lock);
+    int rc = take_now(vmm, n, out, false);
+    if (rc != 0)
+        return rc;
     for (size_t i = 0; i < n; i++)
         spring__hat_frame_refmod(vmm, out[i], SPRING_HAT_REF | SPRING_HAT_MOD);
     return 0;

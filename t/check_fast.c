@@ -20,37 +20,10 @@
 #define PS 4096
 #define VMM_NAME "fast"
 
-typedef struct fx {
-    spring_registry_t *reg;
-    spring_vmm_t *vmm;
-    spring_as_t *as;
-    tpager_t *tp;
-    spring_mobj_t *m;
-    spring_addr_t a;
-    spring_off_t len;
-} fx_t;
-
 static void fx_init(fx_t *f, size_t nframes, size_t npages)
 {
-    memset(f, 0, sizeof *f);
-    f->vmm = test_vmm(VMM_NAME, nframes, &f->reg);
-    ck_assert_rc(spring_as_new(f->vmm, NULL, &f->as), 0);
-    f->len = (spring_off_t)npages * PS;
-    f->tp = tp_new(f->reg, VMM_NAME, NULL, f->len, 0, SPRING_OWN_EXCLUSIVE, false);
-    f->m = tp_mobj(f->tp, SPRING_RIGHTS_RW);
-    spring_off_t len = f->len;
-    f->a = SPRING_ANYWHERE;
-    ck_assert_rc(spring_as_map(f->as, f->m, 0, &len, &f->a, SPRING_RIGHTS_RW), 0);
-}
-
-static void fx_fini(fx_t *f)
-{
-    CHECK_VMM(f->vmm);
-    spring_as_destroy(f->as);
-    spring_mobj_unref(f->m);
-    (void)spring_vmm_reclaim_caches(f->vmm, 0);
-    tp_free(f->tp);
-    test_vmm_free(f->vmm, f->reg);
+    fx_setup(f, VMM_NAME, nframes, npages, 0, SPRING_OWN_EXCLUSIVE, false, false);
+    fx_map(f, SPRING_RIGHTS_RW);
 }
 
 static void fill(fx_t *f, spring_off_t page, uint8_t v)

@@ -60,46 +60,11 @@ static spring_as_t *as_new(spring_vmm_t *vmm, bool privileged, spring_addr_t lim
     return as;
 }
 
-/* A VMM, a privileged address space and a test pager with a memory object
- * of maximum rights RW over npages pages. */
-typedef struct fx {
-    spring_registry_t *reg;
-    spring_vmm_t *vmm;
-    spring_as_t *as;
-    tpager_t *tp;
-    spring_mobj_t *m;
-    spring_addr_t a;   /* where fx_map mapped the object */
-    spring_off_t len;  /* the object's length */
-} fx_t;
-
+/* The fixture (testlib.h) with a privileged address space and patterned
+ * initial data. */
 static void fx_init(fx_t *f, size_t nframes, size_t npages, spring_off_t bs, spring_ownership_t own)
 {
-    memset(f, 0, sizeof *f);
-    f->vmm = test_vmm(VMM_NAME, nframes, &f->reg);
-    f->as = as_new(f->vmm, true, 0);
-    f->len = (spring_off_t)npages * PS;
-    f->tp = tp_new(f->reg, VMM_NAME, NULL, f->len, bs, own, true);
-    f->m = tp_mobj(f->tp, SPRING_RIGHTS_RW);
-}
-
-/* Map the whole object anywhere. */
-static void fx_map(fx_t *f, spring_rights_t access)
-{
-    spring_off_t len = f->len;
-    f->a = SPRING_ANYWHERE;
-    ck_assert_rc(spring_as_map(f->as, f->m, 0, &len, &f->a, access), 0);
-    ck_assert_uint_eq(len, f->len);
-}
-
-static void fx_fini(fx_t *f)
-{
-    CHECK_VMM(f->vmm);
-    spring_as_destroy(f->as);
-    spring_mobj_unref(f->m);
-    /* Caches the test pager lost track of go now, while it still exists. */
-    (void)spring_vmm_reclaim_caches(f->vmm, 0);
-    tp_free(f->tp);
-    test_vmm_free(f->vmm, f->reg);
+    fx_setup(f, VMM_NAME, nframes, npages, bs, own, true, true);
 }
 
 /* Write a whole page of byte v at a. */

@@ -616,3 +616,36 @@ void tp_set_slots(tpager_t *tp, unsigned missing)
         tp->ops.done_with_pager_object = NULL;
     pthread_mutex_unlock(&tp->lock);
 }
+
+void fx_setup(fx_t *f, const char *vmm_name, size_t nframes, size_t npages, spring_off_t bs,
+              spring_ownership_t own, bool privileged, bool pattern)
+{
+    memset(f, 0, sizeof *f);
+    f->vmm = test_vmm(vmm_name, nframes, &f->reg);
+    spring_as_options_t o;
+    spring_as_options_init(&o);
+    o.privileged = privileged;
+    ck_assert_rc(spring_as_new(f->vmm, &o, &f->as), 0);
+    f->len = (spring_off_t)npages * 4096;
+    f->tp = tp_new(f->reg, vmm_name, NULL, f->len, bs, own, pattern);
+    f->m = tp_mobj(f->tp, SPRING_RIGHTS_RW);
+}
+
+void fx_map(fx_t *f, spring_rights_t access)
+{
+    spring_off_t len = f->len;
+    f->a = SPRING_ANYWHERE;
+    ck_assert_rc(spring_as_map(f->as, f->m, 0, &len, &f->a, access), 0);
+    ck_assert_uint_eq(len, f->len);
+}
+
+void fx_fini(fx_t *f)
+{
+    CHECK_VMM(f->vmm);
+    spring_as_destroy(f->as);
+    spring_mobj_unref(f->m);
+    /* Caches the test pager lost track of go now, while it still exists. */
+    (void)spring_vmm_reclaim_caches(f->vmm, 0);
+    tp_free(f->tp);
+    test_vmm_free(f->vmm, f->reg);
+}

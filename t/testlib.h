@@ -156,6 +156,29 @@ unsigned long rechat_count(enum rechat_op op);
 spring_vm_info_t test_vm_info(spring_vmm_t *vmm);
 spring_as_statistics_t test_as_stats(spring_as_t *as);
 
+/* A fixture: a VMM, one address space and a test pager with a memory
+ * object of maximum rights RW over npages pages. */
+typedef struct fx {
+    spring_registry_t *reg;
+    spring_vmm_t *vmm;
+    spring_as_t *as;
+    tpager_t *tp;
+    spring_mobj_t *m;
+    spring_addr_t a;   /* where fx_map mapped the object */
+    spring_off_t len;  /* the object's length */
+} fx_t;
+
+/* Set up f: the VMM named vmm_name with nframes frames, an address space
+ * (privileged or not), a test pager (block size bs, 0 = a page; ownership
+ * own; initial data tp_pattern() when pattern, else zero).  Nothing is
+ * mapped yet. */
+void fx_setup(fx_t *f, const char *vmm_name, size_t nframes, size_t npages, spring_off_t bs,
+              spring_ownership_t own, bool privileged, bool pattern);
+/* Map the whole object anywhere with the given access; sets f->a. */
+void fx_map(fx_t *f, spring_rights_t access);
+/* Check the VMM, then tear the fixture down. */
+void fx_fini(fx_t *f);
+
 /* Fail the test with the VMM's consistency-check message. */
 #define CHECK_VMM(vmm)                                                                        \
     do {                                                                                      \

@@ -22,6 +22,13 @@
 #include "rtree.h"
 #include "vm_int.h"
 
+/* The top of a public call on an address space: in the debug build, its
+ * VMM's consistency checker runs when the outermost call returns. */
+#define AS_API_ENTER(as) \
+    VM_API_ENTER();      \
+    if ((as) != NULL)    \
+    VM_API_VMM((as)->vmm)
+
 
 #define AS_DEFAULT_LIMIT ((spring_addr_t)1 << 47)
 
@@ -505,9 +512,7 @@ static int check_map_args(spring_as_t *as, spring_off_t off, const spring_off_t 
 int spring_as_map(spring_as_t *as, spring_mobj_t *mobj, spring_off_t mobj_offset, spring_off_t *length,
                   spring_addr_t *address, spring_rights_t access)
 {
-    VM_API_ENTER();
-    if (as != NULL)
-        VM_API_VMM(as->vmm);
+    AS_API_ENTER(as);
     if (as == NULL || mobj == NULL)
         return SPRING_EINVAL;
     int rc = check_map_args(as, mobj_offset, length, address, access);
@@ -518,9 +523,7 @@ int spring_as_map(spring_as_t *as, spring_mobj_t *mobj, spring_off_t mobj_offset
 
 int spring_as_map_many(spring_as_t *as, spring_mapping_t *m, size_t n)
 {
-    VM_API_ENTER();
-    if (as != NULL)
-        VM_API_VMM(as->vmm);
+    AS_API_ENTER(as);
     if (as == NULL || (m == NULL && n > 0))
         return SPRING_EINVAL;
     int first = 0;
@@ -676,9 +679,7 @@ static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bo
 
 int spring_as_unmap(spring_as_t *as, spring_addr_t address, spring_off_t length)
 {
-    VM_API_ENTER();
-    if (as != NULL)
-        VM_API_VMM(as->vmm);
+    AS_API_ENTER(as);
     if (as == NULL)
         return SPRING_EINVAL;
     int rc = check_range(as, address, length);
@@ -722,9 +723,7 @@ static int default_anon(spring_as_t *as, spring_mobj_t **out)
 
 int spring_as_allocate_memory(spring_as_t *as, spring_off_t *length, spring_addr_t *address, spring_rights_t access)
 {
-    VM_API_ENTER();
-    if (as != NULL)
-        VM_API_VMM(as->vmm);
+    AS_API_ENTER(as);
     if (as == NULL)
         return SPRING_EINVAL;
     int rc = check_map_args(as, 0, length, address, access);
@@ -741,9 +740,7 @@ int spring_as_allocate_memory(spring_as_t *as, spring_off_t *length, spring_addr
 int spring_as_allocate_memory_and_mobj(spring_as_t *as, spring_off_t *length, spring_addr_t *address,
                                        spring_rights_t access, spring_mobj_t **mobj)
 {
-    VM_API_ENTER();
-    if (as != NULL)
-        VM_API_VMM(as->vmm);
+    AS_API_ENTER(as);
     if (as == NULL || mobj == NULL)
         return SPRING_EINVAL;
     int rc = check_map_args(as, 0, length, address, access);
@@ -791,9 +788,7 @@ static int cover_and_reserve(spring_as_t *as, spring_addr_t addr, spring_addr_t 
 int spring_as_change_access_rights(spring_as_t *as, spring_addr_t address, spring_off_t length,
                                    spring_rights_t rights)
 {
-    VM_API_ENTER();
-    if (as != NULL)
-        VM_API_VMM(as->vmm);
+    AS_API_ENTER(as);
     if (as == NULL || (rights != SPRING_RIGHTS_NONE && !spring_rights_valid(rights)))
         return SPRING_EINVAL;
     int rc = check_range(as, address, length);
@@ -901,9 +896,7 @@ static int as_fault_pin(spring_as_t *as, spring_addr_t va, spring_rights_t acces
 
 int spring_as_lock_memory(spring_as_t *as, spring_addr_t address, spring_off_t length)
 {
-    VM_API_ENTER();
-    if (as != NULL)
-        VM_API_VMM(as->vmm);
+    AS_API_ENTER(as);
     if (as == NULL)
         return SPRING_EINVAL;
     int rc = check_range(as, address, length);
@@ -930,9 +923,7 @@ int spring_as_lock_memory(spring_as_t *as, spring_addr_t address, spring_off_t l
 
 int spring_as_unlock_memory(spring_as_t *as, spring_addr_t address, spring_off_t length)
 {
-    VM_API_ENTER();
-    if (as != NULL)
-        VM_API_VMM(as->vmm);
+    AS_API_ENTER(as);
     if (as == NULL)
         return SPRING_EINVAL;
     int rc = check_range(as, address, length);
@@ -948,9 +939,7 @@ int spring_as_unlock_memory(spring_as_t *as, spring_addr_t address, spring_off_t
 
 int spring_as_flush(spring_as_t *as, spring_addr_t address, spring_off_t length, bool please_keep)
 {
-    VM_API_ENTER();
-    if (as != NULL)
-        VM_API_VMM(as->vmm);
+    AS_API_ENTER(as);
     if (as == NULL)
         return SPRING_EINVAL;
     int rc = check_range(as, address, length);
@@ -1088,9 +1077,7 @@ int spring_as_pager_stats(spring_as_t *as, spring_addr_t address, spring_pager_s
 
 int spring_as_set_swap_pager(spring_as_t *as, const spring_swap_pager_ops_t *ops, void *swapper)
 {
-    VM_API_ENTER();
-    if (as != NULL)
-        VM_API_VMM(as->vmm);
+    AS_API_ENTER(as);
     if (as == NULL)
         return SPRING_EINVAL;
     if (ops != NULL && (ops->version < 1 || ops->version > SPRING_SWAP_PAGER_OPS_VERSION))
@@ -1236,9 +1223,7 @@ int spring__as_fault_fast(spring_as_t *as, spring_addr_t va, spring_rights_t acc
 
 int spring_as_fault(spring_as_t *as, spring_addr_t address, spring_rights_t access)
 {
-    VM_API_ENTER();
-    if (as != NULL)
-        VM_API_VMM(as->vmm);
+    AS_API_ENTER(as);
     size_t f;
     if (as == NULL || !valid_access(access))
         return SPRING_EINVAL;
@@ -1275,9 +1260,7 @@ static int translate_pin(spring_as_t *as, spring_addr_t va, spring_rights_t acce
 int spring_as_translate(spring_as_t *as, spring_addr_t address, spring_rights_t access, void **ptr,
                         spring_pin_t *pin)
 {
-    VM_API_ENTER();
-    if (as != NULL)
-        VM_API_VMM(as->vmm);
+    AS_API_ENTER(as);
     if (as == NULL || ptr == NULL || pin == NULL || !valid_access(access))
         return SPRING_EINVAL;
     size_t f;
@@ -1343,9 +1326,7 @@ static int as_copy(spring_as_t *as, spring_addr_t address, void *buf, const void
 
 int spring_as_read(spring_as_t *as, spring_addr_t address, void *buf, size_t len)
 {
-    VM_API_ENTER();
-    if (as != NULL)
-        VM_API_VMM(as->vmm);
+    AS_API_ENTER(as);
     if (buf == NULL && len > 0)
         return SPRING_EINVAL;
     return as_copy(as, address, buf, NULL, len);
@@ -1353,9 +1334,7 @@ int spring_as_read(spring_as_t *as, spring_addr_t address, void *buf, size_t len
 
 int spring_as_write(spring_as_t *as, spring_addr_t address, const void *buf, size_t len)
 {
-    VM_API_ENTER();
-    if (as != NULL)
-        VM_API_VMM(as->vmm);
+    AS_API_ENTER(as);
     if (buf == NULL && len > 0)
         return SPRING_EINVAL;
     return as_copy(as, address, NULL, buf, len);

@@ -76,6 +76,18 @@ static bool pow2(size_t x)
     return x != 0 && (x & (x - 1)) == 0;
 }
 
+/* The last of a VMM: its locks and its memory. */
+static void vmm_free(spring_vmm_t *vmm)
+{
+    vm_mutex_destroy(&vmm->page_lock);
+    pthread_cond_destroy(&vmm->frame_cv);
+    vm_mutex_destroy(&vmm->cache_lock);
+    vm_mutex_destroy(&vmm->as_list_lock);
+    vm_mutex_destroy(&vmm->swap_lock);
+    free(vmm->name);
+    free(vmm);
+}
+
 int spring_vmm_new(const spring_vmm_config_t *cfg, spring_vmm_t **out)
 {
     int rc;
@@ -154,13 +166,7 @@ fail_frames:
     spring__gp_fini(vmm);
     spring__frames_fini(vmm);
 fail:
-    vm_mutex_destroy(&vmm->page_lock);
-    pthread_cond_destroy(&vmm->frame_cv);
-    vm_mutex_destroy(&vmm->cache_lock);
-    vm_mutex_destroy(&vmm->as_list_lock);
-    vm_mutex_destroy(&vmm->swap_lock);
-    free(vmm->name);
-    free(vmm);
+    vmm_free(vmm);
     return rc;
 }
 
@@ -203,13 +209,7 @@ int spring_vmm_destroy(spring_vmm_t *vmm)
     spring__hat_destroy(vmm);
     spring__gp_fini(vmm);
     spring__frames_fini(vmm);
-    vm_mutex_destroy(&vmm->page_lock);
-    pthread_cond_destroy(&vmm->frame_cv);
-    vm_mutex_destroy(&vmm->cache_lock);
-    vm_mutex_destroy(&vmm->as_list_lock);
-    vm_mutex_destroy(&vmm->swap_lock);
-    free(vmm->name);
-    free(vmm);
+    vmm_free(vmm);
     return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Under AddressSanitizer, free and never-carved objects are poisoned, so a
  * use after free inside a chunk is caught as it would be with malloc. */
@@ -32,6 +33,63 @@ struct vm_slab_chunk {
 };
 
 #define HDR ((sizeof(struct vm_slab_chunk) + 15) & ~(size_t)15)
+
+/*
+ * Chunks come from a process-wide pool that maps aligned spans of
+ * VM_SLAB_SPAN bytes (malloc's aligned allocations would waste as much as
+ * they give).  A chunk returned to the pool goes on its free list; beyond
+ * POOL_KEEP free chunks its memory goes back to the kernel (it stays
+ * mapped, and reads zero when reused).
+ */
+#define VM_SLAB_SPAN ((size_t)1 << 20)
+#define POOL_KEEP 64
+
+static vm_mutex_t pool_lock = VM_MUTEX_INITIALIZER(VM_RANK_CHUNKS);
+static void *pool_free;  /* [pool_lock] free chunks, linked through their first word */
+static size_t pool_nfree; /* [pool_lock] */
+
+static void *chunk_get(void)
+{
+    vm_lock(&pool_lock);
+    void *k = pool_free;
+    if (k == NULL) {
+        /* A new span, aligned by trimming a larger mapping. */
+        size_t len = VM_SLAB_SPAN + VM_SLAB_CHUNK;
+        char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) {
+            vm_unlock(&pool_lock);
+            return NULL;
+        }
+        char *a = (char *)(((uintptr_t)m + VM_SLAB_CHUNK - 1) & ~(uintptr_t)(VM_SLAB_CHUNK - 1));
+        if (a > m)
+            munmap(m, (size_t)(a - m));
+        if (a + VM_SLAB_SPAN < m + len)
+            munmap(a + VM_SLAB_SPAN, (size_t)(m + len - (a + VM_SLAB_SPAN)));
+        for (size_t off = VM_SLAB_SPAN; off > VM_SLAB_CHUNK; off -= VM_SLAB_CHUNK) {
+            void *c = a + off - VM_SLAB_CHUNK;
+            memcpy(c, &pool_free, sizeof(void *));
+            pool_free = c;
+            pool_nfree++;
+        }
+        k = a;
+    } else {
+        memcpy(&pool_free, k, sizeof(void *));
+        pool_nfree--;
+    }
+    vm_unlock(&pool_lock);
+    return k;
+}
+
+static void chunk_put(void *k)
+{
+    vm_lock(&pool_lock);
+    if (pool_nfree >= POOL_KEEP)
+        (void)madvise(k, VM_SLAB_CHUNK, MADV_DONTNEED);
+    memcpy(k, &pool_free, sizeof(void *));
+    pool_free = k;
+    pool_nfree++;
+    vm_unlock(&pool_lock);
+}
 /* A chunk that cannot hold this many objects is not worth it: malloc. */
 #define MIN_PER_CHUNK 4
 
@@ -80,7 +138,7 @@ void *spring__slab_alloc(spring_vmm_t *vmm, struct vm_slab *s)
         if ((k = s->empty) != NULL) {
             s->empty = NULL;
         } else {
-            if ((k = aligned_alloc(VM_SLAB_CHUNK, VM_SLAB_CHUNK)) == NULL)
+            if ((k = chunk_get()) == NULL)
                 return NULL;
             k->free = NULL;
             k->nfree = s->per_chunk;
@@ -124,7 +182,7 @@ void spring__slab_free(struct vm_slab *s, void *p)
             s->empty = k;
         } else {
             UNPOISON(k, VM_SLAB_CHUNK);
-            free(k);
+            chunk_put(k);
             s->nchunks--;
         }
     }
@@ -137,11 +195,12 @@ void spring__slab_fini(struct vm_slab *s)
     while ((k = s->partial) != NULL) {
         partial_unlink(s, k);
         UNPOISON(k, VM_SLAB_CHUNK);
-        free(k);
+        chunk_put(k);
     }
-    if (s->empty != NULL)
+    if (s->empty != NULL) {
         UNPOISON(s->empty, VM_SLAB_CHUNK);
-    free(s->empty);
+        chunk_put(s->empty);
+    }
     s->empty = NULL;
     s->nchunks = 0;
 }

@@ -5,11 +5,14 @@
  * A slab hands out objects of one size from chunks of VM_SLAB_CHUNK bytes,
  * aligned to their size, so that an object finds its chunk by masking its
  * address.  Chunks with free objects sit on a list; a chunk whose objects
- * are all free goes back to malloc, except one kept against churn.  An
+ * are all free goes back to the chunk pool, except one kept against churn.  An
  * allocation and a free are O(1), and a million objects cost their own size
  * plus one chunk header per chunk, not a malloc header each.  Objects too
  * large for a chunk to hold several come from malloc directly (the slab
  * still counts them).
+ *
+ * Chunks come from a process-wide pool of aligned spans (slab.c) under
+ * the pool's own leaf lock.
  *
  * Locks: none of its own; the owner serializes every call on one slab
  * (the cache lock for a cache's blocks, the address space's region-slab
@@ -49,8 +52,8 @@ void *spring__slab_alloc(struct spring_vmm *vmm, struct vm_slab *s);
 void spring__slab_free(struct vm_slab *s, void *p);
 /* Release every chunk.  Every object must have been freed. */
 void spring__slab_fini(struct vm_slab *s);
-/* Bytes the slab holds from malloc (chunks, or large objects), for the
- * metadata figures. */
+/* Bytes the slab holds (chunks, or large objects), for the metadata
+ * figures. */
 size_t spring__slab_bytes(const struct vm_slab *s);
 
 #endif

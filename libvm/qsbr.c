@@ -44,13 +44,15 @@
 
 #define FTLB_SIZE 256
 
+/* 32 bytes, so that an entry never straddles a cache line. */
 struct ftlb_ent {
     const spring_as_t *as;
     uint64_t tag;     /* vpn + 1; 0 = empty */
     uint64_t gen;     /* the VMM's fgen when it was filled */
-    uint8_t *page;    /* host address of the page */
-    unsigned prot;    /* the accesses it serves */
+    uintptr_t page;   /* host address of the page | the accesses it serves (pages are 4 KiB aligned
+                         at least, so the low bits are free) */
 };
+#define FTLB_PROT_MASK ((uintptr_t)SPRING_RIGHTS_RWX)
 
 /* initial-exec: a thread-local access in the hit path is one load, not a call. */
 static _Thread_local struct ftlb_ent *tl_tlb __attribute__((tls_model("initial-exec")));
@@ -60,7 +62,9 @@ int spring_thread_register(void)
 {
     if (tl_registered)
         return 0;
-    struct ftlb_ent *t = calloc(FTLB_SIZE, sizeof *t);
+    struct ftlb_ent *t = aligned_alloc(64, FTLB_SIZE * sizeof *t);
+    if (t != NULL)
+        memset(t, 0, FTLB_SIZE * sizeof *t);
     if (t == NULL)
         return SPRING_ENOMEM;
     tl_tlb = t;
@@ -286,9 +290,9 @@ int spring_as_translate_fast(spring_as_t *as, spring_addr_t address, spring_righ
     if (t != NULL && as != NULL && ptr != NULL) {
         uint64_t vpn = address >> as->page_shift;
         const struct ftlb_ent *e = &t[ftlb_index(as, vpn)];
-        if (e->tag == vpn + 1 && e->as == as && (e->prot & access) == access && access != 0 &&
+        if (e->tag == vpn + 1 && e->as == as && (e->page & access) == (uintptr_t)access && access != 0 &&
             e->gen == atomic_load_explicit(as->fgenp, memory_order_acquire)) {
-            *ptr = e->page + (address & (((spring_addr_t)1 << as->page_shift) - 1));
+            *ptr = (uint8_t *)(e->page & ~FTLB_PROT_MASK) + (address & (((spring_addr_t)1 << as->page_shift) - 1));
             return 0;
         }
     }
@@ -322,10 +326,9 @@ int spring__translate_fast_slow(spring_as_t *as, spring_addr_t address, spring_r
     e->as = as;
     e->tag = vpn + 1;
     e->gen = gen;
-    e->page = page;
     /* A write translation serves reads too; a read one is upgraded by the
      * slow path (which marks the block modified) on the first write. */
-    e->prot = access == SPRING_RIGHTS_W ? SPRING_RIGHTS_RW : access;
+    e->page = (uintptr_t)page | (uintptr_t)(access == SPRING_RIGHTS_W ? SPRING_RIGHTS_RW : access);
     *ptr = page + (address & (vmm->page_size - 1));
     return 0;
 }

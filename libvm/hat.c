@@ -4,6 +4,8 @@
  * upcalls a backend makes into the VMM (a fault it took, frames for its own
  * tables), and its extensions.
  */
+#include <stdio.h>
+
 #include "vm_int.h" /* includes hatcall.h after the structures it needs */
 
 const spring_hat_ops_t *spring__hat_of(const spring_vmm_config_t *cfg)
@@ -13,14 +15,29 @@ const spring_hat_ops_t *spring__hat_of(const spring_vmm_config_t *cfg)
 
 int spring__hat_check(const spring_hat_ops_t *hat, size_t page_size)
 {
-    if (hat->version != SPRING_HAT_OPS_VERSION)
+    if (hat->version != 2 && hat->version != SPRING_HAT_OPS_VERSION) {
+        spring__set_error(SPRING_EVERSION, "HAT backend %s: vtable version %d, this library accepts 2 and %d",
+                          hat->name ? hat->name : "(unnamed)", hat->version, SPRING_HAT_OPS_VERSION);
         return SPRING_EVERSION;
+    }
     if (!hat->create || !hat->destroy || !hat->ctx_create || !hat->ctx_destroy || !hat->enter || !hat->remove ||
         !hat->protect || !hat->frame_unload || !hat->frame_protect || !hat->frame_refmod || !hat->translate)
         return SPRING_EINVAL;
     size_t mmu = hat->mmu_page_size;
     if (mmu != 0 && ((mmu & (mmu - 1)) != 0 || mmu > page_size))
         return SPRING_EINVAL;
+    uint64_t sizes = hat->version >= 3 ? hat->page_sizes : 0;
+    if (sizes != 0 && (page_size >= ((size_t)1 << 63) || !(sizes & ((uint64_t)page_size)))) {
+        char list[256] = "";
+        size_t at = 0;
+        for (unsigned k = 0; k < 64 && at < sizeof list; k++)
+            if (sizes & ((uint64_t)1 << k))
+                at += (size_t)snprintf(list + at, sizeof list - at, "%s%llu", at ? ", " : "",
+                                       (unsigned long long)1 << k);
+        spring__set_error(SPRING_EINVAL, "HAT backend %s does not support a page size of %zu bytes (it supports %s)",
+                          hat->name ? hat->name : "(unnamed)", page_size, list);
+        return SPRING_EINVAL;
+    }
     return 0;
 }
 
@@ -47,7 +64,8 @@ static void up_give_frames(spring_hat_vmm_t *hv, const size_t *frames, size_t n)
     spring__frames_give_special(vmm_of(hv), frames, n);
 }
 
-int spring__hat_create(spring_vmm_t *vmm, const spring_hat_ops_t *hat, const char *options)
+int spring__hat_create(spring_vmm_t *vmm, const spring_hat_ops_t *hat, const char *options,
+                       const struct spring_options *opts)
 {
     size_t mmu = hat->mmu_page_size ? hat->mmu_page_size : vmm->page_size;
     spring_hat_env_t env = {
@@ -64,6 +82,7 @@ int spring__hat_create(spring_vmm_t *vmm, const spring_hat_ops_t *hat, const cha
         .report_fault = up_report_fault,
         .take_frames = up_take_frames,
         .give_frames = up_give_frames,
+        .opts = opts,
     };
     spring__assert_no_locks("HAT create");
     vmm->hat = hat; /* the backend may take frames while it creates itself */

@@ -23,7 +23,8 @@
  * and its instance for a VMM whose frame pool exists.  => no lock held. */
 const spring_hat_ops_t *spring__hat_of(const spring_vmm_config_t *cfg);
 int spring__hat_check(const spring_hat_ops_t *hat, size_t page_size);
-int spring__hat_create(spring_vmm_t *vmm, const spring_hat_ops_t *hat, const char *options);
+int spring__hat_create(spring_vmm_t *vmm, const spring_hat_ops_t *hat, const char *options,
+                       const struct spring_options *opts);
 void spring__hat_destroy(spring_vmm_t *vmm);
 
 #define SPRING__HAT(vmm) ((vmm)->hat)

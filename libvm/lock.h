@@ -30,6 +30,7 @@
 
 /* The ranks: docs/locking.md's table, row by row. */
 enum vm_rank {
+    VM_RANK_LOADER = -1,    /* the plugin loader's lock (plugin.c): before every other lock */
     VM_RANK_REGISTRY = 1,   /* spring_registry.lock */
     VM_RANK_SWAP = 2,       /* vmm->swap_lock */
     VM_RANK_AS_LIST = 3,    /* vmm->as_list_lock */

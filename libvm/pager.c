@@ -13,7 +13,7 @@
 /* ------------------------------------------------------------------ */
 /* The thread's last-error message.                                     */
 
-static _Thread_local char last_error[256];
+static _Thread_local char last_error[1024];
 
 void spring__set_error(int rc, const char *fmt, ...)
 {
@@ -212,6 +212,14 @@ int spring_mobj_set_length(spring_mobj_t *mobj, spring_off_t length)
     spring__assert_no_locks("memory object set_length");
     int rc = mobj->ops->set_length(mobj->self, length);
     return rc > 0 ? SPRING_EPROTO : rc;
+}
+
+const void *spring_mobj_query(spring_mobj_t *mobj, const char *name, int version)
+{
+    if (mobj == NULL || name == NULL || mobj->ops->version < 2 || mobj->ops->query == NULL)
+        return NULL;
+    spring__assert_no_locks("memory object query");
+    return mobj->ops->query(mobj->self, name, version);
 }
 
 void spring__mobj_release(spring_mobj_t *m)

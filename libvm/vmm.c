@@ -131,7 +131,7 @@ int spring_vmm_new(const spring_vmm_config_t *cfg, spring_vmm_t **out)
     rc = spring__gp_init(vmm);
     if (rc)
         goto fail_frames;
-    rc = spring__hat_create(vmm, hat, cfg->hat_options);
+    rc = spring__hat_create(vmm, hat, cfg->hat_options, cfg->hat_opts);
     if (rc)
         goto fail_frames;
     rc = spring__handle_new(VM_H_VMM, vmm, SPRING_PRIV_USER, &vmm->objh_user);

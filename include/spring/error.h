@@ -46,7 +46,9 @@ extern "C" {
     X(ENOSWAP, -22, "no swap pager is available")                                 \
     X(EOVERFLOW, -23, "value too large")                                          \
     X(ENOKEEP, -24, "the pager cannot take back data the VMM keeps (no sync or write_out)")  \
-    X(EQUIESCE, -25, "a thread registered for fast translations has not passed a quiescent point")
+    X(EQUIESCE, -25, "a thread registered for fast translations has not passed a quiescent point") \
+    X(EPLUGIN, -26, "the plugin could not be loaded or is not what was asked for")                \
+    X(ECONFIG, -27, "the configuration is invalid")
 
 /**
  * @brief Error codes (all negative).  Each equals its entry in
@@ -78,7 +80,9 @@ typedef enum spring_errno {
     SPRING_EOVERFLOW = -23, /**< value too large */
     SPRING_ENOKEEP = -24, /**< the pager cannot take back data the VMM keeps (no sync or write_out) */
     SPRING_EQUIESCE = -25, /**< a thread registered for fast translations has not passed a quiescent point */
-    SPRING__ERR_MIN = -26 /**< one below the lowest code; not an error code */
+    SPRING_EPLUGIN = -26,  /**< a plugin could not be loaded, or is not what was asked for */
+    SPRING_ECONFIG = -27,  /**< the configuration is invalid */
+    SPRING__ERR_MIN = -28 /**< one below the lowest code; not an error code */
 } spring_errno_t;
 
 /**

@@ -32,13 +32,15 @@
 extern "C" {
 #endif
 
-/** @brief The version of #spring_hat_ops_t this header describes, and the
- *         only one this library accepts: a vtable of any other version
+/** @brief The version of #spring_hat_ops_t this header describes.  The
+ *         library accepts versions 2 and 3 (version 2 has no
+ *         spring_hat_ops_t::page_sizes: any page size); any other version
  *         (version 1 included) gets #SPRING_EVERSION. */
-#define SPRING_HAT_OPS_VERSION 2
+#define SPRING_HAT_OPS_VERSION 3
 
-/** @brief The version of #spring_hat_env_t this header describes. */
-#define SPRING_HAT_ENV_VERSION 1
+/** @brief The version of #spring_hat_env_t this header describes (2 added
+ *         spring_hat_env_t::opts). */
+#define SPRING_HAT_ENV_VERSION 2
 
 /**
  * @brief spring_hat_ops_t::flags: the VMM may serve translations from its
@@ -124,6 +126,9 @@ typedef struct spring_hat_env {
      * @param n how many.
      */
     void (*give_frames)(spring_hat_vmm_t *vmm, const size_t *frames, size_t n);
+    /** the backend's options as a checked set (plugin.h: a HAT plugin's options from a
+     *  configuration), or NULL (version 2) */
+    const struct spring_options *opts;
 } spring_hat_env_t;
 
 /**
@@ -249,6 +254,11 @@ typedef struct spring_hat_ops {
      */
     const void *(*extension)(void *hat, const char *name, int version);
     /* methods above: version 2 */
+    /** the VMM page sizes the backend supports: bit k set = 2^k bytes; 0 = any.  A VMM
+     *  created with another page size fails with #SPRING_EINVAL, and spring_last_error()
+     *  names the sizes the backend supports. */
+    uint64_t page_sizes;
+    /* fields above: version 3 */
 } spring_hat_ops_t;
 
 /**

@@ -39,8 +39,9 @@ extern "C" {
 
 /** @brief The version of #spring_pager_ops_t this header describes. */
 #define SPRING_PAGER_OPS_VERSION 1
-/** @brief The version of #spring_mobj_ops_t this header describes. */
-#define SPRING_MOBJ_OPS_VERSION 1
+/** @brief The version of #spring_mobj_ops_t this header describes (2 added
+ *         spring_mobj_ops_t::query); versions 1 and 2 are accepted. */
+#define SPRING_MOBJ_OPS_VERSION 2
 /** @brief The version of #spring_swap_pager_ops_t this header describes. */
 #define SPRING_SWAP_PAGER_OPS_VERSION 1
 
@@ -265,6 +266,21 @@ typedef struct spring_mobj_ops {
      */
     void (*release)(void *self);
     /* methods above: version 1 */
+    /**
+     * @brief A further interface the object offers, by name and version
+     *        (optional): the paper's interface inheritance (§1.1: a file
+     *        is a memory object that also has read, write and length
+     *        operations).  Reached with spring_mobj_query().
+     * @param self the implementation.
+     * @param name the interface's name (#SPRING_MOBJ_VIEW_INTERFACE, or one
+     *        the pager documents).
+     * @param version the version asked for.
+     * @return the interface (a structure the pager documents, valid while
+     *   the object lives), or NULL if it has no such interface of that
+     *   version.
+     */
+    const void *(*query)(void *self, const char *name, int version);
+    /* methods above: version 2 */
 } spring_mobj_ops_t;
 
 /**
@@ -317,6 +333,40 @@ SPRING_API int spring_mobj_get_length(spring_mobj_t *mobj, spring_off_t *length)
  *   set_length; or the pager's code.
  */
 SPRING_API int spring_mobj_set_length(spring_mobj_t *mobj, spring_off_t length);
+
+/**
+ * @brief A further interface of a memory object (spring_mobj_ops_t::query).
+ * @param mobj the object (borrow).
+ * @param name the interface's name.
+ * @param version the version asked for.
+ * @return what the object's query answered; NULL for NULL arguments, an
+ *   object of version 1 or without query, or one without that interface.
+ */
+SPRING_API const void *spring_mobj_query(spring_mobj_t *mobj, const char *name, int version);
+
+/** @brief The name of the view interface (#spring_mobj_view_t), version 1:
+ *         an object that can hand out views of itself with fewer rights. */
+#define SPRING_MOBJ_VIEW_INTERFACE "spring.view"
+
+/**
+ * @brief The view interface: the read-only and read-write objects over one
+ *        memory that share one cache (§2).
+ */
+typedef struct spring_mobj_view {
+    int version; /**< 1 */
+    /**
+     * @brief A memory object over the same memory with at most @p max
+     *        rights: every mapping of either shares the one cache, and no
+     *        mapping of the view gets more than @p max (not even by
+     *        spring_as_protect()).
+     * @param self the implementation of the object queried.
+     * @param max the rights of the view (a subset of the object's own).
+     * @param out produce: the view, one reference for the caller.
+     * @return 0; #SPRING_ERIGHTS if @p max exceeds the object's rights;
+     *   #SPRING_EINVAL for invalid rights; #SPRING_ENOMEM.
+     */
+    int (*view)(void *self, spring_rights_t max, spring_mobj_t **out);
+} spring_mobj_view_t;
 
 /**
  * @brief A swap pager (§6.3): creates anonymous memory objects for the VMM.

@@ -72,6 +72,8 @@ typedef struct spring_vmm_config {
     const char *hat_options;       /**< backend options string, or NULL */
     bool no_default_swap_pager;    /**< do not add the in-tree anonymous pager */
     size_t max_unattached_caches;  /**< reclamation limit (§7.5); 0 = a default */
+    const struct spring_options *hat_opts; /**< the backend's options as a checked set (plugin.h),
+                                                 or NULL; lent to the backend's create */
 } spring_vmm_config_t;
 
 /**

@@ -16,7 +16,7 @@ const spring_hat_ops_t *spring__hat_of(const spring_vmm_config_t *cfg)
 int spring__hat_check(const spring_hat_ops_t *hat, size_t page_size)
 {
     if (hat->version != 2 && hat->version != SPRING_HAT_OPS_VERSION) {
-        spring__set_error(SPRING_EVERSION, "HAT backend %s: vtable version %d, this library accepts 2 and %d",
+        spring__set_error(0, "HAT backend %s: vtable version %d, this library accepts 2 and %d",
                           hat->name ? hat->name : "(unnamed)", hat->version, SPRING_HAT_OPS_VERSION);
         return SPRING_EVERSION;
     }
@@ -34,7 +34,7 @@ int spring__hat_check(const spring_hat_ops_t *hat, size_t page_size)
             if (sizes & ((uint64_t)1 << k))
                 at += (size_t)snprintf(list + at, sizeof list - at, "%s%llu", at ? ", " : "",
                                        (unsigned long long)1 << k);
-        spring__set_error(SPRING_EINVAL, "HAT backend %s does not support a page size of %zu bytes (it supports %s)",
+        spring__set_error(0, "HAT backend %s does not support a page size of %zu bytes (it supports %s)",
                           hat->name ? hat->name : "(unnamed)", page_size, list);
         return SPRING_EINVAL;
     }

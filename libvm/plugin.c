@@ -161,14 +161,14 @@ static int parse_value(const spring_plugin_option_t *o, const char *text, struct
         break;
     case SPRING_OPT_INT:
         if ((rc = parse_int(text, &nv.i)) != 0) {
-            spring__set_error(rc, "option %s: expected an integer, found \"%s\"", o->name, text);
+            spring__set_error(0, "option %s: expected an integer, found \"%s\"", o->name, text);
             return rc;
         }
         break;
     case SPRING_OPT_SIZE: {
         uint64_t s;
         if ((rc = spring_parse_size(text, &s)) != 0) {
-            spring__set_error(rc, "option %s: expected a size (a number with an optional unit B, KiB, MiB, GiB, "
+            spring__set_error(0, "option %s: expected a size (a number with an optional unit B, KiB, MiB, GiB, "
                                   "TiB), found \"%s\"", o->name, text);
             return rc;
         }
@@ -177,17 +177,17 @@ static int parse_value(const spring_plugin_option_t *o, const char *text, struct
     }
     case SPRING_OPT_BOOL:
         if ((rc = parse_bool(text, &nv.b)) != 0) {
-            spring__set_error(rc, "option %s: expected true or false, found \"%s\"", o->name, text);
+            spring__set_error(0, "option %s: expected true or false, found \"%s\"", o->name, text);
             return rc;
         }
         break;
     default:
-        spring__set_error(SPRING_EINVAL, "option %s: unknown type %d", o->name, (int)o->type);
+        spring__set_error(0, "option %s: unknown type %d", o->name, (int)o->type);
         return SPRING_EINVAL;
     }
     if ((o->type == SPRING_OPT_INT || o->type == SPRING_OPT_SIZE) && (o->min != 0 || o->max != 0) &&
         (nv.i < o->min || nv.i > o->max)) {
-        spring__set_error(SPRING_ERANGE, "option %s: %s is out of range [%" PRId64 ", %" PRId64 "]", o->name, text,
+        spring__set_error(0, "option %s: %s is out of range [%" PRId64 ", %" PRId64 "]", o->name, text,
                           o->min, o->max);
         return SPRING_ERANGE;
     }
@@ -203,13 +203,13 @@ int spring_options_new(const spring_plugin_option_t *schema, size_t n, spring_op
     *out = NULL;
     for (size_t i = 0; i < n; i++) {
         if (!valid_key(schema[i].name) || spring_option_type_name(schema[i].type)[0] == '?') {
-            spring__set_error(SPRING_EINVAL, "option %zu: %s", i,
+            spring__set_error(0, "option %zu: %s", i,
                               valid_key(schema[i].name) ? "unknown type" : "no valid name");
             return SPRING_EINVAL;
         }
         for (size_t j = 0; j < i; j++)
             if (strcmp(schema[i].name, schema[j].name) == 0) {
-                spring__set_error(SPRING_EINVAL, "option %s is listed twice", schema[i].name);
+                spring__set_error(0, "option %s is listed twice", schema[i].name);
                 return SPRING_EINVAL;
             }
     }
@@ -223,7 +223,7 @@ int spring_options_new(const spring_plugin_option_t *schema, size_t n, spring_op
             continue;
         int rc = parse_value(&schema[i], schema[i].def, &o->v[i]);
         if (rc != 0) {
-            spring__set_error(rc, "option %s: its default \"%s\" is not a valid %s", schema[i].name, schema[i].def,
+            spring__set_error(0, "option %s: its default \"%s\" is not a valid %s", schema[i].name, schema[i].def,
                               spring_option_type_name(schema[i].type));
             spring_options_free(o);
             return rc == SPRING_ENOMEM ? rc : SPRING_EINVAL;
@@ -268,7 +268,7 @@ int spring_options_set(spring_options_t *opts, const char *name, const char *val
     size_t at = 0;
     for (size_t i = 0; i < opts->n && at < sizeof known; i++)
         at += (size_t)snprintf(known + at, sizeof known - at, "%s%s", i ? ", " : "", opts->schema[i].name);
-    spring__set_error(SPRING_ENOENT, "unknown option %s (known: %s)", name, opts->n ? known : "none");
+    spring__set_error(0, "unknown option %s (known: %s)", name, opts->n ? known : "none");
     return SPRING_ENOENT;
 }
 
@@ -278,7 +278,7 @@ int spring_options_assign(spring_options_t *opts, const char *assignment)
         return SPRING_EINVAL;
     const char *eq = strchr(assignment, '=');
     if (eq == NULL || eq == assignment) {
-        spring__set_error(SPRING_EINVAL, "expected KEY=VALUE, found \"%s\"", assignment);
+        spring__set_error(0, "expected KEY=VALUE, found \"%s\"", assignment);
         return SPRING_EINVAL;
     }
     size_t n = (size_t)(eq - assignment);
@@ -296,7 +296,7 @@ int spring_options_check(const spring_options_t *opts)
         return SPRING_EINVAL;
     for (size_t i = 0; i < opts->n; i++)
         if (!opts->v[i].set) {
-            spring__set_error(SPRING_ENOENT, "option %s (%s) is required: %s", opts->schema[i].name,
+            spring__set_error(0, "option %s (%s) is required: %s", opts->schema[i].name,
                               spring_option_type_name(opts->schema[i].type),
                               opts->schema[i].doc ? opts->schema[i].doc : "no description");
             return SPRING_ENOENT;
@@ -485,20 +485,20 @@ static bool valid_name(const char *name)
 static int check_desc(const char *path, const spring_plugin_t *d, const char *want, spring_plugin_kind_t kind)
 {
     if (d->abi_major != SPRING_PLUGIN_ABI_MAJOR || d->abi_minor > SPRING_PLUGIN_ABI_MINOR) {
-        spring__set_error(SPRING_EVERSION, "%s: plugin ABI %u.%u, expected %u.x with x <= %u", path, d->abi_major,
+        spring__set_error(0, "%s: plugin ABI %u.%u, expected %u.x with x <= %u", path, d->abi_major,
                           d->abi_minor, SPRING_PLUGIN_ABI_MAJOR, SPRING_PLUGIN_ABI_MINOR);
         return SPRING_EVERSION;
     }
     if (!valid_name(d->name)) {
-        spring__set_error(SPRING_EPLUGIN, "%s: the descriptor has no valid name", path);
+        spring__set_error(0, "%s: the descriptor has no valid name", path);
         return SPRING_EPLUGIN;
     }
     if (want != NULL && strcmp(want, d->name) != 0) {
-        spring__set_error(SPRING_EPLUGIN, "%s: expected plugin %s, found plugin %s", path, want, d->name);
+        spring__set_error(0, "%s: expected plugin %s, found plugin %s", path, want, d->name);
         return SPRING_EPLUGIN;
     }
     if (kind != SPRING_PLUGIN_ANY && d->kind != kind) {
-        spring__set_error(SPRING_EPLUGIN, "%s: expected a %s plugin, found plugin %s of kind %s", path,
+        spring__set_error(0, "%s: expected a %s plugin, found plugin %s of kind %s", path,
                           spring_plugin_kind_name(kind), d->name, spring_plugin_kind_name(d->kind));
         return SPRING_EPLUGIN;
     }
@@ -519,11 +519,11 @@ static int check_desc(const char *path, const spring_plugin_t *d, const char *wa
             missing = "a swap provision (swap) of version 1 with ops and instance_new";
         break;
     default:
-        spring__set_error(SPRING_EPLUGIN, "%s: plugin %s has unknown kind %d", path, d->name, (int)d->kind);
+        spring__set_error(0, "%s: plugin %s has unknown kind %d", path, d->name, (int)d->kind);
         return SPRING_EPLUGIN;
     }
     if (missing != NULL) {
-        spring__set_error(SPRING_EPLUGIN, "%s: plugin %s of kind %s lacks %s", path, d->name,
+        spring__set_error(0, "%s: plugin %s of kind %s lacks %s", path, d->name,
                           spring_plugin_kind_name(d->kind), missing);
         return SPRING_EPLUGIN;
     }
@@ -536,7 +536,7 @@ static int check_desc(const char *path, const spring_plugin_t *d, const char *wa
     if (rc != 0) {
         char why[512];
         snprintf(why, sizeof why, "%s", spring_last_error());
-        spring__set_error(SPRING_EPLUGIN, "%s: plugin %s declares a bad option: %s", path, d->name, why);
+        spring__set_error(0, "%s: plugin %s declares a bad option: %s", path, d->name, why);
         return SPRING_EPLUGIN;
     }
     spring_options_free(probe);
@@ -548,7 +548,7 @@ static int load_file(const char *path, const char *want, spring_plugin_kind_t ki
 {
     char real[PATH_MAX];
     if (realpath(path, real) == NULL) {
-        spring__set_error(SPRING_ENOENT, "%s: %s", path, strerror(errno));
+        spring__set_error(0, "%s: %s", path, strerror(errno));
         return SPRING_ENOENT;
     }
     for (struct spring_plugin_lib *l = loaded; l; l = l->next)
@@ -564,14 +564,14 @@ static int load_file(const char *path, const char *want, spring_plugin_kind_t ki
     void *dl = dlopen(real, RTLD_NOW | RTLD_LOCAL);
     if (dl == NULL) {
         const char *e = dlerror();
-        spring__set_error(SPRING_EPLUGIN, "%s: cannot load: %s", real, e ? e : "unknown dlopen error");
+        spring__set_error(0, "%s: cannot load: %s", real, e ? e : "unknown dlopen error");
         return SPRING_EPLUGIN;
     }
     (void)dlerror();
     void *sym = dlsym(dl, SPRING_PLUGIN_ENTRY_SYMBOL);
     const char *e = dlerror();
     if (sym == NULL || e != NULL) {
-        spring__set_error(SPRING_EPLUGIN, "%s: expected the entry symbol %s, found none: %s", real,
+        spring__set_error(0, "%s: expected the entry symbol %s, found none: %s", real,
                           SPRING_PLUGIN_ENTRY_SYMBOL, e ? e : "the symbol is NULL");
         dlclose(dl);
         return SPRING_EPLUGIN;
@@ -580,7 +580,7 @@ static int load_file(const char *path, const char *want, spring_plugin_kind_t ki
     memcpy(&entry, &sym, sizeof entry); /* object to function pointer, as POSIX allows */
     const spring_plugin_t *d = entry();
     if (d == NULL) {
-        spring__set_error(SPRING_EPLUGIN, "%s: expected a descriptor from %s(), found NULL", real,
+        spring__set_error(0, "%s: expected a descriptor from %s(), found NULL", real,
                           SPRING_PLUGIN_ENTRY_SYMBOL);
         dlclose(dl);
         return SPRING_EPLUGIN;
@@ -657,7 +657,7 @@ int spring_plugin_load(const char *name, const char *const *dirs, spring_plugin_
     }
     if (!valid_name(name)) {
         vm_unlock(&loader_lock);
-        spring__set_error(SPRING_EINVAL, "\"%s\" is not a plugin name (letters, digits, '_', '-', '.')", name);
+        spring__set_error(0, "\"%s\" is not a plugin name (letters, digits, '_', '-', '.')", name);
         return SPRING_EINVAL;
     }
     char **v = search_dirs(dirs);
@@ -683,7 +683,7 @@ int spring_plugin_load(const char *name, const char *const *dirs, spring_plugin_
         for (size_t i = 0; v[i] && at < sizeof list; i++)
             at += (size_t)snprintf(list + at, sizeof list - at, "%s%s", i ? ", " : "",
                                    strcmp(v[i], BUILD_TREE_MARK) == 0 ? "the build tree" : v[i]);
-        spring__set_error(SPRING_ENOENT, "plugin %s: not found in %s%sthe built-in plugins", name, list,
+        spring__set_error(0, "plugin %s: not found in %s%sthe built-in plugins", name, list,
                           at ? ", " : "");
     }
     free_dirs(v);

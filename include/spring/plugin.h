@@ -235,6 +235,9 @@ typedef struct spring_plugin_env {
                                       user; a system credential when the plugin asked for it) */
     spring_vmm_t *vmm;           /**< that VMM itself (borrow), e.g. for an address space of the
                                       instance's own */
+    const char *base_dir;        /**< the directory relative paths in the instance's options are
+                                      resolved against (a configuration file's directory), or NULL
+                                      for the current directory */
 } spring_plugin_env_t;
 
 /** @brief The version of #spring_pager_plugin_t this header describes. */

@@ -20,6 +20,7 @@
 #include <spring/vmm.h>
 #include <spring/as.h>
 #include <spring/plugin.h>
+#include <spring/stack.h>
 
 /** @brief The library version as a string. */
 #define SPRING_VERSION_STRING "0.1.0"

@@ -1,0 +1,211 @@
+/*
+ * check_springvm.c - the springvm command as a user runs it: run on the
+ * shipped configuration checks its data and exits 0; --json prints one
+ * JSON document and nothing else; check-config and run report a bad
+ * configuration, bad workloads and a bad trace file with the location and
+ * exit 2; plugins lists what the search path holds; unknown commands and
+ * options are refused.  The command is run from the build tree
+ * (springvm/springvm); the output is checked with jansson.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "testlib.h"
+
+#ifndef SPRINGVM_BIN
+#define SPRINGVM_BIN "springvm/springvm"
+#endif
+#ifndef SRCDIR
+#define SRCDIR "."
+#endif
+
+/* Run springvm with the arguments (a shell fragment); collect stdout and
+ * stderr separately; return the exit status. */
+static int run(const char *args, char *out, size_t nout, char *err, size_t nerr)
+{
+    char errf[] = "/tmp/springvm-err-XXXXXX";
+    int fd = mkstemp(errf);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s %s 2>%s", SPRINGVM_BIN, args, errf);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t n = fread(out, 1, nout - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    FILE *e = fopen(errf, "r");
+    ck_assert_ptr_nonnull(e);
+    n = fread(err, 1, nerr - 1, e);
+    err[n] = '\0';
+    fclose(e);
+    unlink(errf);
+    ck_assert(WIFEXITED(st));
+    return WEXITSTATUS(st);
+}
+
+static char out[1 << 16], err[1 << 16];
+
+START_TEST(test_run_default)
+{
+    int rc = run("run " SRCDIR "/examples/default.json", out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0, "rc %d: %s", rc, err);
+    ck_assert_msg(strstr(out, ", 0 mismatches") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "address space") && strstr(out, "worker") && strstr(out, "observer"), "%s", out);
+    ck_assert_msg(strstr(out, "pager of mapping") != NULL, "%s", out);
+    /* Without a configuration: the shipped one (installed, or the source tree's). */
+    rc = run("run", out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0, "rc %d: %s", rc, err);
+    ck_assert_msg(strstr(out, "default.json") && strstr(out, ", 0 mismatches"), "%s", out);
+}
+END_TEST
+
+START_TEST(test_run_json)
+{
+    int rc = run("run --json " SRCDIR "/examples/default.json", out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0, "rc %d: %s", rc, err);
+    json_error_t je;
+    json_t *doc = json_loads(out, 0, &je); /* the whole output: one document and nothing else */
+    ck_assert_msg(doc != NULL, "not one JSON document: %s at %d:%d\n%s", je.text, je.line, je.column, out);
+    json_t *w = json_object_get(doc, "workloads");
+    ck_assert_ptr_nonnull(w);
+    ck_assert_int_eq(json_integer_value(json_object_get(w, "mismatches")), 0);
+    ck_assert(json_integer_value(json_object_get(w, "reads")) > 0);
+    ck_assert(json_integer_value(json_object_get(w, "writes")) > 0);
+    json_t *v = json_object_get(doc, "vmm");
+    ck_assert_int_eq(json_integer_value(json_object_get(v, "frames")), 1024);
+    ck_assert(json_integer_value(json_object_get(v, "page_outs")) > 0); /* the pool was too small: pages went out */
+    json_t *ases = json_object_get(doc, "address_spaces");
+    ck_assert_uint_eq(json_array_size(ases), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(ases, 0), "name")), "worker");
+    json_decref(doc);
+}
+END_TEST
+
+/* Write a file in a fresh directory; return its path (static). */
+static const char *put(const char *name, const char *text)
+{
+    static char dir[64];
+    if (dir[0] == '\0') {
+        snprintf(dir, sizeof dir, "/tmp/springvm-cli-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+    }
+    static char path[128];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+START_TEST(test_bad_inputs)
+{
+    char args[512];
+    const char *p = put("bad.json", "{\"vmm\": {\"pool\": \"8 furlongs\"}}\n");
+    snprintf(args, sizeof args, "check-config %s", p);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 2);
+    char want[512];
+    snprintf(want, sizeof want,
+             "springvm: %s: vmm.pool: expected a size (a number of bytes, or a string like \"8MiB\"), found \"8 "
+             "furlongs\"\n",
+             p);
+    ck_assert_str_eq(err, want);
+    /* The same error from run. */
+    snprintf(args, sizeof args, "run %s", p);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 2);
+    ck_assert_str_eq(err, want);
+    /* JSON syntax: FILE:LINE:COLUMN. */
+    p = put("syntax.json", "{\"vmm\": {\n\"pool\": }\n");
+    snprintf(args, sizeof args, "check-config %s", p);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 2);
+    snprintf(want, sizeof want, "springvm: %s:2:", p);
+    ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "%s", err);
+    /* Workloads are checked before any runs. */
+    p = put("wl.json", "{\"vmm\": {\"mode\": \"deterministic\"}, \"address_spaces\": [{\"name\": \"a\", \"mappings\": "
+                       "[{\"name\": \"m\", \"anonymous\": 8192, \"rights\": \"r\"}]}], \"workloads\": [{\"kind\": "
+                       "\"sequential\", \"as\": \"a\", \"mapping\": \"m\"}]}");
+    snprintf(args, sizeof args, "check-config %s", p);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 2);
+    snprintf(want, sizeof want, "springvm: %s: workloads[0]: mapping a:m is not writable\n", p);
+    ck_assert_str_eq(err, want);
+    p = put("wl2.json", "{\"vmm\": {}, \"workloads\": [{\"kind\": \"shuffle\"}]}");
+    snprintf(args, sizeof args, "run %s", p);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "workloads[0]: kind: expected \"sequential\", \"random\", \"trace\" or \"sync\", "
+                              "found \"shuffle\""),
+                  "%s", err);
+    p = put("wl3.json", "{\"vmm\": {}, \"workloads\": [{\"kind\": \"sync\", \"when\": 1}]}");
+    snprintf(args, sizeof args, "run %s", p);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "workloads[0]: when: unknown key (expected one of: kind)"), "%s", err);
+    /* A trace file with a bad line: FILE:LINE. */
+    const char *tr = put("t.trace", "# comment\na w 0x10000 8\na x 0x10000 8\n");
+    char tpath[128];
+    snprintf(tpath, sizeof tpath, "%s", tr);
+    char cfg[512];
+    snprintf(cfg, sizeof cfg,
+             "{\"vmm\": {\"mode\": \"deterministic\"}, \"address_spaces\": [{\"name\": \"a\", \"mappings\": "
+             "[{\"name\": \"m\", \"anonymous\": 65536, \"address\": \"0x10000\"}]}], \"workloads\": [{\"kind\": "
+             "\"trace\", \"file\": \"%s\"}]}",
+             tpath);
+    p = put("tr.json", cfg);
+    snprintf(args, sizeof args, "run %s", p);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 2);
+    snprintf(want, sizeof want, "springvm: %s:3: expected AS r|w ADDRESS LENGTH", tpath);
+    ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "%s", err);
+    /* An access outside the mappings. */
+    put("t.trace", "a r 0x90000 8\n");
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, ":1: r 0x90000+8 is not inside one configured mapping of address space \"a\""), "%s",
+                  err);
+    /* A good trace. */
+    put("t.trace", "a w 0x10000 8\na r 0x10004 4 # read back\na w 0x1f000 4096\na r 0x1f000 4096\n");
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
+    ck_assert_msg(strstr(out, ", 0 mismatches"), "%s", out);
+    /* Commands and options. */
+    ck_assert_int_eq(run("frobnicate", out, sizeof out, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "unknown command frobnicate"), "%s", err);
+    ck_assert_int_eq(run("run --colour", out, sizeof out, err, sizeof err), 2);
+    ck_assert_int_eq(run("check-config", out, sizeof out, err, sizeof err), 2);
+    ck_assert_int_eq(run("", out, sizeof out, err, sizeof err), 2);
+    ck_assert_int_eq(run("run /nonexistent.json", out, sizeof out, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "/nonexistent.json"), "%s", err);
+    ck_assert_int_eq(run("--help", out, sizeof out, err, sizeof err), 0);
+    ck_assert_msg(strstr(out, "usage: springvm COMMAND") && strstr(out, "check-config"), "%s", out);
+}
+END_TEST
+
+START_TEST(test_plugins)
+{
+    ck_assert_int_eq(run("plugins", out, sizeof out, err, sizeof err), 0);
+    ck_assert_msg(strstr(out, "soft         hat"), "%s", out);
+    ck_assert_msg(strstr(out, "testhat      hat    1.0"), "%s", out);
+    ck_assert_msg(strstr(out, "option tlb"), "%s", out);
+    ck_assert_msg(strstr(out, "does not load:") && strstr(out, "plugin ABI 2.0"), "%s", out);
+    ck_assert_int_eq(run("plugins --path", out, sizeof out, err, sizeof err), 2);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("springvm");
+    TCase *t = tcase_create("cli");
+    tcase_set_timeout(t, 300);
+    tcase_add_test(t, test_run_default);
+    tcase_add_test(t, test_run_json);
+    tcase_add_test(t, test_bad_inputs);
+    tcase_add_test(t, test_plugins);
+    suite_add_tcase(s, t);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}

@@ -11,6 +11,7 @@
  * with no VMM lock held; dlopen and dlclose run under it, so that a load
  * and the last unref of one file never race.
  */
+#define _GNU_SOURCE /* dladdr */
 #include <ctype.h>
 #include <dirent.h>
 #include <dlfcn.h>
@@ -361,6 +362,7 @@ static const spring_plugin_t soft_plugin = {
 struct spring_plugin_lib {
     char *path;              /* [c] the file, or BUILTIN_PATH */
     void *dl;                /* [c] dlopen handle; NULL when built in */
+    void *base;              /* [c] where the file is mapped (dladdr), to find it by an address in it */
     const spring_plugin_t *info; /* [c] */
     spring_plugin_t builtin; /* [c] a built-in's descriptor, completed */
     unsigned refs;           /* [loader_lock] */
@@ -598,6 +600,9 @@ static int load_file(const char *path, const char *want, spring_plugin_kind_t ki
     }
     l->dl = dl;
     l->info = d;
+    Dl_info di;
+    if (dladdr(d, &di) != 0)
+        l->base = di.dli_fbase;
     l->refs = 1;
     l->next = loaded;
     loaded = l;
@@ -728,6 +733,22 @@ void spring_plugin_unref(spring_plugin_lib_t *lib)
         free(lib);
     }
     vm_unlock(&loader_lock);
+}
+
+spring_plugin_lib_t *spring__plugin_hold(const void *addr)
+{
+    Dl_info di;
+    if (addr == NULL || dladdr(addr, &di) == 0 || di.dli_fbase == NULL)
+        return NULL;
+    spring_plugin_lib_t *found = NULL;
+    vm_lock(&loader_lock);
+    for (struct spring_plugin_lib *l = loaded; l && !found; l = l->next)
+        if (l->dl != NULL && l->base == di.dli_fbase) {
+            l->refs++;
+            found = l;
+        }
+    vm_unlock(&loader_lock);
+    return found;
 }
 
 /* ------------------------------------------------------------------ */

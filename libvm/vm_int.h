@@ -169,6 +169,7 @@ struct spring_vmm {
 
     const spring_hat_ops_t *hat;        /* [c] */
     void *hatp;                         /* [c] */
+    struct spring_plugin_lib *hatlib;   /* [c] the loaded plugin the backend lives in (a reference), or NULL */
 
     vm_mutex_t page_lock;
     pthread_cond_t frame_cv;            /* frames may have become available */
@@ -291,6 +292,10 @@ struct spring_mobj {
 /* Internal interfaces between the layers.                              */
 
 /* vmm.c */
+/* A reference to the loaded plugin whose file holds addr (a HAT vtable a
+ * VMM uses: the plugin stays loaded until the VMM goes), or NULL. */
+SPRING__HIDDEN struct spring_plugin_lib *spring__plugin_hold(const void *addr);
+
 /* Whether this allocation is to fail (allocation-failure injection, for
  * allocators that do not call malloc every time: slab.c). */
 SPRING__HIDDEN bool spring__alloc_fails(spring_vmm_t *vmm);

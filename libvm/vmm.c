@@ -85,6 +85,7 @@ static void vmm_free(spring_vmm_t *vmm)
     vm_mutex_destroy(&vmm->as_list_lock);
     vm_mutex_destroy(&vmm->swap_lock);
     free(vmm->name);
+    spring_plugin_unref(vmm->hatlib);
     free(vmm);
 }
 
@@ -110,6 +111,7 @@ int spring_vmm_new(const spring_vmm_config_t *cfg, spring_vmm_t **out)
         free(vmm);
         return SPRING_ENOMEM;
     }
+    vmm->hatlib = spring__plugin_hold(hat); /* a backend from a plugin: the plugin stays loaded */
     vmm->page_size = cfg->page_size;
     vmm->page_shift = (unsigned)__builtin_ctzl(cfg->page_size);
     vmm->nframes = cfg->nframes;

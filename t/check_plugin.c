@@ -486,6 +486,57 @@ START_TEST(test_hat_plugin_options_and_page_sizes)
 }
 END_TEST
 
+/* Whether a file whose name contains `name` is mapped in this process. */
+static bool mapped(const char *name)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[1024];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, name) != NULL;
+    fclose(f);
+    return found;
+}
+
+/* A VMM whose backend comes from a plugin keeps the plugin loaded after
+ * the caller's last reference goes; the VMM's destruction unloads it. */
+START_TEST(test_hat_plugin_stays_loaded)
+{
+    unsetenv("SPRING_PLUGIN_PATH");
+    ck_assert(!mapped("testhat.so"));
+    spring_plugin_lib_t *p;
+    ck_assert_rc(spring_plugin_load("testhat", NULL, SPRING_PLUGIN_HAT, &p), 0);
+    ck_assert(mapped("testhat.so"));
+    spring_vmm_config_t cfg;
+    spring_vmm_config_init(&cfg);
+    cfg.name = "held";
+    cfg.nframes = 16;
+    cfg.mode = SPRING_VMM_DETERMINISTIC;
+    cfg.hat = spring_plugin_info(p)->hat;
+    spring_vmm_t *vmm;
+    ck_assert_rc(spring_vmm_new(&cfg, &vmm), 0);
+    spring_plugin_unref(p);
+    ck_assert(mapped("testhat.so"));
+    spring_as_t *as;
+    ck_assert_rc(spring_as_new(vmm, NULL, &as), 0);
+    spring_off_t len = 4096;
+    spring_addr_t a = SPRING_ANYWHERE;
+    ck_assert_rc(spring_as_allocate_memory(as, &len, &a, SPRING_RIGHTS_RW), 0);
+    ck_assert_rc(spring_as_write(as, a, "x", 1), 0);
+    spring_as_destroy(as);
+    ck_assert_rc(spring_vmm_destroy(vmm), 0);
+    ck_assert(!mapped("testhat.so"));
+    /* A VMM that failed to be created holds nothing either. */
+    ck_assert_rc(spring_plugin_load("testhat", NULL, SPRING_PLUGIN_HAT, &p), 0);
+    cfg.hat = spring_plugin_info(p)->hat;
+    cfg.page_size = 65536;
+    ck_assert_rc(spring_vmm_new(&cfg, &vmm), SPRING_EINVAL);
+    spring_plugin_unref(p);
+    ck_assert(!mapped("testhat.so"));
+}
+END_TEST
+
 /* A HAT of version 2 (no page_sizes) is still accepted; 1 and 4 are not. */
 START_TEST(test_hat_versions)
 {
@@ -585,6 +636,7 @@ int main(void)
     t = tcase_create("vmm");
     tcase_add_test(t, test_hat_plugin_options_and_page_sizes);
     tcase_add_test(t, test_hat_versions);
+    tcase_add_test(t, test_hat_plugin_stays_loaded);
     tcase_add_test(t, test_mobj_query);
     suite_add_tcase(s, t);
     SRunner *sr = srunner_create(s);

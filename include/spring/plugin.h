@@ -37,8 +37,9 @@
  * Locks: the loader has one lock of its own; every function here is
  * thread-safe.  A loaded plugin is reference counted and unloaded
  * (dlclose) when the last reference goes: keep a reference while anything
- * made by the plugin (a VMM with its HAT, a memory object, a pager
- * instance) is alive.
+ * made by the plugin (a memory object, a pager instance) is alive.  A VMM
+ * whose HAT backend is a plugin's holds a reference of its own until it is
+ * destroyed; a stack (stack.h) holds its plugins until it is closed.
  */
 #ifndef SPRING_PLUGIN_H
 #define SPRING_PLUGIN_H

@@ -7,6 +7,8 @@
  *                                    print statistics
  *   springvm check-config CONFIG     validate a configuration
  *   springvm plugins [--path DIR]    list the plugins on the search path
+ *   springvm test-pager PLUGIN ...   a model-based random test of a pager
+ *                                    plugin (testpager.c)
  *
  * Workloads (the configuration's "workloads" array, checked as strictly as
  * the rest; see springvm(1) and docs/configuration.md):
@@ -36,6 +38,8 @@
 
 #include <spring/spring.h>
 
+#include "testpager.h"
+
 #ifndef SPRINGVM_DEFAULT_CONFIG
 #define SPRINGVM_DEFAULT_CONFIG "default.json"
 #endif
@@ -56,6 +60,12 @@ static void usage(FILE *f)
             "  check-config CONFIG        validate CONFIG and print its errors as run would\n"
             "  plugins [--path DIR]...    list the plugins on the search path: name, kind, version,\n"
             "                             file, options; marks plugins another one shadows\n"
+            "  test-pager PLUGIN [KEY=VALUE]... [--object KEY=VALUE]... [--seed N] [--ops N]\n"
+            "             [--pages N] [--pool SIZE]\n"
+            "                             a model-based random test (paper 9.8) of a pager plugin (a name\n"
+            "                             on the search path or a path): every byte written through its\n"
+            "                             mappings checked after flushes, syncs and new binds; prints the\n"
+            "                             seed, and the operations on failure; exit 1 on failure\n"
             "  help                       this text\n"
             "\n"
             "Exit status: 0 on success; 1 when a workload read data other than what was written;\n"
@@ -772,6 +782,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 2, argv + 2, true);
     if (strcmp(cmd, "plugins") == 0)
         return cmd_plugins(argc - 2, argv + 2);
+    if (strcmp(cmd, "test-pager") == 0)
+        return springvm_test_pager(argc - 2, argv + 2);
     fprintf(stderr, "%s: unknown command %s\n", prog, cmd);
     usage(stderr);
     return 2;

@@ -1,0 +1,8 @@
+/* testpager.h - springvm test-pager (testpager.c). */
+#ifndef SPRINGVM_TESTPAGER_H
+#define SPRINGVM_TESTPAGER_H
+
+/* Run the test on the arguments after "test-pager"; the exit status. */
+int springvm_test_pager(int argc, char **argv);
+
+#endif

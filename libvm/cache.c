@@ -354,6 +354,7 @@ void spring__cache_pager_stats(struct vm_cache *c, spring_pager_stats_t *st)
     st->write_outs = atomic_load(&p->calls[VM_PST_WRITE_OUT]);
     st->other_calls = atomic_load(&p->calls[VM_PST_OTHER]);
     st->failures = atomic_load(&p->failures);
+    st->nospace = atomic_load(&p->nospace);
     st->bytes_in = atomic_load(&p->bytes_in);
     st->bytes_out = atomic_load(&p->bytes_out);
     st->ns = atomic_load(&p->ns);

@@ -90,7 +90,7 @@ RB_PROTOTYPE(vm_lock_tree, vm_lockent, node, spring__lockent_cmp)
 enum { VM_PST_PAGE_IN, VM_PST_PAGE_OUT, VM_PST_SYNC, VM_PST_WRITE_OUT, VM_PST_OTHER, VM_PST_N };
 struct vm_pstats {
     atomic_uint_fast64_t calls[VM_PST_N]; /* [a] */
-    atomic_uint_fast64_t failures, bytes_in, bytes_out, ns; /* [a] */
+    atomic_uint_fast64_t failures, nospace, bytes_in, bytes_out, ns; /* [a] */
 };
 
 struct vm_cache {
@@ -100,6 +100,8 @@ struct vm_cache {
     atomic_uint refs;                   /* [a] structure references */
     uint64_t handle;                    /* [c] the cache object handle */
     uint64_t id;                        /* [c] unique in the VMM, never 0 (frame owners) */
+    atomic_uint_fast64_t full_gen;      /* [a] the make-room pass in which its pager last had no space
+                                           (pageout.c: its modified blocks are not offered again in it) */
     const spring_pager_ops_t *pops;     /* [c] */
     void *pager;                        /* [c] */
     spring_pager_info_t info;           /* [c] */

@@ -228,6 +228,7 @@ int spring__pageout_make_room(spring_vmm_t *vmm, size_t n)
 {
     struct timespec deadline = {0, 0};
     atomic_fetch_add(&vmm->cv_waiters, 1); /* unpins and transfers ending wake us */
+    atomic_fetch_add(&vmm->room_gen, 1);  /* a new pass: pagers that were full may have room again */
     vm_lock(&vmm->page_lock);
     int rc = 0;
     while (vmm->nfree < n) {
@@ -325,7 +326,15 @@ int spring__cache_evict(struct vm_cache *c, spring_off_t off)
         ret = 1;
         goto out;
     }
-    if (!spring__block_dirty(vmm, b) || c->rw_attach == 0) {
+    bool dirty = spring__block_dirty(vmm, b) && c->rw_attach != 0;
+    if (dirty && atomic_load(&c->full_gen) == atomic_load(&vmm->room_gen)) {
+        /* Its pager had no space in this pass: not offered again. */
+        b->state = VM_B_VALID;
+        pthread_cond_broadcast(&c->cv);
+        ret = 2;
+        goto out;
+    }
+    if (!dirty) {
         /* Clean: reuse without telling the pager (§6.1). */
         b->state = VM_B_VALID;
         spring__block_unhash(c, b);
@@ -336,7 +345,8 @@ int spring__cache_evict(struct vm_cache *c, spring_off_t off)
         goto out;
     }
     push_add(&p, b, VM_PUSH_OUT);
-    (void)push_call(&p);
+    if (push_call(&p) == SPRING_ENOSPC)
+        atomic_store(&c->full_gen, atomic_load(&vmm->room_gen));
     /* Released (or doomed and released) unless the pager refused it: with
      * the cache lock held since push_call re-took it, nothing else can have
      * entered a block at off. */

@@ -45,7 +45,9 @@ static void count(struct vm_cache *c, int what, uint64_t t0, int rc, uint64_t by
     struct vm_pstats *s = &c->pst;
     atomic_fetch_add_explicit(&s->calls[what], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->ns, now_ns() - t0, memory_order_relaxed);
-    if (rc != 0)
+    if (rc == SPRING_ENOSPC && what != VM_PST_PAGE_IN)
+        atomic_fetch_add_explicit(&s->nospace, 1, memory_order_relaxed);
+    else if (rc != 0)
         atomic_fetch_add_explicit(&s->failures, 1, memory_order_relaxed);
     if (bytes_in)
         atomic_fetch_add_explicit(&s->bytes_in, bytes_in, memory_order_relaxed);
@@ -120,8 +122,16 @@ int spring__pager_push(struct vm_cache *c, int how, spring_off_t off, spring_off
         count(c, how == VM_PUSH_SYNC ? VM_PST_SYNC : how == VM_PUSH_WRITE_OUT ? VM_PST_WRITE_OUT : VM_PST_PAGE_OUT,
               t0, rc, 0, size);
         atomic_fetch_add(how == VM_PUSH_OUT ? &c->vmm->st_page_outs : &c->vmm->st_write_backs, 1);
+        if (rc == SPRING_ENOSPC)
+            break; /* no room at the pager (a full swap): a state, not a failure to retry */
         if (!system_retry(c, rc, attempt))
             break;
+    }
+    if (rc == SPRING_ENOSPC) {
+        atomic_fetch_add(&c->vmm->st_nospace, 1);
+        spring__set_error(rc, "the pager has no space for %s(offset %#llx, size %#llx)", push_names[how],
+                          (unsigned long long)off, (unsigned long long)size);
+        return SPRING_ENOSPC;
     }
     if (rc != 0)
         spring__set_error(rc, "the pager's %s(offset %#llx, size %#llx) failed", push_names[how],

@@ -217,7 +217,8 @@ struct spring_vmm {
 
     /* statistics */
     atomic_uint_fast64_t st_faults, st_page_ins, st_page_outs, st_write_backs, st_reclaims_clean, st_zero_fills,
-        st_scrubs;
+        st_scrubs, st_nospace;
+    atomic_uint_fast64_t room_gen;      /* [a] make-room passes begun (pageout.c) */
 
     /* failure injection (tests) */
     atomic_int inject_alloc;            /* [a] fail the Nth allocation from now, 0 = off */

@@ -271,6 +271,7 @@ int spring_vmm_get_vm_info(spring_vmm_obj_t vmm_obj, spring_vm_info_t *info)
     info->scrubs = atomic_load(&vmm->st_scrubs);
     info->reclaims_clean = atomic_load(&vmm->st_reclaims_clean);
     info->zero_fills = atomic_load(&vmm->st_zero_fills);
+    info->pageouts_nospace = atomic_load(&vmm->st_nospace);
     return 0;
 }
 

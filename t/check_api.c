@@ -1110,7 +1110,7 @@ START_TEST(test_vmm_sync)
     ck_assert_rc(spring_vmm_sync(f.vmm), 0);
     ck_assert_uint_eq(tp_ncalls(f.tp), 0);
     write_byte(f.as, A0 + PS, 0x5a);
-    tp_fail(f.tp, TP_SYNC, SPRING_ENOSPC, false);
+    tp_fail(f.tp, TP_SYNC, SPRING_EOVERFLOW, false);
     ck_assert_rc(spring_vmm_sync(f.vmm), SPRING_EPAGER);
     ck_assert_uint_ne(tp_store(f.tp)[PS], 0x5a);
     ck_assert_rc(spring_vmm_sync(f.vmm), 0);
@@ -3092,9 +3092,13 @@ START_TEST(test_as_flush)
     ck_assert_uint_eq(test_as_stats(f.as).resident, 0);
     ck_assert_uint_eq(read_byte(f.as, A0), 0xd2);
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), page_ins + 1);
-    /* A pager failure: EPAGER, the page stays cached and modified. */
+    /* A pager failure: EPAGER, the page stays cached and modified; a
+     * pager without space (a full swap): ENOSPC, likewise. */
     write_byte(f.as, A0, 0xd3);
     tp_fail(f.tp, TP_PAGE_OUT, SPRING_ENOSPC, false);
+    ck_assert_rc(spring_as_flush(f.as, A0, PS, false), SPRING_ENOSPC);
+    ck_assert_uint_eq(tp_store(f.tp)[0], 0xd2);
+    tp_fail(f.tp, TP_PAGE_OUT, SPRING_EOVERFLOW, false);
     ck_assert_rc(spring_as_flush(f.as, A0, PS, false), SPRING_EPAGER);
     ck_assert_uint_eq(tp_store(f.tp)[0], 0xd2);
     page_ins = tp_count(f.tp, TP_PAGE_IN);
@@ -3102,7 +3106,7 @@ START_TEST(test_as_flush)
     ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), page_ins);
     ck_assert_rc(spring_as_flush(f.as, A0, PS, false), 0);
     ck_assert_uint_eq(tp_store(f.tp)[0], 0xd3);
-    tp_fail(f.tp, TP_SYNC, SPRING_ENOSPC, false);
+    tp_fail(f.tp, TP_SYNC, SPRING_EOVERFLOW, false);
     write_byte(f.as, A0, 0xd4);
     ck_assert_rc(spring_as_flush(f.as, A0, PS, true), SPRING_EPAGER);
     ck_assert_rc(spring_as_flush(f.as, A0, PS, true), 0);

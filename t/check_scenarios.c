@@ -33,7 +33,7 @@
 #define PS 4096
 #define VMM_NAME "scen"
 /* What a failing test pager answers. */
-#define PAGER_ERR SPRING_ENOSPC
+#define PAGER_ERR SPRING_EOVERFLOW /* any pager error but ENOSPC, which means "no space" (a full swap) */
 
 /* ------------------------------------------------------------------ */
 /* Helpers.                                                             */
@@ -3778,6 +3778,49 @@ START_TEST(test_system_pager_page_out_retried)
 }
 END_TEST
 
+/* A full swap (a system pager whose page_out answers SPRING_ENOSPC):
+ * modified pages stay resident and intact, the writer that needs a frame
+ * gets SPRING_ENOFRAMES (never a silent zero page), the refusal is counted
+ * as no space, not as a failure, and is not retried: one page_out per pass
+ * of the replacement scan, not one per modified block nor the system
+ * pager's retries.  Once the pager has room, the writes go on. */
+START_TEST(test_swap_full_keeps_pages)
+{
+    fx_t f;
+    fx_init(&f, 16, 40, 0, SPRING_OWN_EXCLUSIVE);
+    spring_mobj_unref(f.m);
+    tp_free(f.tp);
+    ck_assert_rc(spring_registry_grant(f.reg, "swap-pager", SPRING_PRIV_SYSTEM), 0);
+    f.tp = tp_new(f.reg, VMM_NAME, "swap-pager", f.len, 0, SPRING_OWN_EXCLUSIVE, true);
+    f.m = tp_mobj(f.tp, SPRING_RIGHTS_RW);
+    fx_map(&f, SPRING_RIGHTS_RW);
+    tp_fail(f.tp, TP_PAGE_OUT, SPRING_ENOSPC, true);
+    spring_off_t written = 0;
+    int rc = 0;
+    for (; written < 40 && (rc = put_page(f.as, f.a + written * PS, (uint8_t)(0x40 + written))) == 0; written++)
+        ;
+    ck_assert_rc(rc, SPRING_ENOFRAMES);
+    ck_assert_msg(written >= 4 && written <= 16, "%d pages written before the pool filled", (int)written);
+    size_t outs = tp_count(f.tp, TP_PAGE_OUT);
+    ck_assert_msg(outs >= 1 && outs <= 4, "%zu page_out calls for one refused allocation", outs);
+    spring_pager_stats_t st;
+    ck_assert_rc(spring_as_pager_stats(f.as, f.a, &st), 0);
+    ck_assert_uint_eq(st.nospace, st.page_outs);
+    ck_assert_uint_eq(st.failures, 0);
+    ck_assert_uint_eq(test_vm_info(f.vmm).pageouts_nospace, st.page_outs);
+    for (spring_off_t i = 0; i < written; i++)
+        ck_assert_msg(page_is(f.as, f.a + i * PS, (uint8_t)(0x40 + i)), "page %d lost", (int)i);
+    /* Room again: the writes go on, and everything reaches the pager. */
+    tp_fail(f.tp, TP_PAGE_OUT, 0, false);
+    for (spring_off_t i = written; i < 40; i++)
+        ck_assert_rc(put_page(f.as, f.a + i * PS, (uint8_t)(0x40 + i)), 0);
+    ck_assert_rc(spring_as_flush(f.as, f.a, 40 * PS, false), 0);
+    for (spring_off_t i = 0; i < 40; i++)
+        ck_assert_msg(store_is(f.tp, i * PS, PS, (uint8_t)(0x40 + i)), "page %d not in the store", (int)i);
+    fx_fini(&f);
+}
+END_TEST
+
 /* SPRING_ANYWHERE is first fit: the lowest free range that holds the
  * request.  Filling a space from the bottom, then opening holes, checks that
  * the free-space hint (which lets a search skip the full space below it)
@@ -4539,6 +4582,7 @@ static Suite *scenarios_suite(void)
     t = tc(s, "lost");
     tcase_add_test(t, test_lost_destroy_pages_out_kept_cache);
     tcase_add_test(t, test_lost_destroy_failure_keeps_vmm);
+    tcase_add_test(t, test_swap_full_keeps_pages);
     tcase_add_test(t, test_lost_vmm_sync);
     tcase_add_test(t, test_lost_deny_writes_after_dataless);
     tcase_add_test(t, test_lost_flush_kept_every_slot);

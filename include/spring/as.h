@@ -186,7 +186,9 @@ SPRING_API int spring_as_change_access_rights(spring_as_t *as, spring_addr_t add
  * @param please_keep keep the data cached.
  * @return 0; #SPRING_EINVAL; #SPRING_EALIGN; #SPRING_ERANGE;
  *   #SPRING_EPAGER or #SPRING_EPROTO (a pager failed; its pages stay cached
- *   and modified); #SPRING_ENOKEEP (see above); #SPRING_ENOMEM.  Every
+ *   and modified); #SPRING_ENOSPC (a pager had no space, as a full swap
+ *   does: its pages stay cached and modified); #SPRING_ENOKEEP (see
+ *   above); #SPRING_ENOMEM.  Every
  *   page of the range is tried; the first failure is returned.
  */
 SPRING_API int spring_as_flush(spring_as_t *as, spring_addr_t address, spring_off_t length, bool please_keep);

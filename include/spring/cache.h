@@ -186,7 +186,9 @@ typedef struct spring_pager_stats {
     uint64_t syncs;       /**< sync calls */
     uint64_t write_outs;  /**< write_out calls */
     uint64_t other_calls; /**< zero_fill_range, done_with_cache and done_with_pager_object calls */
-    uint64_t failures;    /**< calls that returned an error */
+    uint64_t failures;    /**< calls that returned an error (other than #SPRING_ENOSPC from page_out) */
+    uint64_t nospace;     /**< page_out, sync and write_out calls refused with #SPRING_ENOSPC: the pager
+                               has no room (a full swap); not retried, not counted in failures */
     uint64_t bytes_in;    /**< bytes the successful page_in calls delivered (upgrades included) */
     uint64_t bytes_out;   /**< bytes page_out, sync and write_out calls covered (all-zero pages included) */
     uint64_t ns;          /**< time spent inside the pager's methods, in nanoseconds (monotonic clock) */

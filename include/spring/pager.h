@@ -112,8 +112,13 @@ typedef struct spring_pager_ops {
      * @param own borrow: the cache's ownership state.
      * @param data the data (borrow, for the call only: the bytes point into
      *        the page frames).
-     * @return 0, or a negative code: the VMM keeps every block of the call
-     *   cached and modified.
+         * @return 0, or a negative code: the VMM keeps every block of the call
+     *   cached and modified.  #SPRING_ENOSPC means the pager has no room
+     *   (a full swap): the VMM does not retry the call as it retries a
+     *   system pager's failures, does not offer that cache's modified
+     *   blocks again in the same replacement pass, and counts it apart
+     *   (spring_pager_stats_t::nospace, spring_vm_info_t::pageouts_nospace);
+     *   a caller that needed a frame then gets #SPRING_ENOFRAMES.
      */
     int (*page_out)(void *self, spring_off_t offset, spring_off_t size, spring_ownership_t *own,
                     const spring_data_t *data);

@@ -117,7 +117,7 @@ SPRING_API int spring_vmm_new(const spring_vmm_config_t *cfg, spring_vmm_t **out
  * @param vmm the VMM (consume on success; borrow on failure).
  * @return 0; #SPRING_EINVAL for NULL; #SPRING_EBUSY if address spaces remain
  *   (nothing is changed); #SPRING_EPAGER or #SPRING_EPROTO if a pager
- *   failed a page-out; #SPRING_ENOMEM.
+ *   failed a page-out, #SPRING_ENOSPC if one had no space; #SPRING_ENOMEM.
  */
 SPRING_API int spring_vmm_destroy(spring_vmm_t *vmm);
 
@@ -135,8 +135,9 @@ SPRING_API int spring_vmm_destroy(spring_vmm_t *vmm);
  *
  * @param vmm the VMM (borrow).
  * @return 0 when every modified block reached its pager; #SPRING_EINVAL for
- *   NULL; otherwise the first failure: #SPRING_ENOKEEP, #SPRING_EPAGER or
- *   #SPRING_EPROTO (that pager's blocks stay cached and modified),
+ *   NULL; otherwise the first failure: #SPRING_ENOKEEP, #SPRING_EPAGER,
+ *   #SPRING_ENOSPC (no space) or #SPRING_EPROTO (that pager's blocks stay
+ *   cached and modified),
  *   #SPRING_ENOMEM.  Call it with no VMM call of this thread in progress
  *   (not from inside a pager method of a pager it may call).
  */
@@ -201,6 +202,10 @@ typedef struct spring_vm_info {
     uint64_t reclaims_clean;     /**< clean blocks reused without telling the pager */
     uint64_t zero_fills;         /**< pages zero-filled without a pager call */
     uint64_t scrubs;             /**< frames zeroed before a page_in because they last held another cache's data */
+    uint64_t pageouts_nospace;   /**< page_out calls a pager refused with #SPRING_ENOSPC (a full swap): the
+                                      blocks stay cached and modified, the call is not retried, and the
+                                      replacement scan offers that cache's modified blocks no more in the
+                                      same pass */
 } spring_vm_info_t;
 
 /**

@@ -11,4 +11,4 @@ $SUDO apt-get update -qq
 $SUDO env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -qq --no-install-recommends \
     build-essential autoconf automake autoconf-archive libtool pkg-config \
-    libjansson-dev check doxygen valgrind libbsd-dev liburcu-dev git
+    libjansson-dev check doxygen valgrind libbsd-dev liburcu-dev git gnuplot-nox

@@ -54,9 +54,12 @@ static void usage(FILE *f)
             "Run a paging stack of the Spring virtual memory system from a JSON configuration.\n"
             "\n"
             "commands:\n"
-            "  run [CONFIG] [--json]      build the stack of CONFIG (default: %s), run its\n"
+            "  run [CONFIG] [--json] [--plot FILE.png]\n"
+            "                             build the stack of CONFIG (default: %s), run its\n"
             "                             workloads, check every byte read back, print statistics;\n"
-            "                             --json prints them as one JSON document and nothing else\n"
+            "                             --json prints them as one JSON document and nothing else;\n"
+            "                             --plot draws faults, page-ins, page-outs and free frames\n"
+            "                             over time with gnuplot\n"
             "  check-config CONFIG        validate CONFIG and print its errors as run would\n"
             "  plugins [--path DIR]...    list the plugins on the search path: name, kind, version,\n"
             "                             file, options; marks plugins another one shadows\n"
@@ -182,7 +185,7 @@ static void pattern(uint8_t *buf, size_t ps, uint32_t obj, uint64_t page, uint32
 struct runner {
     spring_stack_t *stack;
     spring_vmm_t *vmm;
-    size_t ps;
+    size_t ps, nframes;
     struct rmap *maps;
     size_t nmaps;
     struct model model;
@@ -190,13 +193,48 @@ struct runner {
     uint64_t reads, writes, bytes_read, bytes_written, mismatches, checked_pages;
     bool json, progress;
     double t0, last_progress;
+    /* --plot: the VMM's counters sampled every SAMPLE_S seconds */
+    const char *plot;
+    double last_sample;
+    struct sample *samples;
+    size_t nsamples, capsamples;
 };
+
+#define SAMPLE_S 0.02
+
+struct sample {
+    double t;
+    uint64_t faults, page_ins, page_outs;
+    size_t free_frames;
+};
+
+static void sample_now(struct runner *r, double t)
+{
+    spring_vmm_obj_t vo;
+    spring_vm_info_t vi;
+    if (spring_vmm_get_object(r->vmm, SPRING_PRIV_USER, &vo) != 0 || spring_vmm_get_vm_info(vo, &vi) != 0)
+        return;
+    if (r->nsamples == r->capsamples) {
+        size_t cap = r->capsamples ? 2 * r->capsamples : 1024;
+        struct sample *n = realloc(r->samples, cap * sizeof *n);
+        if (n == NULL)
+            return;
+        r->samples = n;
+        r->capsamples = cap;
+    }
+    r->samples[r->nsamples++] = (struct sample){t - r->t0, vi.faults, vi.page_ins, vi.page_outs, vi.free_frames};
+    r->last_sample = t;
+}
 
 static void progress(struct runner *r, const char *what, uint64_t done, uint64_t total)
 {
-    if (!r->progress)
+    if (!r->progress && !r->plot)
         return;
     double t = now_s();
+    if (r->plot && t - r->last_sample >= SAMPLE_S)
+        sample_now(r, t);
+    if (!r->progress)
+        return;
     if (t - r->t0 < 2 || t - r->last_progress < 0.5)
         return;
     r->last_progress = t;
@@ -435,6 +473,7 @@ static void run_trace(struct runner *r, size_t i, const json_t *w, bool dry)
         }
         if (dry)
             continue;
+        progress(r, "trace", lineno, 0);
         uint64_t p0 = (addr - m->addr) / r->ps, p1 = (addr + len - 1 - m->addr) / r->ps;
         for (uint64_t p = p0; p <= p1; p++) {
             if (op[0] == 'w') {
@@ -477,6 +516,45 @@ static void run_workloads(struct runner *r, const json_t *ws, bool dry)
         } else
             wfail(i, "kind: expected \"sequential\", \"random\", \"trace\" or \"sync\", found \"%s\"", kind);
     }
+}
+
+/* Draw the samples with gnuplot: faults, page-ins and page-outs per
+ * interval and free frames, over time. */
+static void plot(struct runner *r)
+{
+    char data[] = "/tmp/springvm-plot-XXXXXX";
+    int fd = mkstemp(data);
+    if (fd < 0)
+        die("--plot: a temporary file: %s", strerror(errno));
+    FILE *f = fdopen(fd, "w");
+    for (size_t i = 1; i < r->nsamples; i++) {
+        const struct sample *a = &r->samples[i - 1], *b = &r->samples[i];
+        fprintf(f, "%.4f %" PRIu64 " %" PRIu64 " %" PRIu64 " %zu\n", b->t, b->faults - a->faults,
+                b->page_ins - a->page_ins, b->page_outs - a->page_outs, b->free_frames);
+    }
+    fclose(f);
+    FILE *g = popen("gnuplot", "w");
+    if (g == NULL) {
+        unlink(data);
+        die("--plot: gnuplot could not be started: %s", strerror(errno));
+    }
+    fprintf(g,
+            "set terminal png size 1000,600\n"
+            "set output '%s'\n"
+            "set title 'springvm run: %s'\n"
+            "set xlabel 'seconds'\n"
+            "set ylabel 'events per %.0f ms'\n"
+            "set y2label 'free frames'\n"
+            "set y2tics\n"
+            "set y2range [0:%zu]\n"
+            "set key outside bottom center horizontal\n"
+            "plot '%s' using 1:2 with lines title 'faults', '' using 1:3 with lines title 'page-ins', "
+            "'' using 1:4 with lines title 'page-outs', '' using 1:5 axes x1y2 with lines title 'free frames'\n",
+            r->plot, config_path, SAMPLE_S * 1000, r->nframes, data);
+    int st = pclose(g);
+    unlink(data);
+    if (st != 0)
+        die("--plot: gnuplot failed (exit status %d); is it installed (Debian: gnuplot-nox)?", st);
 }
 
 /* ------------------------------------------------------------------ */
@@ -656,6 +734,8 @@ static int cmd_run(int argc, char **argv, bool check_only)
     for (int i = 0; i < argc; i++) {
         if (!check_only && strcmp(argv[i], "--json") == 0)
             r.json = true;
+        else if (!check_only && strcmp(argv[i], "--plot") == 0 && i + 1 < argc)
+            r.plot = argv[++i];
         else if (argv[i][0] == '-')
             die("%s: unknown option %s (see springvm help)", check_only ? "check-config" : "run", argv[i]);
         else if (config_path == NULL)
@@ -682,6 +762,7 @@ static int cmd_run(int argc, char **argv, bool check_only)
     if (spring_vmm_get_object(r.vmm, SPRING_PRIV_USER, &vo) != 0 || spring_vmm_get_vm_info(vo, &vi) != 0)
         die("the VMM's information");
     r.ps = vi.page_size;
+    r.nframes = vi.nframes;
     r.buf = malloc(r.ps);
     r.want = malloc(r.ps);
     collect_maps(&r, root);
@@ -692,7 +773,13 @@ static int cmd_run(int argc, char **argv, bool check_only)
     } else {
         r.progress = !r.json && isatty(STDERR_FILENO);
         r.t0 = now_s();
+        if (r.plot)
+            sample_now(&r, r.t0);
         run_workloads(&r, json_object_get(root, "workloads"), false);
+        if (r.plot) {
+            sample_now(&r, now_s());
+            plot(&r);
+        }
         if (r.progress && now_s() - r.t0 >= 2)
             fputc('\n', stderr);
         print_stats(&r, now_s() - r.t0, root);
@@ -706,6 +793,7 @@ static int cmd_run(int argc, char **argv, bool check_only)
     free(r.buf);
     free(r.want);
     free(r.maps);
+    free(r.samples);
     free(r.model.keys);
     free(r.model.ver);
     json_decref(root);

@@ -182,6 +182,39 @@ START_TEST(test_bad_inputs)
 }
 END_TEST
 
+/* --plot draws a PNG with gnuplot (where gnuplot is missing: a clear
+ * error, exit 2); with --json, standard output stays one JSON document. */
+START_TEST(test_run_plot)
+{
+    char png[] = "/tmp/springvm-plot-XXXXXX.png";
+    int fd = mkstemps(png, 4);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    unlink(png);
+    char args[256];
+    snprintf(args, sizeof args, "run --json --plot %s " SRCDIR "/examples/default.json", png);
+    int rc = run(args, out, sizeof out, err, sizeof err);
+    bool have_gnuplot = system("gnuplot --version >/dev/null 2>&1") == 0;
+    if (!have_gnuplot) {
+        ck_assert_int_eq(rc, 2);
+        ck_assert_msg(strstr(err, "gnuplot"), "%s", err);
+        return;
+    }
+    ck_assert_msg(rc == 0, "rc %d: %s", rc, err);
+    json_error_t je;
+    json_t *doc = json_loads(out, 0, &je);
+    ck_assert_msg(doc != NULL, "stdout is not one JSON document: %s", je.text);
+    json_decref(doc);
+    FILE *f = fopen(png, "rb");
+    ck_assert_ptr_nonnull(f);
+    unsigned char magic[8];
+    ck_assert_uint_eq(fread(magic, 1, 8, f), 8);
+    fclose(f);
+    unlink(png);
+    ck_assert(memcmp(magic, "\x89PNG\r\n\x1a\n", 8) == 0);
+}
+END_TEST
+
 START_TEST(test_plugins)
 {
     ck_assert_int_eq(run("plugins", out, sizeof out, err, sizeof err), 0);
@@ -201,6 +234,7 @@ int main(void)
     tcase_add_test(t, test_run_default);
     tcase_add_test(t, test_run_json);
     tcase_add_test(t, test_bad_inputs);
+    tcase_add_test(t, test_run_plot);
     tcase_add_test(t, test_plugins);
     suite_add_tcase(s, t);
     SRunner *sr = srunner_create(s);

@@ -840,7 +840,7 @@ static int build_objects(struct ctx *c, const json_t *root)
             if (vi == NULL)
                 return fail(c, SPRING_ENOSYS, kp, "object \"%s\" cannot hand out views (its pager offers no %s interface)",
                             view, SPRING_MOBJ_VIEW_INTERFACE);
-            if ((rc = vi->view(spring_mobj_impl(s->objs[k].m), r, &o->m)) != 0)
+            if ((rc = vi->view(s->objs[k].m, r, &o->m)) != 0)
                 return fail(c, rc, p, "object \"%s\" refused a view: %s", view, spring_strerror(rc));
         } else {
             uint64_t len;

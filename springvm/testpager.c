@@ -310,7 +310,7 @@ int springvm_test_pager(int argc, char **argv)
     }
     t.npages = (size_t)pages;
     const spring_mobj_view_t *vi = spring_mobj_query(t.m, SPRING_MOBJ_VIEW_INTERFACE, 1);
-    if (vi && (rc = vi->view(spring_mobj_impl(t.m), SPRING_RIGHTS_RO, &t.view)) != 0) {
+    if (vi && (rc = vi->view(t.m, SPRING_RIGHTS_RO, &t.view)) != 0) {
         fprintf(stderr, "springvm test-pager: the object's view interface failed: %s\n", spring_strerror(rc));
         return 2;
     }

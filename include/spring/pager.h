@@ -282,7 +282,9 @@ typedef struct spring_mobj_ops {
      * @param version the version asked for.
      * @return the interface (a structure the pager documents, valid while
      *   the object lives), or NULL if it has no such interface of that
-     *   version.
+     *   version.  By convention an interface's functions take the memory
+     *   object itself as their first argument (as #spring_mobj_view_t
+     *   does), so that a caller needs nothing but the object.
      */
     const void *(*query)(void *self, const char *name, int version);
     /* methods above: version 2 */
@@ -363,14 +365,14 @@ typedef struct spring_mobj_view {
      * @brief A memory object over the same memory with at most @p max
      *        rights: every mapping of either shares the one cache, and no
      *        mapping of the view gets more than @p max (not even by
-     *        spring_as_protect()).
-     * @param self the implementation of the object queried.
+     *        spring_as_change_access_rights()).
+     * @param mobj the object queried (borrow).
      * @param max the rights of the view (a subset of the object's own).
      * @param out produce: the view, one reference for the caller.
      * @return 0; #SPRING_ERIGHTS if @p max exceeds the object's rights;
      *   #SPRING_EINVAL for invalid rights; #SPRING_ENOMEM.
      */
-    int (*view)(void *self, spring_rights_t max, spring_mobj_t **out);
+    int (*view)(spring_mobj_t *mobj, spring_rights_t max, spring_mobj_t **out);
 } spring_mobj_view_t;
 
 /**

@@ -1,15 +1,21 @@
 /*
  * check_trace.c - the VMM's event trace (trace.h, docs/trace.md): the
  * records a known sequence of calls makes, in order and with their
- * fields; the ring's overflow; tracing off by default; resizing; many
- * threads faulting with tracing on; and illegal uses of every trace call.
- * Only the public headers are used.
+ * fields; the ring's overflow; tracing off by default; resizing; the
+ * dump file and its text form; dump files that are not dumps, truncated or
+ * newer; many threads faulting with tracing on; and illegal uses of every
+ * trace call.  Only the public headers are used.
  */
+#define _GNU_SOURCE /* asprintf */
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testlib.h"
 
@@ -74,6 +80,62 @@ static uint64_t cache_id(fx_t *f)
     ck_assert_rc(spring_cache_trace_id(tp_cache(f->tp), &id), 0);
     ck_assert_uint_ne(id, 0);
     return id;
+}
+
+/* A temporary file's path (unlinked by the caller); its descriptor in *fd. */
+static char *temp_file(int *fd)
+{
+    const char *dir = getenv("TMPDIR");
+    char *path = NULL;
+    ck_assert_int_ge(asprintf(&path, "%s/springvm-trace-XXXXXX", dir && *dir ? dir : "/tmp"), 0);
+    *fd = mkstemp(path);
+    ck_assert_int_ge(*fd, 0);
+    return path;
+}
+
+/* The whole of a file. */
+static char *file_text(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    char *b = NULL;
+    size_t cap = 0, n = 0;
+    for (;;) {
+        if (n + 4096 > cap) {
+            cap = cap * 2 + 4096;
+            b = realloc(b, cap + 1);
+            ck_assert_ptr_nonnull(b);
+        }
+        size_t got = fread(b + n, 1, cap - n, f);
+        if (got == 0)
+            break;
+        n += got;
+    }
+    fclose(f);
+    b[n] = '\0';
+    if (len)
+        *len = n;
+    return b;
+}
+
+static void write_file(const char *path, const void *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(p, 1, n, f), n);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* spring_trace_print() of path into a string; its code in *rc. */
+static char *print_to_string(const char *path, int *rc)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(out);
+    *rc = spring_trace_print(path, out);
+    fclose(out);
+    return text;
 }
 
 /* ------------------------------------------------------------------ */
@@ -400,7 +462,24 @@ START_TEST(test_trace_overflow)
 END_TEST
 
 /* ------------------------------------------------------------------ */
-/* Helpers for VMMs with a known trace.                                 */
+/* Dump files.                                                          */
+
+/* The header's fields (docs/trace.md). */
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+static void set_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
 
 /* A VMM with a known trace: n unmapped faults at page 100 on, with a
  * ring of cap records. */
@@ -421,6 +500,211 @@ static void vmm_with_faults_free(spring_vmm_t *vmm, spring_as_t *as)
     spring_as_destroy(as);
     test_vmm_free(vmm, NULL);
 }
+
+/* The dump's bytes are the documented format; print turns them into the
+ * documented lines. */
+START_TEST(test_trace_dump_and_print)
+{
+    fx_t f;
+    fx_setup(&f, VMM_NAME, 32, 4, 0, SPRING_OWN_SHARED, false, true);
+    ck_assert_rc(spring_vmm_trace_set_size(f.vmm, 5), 0);
+    fx_map(&f, SPRING_RIGHTS_RW);
+    ck_assert_rc(spring_as_fault(f.as, f.a + PS, SPRING_RIGHTS_R), 0);
+    ck_assert_rc(spring_as_fault(f.as, f.a + f.len + 8 * PS, SPRING_RIGHTS_R), SPRING_ENOTMAPPED);
+    ck_assert_rc(spring_as_fault(f.as, f.a, SPRING_RIGHTS_R), 0);
+    /* 8 records in all (bind; page_in, fault.page_in, fault; fault.unmapped;
+     * page_in, fault.page_in, fault): the first 3 are lost. */
+    spring_trace_record_t r[8];
+    uint64_t lost;
+    size_t n = read_all(f.vmm, r, NELEM(r), &lost);
+    ck_assert_uint_eq(n, 5);
+    ck_assert_uint_eq(lost, 3);
+
+    int fd;
+    char *path = temp_file(&fd);
+    ck_assert_rc(spring_vmm_trace_dump(f.vmm, fd), 0);
+    ck_assert_int_eq(close(fd), 0);
+    size_t len;
+    uint8_t *b = (uint8_t *)file_text(path, &len);
+    ck_assert_uint_eq(len, 64 + 5 * 80);
+    ck_assert_int_eq(memcmp(b, "SPRVMTRC", 8), 0);
+    ck_assert_uint_eq(le32(b + 8), SPRING_TRACE_FORMAT_VERSION);
+    ck_assert_uint_eq(le32(b + 12), 64);
+    ck_assert_uint_eq(le32(b + 16), 80);
+    ck_assert_uint_eq(le64(b + 24), 5);
+    ck_assert_uint_eq(le64(b + 32), 3);
+    ck_assert_uint_eq(le64(b + 40), 5);
+    ck_assert_uint_ge(le64(b + 48), r[4].time_ns);
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *p = b + 64 + i * 80;
+        ck_assert_uint_eq(le64(p + 0), r[i].seq);
+        ck_assert_uint_eq(le64(p + 8), r[i].time_ns);
+        ck_assert_uint_eq(le64(p + 16), r[i].duration_ns);
+        ck_assert_uint_eq(le64(p + 24), r[i].cache);
+        ck_assert_uint_eq(le64(p + 32), r[i].as);
+        ck_assert_uint_eq(le64(p + 40), r[i].address);
+        ck_assert_uint_eq(le64(p + 48), r[i].offset);
+        ck_assert_uint_eq(le64(p + 56), r[i].length);
+        ck_assert_uint_eq(le32(p + 64), r[i].kind);
+        ck_assert_uint_eq(le32(p + 68), (uint32_t)r[i].result);
+        ck_assert_uint_eq(le32(p + 72), r[i].access);
+        ck_assert_uint_eq(le32(p + 76), r[i].thread);
+    }
+    free(b);
+
+    int rc;
+    char *text = print_to_string(path, &rc);
+    ck_assert_rc(rc, 0);
+    /* Header, column line, one line per record. */
+    size_t lines = 0;
+    for (const char *p = text; *p; p++)
+        lines += *p == '\n';
+    ck_assert_uint_eq(lines, 2 + 5);
+    static const char head[] = "# springvm trace, format version 1: 5 records, 3 lost, ring of 5, dumped at ";
+    ck_assert_msg(strncmp(text, head, strlen(head)) == 0, "%s", text);
+    /* Every record has its line. */
+    char want[512];
+    uint64_t cid = cache_id(&f), asid = spring_as_trace_id(f.as);
+    ck_assert_uint_eq(r[1].kind, SPRING_TRACE_FAULT_UNMAPPED);
+    snprintf(want, sizeof want,
+             "\n%llu %llu t%u fault.unmapped rc=SPRING_ENOTMAPPED cache=0 as=%llu addr=%#llx off=0 len=0 access=r-- "
+             "dur=0\n",
+             (unsigned long long)r[1].seq, (unsigned long long)r[1].time_ns, r[1].thread, (unsigned long long)asid,
+             (unsigned long long)(f.a + f.len + 8 * PS));
+    ck_assert_msg(strstr(text, want) != NULL, "no line\n%s\nin\n%s", want + 1, text);
+    ck_assert_uint_eq(r[4].kind, SPRING_TRACE_FAULT);
+    snprintf(want, sizeof want, "\n%llu %llu t%u fault rc=SPRING_OK cache=%llu as=%llu addr=%#llx off=0 len=0 "
+             "access=r-- dur=%llu\n",
+             (unsigned long long)r[4].seq, (unsigned long long)r[4].time_ns, r[4].thread, (unsigned long long)cid,
+             (unsigned long long)asid, (unsigned long long)f.a, (unsigned long long)r[4].duration_ns);
+    ck_assert_msg(strstr(text, want) != NULL, "no line\n%s\nin\n%s", want + 1, text);
+    ck_assert_uint_eq(r[2].kind, SPRING_TRACE_PAGE_IN);
+    snprintf(want, sizeof want, "\n%llu %llu t%u pager.page_in rc=SPRING_OK cache=%llu as=0 addr=0 off=0 len=%#x "
+             "access=r-- dur=%llu\n",
+             (unsigned long long)r[2].seq, (unsigned long long)r[2].time_ns, r[2].thread, (unsigned long long)cid,
+             PS, (unsigned long long)r[2].duration_ns);
+    ck_assert_msg(strstr(text, want) != NULL, "no line\n%s\nin\n%s", want + 1, text);
+    ck_assert_ptr_nonnull(strstr(text, " fault.page_in rc=SPRING_OK cache="));
+    ck_assert_ptr_nonnull(strstr(text, "\n3 "));
+    ck_assert_ptr_null(strstr(text, "\n2 ")); /* lost */
+    free(text);
+
+    /* With tracing off: a header and no records. */
+    ck_assert_rc(spring_vmm_trace_set_size(f.vmm, 0), 0);
+    fd = open(path, O_WRONLY | O_TRUNC);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_rc(spring_vmm_trace_dump(f.vmm, fd), 0);
+    close(fd);
+    text = print_to_string(path, &rc);
+    ck_assert_rc(rc, 0);
+    ck_assert_ptr_nonnull(strstr(text, ": 0 records, 0 lost, ring of 0,"));
+    free(text);
+    unlink(path);
+    free(path);
+    fx_fini(&f);
+}
+END_TEST
+
+/* Files that are not dumps, are corrupt, truncated or newer are refused
+ * with the documented codes, and nothing is printed. */
+START_TEST(test_trace_bad_files)
+{
+    spring_as_t *as;
+    spring_vmm_t *vmm = vmm_with_faults(8, 3, &as);
+    int fd;
+    char *path = temp_file(&fd);
+    ck_assert_rc(spring_vmm_trace_dump(vmm, fd), 0);
+    close(fd);
+    size_t len;
+    uint8_t *good = (uint8_t *)file_text(path, &len);
+    ck_assert_uint_eq(len, 64 + 3 * 80);
+    uint8_t *b = malloc(len + 80);
+    ck_assert_ptr_nonnull(b);
+
+    static const struct {
+        const char *what;
+        size_t off;   /* a 32-bit field to change (0: none) */
+        uint32_t val;
+        size_t len;   /* bytes of the file kept (0: all), or added when extra */
+        bool extra;
+        int rc;
+    } cases[] = {
+        {"magic", 2, 0x41414141, 0, false, SPRING_EINVAL},
+        {"version 0", 8, 0, 0, false, SPRING_EINVAL},
+        {"newer version", 8, SPRING_TRACE_FORMAT_VERSION + 1, 0, false, SPRING_EVERSION},
+        {"header size", 12, 72, 0, false, SPRING_EINVAL},
+        {"record size", 16, 96, 0, false, SPRING_EINVAL},
+        {"more records than the ring", 40, 2, 0, false, SPRING_EINVAL},
+        {"kind 0", 64 + 80 + 64, 0, 0, false, SPRING_EINVAL},
+        {"unknown kind", 64 + 2 * 80 + 64, 999, 0, false, SPRING_EINVAL},
+        {"bytes after the last record", 0, 0, 7, true, SPRING_EINVAL},
+        {"empty", 0, 0, 0, true, SPRING_EINVAL},
+        {"half the magic", 0, 0, 4, false, SPRING_EINVAL},
+        {"half the header", 0, 0, 40, false, SPRING_EIO},
+        {"a record short", 0, 0, 64 + 2 * 80, false, SPRING_EIO},
+        {"a byte short", 0, 0, 64 + 3 * 80 - 1, false, SPRING_EIO},
+    };
+    for (size_t i = 0; i < NELEM(cases); i++) {
+        size_t n = len;
+        memcpy(b, good, len);
+        if (cases[i].extra && cases[i].len) {
+            memset(b + len, 0, cases[i].len);
+            n = len + cases[i].len;
+        } else if (cases[i].extra) {
+            n = 0;
+        } else if (cases[i].len) {
+            n = cases[i].len;
+        }
+        if (cases[i].off)
+            set_le32(b + cases[i].off, cases[i].val);
+        write_file(path, b, n);
+        int rc;
+        char *text = print_to_string(path, &rc);
+        ck_assert_msg(rc == cases[i].rc, "%s: %s, want %s (%s)", cases[i].what, spring_err_name(rc),
+                      spring_err_name(cases[i].rc), spring_last_error());
+        ck_assert_msg(text == NULL || text[0] == '\0', "%s: printed %s", cases[i].what, text);
+        ck_assert_str_ne(spring_last_error(), "");
+        free(text);
+    }
+    /* The good file still prints. */
+    write_file(path, good, len);
+    int rc;
+    char *text = print_to_string(path, &rc);
+    ck_assert_rc(rc, 0);
+    free(text);
+    /* A file that does not exist. */
+    unlink(path);
+    text = print_to_string(path, &rc);
+    ck_assert_rc(rc, SPRING_EIO);
+    ck_assert_ptr_nonnull(strstr(spring_last_error(), path));
+    free(text);
+    free(b);
+    free(good);
+    free(path);
+    vmm_with_faults_free(vmm, as);
+}
+END_TEST
+
+/* A dump to a descriptor that cannot be written fails with SPRING_EIO. */
+START_TEST(test_trace_dump_write_fails)
+{
+    spring_as_t *as;
+    spring_vmm_t *vmm = vmm_with_faults(8, 3, &as);
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    close(p[0]);
+    /* The read end is closed: the write fails with EPIPE (SIGPIPE ignored). */
+    void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+    ck_assert_rc(spring_vmm_trace_dump(vmm, p[1]), SPRING_EIO);
+    signal(SIGPIPE, old);
+    close(p[1]);
+    int fd = open("/dev/null", O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_rc(spring_vmm_trace_dump(vmm, fd), SPRING_EIO);
+    close(fd);
+    vmm_with_faults_free(vmm, as);
+}
+END_TEST
 
 /* ------------------------------------------------------------------ */
 /* Concurrency.                                                         */
@@ -579,6 +863,10 @@ START_TEST(test_trace_illegal)
     ck_assert_uint_eq(n, 2);
 
     ck_assert_rc(spring_vmm_trace_clear(NULL), SPRING_EINVAL);
+    ck_assert_rc(spring_vmm_trace_dump(NULL, 1), SPRING_EINVAL);
+    ck_assert_rc(spring_vmm_trace_dump(vmm, -1), SPRING_EINVAL);
+    ck_assert_rc(spring_trace_print(NULL, stdout), SPRING_EINVAL);
+    ck_assert_rc(spring_trace_print("/nonexistent", NULL), SPRING_EINVAL);
 
     ck_assert_uint_eq(spring_as_trace_id(NULL), 0);
     spring_cache_obj_t bad = {0x12345};
@@ -599,6 +887,8 @@ START_TEST(test_trace_illegal)
         for (int j = k + 1; j <= SPRING_TRACE_CACHE_DESTROY; j++)
             ck_assert_str_ne(spring_trace_kind_name(k), spring_trace_kind_name(j));
     }
+    ck_assert_str_eq(spring_err_name(SPRING_EIO), "SPRING_EIO");
+    ck_assert_int_eq(SPRING_EIO, -26);
 
     /* A configuration asking for too large a ring. */
     spring_vmm_config_t cfg;
@@ -621,6 +911,9 @@ int main(void)
     tcase_add_test(t, test_trace_final_bind);
     tcase_add_test(t, test_trace_off_by_default);
     tcase_add_test(t, test_trace_overflow);
+    tcase_add_test(t, test_trace_dump_and_print);
+    tcase_add_test(t, test_trace_bad_files);
+    tcase_add_test(t, test_trace_dump_write_fails);
     tcase_add_test(t, test_trace_concurrent);
     tcase_add_test(t, test_trace_illegal);
     suite_add_tcase(s, t);

@@ -46,7 +46,8 @@ extern "C" {
     X(ENOSWAP, -22, "no swap pager is available")                                 \
     X(EOVERFLOW, -23, "value too large")                                          \
     X(ENOKEEP, -24, "the pager cannot take back data the VMM keeps (no sync or write_out)")  \
-    X(EQUIESCE, -25, "a thread registered for fast translations has not passed a quiescent point")
+    X(EQUIESCE, -25, "a thread registered for fast translations has not passed a quiescent point") \
+    X(EIO, -26, "a file could not be read or written, or ended early")
 
 /**
  * @brief Error codes (all negative).  Each equals its entry in
@@ -78,7 +79,8 @@ typedef enum spring_errno {
     SPRING_EOVERFLOW = -23, /**< value too large */
     SPRING_ENOKEEP = -24, /**< the pager cannot take back data the VMM keeps (no sync or write_out) */
     SPRING_EQUIESCE = -25, /**< a thread registered for fast translations has not passed a quiescent point */
-    SPRING__ERR_MIN = -26 /**< one below the lowest code; not an error code */
+    SPRING_EIO = -26, /**< a file could not be read or written, or ended early */
+    SPRING__ERR_MIN = -27 /**< one below the lowest code; not an error code */
 } spring_errno_t;
 
 /**

@@ -1,7 +1,8 @@
 /**
  * @file trace.h
  * @brief The VMM's event trace (paper §9.9): a circular buffer of records
- *        of binds, pager calls, faults and pagers' calls on caches.
+ *        of binds, pager calls, faults and pagers' calls on caches, read
+ *        in place or dumped to a file and analyzed off-line.
  *
  * Each VMM has one ring of a size the embedder chooses: in its
  * configuration (spring_vmm_config_t::trace_records) or later with
@@ -23,15 +24,17 @@
  *   deny_writes, write_back, delete_range, zero_fill, populate and
  *   destroy_cache.
  *
- * docs/trace.md describes every kind's fields.
+ * docs/trace.md describes every kind's fields and the dump format.
  *
  * Thread safety: every function here may be called from any thread,
  * concurrently with faults and pager calls.  The ring has a lock of its
  * own, the last in the library's lock order, which is never held across a
- * pager call.
+ * pager call or any I/O.
  */
 #ifndef SPRING_TRACE_H
 #define SPRING_TRACE_H
+
+#include <stdio.h>
 
 #include <spring/as.h>
 #include <spring/cache.h>
@@ -45,7 +48,8 @@ extern "C" {
 /**
  * @brief The kinds of trace records: X(name, value, text).
  *
- * Values are stable; a new kind is appended.
+ * Values are stable: they are written to dump files.  A new kind is
+ * appended and raises #SPRING_TRACE_FORMAT_VERSION.
  */
 #define SPRING_TRACE_KIND_MAP(X)                                    \
     X(BIND, 1, "mobj.bind")                                         \
@@ -124,8 +128,12 @@ typedef struct spring_trace_record {
 /** @brief The largest ring: records a VMM's trace may hold. */
 #define SPRING_TRACE_MAX_RECORDS ((size_t)1 << 24)
 
+/** @brief The dump format's version this library writes and the newest it reads. */
+#define SPRING_TRACE_FORMAT_VERSION 1
+
 /**
- * @brief The text of a record kind (for example "pager.page_in").
+ * @brief The text of a record kind, as spring_trace_print() prints it (for
+ *        example "pager.page_in").
  * @param kind a #spring_trace_kind_t.
  * @return a static string; "unknown" for a value that is not a kind.
  *   Never NULL.  Thread-safe.
@@ -185,6 +193,44 @@ SPRING_API int spring_vmm_trace_read(spring_vmm_t *vmm, spring_trace_record_t *r
  * @return 0; #SPRING_EINVAL for NULL.
  */
 SPRING_API int spring_vmm_trace_clear(spring_vmm_t *vmm);
+
+/**
+ * @brief Write the records the ring holds to a file descriptor, in the
+ *        binary dump format of docs/trace.md (header, then the records
+ *        oldest first).
+ *
+ * The records are copied out under the ring's lock and written after it
+ * is released, so the VMM keeps running meanwhile; nothing is removed
+ * from the ring.  With tracing off the dump has a header and no records.
+ *
+ * @param vmm the VMM (borrow).
+ * @param fd a file descriptor open for writing (borrow: not closed); the
+ *        dump is written at its current position.
+ * @return 0; #SPRING_EINVAL for a NULL @p vmm or a negative @p fd;
+ *   #SPRING_EIO if a write failed (spring_last_error() says why; part of
+ *   the dump may have been written); #SPRING_ENOMEM.
+ */
+SPRING_API int spring_vmm_trace_dump(spring_vmm_t *vmm, int fd);
+
+/**
+ * @brief Read a dump file written by spring_vmm_trace_dump() and print it
+ *        as text: a header line starting with '#', then one line per
+ *        record (docs/trace.md gives the line format).
+ *
+ * The whole file is checked before anything is printed.
+ *
+ * @param path the dump file's path (borrow).
+ * @param out where to print (borrow).
+ * @return 0; #SPRING_EINVAL for NULL arguments, or a file that is not a
+ *   dump (wrong magic) or is corrupt (a header or record size other than
+ *   its version's, more records than the ring's size, an unknown record
+ *   kind, bytes after the last record); #SPRING_EVERSION for a dump of a
+ *   format version newer than #SPRING_TRACE_FORMAT_VERSION; #SPRING_EIO
+ *   if the file could not be opened or read, ends before its header or
+ *   its last record (truncated), or printing to @p out failed;
+ *   #SPRING_ENOMEM.  spring_last_error() says which.
+ */
+SPRING_API int spring_trace_print(const char *path, FILE *out);
 
 /**
  * @brief An address space's id, as trace records carry it

@@ -249,6 +249,7 @@ int spring_as_new(spring_vmm_t *vmm, const spring_as_options_t *opts, spring_as_
     as->base = o.base;
     as->limit = o.limit;
     as->privileged = o.privileged;
+    as->id = atomic_fetch_add(&vmm->next_as_id, 1) + 1;
     rt_init(&as->idx);
     int rc = spring__hat_ctx_create(vmm, as, &as->hatctx);
     if (rc) {
@@ -403,7 +404,7 @@ static int map_internal(spring_as_t *as, spring_mobj_t *mobj, spring_off_t off, 
         struct vm_cache *c;
         spring_off_t blen = len, coff;
         spring_rights_t rights;
-        rc = spring__bind(vmm, mobj, access, off, &blen, &c, &coff, &rights);
+        rc = spring__bind(vmm, as->id, mobj, access, off, &blen, &c, &coff, &rights);
         if (rc)
             return rc;
         if (!spring_rights_subset(access, rights)) {
@@ -1132,37 +1133,60 @@ static bool fault_event(spring_as_t *as, spring_as_event_kind_t kind, spring_add
     return deliver(as, kind, va, 0, access) == 1;
 }
 
+/* The trace record of a fault's end (SPRING_TRACE_FAULT): handled (rc 0),
+ * or failed in the cache layer.  t0 is the fault's start (0: tracing was
+ * off then). */
+static void trace_fault_end(spring_as_t *as, uint64_t t0, uint64_t cache, spring_addr_t va, spring_off_t off,
+                            spring_rights_t access, int rc)
+{
+    VM_TRACE(as->vmm, .kind = SPRING_TRACE_FAULT, .result = rc, .cache = cache, .as = as->id, .address = va,
+             .offset = off, .access = access, .duration_ns = spring__trace_since(t0));
+}
+
 /* Resolve a fault at va for access; enter the translation and pin the
  * frame as asked (0, 1, 2 = write pin).  With ignore_prot the rights are
  * not checked (lock_memory makes guard pages resident too) and nothing is
- * entered in the HAT unless the rights allow the access. */
+ * entered in the HAT unless the rights allow the access.
+ *
+ * Trace records (trace.h) are made where the statistics count: an
+ * unmapped address, an access the rights refuse, a page zero-filled or
+ * paged in, and the fault's end (handled, or failed in the cache layer). */
 static int as_fault_pin(spring_as_t *as, spring_addr_t va, spring_rights_t access, int pin, size_t *frame,
                         bool ignore_prot)
 {
     spring_vmm_t *vmm = as->vmm;
     spring_addr_t vpage = va & ~(spring_addr_t)(vmm->page_size - 1);
     unsigned tries = 0, loops = 0;
+    uint64_t t0 = spring__trace_t0(vmm);
     for (;;) {
         vm_rdlock(&as->lock);
         struct vm_region *r = region_find(as, vpage);
         if (r == NULL) {
             vm_rwunlock(&as->lock);
             atomic_fetch_add(&as->st_unmapped_faults, 1);
+            VM_TRACE(vmm, .kind = SPRING_TRACE_FAULT_UNMAPPED, .result = SPRING_ENOTMAPPED, .as = as->id,
+                     .address = va, .access = access);
             if (fault_event(as, SPRING_AS_EVENT_UNMAPPED, va, access, &tries))
                 continue;
             return SPRING_ENOTMAPPED;
         }
         struct vm_subregion *sub = sub_find(r, vpage);
         spring_rights_t prot = sub->prot;
+        struct vm_cache *c = r->cache;
+        /* For trace records: c may go once as->lock is dropped. */
+        uint64_t cid = spring__trace_on(vmm) ? spring__cache_id(c) : 0;
+        spring_off_t coff = r->cache_off + (vpage - r->start);
         if (!ignore_prot && (prot & access) != access) {
             vm_rwunlock(&as->lock);
             atomic_fetch_add(&as->st_prot_faults, 1);
+            VM_TRACE(vmm, .kind = SPRING_TRACE_FAULT_PROTECTION, .result = SPRING_EACCES, .cache = cid,
+                     .as = as->id, .address = va, .offset = coff, .access = access);
             if (fault_event(as, SPRING_AS_EVENT_ACCESS, va, access, &tries))
                 continue;
             return SPRING_EACCES;
         }
         struct vm_fault f = {
-            .off = r->cache_off + (vpage - r->start),
+            .off = coff,
             .access = access,
             .rw_ok = (prot & SPRING_RIGHTS_W) != 0,
             .hatctx = as->hatctx,
@@ -1172,7 +1196,6 @@ static int as_fault_pin(spring_as_t *as, spring_addr_t va, spring_rights_t acces
             .ahead_hi = sub->end,
             .pin = pin,
         };
-        struct vm_cache *c = r->cache;
         int rc;
         if (ignore_prot && (prot & access) != access) {
             rc = SPRING__EAGAIN; /* only make it resident */
@@ -1183,8 +1206,10 @@ static int as_fault_pin(spring_as_t *as, spring_addr_t va, spring_rights_t acces
             /* The HAT needs a free frame for its tables: make room with no
              * lock held, and enter again. */
             vm_rwunlock(&as->lock);
-            if ((rc = spring__pageout_make_room(vmm, vmm->nfree_target)) != 0)
+            if ((rc = spring__pageout_make_room(vmm, vmm->nfree_target)) != 0) {
+                trace_fault_end(as, t0, cid, va, coff, access, rc);
                 return rc;
+            }
             continue;
         }
         if (rc != SPRING__EAGAIN) {
@@ -1192,27 +1217,42 @@ static int as_fault_pin(spring_as_t *as, spring_addr_t va, spring_rights_t acces
             if (rc == 0) {
                 atomic_fetch_add(&as->st_faults, 1);
                 atomic_fetch_add(&vmm->st_faults, 1);
-                if (f.zero_filled)
+                if (f.zero_filled) {
                     atomic_fetch_add(&as->st_zero_fills, 1);
+                    VM_TRACE(vmm, .kind = SPRING_TRACE_FAULT_ZERO_FILL, .cache = cid, .as = as->id, .address = va,
+                             .offset = coff, .access = access);
+                }
                 *frame = f.frame;
             }
+            trace_fault_end(as, t0, cid, va, coff, access, rc);
             return rc;
         }
         spring__cache_ref(c);
         vm_rwunlock(&as->lock);
+        uint64_t ts = spring__trace_t0(vmm);
         rc = spring__cache_fault_slow(c, &f);
         spring__cache_unref(c);
-        if (rc)
+        if (rc) {
+            trace_fault_end(as, t0, cid, va, coff, access, rc);
             return rc;
-        if (f.paged_in)
+        }
+        if (f.paged_in) {
             atomic_fetch_add(&as->st_page_ins, 1);
-        if (f.zero_filled)
+            VM_TRACE(vmm, .kind = SPRING_TRACE_FAULT_PAGE_IN, .cache = cid, .as = as->id, .address = va,
+                     .offset = coff, .access = access, .duration_ns = spring__trace_since(ts));
+        }
+        if (f.zero_filled) {
             atomic_fetch_add(&as->st_zero_fills, 1);
+            VM_TRACE(vmm, .kind = SPRING_TRACE_FAULT_ZERO_FILL, .cache = cid, .as = as->id, .address = va,
+                     .offset = coff, .access = access, .duration_ns = spring__trace_since(ts));
+        }
         f.paged_in = f.zero_filled = false;
         if (ignore_prot && (prot & access) != access)
             return 0;
-        if (++loops > 1000)
+        if (++loops > 1000) {
+            trace_fault_end(as, t0, cid, va, coff, access, SPRING_ENOFRAMES);
             return SPRING_ENOFRAMES;
+        }
     }
 }
 

@@ -35,18 +35,34 @@ static int call_rc(int rc)
     return SPRING_EBIND;
 }
 
-int spring__bind(spring_vmm_t *vmm, spring_mobj_t *mobj, spring_rights_t access, spring_off_t mobj_off,
-                 spring_off_t *length, struct vm_cache **cache, spring_off_t *cache_off, spring_rights_t *rights)
+/* The trace record of a bind or final_bind (trace.h): the memory object's
+ * own code, the cache its answer leads to (0: none, or an answer the VMM
+ * refused), the object offset and the length answered (asked, on failure). */
+static void trace_bind(spring_vmm_t *vmm, int kind, uint64_t ns, int rc, const struct vm_cache *c, uint64_t as_id,
+                       spring_off_t off, spring_off_t len, spring_rights_t access)
+{
+    VM_TRACE(vmm, .kind = (uint32_t)kind, .result = rc, .cache = c ? spring__cache_id(c) : 0, .as = as_id, .offset = off,
+             .length = len, .access = access, .duration_ns = ns);
+}
+
+int spring__bind(spring_vmm_t *vmm, uint64_t as_id, spring_mobj_t *mobj, spring_rights_t access,
+                 spring_off_t mobj_off, spring_off_t *length, struct vm_cache **cache, spring_off_t *cache_off,
+                 spring_rights_t *rights)
 {
     spring_off_t len = *length;
     spring_cache_rights_t r = {0};
     spring_off_t coff = 0;
     long flags = 0;
+    uint64_t t0 = spring__trace_t0(vmm);
     int rc = spring__mobj_bind(mobj, vmm->name, access, mobj_off, &len, &r, &coff, &flags);
-    if (rc != 0)
+    uint64_t ns = spring__trace_since(t0); /* the record waits for the cache the answer leads to */
+    if (rc != 0) {
+        trace_bind(vmm, SPRING_TRACE_BIND, ns, rc, NULL, as_id, mobj_off, *length, access);
         return call_rc(rc);
+    }
     if (len == 0 || len > *length || (len & (vmm->page_size - 1)) || (coff & (vmm->page_size - 1)) ||
         coff + len < coff || flags != 0) {
+        trace_bind(vmm, SPRING_TRACE_BIND, ns, rc, NULL, as_id, mobj_off, len, access);
         spring__set_error(0, "the memory object's bind answered outside the protocol: length %#llx for %#llx asked, "
                           "cache offset %#llx, flags %#lx (page-aligned, non-empty, not longer, flags 0)",
                           (unsigned long long)len, (unsigned long long)*length, (unsigned long long)coff, flags);
@@ -54,8 +70,9 @@ int spring__bind(spring_vmm_t *vmm, spring_mobj_t *mobj, spring_rights_t access,
     }
     /* A binding whose rights include write makes the cache "bound
      * writable" (§6.1) even if it is mapped read-only for now. */
-    rc = spring__rights_attach(vmm, r, true, cache, rights);
-    if (rc == 0) { /* the cache offset need not be block aligned: faults align */
+    int arc = spring__rights_attach(vmm, r, true, cache, rights);
+    trace_bind(vmm, SPRING_TRACE_BIND, ns, rc, arc == 0 ? *cache : NULL, as_id, mobj_off, len, access);
+    if (arc == 0) { /* the cache offset need not be block aligned: faults align */
         *length = len;
         *cache_off = coff;
         return 0;
@@ -74,7 +91,9 @@ int spring__bind(spring_vmm_t *vmm, spring_mobj_t *mobj, spring_rights_t access,
         return rc;
     }
     flags = 0;
+    t0 = spring__trace_t0(vmm);
     rc = spring__mobj_final_bind(mobj, key, vmm->name, access, mobj_off, len, &flags);
+    ns = spring__trace_since(t0);
     /* The key is consumed: it dies now, whatever the pager did. */
     spring__handle_free(key.h, VM_H_BINDKEY);
     vm_lock(&k->lock);
@@ -85,6 +104,9 @@ int spring__bind(spring_vmm_t *vmm, spring_mobj_t *mobj, spring_rights_t access,
     k->dead = true;
     vm_unlock(&k->lock);
     spring__bindkey_unref(k);
+    bool ok = c != NULL && rc == 0 && flags == 0 && klen != 0 && (klen & (vmm->page_size - 1)) == 0 &&
+              (koff & (vmm->page_size - 1)) == 0 && koff + klen >= koff;
+    trace_bind(vmm, SPRING_TRACE_FINAL_BIND, ns, rc, ok ? c : NULL, as_id, mobj_off, ok ? klen : len, access);
     if (c == NULL) {
         if (rc == 0)
             spring__set_error(0, "bind returned a cache-rights that leads to no live cache of this VMM, and "
@@ -92,8 +114,7 @@ int spring__bind(spring_vmm_t *vmm, spring_mobj_t *mobj, spring_rights_t access,
         return SPRING_EBIND;
     }
     /* The key held a reference and an attachment: they pass to the caller. */
-    if (rc != 0 || flags != 0 || klen == 0 || (klen & (vmm->page_size - 1)) || (koff & (vmm->page_size - 1)) ||
-        koff + klen < koff) {
+    if (!ok) {
         if (rc == 0)
             spring__set_error(0, "final_bind bound a cache but answered outside the protocol: flags %#lx, length "
                               "%#llx, cache offset %#llx", flags, (unsigned long long)klen, (unsigned long long)koff);

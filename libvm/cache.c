@@ -35,6 +35,11 @@ static void cache_free(struct vm_cache *c)
     free(c);
 }
 
+uint64_t spring__cache_id(const struct vm_cache *c)
+{
+    return c->id;
+}
+
 void spring__cache_ref(struct vm_cache *c)
 {
     atomic_fetch_add(&c->refs, 1);
@@ -339,7 +344,9 @@ int spring_cache_destroy(spring_cache_obj_t cache)
     if (rc)
         return rc;
     VM_API_VMM(c->vmm);
+    uint64_t t0 = spring__trace_t0(c->vmm);
     cache_kill(c);
+    VM_TRACE(c->vmm, .kind = SPRING_TRACE_CACHE_DESTROY, .cache = c->id, .duration_ns = spring__trace_since(t0));
     spring__cache_unref(c);
     return 0;
 }

@@ -44,7 +44,8 @@ enum vm_rank {
     VM_RANK_HAT = 11,       /* (the HAT backend's own lock: not a vm_mutex_t) */
     VM_RANK_HANDLE = 12,    /* handle-table lock */
     VM_RANK_SLAB = 13,      /* as->slab_lock */
-    VM_RANK_CHUNKS = 14     /* the slab chunk pool's lock (slab.c) */
+    VM_RANK_CHUNKS = 14,    /* the slab chunk pool's lock (slab.c) */
+    VM_RANK_TRACE = 15      /* vmm->trace_lock (trace.c) */
 };
 
 typedef struct vm_mutex {

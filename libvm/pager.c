@@ -33,18 +33,11 @@ const char *spring_last_error(void)
 /* ------------------------------------------------------------------ */
 /* Statistics and return codes.                                         */
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void count(struct vm_cache *c, int what, uint64_t t0, int rc, uint64_t bytes_in, uint64_t bytes_out)
+static void count(struct vm_cache *c, int what, uint64_t ns, int rc, uint64_t bytes_in, uint64_t bytes_out)
 {
     struct vm_pstats *s = &c->pst;
     atomic_fetch_add_explicit(&s->calls[what], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&s->ns, now_ns() - t0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->ns, ns, memory_order_relaxed);
     if (rc == SPRING_ENOSPC && what != VM_PST_PAGE_IN)
         atomic_fetch_add_explicit(&s->nospace, 1, memory_order_relaxed);
     else if (rc != 0)
@@ -83,6 +76,15 @@ static bool system_retry(const struct vm_cache *c, int rc, unsigned attempt)
 
 static const char *const push_names[] = {"page_out", "sync", "write_out"};
 
+/* The trace record of a call to c's pager (trace.h): the pager's own code,
+ * the time inside it. */
+static void trace_call(struct vm_cache *c, int kind, uint64_t ns, int rc, spring_off_t off, spring_off_t size,
+                       spring_rights_t access)
+{
+    VM_TRACE(c->vmm, .kind = (uint32_t)kind, .result = rc, .cache = c->id, .offset = off, .length = size,
+             .access = access, .duration_ns = ns);
+}
+
 /* ------------------------------------------------------------------ */
 /* Pager objects.                                                       */
 
@@ -93,9 +95,11 @@ int spring__pager_page_in(struct vm_cache *c, spring_off_t off, spring_off_t siz
     int rc;
     for (unsigned attempt = 0;; attempt++) {
         memset(dst->zero, 0, dst->npages);
-        uint64_t t0 = now_ns();
+        uint64_t t0 = spring__now_ns();
         rc = c->pops->page_in(c->pager, off, size, access, own, dst);
-        count(c, VM_PST_PAGE_IN, t0, rc, rc == 0 ? size : 0, 0);
+        uint64_t ns = spring__now_ns() - t0;
+        count(c, VM_PST_PAGE_IN, ns, rc, rc == 0 ? size : 0, 0);
+        trace_call(c, SPRING_TRACE_PAGE_IN, ns, rc, off, size, access);
         atomic_fetch_add(&c->vmm->st_page_ins, 1);
         if (!system_retry(c, rc, attempt))
             break;
@@ -112,15 +116,21 @@ int spring__pager_push(struct vm_cache *c, int how, spring_off_t off, spring_off
     spring__assert_no_locks("pager page_out/sync/write_out");
     int rc;
     for (unsigned attempt = 0;; attempt++) {
-        uint64_t t0 = now_ns();
+        uint64_t t0 = spring__now_ns();
         if (how == VM_PUSH_SYNC)
             rc = c->pops->sync(c->pager, off, size, own, data);
         else if (how == VM_PUSH_WRITE_OUT)
             rc = c->pops->write_out(c->pager, off, size, own, data);
         else
             rc = c->pops->page_out(c->pager, off, size, own, data);
+        uint64_t ns = spring__now_ns() - t0;
         count(c, how == VM_PUSH_SYNC ? VM_PST_SYNC : how == VM_PUSH_WRITE_OUT ? VM_PST_WRITE_OUT : VM_PST_PAGE_OUT,
-              t0, rc, 0, size);
+              ns, rc, 0, size);
+        trace_call(c,
+                   how == VM_PUSH_SYNC        ? SPRING_TRACE_SYNC
+                   : how == VM_PUSH_WRITE_OUT ? SPRING_TRACE_WRITE_OUT
+                                              : SPRING_TRACE_PAGE_OUT,
+                   ns, rc, off, size, SPRING_RIGHTS_NONE);
         atomic_fetch_add(how == VM_PUSH_OUT ? &c->vmm->st_page_outs : &c->vmm->st_write_backs, 1);
         if (rc == SPRING_ENOSPC)
             break; /* no room at the pager (a full swap): a state, not a failure to retry */
@@ -145,9 +155,11 @@ int spring__pager_zero_fill_range(struct vm_cache *c, spring_off_t off, spring_o
     spring__assert_no_locks("pager zero_fill_range");
     if (c->pops->zero_fill_range == NULL)
         return 0;
-    uint64_t t0 = now_ns();
+    uint64_t t0 = spring__now_ns();
     int rc = c->pops->zero_fill_range(c->pager, off, size, own);
-    count(c, VM_PST_OTHER, t0, rc, 0, 0);
+    uint64_t ns = spring__now_ns() - t0;
+    count(c, VM_PST_OTHER, ns, rc, 0, 0);
+    trace_call(c, SPRING_TRACE_ZERO_FILL_RANGE, ns, rc, off, size, SPRING_RIGHTS_NONE);
     if (rc != 0)
         spring__set_error(rc, "the pager's zero_fill_range(offset %#llx, size %#llx) failed",
                           (unsigned long long)off, (unsigned long long)size);
@@ -159,9 +171,11 @@ void spring__pager_done_with_cache(struct vm_cache *c, spring_ownership_t *own)
     spring__assert_no_locks("pager done_with_cache");
     if (c->pops->done_with_cache == NULL)
         return;
-    uint64_t t0 = now_ns();
+    uint64_t t0 = spring__now_ns();
     c->pops->done_with_cache(c->pager, own);
-    count(c, VM_PST_OTHER, t0, 0, 0, 0);
+    uint64_t ns = spring__now_ns() - t0;
+    count(c, VM_PST_OTHER, ns, 0, 0, 0);
+    trace_call(c, SPRING_TRACE_DONE_WITH_CACHE, ns, 0, 0, 0, SPRING_RIGHTS_NONE);
 }
 
 void spring__pager_done_with_pager_object(struct vm_cache *c)
@@ -169,9 +183,11 @@ void spring__pager_done_with_pager_object(struct vm_cache *c)
     spring__assert_no_locks("pager done_with_pager_object");
     if (c->pops->done_with_pager_object == NULL)
         return;
-    uint64_t t0 = now_ns();
+    uint64_t t0 = spring__now_ns();
     c->pops->done_with_pager_object(c->pager);
-    count(c, VM_PST_OTHER, t0, 0, 0, 0);
+    uint64_t ns = spring__now_ns() - t0;
+    count(c, VM_PST_OTHER, ns, 0, 0, 0);
+    trace_call(c, SPRING_TRACE_DONE_WITH_PAGER_OBJECT, ns, 0, 0, 0, SPRING_RIGHTS_NONE);
 }
 
 int spring__pager_keep_how(const struct vm_cache *c)

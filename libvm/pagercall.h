@@ -13,7 +13,11 @@
  *   - maps the pager's return code (0; a negative SPRING_E* code becomes
  *     SPRING_EPAGER, anything else SPRING_EPROTO) and records the pager's
  *     own code in the thread's last-error message (spring_last_error()),
- *   - counts the call in the cache's pager statistics (calls, bytes, time).
+ *   - counts the call in the cache's pager statistics (calls, bytes, time),
+ *   - and records it in the VMM's event trace (vmtrace.h) with the pager's
+ *     own code and the time inside the pager.
+ * The memory object's bind and final_bind are recorded by bind.c, which
+ * knows the cache their answers lead to.
  *
  * => no VMM lock held, for every function here.
  */

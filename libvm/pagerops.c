@@ -102,29 +102,59 @@ int spring__cache_check_range(const struct vm_cache *c, spring_off_t off, spring
     return 0;
 }
 
+/* The trace record of a pager's call on cache c (trace.h): the call's code,
+ * the range as the pager gave it, the time the call took.  => c alive. */
+static void trace_cache_call(struct vm_cache *c, int kind, uint64_t t0, int rc, spring_off_t off, spring_off_t size,
+                             spring_rights_t access)
+{
+    VM_TRACE(c->vmm, .kind = (uint32_t)kind, .result = rc, .cache = c->id, .offset = off, .length = size,
+             .access = access, .duration_ns = spring__trace_since(t0));
+}
+
+static const int take_kind[] = {
+    [OP_FLUSH] = SPRING_TRACE_CACHE_FLUSH_BACK,     [OP_DENY] = SPRING_TRACE_CACHE_DENY_WRITES,
+    [OP_WRITEBACK] = SPRING_TRACE_CACHE_WRITE_BACK, [OP_DELETE] = SPRING_TRACE_CACHE_DELETE_RANGE,
+    [OP_ZERO] = SPRING_TRACE_CACHE_ZERO_FILL,
+};
+
+static int take_data_body(struct vm_cache *c, spring_off_t off, spring_off_t size, spring_ownership_t *own,
+                          spring_data_t **data, enum take_op op);
+
 /* The body of flush_back, deny_writes, write_back, delete_range and
- * zero_fill; api is the public call's scope (NULL for an internal call). */
+ * zero_fill; api is the public call's scope (NULL for an internal call,
+ * which is not traced: the trace has the pager's calls). */
 static int take_data(spring_cache_obj_t h, spring_off_t off, spring_off_t size, spring_ownership_t *own,
                      spring_data_t **data, enum take_op op, struct vm_api_scope *api)
 {
     struct vm_cache *c;
-    spring_off_t end;
     int rc = 0;
     if (own != NULL && *own != SPRING_OWN_UNCHANGED && !spring__valid_own(*own))
         return SPRING_EINVAL;
     if ((rc = spring__cache_from_handle(h, &c)) != 0)
         return rc;
-    spring_vmm_t *vmm = c->vmm;
+    uint64_t t0 = 0;
+    if (api != NULL) {
+        api->vmm = c->vmm; /* a public call: the debug build checks this VMM after it */
+        t0 = spring__trace_t0(c->vmm);
+    }
+    rc = take_data_body(c, off, size, own, data, op);
     if (api != NULL)
-        api->vmm = vmm; /* a public call: the debug build checks this VMM after it */
-    if ((rc = spring__cache_check_range(c, off, &size, &end)) != 0) {
-        spring__cache_unref(c);
+        trace_cache_call(c, take_kind[op], t0, rc, off, size, SPRING_RIGHTS_NONE);
+    spring__cache_unref(c);
+    return rc;
+}
+
+/* take_data with the cache found.  => c referenced; no lock held. */
+static int take_data_body(struct vm_cache *c, spring_off_t off, spring_off_t size, spring_ownership_t *own,
+                          spring_data_t **data, enum take_op op)
+{
+    spring_off_t end;
+    int rc;
+    spring_vmm_t *vmm = c->vmm;
+    if ((rc = spring__cache_check_range(c, off, &size, &end)) != 0)
         return rc;
-    }
-    if (op == OP_ZERO && !(c->max_rights & SPRING_RIGHTS_W)) {
-        spring__cache_unref(c);
+    if (op == OP_ZERO && !(c->max_rights & SPRING_RIGHTS_W))
         return SPRING_ERIGHTS;
-    }
     struct gather g = {NULL, 0, 0, 0};
     spring_data_t *result = NULL;
     vm_lock(&c->lock);
@@ -228,7 +258,6 @@ out:
     }
     pthread_cond_broadcast(&c->cv);
     vm_unlock(&c->lock);
-    spring__cache_unref(c);
     if (rc) {
         spring_data_free(result);
         return rc;
@@ -343,6 +372,8 @@ int spring_cache_populate(spring_cache_obj_t cache, spring_off_t offset, spring_
         return rc;
     spring_vmm_t *vmm = c->vmm;
     VM_API_VMM(vmm);
+    uint64_t t0 = spring__trace_t0(vmm);
+    spring_off_t size0 = size;
     if ((rc = spring__cache_check_range(c, offset, &size, &end)) != 0 || (rc = check_cover(c, offset, end, data)) != 0)
         goto out_unref;
     if ((access & SPRING_RIGHTS_W) && !(c->max_rights & SPRING_RIGHTS_W)) {
@@ -399,6 +430,7 @@ int spring_cache_populate(spring_cache_obj_t cache, spring_off_t offset, spring_
     pthread_cond_broadcast(&c->cv);
     vm_unlock(&c->lock);
 out_unref:
+    trace_cache_call(c, SPRING_TRACE_CACHE_POPULATE, t0, rc, offset, size0, access);
     spring__cache_unref(c);
     return rc;
 }

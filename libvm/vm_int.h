@@ -16,6 +16,7 @@
  *   [t]  handle-table lock
  *   [k]  the bind key's lock
  *   [f]  as->free_lock
+ *   [r]  VMM trace lock (vmm->trace_lock)
  * A field tagged with two locks ([A + free_lock], [o]+[p]) may be read
  * holding either and is written holding both.  The two-part private
  * header cache_int.h tags the cache layer's structures the same way.
@@ -53,6 +54,8 @@
 #include "slab.h"
 
 #define SPRING__HIDDEN __attribute__((visibility("hidden")))
+
+#include "vmtrace.h"
 
 /* ------------------------------------------------------------------ */
 /* Handles (capabilities).  One process-wide table.                     */
@@ -222,6 +225,12 @@ struct spring_vmm {
 
     /* failure injection (tests) */
     atomic_int inject_alloc;            /* [a] fail the Nth allocation from now, 0 = off */
+
+    /* The event trace (trace.c, vmtrace.h). */
+    atomic_bool trace_on;               /* [a; written under r] trace.cap != 0 */
+    vm_mutex_t trace_lock;
+    struct vm_trace trace;              /* [r] */
+    atomic_uint_fast64_t next_as_id;    /* [a] the last address-space id given */
 };
 
 /* ------------------------------------------------------------------ */
@@ -269,6 +278,7 @@ struct spring_as {
     void *hatctx;                       /* [c] */
     spring_addr_t base, limit;          /* [c] */
     bool privileged;                    /* [c] */
+    uint64_t id;                        /* [c] unique in the VMM, never 0 (trace records) */
     spring_as_handler_fn handler;       /* [A] */
     void *handler_arg;                  /* [A] */
     struct vm_swap swap;                /* [A] per-domain swap pager (ops NULL = none) */
@@ -368,6 +378,8 @@ static inline void *spring__frame_addr(const spring_vmm_t *vmm, size_t f)
 }
 
 /* cache.c */
+/* The cache's id (its trace identity and frame owner mark).  => c alive. */
+SPRING__HIDDEN uint64_t spring__cache_id(const struct vm_cache *c);
 SPRING__HIDDEN void spring__cache_ref(struct vm_cache *c);
 SPRING__HIDDEN void spring__cache_unref(struct vm_cache *c);
 SPRING__HIDDEN int spring__cache_new(spring_vmm_t *vmm, spring_privilege_t priv, const spring_pager_ops_t *ops,
@@ -435,8 +447,9 @@ SPRING__HIDDEN void spring__cache_pager_stats(struct vm_cache *c, spring_pager_s
 
 /* bind.c */
 /* Resolve a memory object to a cache: bind, then final_bind if needed.
- * On success *cache holds a reference and an attachment. */
-SPRING__HIDDEN int spring__bind(spring_vmm_t *vmm, spring_mobj_t *mobj, spring_rights_t access,
+ * On success *cache holds a reference and an attachment.  as_id: the
+ * address space mapping it, for the trace records. */
+SPRING__HIDDEN int spring__bind(spring_vmm_t *vmm, uint64_t as_id, spring_mobj_t *mobj, spring_rights_t access,
                                 spring_off_t mobj_off, spring_off_t *length, struct vm_cache **cache,
                                 spring_off_t *cache_off, spring_rights_t *rights);
 

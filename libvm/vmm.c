@@ -69,6 +69,7 @@ void spring_vmm_config_init(spring_vmm_config_t *cfg)
     cfg->hat_options = NULL;
     cfg->no_default_swap_pager = false;
     cfg->max_unattached_caches = 0;
+    cfg->trace_records = 0;
 }
 
 static bool pow2(size_t x)
@@ -84,6 +85,7 @@ static void vmm_free(spring_vmm_t *vmm)
     vm_mutex_destroy(&vmm->cache_lock);
     vm_mutex_destroy(&vmm->as_list_lock);
     vm_mutex_destroy(&vmm->swap_lock);
+    spring__trace_fini(vmm);
     free(vmm->name);
     spring_plugin_unref(vmm->hatlib);
     free(vmm);
@@ -96,7 +98,7 @@ int spring_vmm_new(const spring_vmm_config_t *cfg, spring_vmm_t **out)
         cfg->page_size < 4096 || cfg->nframes < 4 || (cfg->mode != SPRING_VMM_THREADED &&
         cfg->mode != SPRING_VMM_DETERMINISTIC))
         return SPRING_EINVAL;
-    if (cfg->nframes > ((size_t)1 << 40) / cfg->page_size)
+    if (cfg->nframes > ((size_t)1 << 40) / cfg->page_size || cfg->trace_records > SPRING_TRACE_MAX_RECORDS)
         return SPRING_EINVAL;
     const spring_hat_ops_t *hat = spring__hat_of(cfg);
     if ((rc = spring__hat_check(hat, cfg->page_size)) != 0)
@@ -127,6 +129,9 @@ int spring_vmm_new(const spring_vmm_config_t *cfg, spring_vmm_t **out)
         TAILQ_INIT(&vmm->lists[i]);
     LIST_INIT(&vmm->as_list);
 
+    rc = spring__trace_init(vmm, cfg->trace_records);
+    if (rc)
+        goto fail;
     rc = spring__frames_init(vmm);
     if (rc)
         goto fail;

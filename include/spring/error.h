@@ -47,8 +47,9 @@ extern "C" {
     X(EOVERFLOW, -23, "value too large")                                          \
     X(ENOKEEP, -24, "the pager cannot take back data the VMM keeps (no sync or write_out)")  \
     X(EQUIESCE, -25, "a thread registered for fast translations has not passed a quiescent point") \
-    X(EPLUGIN, -26, "the plugin could not be loaded or is not what was asked for")                \
-    X(ECONFIG, -27, "the configuration is invalid")
+    X(EIO, -26, "a file could not be read or written, or ended early")                          \
+    X(EPLUGIN, -27, "the plugin could not be loaded or is not what was asked for")                \
+    X(ECONFIG, -28, "the configuration is invalid")
 
 /**
  * @brief Error codes (all negative).  Each equals its entry in
@@ -80,9 +81,10 @@ typedef enum spring_errno {
     SPRING_EOVERFLOW = -23, /**< value too large */
     SPRING_ENOKEEP = -24, /**< the pager cannot take back data the VMM keeps (no sync or write_out) */
     SPRING_EQUIESCE = -25, /**< a thread registered for fast translations has not passed a quiescent point */
-    SPRING_EPLUGIN = -26,  /**< a plugin could not be loaded, or is not what was asked for */
-    SPRING_ECONFIG = -27,  /**< the configuration is invalid */
-    SPRING__ERR_MIN = -28 /**< one below the lowest code; not an error code */
+    SPRING_EIO = -26,      /**< a file could not be read or written, or ended early */
+    SPRING_EPLUGIN = -27,  /**< a plugin could not be loaded, or is not what was asked for */
+    SPRING_ECONFIG = -28,  /**< the configuration is invalid */
+    SPRING__ERR_MIN = -29 /**< one below the lowest code; not an error code */
 } spring_errno_t;
 
 /**

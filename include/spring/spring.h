@@ -21,6 +21,7 @@
 #include <spring/as.h>
 #include <spring/plugin.h>
 #include <spring/stack.h>
+#include <spring/trace.h>
 
 /** @brief The library version as a string. */
 #define SPRING_VERSION_STRING "0.1.0"

@@ -74,11 +74,15 @@ typedef struct spring_vmm_config {
     size_t max_unattached_caches;  /**< reclamation limit (§7.5); 0 = a default */
     const struct spring_options *hat_opts; /**< the backend's options as a checked set (plugin.h),
                                                  or NULL; lent to the backend's create */
+    size_t trace_records;          /**< the event trace's ring size in records (trace.h), at most
+                                        #SPRING_TRACE_MAX_RECORDS; 0 (the default) = tracing off;
+                                        spring_vmm_trace_set_size() changes it later */
 } spring_vmm_config_t;
 
 /**
  * @brief Fill a configuration with defaults: name "vmm", 4096-byte pages,
- *        1024 frames, threaded, soft HAT, in-tree anonymous swap pager.
+ *        1024 frames, threaded, soft HAT, in-tree anonymous swap pager,
+ *        no event trace.
  * @param cfg the configuration (produce); NULL is ignored.
  */
 SPRING_API void spring_vmm_config_init(spring_vmm_config_t *cfg);
@@ -88,7 +92,8 @@ SPRING_API void spring_vmm_config_init(spring_vmm_config_t *cfg);
  * @param cfg the configuration (copy).
  * @param out produce: the VMM.
  * @return 0; #SPRING_EINVAL for NULL arguments, an empty name, a page size
- *   that is not a power of two of at least 4096, or fewer than 4 frames;
+ *   that is not a power of two of at least 4096, fewer than 4 frames, or a
+ *   trace ring larger than #SPRING_TRACE_MAX_RECORDS;
  *   a HAT vtable missing a required slot, or whose mmu_page_size is not
  *   a power of two dividing the page size; #SPRING_EVERSION for a HAT
  *   vtable whose version is not #SPRING_HAT_OPS_VERSION (version 1 is no

@@ -19,8 +19,9 @@
 
 #include <jansson.h>
 
-#include <spring/stack.h>
 #include <spring/plugin.h>
+#include <spring/stack.h>
+#include <spring/trace.h>
 
 #include "vm_int.h"
 
@@ -512,20 +513,21 @@ static int build_vmm(struct ctx *c, const json_t *root)
         return fail(c, SPRING_ECONFIG, "", "missing key vmm (an object)");
     int rc = want_object(c, v, "vmm");
     static const char *const keys[] = {"name", "page_size", "pool", "mode", "max_unattached_caches", "hat",
-                                       "default_swap", NULL};
+                                       "default_swap", "trace", NULL};
     if (rc || (rc = check_keys(c, v, "vmm", keys)) != 0)
         return rc;
     spring_vmm_config_t cfg;
     spring_vmm_config_init(&cfg);
     const char *name, *mode;
-    uint64_t page = 0, pool = 0, maxun = 0;
+    uint64_t page = 0, pool = 0, maxun = 0, trace = 0;
     bool defswap = true;
     if ((rc = get_string(c, v, "vmm", "name", false, &name)) || (rc = get_size(c, v, "vmm", "page_size", 4096, 4096,
                                                                                  (uint64_t)1 << 30, &page)) ||
         (rc = get_size(c, v, "vmm", "pool", 64u << 20, 4 * page, (uint64_t)1 << 40, &pool)) ||
         (rc = get_string(c, v, "vmm", "mode", false, &mode)) ||
         (rc = get_uint(c, v, "vmm", "max_unattached_caches", 0, 1u << 30, &maxun)) ||
-        (rc = get_bool(c, v, "vmm", "default_swap", true, &defswap)))
+        (rc = get_bool(c, v, "vmm", "default_swap", true, &defswap)) ||
+        (rc = get_uint(c, v, "vmm", "trace", 0, SPRING_TRACE_MAX_RECORDS, &trace)))
         return rc;
     if ((page & (page - 1)) != 0)
         return fail(c, SPRING_ECONFIG, "vmm.page_size", "expected a power of two, found %" PRIu64, page);
@@ -538,6 +540,7 @@ static int build_vmm(struct ctx *c, const json_t *root)
     cfg.nframes = (size_t)(pool / page);
     cfg.max_unattached_caches = (size_t)maxun;
     cfg.no_default_swap_pager = !defswap;
+    cfg.trace_records = (size_t)trace;
     if (mode == NULL || strcmp(mode, "threaded") == 0)
         cfg.mode = SPRING_VMM_THREADED;
     else if (strcmp(mode, "deterministic") == 0)

@@ -54,12 +54,14 @@ static void usage(FILE *f)
             "Run a paging stack of the Spring virtual memory system from a JSON configuration.\n"
             "\n"
             "commands:\n"
-            "  run [CONFIG] [--json] [--plot FILE.png]\n"
+            "  run [CONFIG] [--json] [--plot FILE.png] [--trace FILE]\n"
             "                             build the stack of CONFIG (default: %s), run its\n"
             "                             workloads, check every byte read back, print statistics;\n"
             "                             --json prints them as one JSON document and nothing else;\n"
             "                             --plot draws faults, page-ins, page-outs and free frames\n"
-            "                             over time with gnuplot\n"
+            "                             over time with gnuplot; --trace dumps the VMM's event trace\n"
+            "                             (binds, pager calls, faults) to FILE\n"
+            "  trace FILE                 print a trace dump as text, one record per line\n"
             "  check-config CONFIG        validate CONFIG and print its errors as run would\n"
             "  plugins [--path DIR]...    list the plugins on the search path: name, kind, version,\n"
             "                             file, options; marks plugins another one shadows\n"
@@ -727,15 +729,22 @@ static json_t *load_json(const char *path)
     return root;
 }
 
+/* The trace ring springvm run --trace turns on when the configuration
+ * does not size it. */
+#define RUN_TRACE_RECORDS 65536
+
 static int cmd_run(int argc, char **argv, bool check_only)
 {
     struct runner r = {0};
+    const char *trace_path = NULL;
     config_path = NULL;
     for (int i = 0; i < argc; i++) {
         if (!check_only && strcmp(argv[i], "--json") == 0)
             r.json = true;
         else if (!check_only && strcmp(argv[i], "--plot") == 0 && i + 1 < argc)
             r.plot = argv[++i];
+        else if (!check_only && strcmp(argv[i], "--trace") == 0 && i + 1 < argc)
+            trace_path = argv[++i];
         else if (argv[i][0] == '-')
             die("%s: unknown option %s (see springvm help)", check_only ? "check-config" : "run", argv[i]);
         else if (config_path == NULL)
@@ -761,6 +770,9 @@ static int cmd_run(int argc, char **argv, bool check_only)
     spring_vmm_obj_t vo;
     if (spring_vmm_get_object(r.vmm, SPRING_PRIV_USER, &vo) != 0 || spring_vmm_get_vm_info(vo, &vi) != 0)
         die("the VMM's information");
+    if (trace_path != NULL && spring_vmm_trace_size(r.vmm) == 0 &&
+        (rc = spring_vmm_trace_set_size(r.vmm, RUN_TRACE_RECORDS)) != 0)
+        die("--trace: %s", spring_strerror(rc));
     r.ps = vi.page_size;
     r.nframes = vi.nframes;
     r.buf = malloc(r.ps);
@@ -779,6 +791,16 @@ static int cmd_run(int argc, char **argv, bool check_only)
         if (r.plot) {
             sample_now(&r, now_s());
             plot(&r);
+        }
+        if (trace_path != NULL) {
+            FILE *tf = fopen(trace_path, "wb");
+            if (tf == NULL)
+                die("--trace: %s: %s", trace_path, strerror(errno));
+            rc = spring_vmm_trace_dump(r.vmm, fileno(tf));
+            if (fclose(tf) != 0 && rc == 0)
+                rc = SPRING_EIO;
+            if (rc != 0)
+                die("--trace: %s: %s (%s)", trace_path, spring_strerror(rc), spring_last_error());
         }
         if (r.progress && now_s() - r.t0 >= 2)
             fputc('\n', stderr);
@@ -802,6 +824,18 @@ static int cmd_run(int argc, char **argv, bool check_only)
             fprintf(stderr, "%s: %" PRIu64 " mismatches: data read back differ from what was written\n", prog,
                     r.mismatches);
         return 1;
+    }
+    return 0;
+}
+
+static int cmd_trace(int argc, char **argv)
+{
+    if (argc != 1)
+        die("trace: which dump? (springvm trace FILE)");
+    int rc = spring_trace_print(argv[0], stdout);
+    if (rc != 0) {
+        fprintf(stderr, "%s: trace: %s\n", prog, spring_last_error());
+        return 2;
     }
     return 0;
 }
@@ -870,6 +904,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 2, argv + 2, true);
     if (strcmp(cmd, "plugins") == 0)
         return cmd_plugins(argc - 2, argv + 2);
+    if (strcmp(cmd, "trace") == 0)
+        return cmd_trace(argc - 2, argv + 2);
     if (strcmp(cmd, "test-pager") == 0)
         return springvm_test_pager(argc - 2, argv + 2);
     fprintf(stderr, "%s: unknown command %s\n", prog, cmd);

@@ -39,6 +39,9 @@ static int run(const char *args, char *out, size_t nout, char *err, size_t nerr)
     ck_assert_ptr_nonnull(p);
     size_t n = fread(out, 1, nout - 1, p);
     out[n] = '\0';
+    char sink[4096]; /* the rest is read and dropped, so the command is not cut short */
+    while (fread(sink, 1, sizeof sink, p) > 0)
+        ;
     int st = pclose(p);
     FILE *e = fopen(errf, "r");
     ck_assert_ptr_nonnull(e);
@@ -215,6 +218,30 @@ START_TEST(test_run_plot)
 }
 END_TEST
 
+/* run --trace dumps the event trace; trace prints it; a file that is not
+ * a dump is refused. */
+START_TEST(test_run_trace)
+{
+    char dump[] = "/tmp/springvm-trace-XXXXXX";
+    int fd = mkstemp(dump);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    char args[256];
+    snprintf(args, sizeof args, "run --trace %s " SRCDIR "/examples/default.json", dump);
+    int rc = run(args, out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0, "rc %d: %s", rc, err);
+    snprintf(args, sizeof args, "trace %s", dump);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
+    ck_assert_msg(strncmp(out, "# springvm trace, format version 1: ", 36) == 0, "%.200s", out);
+    ck_assert_msg(strstr(out, " fault.page_in rc=SPRING_OK ") && strstr(out, " pager.page_out rc=SPRING_OK "), "%.400s",
+                  out);
+    unlink(dump);
+    ck_assert_int_eq(run("trace " SRCDIR "/examples/default.json", out, sizeof out, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "not a springvm trace dump"), "%s", err);
+    ck_assert_int_eq(run("trace", out, sizeof out, err, sizeof err), 2);
+}
+END_TEST
+
 START_TEST(test_plugins)
 {
     ck_assert_int_eq(run("plugins", out, sizeof out, err, sizeof err), 0);
@@ -235,6 +262,7 @@ int main(void)
     tcase_add_test(t, test_run_json);
     tcase_add_test(t, test_bad_inputs);
     tcase_add_test(t, test_run_plot);
+    tcase_add_test(t, test_run_trace);
     tcase_add_test(t, test_plugins);
     suite_add_tcase(s, t);
     SRunner *sr = srunner_create(s);

@@ -18,6 +18,7 @@ static const char *good =
     "{\n"
     "  \"description\": \"a test stack\",\n"
     "  \"vmm\": {\"name\": \"stack\", \"page_size\": \"4KiB\", \"pool\": \"256KiB\", \"mode\": \"deterministic\",\n"
+    "          \"trace\": 64,\n"
     "          \"hat\": {\"plugin\": \"testhat\", \"options\": {\"tlb\": 99}}},\n"
     "  \"objects\": [ {\"name\": \"scratch\", \"anonymous\": \"64KiB\"} ],\n"
     "  \"address_spaces\": [\n"
@@ -43,6 +44,7 @@ START_TEST(test_stack_builds_and_closes)
     ck_assert_ptr_nonnull(with);
     ck_assert_int_eq(*with, 99);
     ck_assert_uint_eq(test_vm_info(vmm).nframes, 64);
+    ck_assert_uint_eq(spring_vmm_trace_size(vmm), 64);
     spring_as_t *one, *two;
     ck_assert_rc(spring_stack_get_as(s, "one", &one), 0);
     ck_assert_rc(spring_stack_get_as(s, "two", &two), 0);
@@ -191,6 +193,8 @@ static const struct {
      "bad.json: vmm.default_swap: expected true or false, found \"yes\""},
     {"{\"vmm\": {\"max_unattached_caches\": -1}}", SPRING_ECONFIG,
      "bad.json: vmm.max_unattached_caches: expected an integer from 0 to 1073741824, found -1"},
+    {"{\"vmm\": {\"trace\": \"lots\"}}", SPRING_ECONFIG,
+     "bad.json: vmm.trace: expected an integer from 0 to 16777216, found \"lots\""},
     {"{\"vmm\": {\"hat\": 3}}", SPRING_ECONFIG,
      "bad.json: vmm.hat: expected a plugin name or an object {\"plugin\", \"options\"}, found 3"},
     {"{\"vmm\": {\"hat\": {\"options\": {}}}}", SPRING_ECONFIG, "bad.json: vmm.hat: missing key plugin (a string)"},

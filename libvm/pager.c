@@ -30,6 +30,18 @@ const char *spring_last_error(void)
     return last_error;
 }
 
+void spring_set_last_error(const char *fmt, ...)
+{
+    if (fmt == NULL) {
+        last_error[0] = '\0';
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+}
+
 /* ------------------------------------------------------------------ */
 /* Statistics and return codes.                                         */
 

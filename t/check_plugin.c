@@ -615,6 +615,21 @@ START_TEST(test_mobj_query)
 }
 END_TEST
 
+/* A plugin describes its own failure for the messages that quote it. */
+START_TEST(test_set_last_error)
+{
+    spring_set_last_error("%s: %s", "/data/file", "No such file or directory");
+    ck_assert_str_eq(spring_last_error(), "/data/file: No such file or directory");
+    char big[2000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    spring_set_last_error("%s", big);
+    ck_assert_uint_eq(strlen(spring_last_error()), 1023);
+    spring_set_last_error(NULL);
+    ck_assert_str_eq(spring_last_error(), "");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("plugin");
@@ -638,6 +653,7 @@ int main(void)
     tcase_add_test(t, test_hat_versions);
     tcase_add_test(t, test_hat_plugin_stays_loaded);
     tcase_add_test(t, test_mobj_query);
+    tcase_add_test(t, test_set_last_error);
     suite_add_tcase(s, t);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

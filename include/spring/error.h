@@ -119,6 +119,17 @@ SPRING_API const char *spring_err_name(int err);
  */
 SPRING_API const char *spring_last_error(void);
 
+/**
+ * @brief Record the calling thread's description of a failure, for a
+ *        pager or plugin to say what went wrong (a file's path and the
+ *        system's reason, say) before it returns its code: the library's
+ *        messages that quote spring_last_error() then carry it.
+ * @param fmt a printf format (NULL clears the description); the text is
+ *        cut at 1023 bytes.
+ * @param ... its arguments.
+ */
+SPRING_API void spring_set_last_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #ifdef __cplusplus
 }
 #endif

@@ -22,6 +22,7 @@
 #include <spring/plugin.h>
 #include <spring/stack.h>
 #include <spring/trace.h>
+#include <spring/file.h>
 
 /** @brief The library version as a string. */
 #define SPRING_VERSION_STRING "0.1.0"

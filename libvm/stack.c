@@ -308,12 +308,17 @@ static int get_rights(const struct ctx *c, const json_t *obj, const char *path, 
     return fail(c, SPRING_ECONFIG, kp, "expected rights \"r\", \"rw\", \"rx\" or \"rwx\", found \"%s\"", t);
 }
 
+/* The names of an array of records (their first member), or NULL for an
+ * array not made yet (then its count is 0). */
+#define NAMES(arr) ((arr) != NULL ? (const char *const *)&(arr)[0].name : NULL)
+
 /* A name: unique among `names` (n of them). */
-static int check_name(const struct ctx *c, const char *path, const char *what, const char *name, char *const *names,
+static int check_name(const struct ctx *c, const char *path, const char *what, const char *name,
+                      const char *const *names,
                       size_t stride, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        const char *other = *(char *const *)((const char *)names + i * stride);
+        const char *other = *(const char *const *)((const char *)names + i * stride);
         if (other && strcmp(other, name) == 0)
             return fail(c, SPRING_ECONFIG, path, "%s \"%s\" is defined twice", what, name);
     }
@@ -635,8 +640,8 @@ static int build_instances(struct ctx *c, const json_t *root, bool swap)
             (rc = get_string(c, e, p, "name", true, &name)) || (rc = get_string(c, e, p, "plugin", true, &plugin)))
             return rc;
         subpath(kp, sizeof kp, p, "name");
-        if (swap ? (rc = check_name(c, kp, "swap pager", name, &s->swaps[0].name, sizeof *s->swaps, s->nswaps))
-                 : (rc = check_name(c, kp, "pager", name, &s->pagers[0].name, sizeof *s->pagers, s->npagers)))
+        if (swap ? (rc = check_name(c, kp, "swap pager", name, NAMES(s->swaps), sizeof *s->swaps, s->nswaps))
+                 : (rc = check_name(c, kp, "pager", name, NAMES(s->pagers), sizeof *s->pagers, s->npagers)))
             return rc;
         spring_plugin_lib_t *lib;
         subpath(kp, sizeof kp, p, "plugin");
@@ -743,7 +748,7 @@ static int claim_swaps(struct ctx *c, const json_t *root)
         int k = find_swap(s, sw);
         if (k < 0) {
             char list[512];
-            names_of(list, sizeof list, (const char *const *)&s->swaps[0].name, sizeof *s->swaps, s->nswaps);
+            names_of(list, sizeof list, NAMES(s->swaps), sizeof *s->swaps, s->nswaps);
             return fail(c, SPRING_ECONFIG, kp, "no swap pager named \"%s\" (defined: %s)", sw, list);
         }
         if (s->swaps[k].used_by >= 0)
@@ -788,7 +793,7 @@ static int build_objects(struct ctx *c, const json_t *root)
             (rc = get_string(c, e, p, "view", false, &view)))
             return rc;
         subpath(kp, sizeof kp, p, "name");
-        if ((rc = check_name(c, kp, "object", name, &s->objs[0].name, sizeof *s->objs, s->nobjs)))
+        if ((rc = check_name(c, kp, "object", name, NAMES(s->objs), sizeof *s->objs, s->nobjs)))
             return rc;
         bool anon = json_object_get(e, "anonymous") != NULL;
         if ((pager != NULL) + (view != NULL) + anon != 1)
@@ -808,7 +813,7 @@ static int build_objects(struct ctx *c, const json_t *root)
             subpath(kp, sizeof kp, p, "pager");
             if (k == s->npagers) {
                 char list[512];
-                names_of(list, sizeof list, (const char *const *)&s->pagers[0].name, sizeof *s->pagers, s->npagers);
+                names_of(list, sizeof list, NAMES(s->pagers), sizeof *s->pagers, s->npagers);
                 return fail(c, SPRING_ECONFIG, kp, "no pager named \"%s\" (defined: %s)", pager, list);
             }
             const spring_pager_plugin_t *pp = spring_plugin_info(s->pagers[k].lib)->pager;
@@ -832,7 +837,7 @@ static int build_objects(struct ctx *c, const json_t *root)
             int k = find_obj(s, view);
             if (k < 0 || (size_t)k >= i) {
                 char list[512];
-                names_of(list, sizeof list, (const char *const *)&s->objs[0].name, sizeof *s->objs, i);
+                names_of(list, sizeof list, NAMES(s->objs), sizeof *s->objs, i);
                 return fail(c, SPRING_ECONFIG, kp, "no object named \"%s\" defined before this one (defined: %s)", view,
                             list);
             }
@@ -904,7 +909,7 @@ static int build_mappings(struct ctx *c, const json_t *e, const char *p, struct 
             return fail(c, SPRING_ECONFIG, q, "expected exactly one of object and anonymous");
         if (name != NULL) {
             subpath(kp, sizeof kp, q, "name");
-            if ((rc = check_name(c, kp, "mapping", name, &a->maps[0].name, sizeof *a->maps, a->nmaps)))
+            if ((rc = check_name(c, kp, "mapping", name, NAMES(a->maps), sizeof *a->maps, a->nmaps)))
                 return rc;
         }
         spring_addr_t addr = SPRING_ANYWHERE;
@@ -936,7 +941,7 @@ static int build_mappings(struct ctx *c, const json_t *e, const char *p, struct 
             subpath(kp, sizeof kp, q, "object");
             if (k < 0) {
                 char list[512];
-                names_of(list, sizeof list, (const char *const *)&s->objs[0].name, sizeof *s->objs, s->nobjs);
+                names_of(list, sizeof list, NAMES(s->objs), sizeof *s->objs, s->nobjs);
                 return fail(c, SPRING_ECONFIG, kp, "no object named \"%s\" (defined: %s)", obj, list);
             }
             l = (spring_off_t)len;
@@ -994,7 +999,7 @@ static int build_ases(struct ctx *c, const json_t *root)
             (rc = get_string(c, e, p, "swap", false, &sw)))
             return rc;
         subpath(kp, sizeof kp, p, "name");
-        if ((rc = check_name(c, kp, "address space", name, &s->ases[0].name, sizeof *s->ases, s->nases)))
+        if ((rc = check_name(c, kp, "address space", name, NAMES(s->ases), sizeof *s->ases, s->nases)))
             return rc;
         struct st_as *x = &s->ases[s->nases];
         if ((x->name = strdup(name)) == NULL)

@@ -25,7 +25,7 @@ static void p_instance_destroy(void *instance)
     (void)instance;
 }
 
-static const spring_pager_plugin_t pager = {
+static const spring_pager_plugin_t pager __attribute__((unused)) = {
     .version = SPRING_PAGER_PLUGIN_VERSION,
     .instance_new = p_instance_new,
     .mobj_new = p_mobj_new,
@@ -44,7 +44,7 @@ static const spring_plugin_option_t options[] = {
 #define NOPTIONS 1
 #endif
 
-static const spring_plugin_t desc = {
+static const spring_plugin_t desc __attribute__((unused)) = {
 #ifdef VARIANT_BADABI
     .abi_major = SPRING_PLUGIN_ABI_MAJOR + 1,
 #else

@@ -19,6 +19,7 @@
 #include <spring/cache.h>
 #include <spring/vmm.h>
 #include <spring/as.h>
+#include <spring/store.h>
 
 /** @brief The library version as a string. */
 #define SPRING_VERSION_STRING "0.1.0"

@@ -250,8 +250,10 @@ typedef struct spring_store_config {
      *  caches get #SPRING_PRIV_USER privilege. */
     const char *credential;
     /** The caches' block size, the unit of paging: 0 (the default) for one
-     *  page, else a power of two, which each VMM requires to be a multiple
-     *  of its page size (a bind at a VMM that refuses it fails). */
+     *  page, else a power of two of at least 4096, which each VMM also
+     *  requires to be a multiple of its page size and small enough for its
+     *  frame pool (a bind at a VMM that refuses it fails with
+     *  #SPRING_EBIND). */
     spring_off_t block_size;
     /** Which unattached list the caches wait on (default
      *  #SPRING_CACHE_DATA). */
@@ -284,8 +286,8 @@ SPRING_API void spring_store_config_init(spring_store_config_t *cfg);
  *        with spring_store_unref()).
  * @return 0; #SPRING_EINVAL if @p ops, @p cfg, @p out or cfg->registry is
  *   NULL, if ops->read, ops->write or ops->get_length is NULL, if
- *   cfg->block_size is neither 0 nor a power of two, or cfg->kind is not a
- *   #spring_cache_kind_t; #SPRING_EVERSION if ops->version is below 1 or
+ *   cfg->block_size is neither 0 nor a power of two of at least 4096, or
+ *   cfg->kind is not a #spring_cache_kind_t; #SPRING_EVERSION if ops->version is below 1 or
  *   above #SPRING_STORE_OPS_VERSION; #SPRING_ENOMEM.  The store is not
  *   called.  Thread-safe.
  */

@@ -32,4 +32,15 @@ SPRING_API int spring__test_repair(spring_vmm_t *vmm);
 /* The name of corruption i (0, 1, ...), NULL past the last. */
 SPRING_API const char *spring__test_corruption_name(unsigned i);
 
+/* Make the store helper (store.c) call fn, with none of its locks held:
+ * where 1: in bind, with the cache-rights it is about to return; fn may
+ *   change it (a forged one makes the VMM call final_bind while the cache
+ *   lives) or reclaim the cache (the §7.5 race);
+ * where 2: when spring_store_sync, set_length or teardown received data
+ *   from a cache and has not yet kept it (rights NULL); page-ins of that
+ *   range wait until it is kept, page_out does not.
+ * NULL turns it off. */
+SPRING_API void spring__test_store_hook(spring_store_t *st,
+                                        void (*fn)(void *arg, int where, spring_cache_rights_t *rights), void *arg);
+
 #endif

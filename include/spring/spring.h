@@ -19,6 +19,7 @@
 #include <spring/cache.h>
 #include <spring/vmm.h>
 #include <spring/as.h>
+#include <spring/store.h>
 #include <spring/plugin.h>
 #include <spring/stack.h>
 #include <spring/trace.h>

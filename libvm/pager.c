@@ -113,8 +113,15 @@ int spring__pager_page_in(struct vm_cache *c, spring_off_t off, spring_off_t siz
         count(c, VM_PST_PAGE_IN, ns, rc, rc == 0 ? size : 0, 0);
         trace_call(c, SPRING_TRACE_PAGE_IN, ns, rc, off, size, access);
         atomic_fetch_add(&c->vmm->st_page_ins, 1);
+        if (rc == SPRING_ERANGE)
+            break; /* past the end of the object: an answer, not a failure to retry */
         if (!system_retry(c, rc, attempt))
             break;
+    }
+    if (rc == SPRING_ERANGE) {
+        spring__set_error(rc, "the pager's page_in(offset %#llx, size %#llx): past the end of the object",
+                          (unsigned long long)off, (unsigned long long)size);
+        return SPRING_ERANGE; /* passed through: the access fails as SIGBUS would */
     }
     if (rc != 0)
         spring__set_error(rc, "the pager's page_in(offset %#llx, size %#llx) failed", (unsigned long long)off,

@@ -987,6 +987,19 @@ static void v_release(void *self)
     user_unref(st);
 }
 
+/* The view interface (pager.h): a view of a view, of at most its rights. */
+static int v_view(spring_mobj_t *mobj, spring_rights_t max, spring_mobj_t **out);
+
+static const spring_mobj_view_t view_iface = {.version = 1, .view = v_view};
+
+static const void *v_query(void *self, const char *name, int version)
+{
+    struct store_view *v = self;
+    if (strcmp(name, SPRING_MOBJ_VIEW_INTERFACE) == 0)
+        return version == 1 ? &view_iface : NULL;
+    return v->st->ops->query ? v->st->ops->query(v->st->impl, name, version) : NULL;
+}
+
 static const spring_mobj_ops_t store_mobj_ops = {
     .version = SPRING_MOBJ_OPS_VERSION,
     .bind = v_bind,
@@ -994,7 +1007,37 @@ static const spring_mobj_ops_t store_mobj_ops = {
     .get_length = v_get_length,
     .set_length = v_set_length,
     .release = v_release,
+    .query = v_query,
 };
+
+/* The view behind a memory object of ours, or NULL. */
+static struct store_view *view_of(spring_mobj_t *mobj)
+{
+    const void *vi = spring_mobj_query(mobj, SPRING_MOBJ_VIEW_INTERFACE, 1);
+    return vi == &view_iface ? spring_mobj_impl(mobj) : NULL;
+}
+
+static int v_view(spring_mobj_t *mobj, spring_rights_t max, spring_mobj_t **out)
+{
+    struct store_view *v = view_of(mobj);
+    if (v == NULL || out == NULL || !spring_rights_valid(max))
+        return SPRING_EINVAL;
+    if (!spring_rights_subset(max, v->max))
+        return SPRING_ERIGHTS;
+    return spring_store_mobj(v->st, max, out);
+}
+
+void *spring_store_data(spring_mobj_t *mobj)
+{
+    struct store_view *v = mobj ? view_of(mobj) : NULL;
+    return v ? v->st->impl : NULL;
+}
+
+const spring_store_ops_t *spring_store_ops_of(spring_mobj_t *mobj)
+{
+    struct store_view *v = mobj ? view_of(mobj) : NULL;
+    return v ? v->st->ops : NULL;
+}
 
 /* ------------------------------------------------------------------ */
 /* Teardown: nothing can map the store any more.                         */

@@ -351,7 +351,9 @@ SPRING_API int spring_as_catch_as_events(spring_as_t *as, spring_as_handler_fn f
  * @param buf produce: @p len bytes.
  * @param len bytes.
  * @return 0; #SPRING_EINVAL; #SPRING_ENOTMAPPED; #SPRING_EACCES; a pager
- *   failure (#SPRING_EPAGER); #SPRING_EDESTROYED; #SPRING_ENOFRAMES.  On
+ *   failure (#SPRING_EPAGER); #SPRING_ERANGE when the pager says the page
+ *   lies wholly past the end of its object (a truncated file: the SIGBUS
+ *   of a POSIX mapping); #SPRING_EDESTROYED; #SPRING_ENOFRAMES.  On
  *   failure, bytes before the failing page may have been read.
  */
 SPRING_API int spring_as_read(spring_as_t *as, spring_addr_t address, void *buf, size_t len);

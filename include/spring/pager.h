@@ -94,7 +94,9 @@ typedef struct spring_pager_ops {
      * @param own borrow: the cache's ownership state.
      * @param dst the destination frames (borrow, for the call only).
      * @return 0, or a negative code: the fault that caused the request fails
-     *   with #SPRING_EPAGER.
+     *   with #SPRING_EPAGER; #SPRING_ERANGE means the range lies past the
+     *   end of the object (a truncated file), is not retried, and the
+     *   fault fails with #SPRING_ERANGE itself.
      */
     int (*page_in)(void *self, spring_off_t offset, spring_off_t size, spring_rights_t access,
                    spring_ownership_t *own, spring_page_buf_t *dst);

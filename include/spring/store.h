@@ -37,8 +37,8 @@
  * by itself between calls (a file another process appends to).  A mapping
  * may extend past the end of the store, as a POSIX mmap() of a file may:
  * - a block that lies wholly past the end cannot be paged in: the page_in
- *   fails with #SPRING_ERANGE and the access that needed it with
- *   #SPRING_EPAGER (spring_last_error() names the #SPRING_ERANGE);
+ *   fails with #SPRING_ERANGE, and so does the access that needed it (as
+ *   SIGBUS would: pager.h, page_in);
  * - in a block that the end cuts, the bytes past the end read as zero; they
  *   may be written through a mapping, but are never written to the store
  *   (the helper never extends a store by writing: only set_length changes
@@ -232,6 +232,18 @@ typedef struct spring_store_ops {
      * @param store the store.
      */
     void (*release)(void *store);
+    /**
+     * @brief A further interface the store's memory objects offer
+     *        (optional): spring_mobj_query() on a view of the store asks
+     *        here for every name but #SPRING_MOBJ_VIEW_INTERFACE, which the
+     *        helper answers itself.  The interface's functions get the
+     *        memory object; spring_store_data() leads from it to the store.
+     * @param store the store.
+     * @param name the interface's name.
+     * @param version the version asked for.
+     * @return the interface (valid while the store lives), or NULL.
+     */
+    const void *(*query)(void *store, const char *name, int version);
     /* methods above: version 1 */
 } spring_store_ops_t;
 
@@ -304,6 +316,9 @@ SPRING_API int spring_store_new(const spring_store_ops_t *ops, void *store, cons
  * mapping, is refused #SPRING_ERIGHTS beyond them.  The view's
  * get_length and set_length are spring_store_get_length() and
  * spring_store_set_length().  The view holds a reference to the store.
+ * It answers spring_mobj_query() for #SPRING_MOBJ_VIEW_INTERFACE (views of
+ * at most its own rights) and, through ops->query, for the store's own
+ * interfaces.
  *
  * @param st the store (borrow).
  * @param max_rights one of #SPRING_RIGHTS_RO, #SPRING_RIGHTS_RX,
@@ -376,6 +391,24 @@ SPRING_API int spring_store_get_length(spring_store_t *st, spring_off_t *length)
  *   store, nor while this thread holds a write pin on a page of it.
  */
 SPRING_API int spring_store_set_length(spring_store_t *st, spring_off_t length);
+
+/**
+ * @brief The store behind a memory object made by spring_store_mobj().
+ * @param mobj the object (borrow).
+ * @return the implementation pointer given to spring_store_new(); NULL
+ *   for NULL or an object the helper did not make.
+ */
+SPRING_API void *spring_store_data(spring_mobj_t *mobj);
+
+/**
+ * @brief The store methods behind a memory object made by
+ *        spring_store_mobj(), so that a pager can tell its own objects from
+ *        others' before it trusts spring_store_data().
+ * @param mobj the object (borrow).
+ * @return the table given to spring_store_new(); NULL for NULL or an
+ *   object the helper did not make.
+ */
+SPRING_API const spring_store_ops_t *spring_store_ops_of(spring_mobj_t *mobj);
 
 /**
  * @brief Take a reference to the store, of the kind spring_store_new()

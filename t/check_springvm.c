@@ -242,6 +242,51 @@ START_TEST(test_run_trace)
 }
 END_TEST
 
+/* test-pager passes a good pager (a store in memory, files), fails one
+ * that drops its page_out data with the seed and the operations, and
+ * refuses what is not a pager plugin. */
+START_TEST(test_test_pager)
+{
+    int rc = run("test-pager mempager --seed 5 --ops 3000", out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0, "rc %d: %s%s", rc, out, err);
+    ck_assert_msg(strstr(out, "seed 5") && strstr(out, "passed (seed 5)"), "%s", out);
+    ck_assert_msg(strstr(out, " 0 mismatches, 0 failed calls, 0 protocol violations"), "%s", out);
+    rc = run("test-pager mempager drop=true --seed 5 --ops 3000", out, sizeof out, err, sizeof err);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_msg(strstr(out, "FAILED (seed 5; rerun with --seed 5)"), "%s", out);
+    ck_assert_msg(strstr(err, "MISMATCH") && strstr(err, "the last"), "%s", err);
+    /* Files, through the filepager plugin. */
+    char path[] = "/tmp/springvm-tp-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    static char block[65536];
+    for (size_t i = 0; i < sizeof block; i++)
+        block[i] = (char)(i * 13 + 1);
+    for (int i = 0; i < 8; i++)
+        ck_assert_int_eq(write(fd, block, sizeof block), (int)sizeof block);
+    close(fd);
+    char args[256];
+    snprintf(args, sizeof args, "test-pager filepager --object path=%s --seed 9 --ops 3000", path);
+    rc = run(args, out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0, "rc %d: %s%s", rc, out, err);
+    ck_assert_msg(strstr(out, "passed (seed 9)") && !strstr(out, "offers no read-only view"), "%s", out);
+    unlink(path);
+    /* Bad inputs: exit 2 with the reason. */
+    ck_assert_int_eq(run("test-pager nosuchpager", out, sizeof out, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "plugin nosuchpager: not found"), "%s", err);
+    ck_assert_int_eq(run("test-pager testhat", out, sizeof out, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "expected a pager plugin, found plugin testhat of kind hat"), "%s", err);
+    ck_assert_int_eq(run("test-pager mempager colour=red", out, sizeof out, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "unknown option colour"), "%s", err);
+    ck_assert_int_eq(run("test-pager filepager", out, sizeof out, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "option path (string) is required"), "%s", err);
+    ck_assert_int_eq(run("test-pager filepager --object path=/nonexistent/file", out, sizeof out, err, sizeof err),
+                     2);
+    ck_assert_msg(strstr(err, "/nonexistent/file: No such file or directory"), "%s", err);
+    ck_assert_int_eq(run("test-pager", out, sizeof out, err, sizeof err), 2);
+}
+END_TEST
+
 START_TEST(test_plugins)
 {
     ck_assert_int_eq(run("plugins", out, sizeof out, err, sizeof err), 0);
@@ -263,6 +308,7 @@ int main(void)
     tcase_add_test(t, test_bad_inputs);
     tcase_add_test(t, test_run_plot);
     tcase_add_test(t, test_run_trace);
+    tcase_add_test(t, test_test_pager);
     tcase_add_test(t, test_plugins);
     suite_add_tcase(s, t);
     SRunner *sr = srunner_create(s);

@@ -28,11 +28,14 @@ void spring__bindkey_unref(struct vm_bindkey *k)
     free(k);
 }
 
+/* A memory object's bind code as map reports it: SPRING_ERANGE (a range
+ * past the object's end) passes through; any other failure is
+ * SPRING_EBIND, its own code in spring_last_error(). */
 static int call_rc(int rc)
 {
     if (rc == 0)
         return 0;
-    return SPRING_EBIND;
+    return rc == SPRING_ERANGE ? SPRING_ERANGE : SPRING_EBIND;
 }
 
 /* The trace record of a bind or final_bind (trace.h): the memory object's

@@ -925,7 +925,7 @@ static int v_bind(void *self, const char *vmm_name, spring_rights_t access, spri
     struct store_view *v = self;
     spring_store_t *st = v->st;
     *flags = 0;
-    *cache_off = off; /* cache offsets are store offsets; the mapping may extend past the end (as mmap) */
+    *cache_off = off; /* cache offsets are store offsets */
     st_lock(st);
     struct store_entry *e = entry_find(st, vmm_name);
     int rc = e != NULL ? 0 : entry_make(st, vmm_name, NULL, 0, 0, 0, &e);
@@ -935,7 +935,20 @@ static int v_bind(void *self, const char *vmm_name, spring_rights_t access, spri
         if ((rc = entry_make(st, vmm_name, NULL, 0, 0, 0, &e)) == 0)
             rc = entry_rights(e, v->max, rights);
     }
+    size_t ps = rc == 0 ? e->page_size : 0;
     st_unlock(st);
+    /* A mapping must lie within the store's length, rounded up to a page
+     * (the partial last page reads zero past the end); accesses past an
+     * end that moves down later fail with SPRING_ERANGE. */
+    spring_off_t len;
+    if (rc == 0 && (rc = spring_store_get_length(st, &len)) == 0) {
+        spring_off_t end = (len + (spring_off_t)ps - 1) / (spring_off_t)ps * (spring_off_t)ps;
+        if (off >= end || *length > end - off) {
+            spring_set_last_error("bind of [%#llx, +%#llx) past the end of the store (%lld bytes)",
+                                  (unsigned long long)off, (unsigned long long)*length, (long long)len);
+            rc = SPRING_ERANGE;
+        }
+    }
     /* If the cache is reclaimed from here on, the VMM finds the cache-rights
      * dead and calls final_bind (§7.5). */
     if (rc == 0 && st->hook != NULL)

@@ -2474,8 +2474,8 @@ START_TEST(test_as_map_illegal)
         {F_RO_MOBJ, 8 * PS, PS, AFREE, 7, SPRING_ERIGHTS},
         {0, 0, PS, AFREE, 7, SPRING_ERIGHTS},               /* RWX of a read-write object */
         {0, 0, PS, AFREE, 5, SPRING_ERIGHTS},
-        {0, 16 * PS, PS, AFREE, 3, SPRING_EBIND},           /* the pager refuses the offset */
-        {0, 64 * PS, PS, SPRING_ANYWHERE, 1, SPRING_EBIND},
+        {0, 16 * PS, PS, AFREE, 3, SPRING_ERANGE},          /* the pager says the offset is past the end */
+        {0, 64 * PS, PS, SPRING_ANYWHERE, 1, SPRING_ERANGE},
     };
     snap_t s;
     snap_take(f.as, &s);
@@ -2499,8 +2499,8 @@ START_TEST(test_as_map_illegal)
     ck_assert_msg(strstr(spring_last_error(), "bind") && strstr(spring_last_error(), "SPRING_ENOMEM"), "%s",
                   spring_last_error());
     snap_check(f.as, &s, __func__, 100);
-    /* An offset past the object's end: the pager's ERANGE is named. */
-    ck_assert_rc(spring_as_map(f.as, f.rw, 16 * PS, &len, &addr, SPRING_RIGHTS_RW), SPRING_EBIND);
+    /* An offset past the object's end: the pager's ERANGE passes through. */
+    ck_assert_rc(spring_as_map(f.as, f.rw, 16 * PS, &len, &addr, SPRING_RIGHTS_RW), SPRING_ERANGE);
     ck_assert_msg(strstr(spring_last_error(), "SPRING_ERANGE"), "%s", spring_last_error());
     /* A cache-rights the VMM cannot use, and a final_bind that does nothing. */
     tp_set_bind_rights(f.tp, (spring_cache_rights_t){FORGED});

@@ -297,6 +297,18 @@ typedef struct sfx {
     size_t ncaches0;    /* caches of the VMM before the store made any */
 } sfx_t;
 
+/* Make the store's length len (within what it was made with): the bytes
+ * past it become zero, as a file's would after a truncation. */
+static void ms_shrink(mstore_t *ms, spring_off_t len)
+{
+    pthread_mutex_lock(&ms->lock);
+    ck_assert_uint_le((size_t)len, ms->cap);
+    if ((size_t)len < ms->cap)
+        memset(ms->bytes + len, 0, ms->cap - (size_t)len);
+    ms->len = len;
+    pthread_mutex_unlock(&ms->lock);
+}
+
 static void sfx_setup_cfg(sfx_t *f, const char *name, size_t nframes, spring_off_t len, const spring_store_ops_t *ops,
                           const spring_store_config_t *cfg_in)
 {
@@ -767,9 +779,10 @@ START_TEST(test_store_blocks)
 {
     sfx_t f;
     spring_off_t len = 10 * PS + PS / 2; /* blocks of 4 pages: 0-3, 4-7, 8-11 (cut in page 10) */
-    sfx_setup(&f, "blocks", 32, len, &full_ops, 4 * PS);
+    sfx_setup(&f, "blocks", 32, 16 * PS, &full_ops, 4 * PS);
     spring_mobj_t *m = view(f.st, SPRING_RIGHTS_RW);
     spring_addr_t a = map(f.as, m, 16 * PS, SPRING_RIGHTS_RW);
+    ms_shrink(f.ms, len); /* the store shrinks by itself, before any page-in */
     expect_page(f.as, a, 1, 0, PS);
     ck_assert_uint_eq(f.ms->n_read_pages, 1);
     ck_assert_uint_eq(f.ms->max_read_npages, 4);
@@ -808,9 +821,18 @@ START_TEST(test_store_past_end)
 {
     sfx_t f;
     spring_off_t len = 5 * PS + 100;
-    sfx_setup(&f, "end", 32, len, kinds[_i], 0);
+    sfx_setup(&f, "end", 32, 8 * PS, kinds[_i], 0);
     spring_mobj_t *m = view(f.st, SPRING_RIGHTS_RW);
-    spring_addr_t a = map(f.as, m, 8 * PS, SPRING_RIGHTS_RW); /* past the end, as mmap allows */
+    /* A mapping past the end is refused (ERANGE); within the length
+     * rounded up to a page it is made. */
+    ms_shrink(f.ms, len);
+    spring_off_t l8 = 8 * PS;
+    spring_addr_t a8 = SPRING_ANYWHERE;
+    ck_assert_rc(spring_as_map(f.as, m, 0, &l8, &a8, SPRING_RIGHTS_RW), SPRING_ERANGE);
+    ck_assert_msg(strstr(spring_last_error(), "SPRING_ERANGE"), "%s", spring_last_error());
+    ms_shrink(f.ms, 8 * PS);
+    spring_addr_t a = map(f.as, m, 8 * PS, SPRING_RIGHTS_RW);
+    ms_shrink(f.ms, len); /* then the end moves down (by itself, before any page-in) */
     expect_page(f.as, a, 4, 0, PS);
     expect_page(f.as, a, 5, 0, 100); /* the tail of the last page reads zero */
     uint8_t buf[16] = {0};

@@ -521,7 +521,7 @@ model_exp_t model_map(model_t *m, int as, int pager, int mobj, uint64_t off, uin
     p->has_cache = true;
     uint64_t objlen = p->len_pages * m->ps;
     if (off >= objlen)
-        return MX(SPRING_EBIND);
+        return MX(SPRING_ERANGE); /* the pager's answer, passed through */
     p->attached_once = true; /* attached (and at once detached on failure) */
     if (!subset(access, p->mobj_max[mobj]))
         return MX(SPRING_ERIGHTS);

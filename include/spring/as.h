@@ -85,13 +85,14 @@ typedef struct spring_mapping {
  *        the address mapped.
  * @param access the access rights (one of the four).
  * @return 0; #SPRING_EINVAL (NULL, zero length, invalid rights);
- *   #SPRING_EALIGN; #SPRING_ERANGE (outside the address space, or offset
- *   overflow); #SPRING_EEXIST (overlaps a mapping); #SPRING_ENOSPC (no free
- *   range for #SPRING_ANYWHERE); #SPRING_EBIND (the bind failed, or the
+ *   #SPRING_EALIGN; #SPRING_ERANGE (outside the address space, offset
+ *   overflow, or the memory object's bind answered #SPRING_ERANGE: the
+ *   range lies past the object's end, as a file's pager says); #SPRING_EEXIST
+ *   (overlaps a mapping); #SPRING_ENOSPC (no free
+ *   range for #SPRING_ANYWHERE); #SPRING_EBIND (the bind failed otherwise, or the
  *   cache-rights was forged, stale or foreign and final_bind failed too:
  *   spring_last_error() then says why, with the code the pager's bind or
- *   final_bind returned, for example #SPRING_ERANGE for an offset past the
- *   object's end or #SPRING_ENOFRAMES for a cache whose block size the
+ *   final_bind returned, for example #SPRING_ENOFRAMES for a cache whose block size the
  *   frame pool cannot hold, or the protocol rule its answer broke);
  *   #SPRING_ERIGHTS (@p access exceeds the binding's rights);
  *   #SPRING_ENOMEM.  On failure nothing is mapped.

@@ -35,7 +35,9 @@
  * not be a multiple of the page size, and it is asked for (get_length) at
  * every page-in and every write of pages, so a store may change its length
  * by itself between calls (a file another process appends to).  A mapping
- * may extend past the end of the store, as a POSIX mmap() of a file may:
+ * must lie within the length rounded up to a page when it is made (a bind
+ * past it fails with #SPRING_ERANGE); the end may then move below it
+ * (spring_store_set_length()), and for the part of a mapping past the end:
  * - a block that lies wholly past the end cannot be paged in: the page_in
  *   fails with #SPRING_ERANGE, and so does the access that needed it (as
  *   SIGBUS would: pager.h, page_in);

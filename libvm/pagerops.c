@@ -258,6 +258,10 @@ out:
     }
     pthread_cond_broadcast(&c->cv);
     vm_unlock(&c->lock);
+    /* Blocks held by this call were out of the replacement scan's reach
+     * (not counted in transit): a thread making room may be waiting for
+     * them, so tell it they are back (or freed). */
+    spring__frame_event(c->vmm);
     if (rc) {
         spring_data_free(result);
         return rc;

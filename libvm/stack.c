@@ -448,6 +448,16 @@ static void teardown(spring_stack_t *s)
     }
 }
 
+/* Before the VMM goes: pager instances release what they hold in it. */
+static void stop_pagers(spring_stack_t *s)
+{
+    for (size_t i = 0; i < s->npagers; i++) {
+        const spring_pager_plugin_t *pp = spring_plugin_info(s->pagers[i].lib)->pager;
+        if (s->pagers[i].inst && pp->instance_stop)
+            pp->instance_stop(s->pagers[i].inst);
+    }
+}
+
 static void free_all(spring_stack_t *s)
 {
     for (size_t i = 0; i < s->nases; i++) {
@@ -495,6 +505,7 @@ static void free_all(spring_stack_t *s)
 static void destroy_partial(spring_stack_t *s)
 {
     teardown(s);
+    stop_pagers(s);
     if (s->vmm) {
         if (s->reg)
             (void)spring_registry_remove_vmm(s->reg, s->vmm);
@@ -953,7 +964,8 @@ static int build_mappings(struct ctx *c, const json_t *e, const char *p, struct 
                 if ((uint64_t)ol <= off)
                     return fail(c, SPRING_ERANGE, q, "offset %" PRIu64 " is at or past the end of object %s (%" PRIu64
                                                      " bytes)", off, obj, (uint64_t)ol);
-                l = ol - (spring_off_t)off;
+                l = ol - (spring_off_t)off; /* the rest of the object, rounded up to a page */
+                l = (l + (spring_off_t)s->page_size - 1) / (spring_off_t)s->page_size * (spring_off_t)s->page_size;
             }
             clear_error();
             rc = spring_as_map(a->as, s->objs[k].m, (spring_off_t)off, &l, &addr, r);
@@ -1262,6 +1274,7 @@ int spring_stack_close(spring_stack_t *s)
         return rc;
     }
     teardown(s);
+    stop_pagers(s);
     (void)spring_registry_remove_vmm(s->reg, s->vmm);
     clear_error();
     if ((rc = spring_vmm_destroy(s->vmm)) != 0) {

@@ -1046,6 +1046,12 @@ void *spring_store_data(spring_mobj_t *mobj)
     return v ? v->st->impl : NULL;
 }
 
+spring_rights_t spring_store_mobj_rights(spring_mobj_t *mobj)
+{
+    struct store_view *v = mobj ? view_of(mobj) : NULL;
+    return v ? v->max : SPRING_RIGHTS_NONE;
+}
+
 const spring_store_ops_t *spring_store_ops_of(spring_mobj_t *mobj)
 {
     struct store_view *v = mobj ? view_of(mobj) : NULL;

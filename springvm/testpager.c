@@ -359,6 +359,8 @@ int springvm_test_pager(int argc, char **argv)
     spring_as_destroy(t.ro_as);
     spring_mobj_unref(t.view);
     spring_mobj_unref(t.m);
+    if (d->pager->instance_stop)
+        d->pager->instance_stop(inst);
     (void)spring_registry_remove_vmm(t.reg, t.vmm);
     rc = spring_vmm_destroy(t.vmm);
     if (rc != 0) {

@@ -274,6 +274,16 @@ typedef struct spring_pager_plugin {
      * @param instance the instance (consume).
      */
     void (*instance_destroy)(void *instance);
+    /**
+     * @brief The VMM the instance serves is about to be destroyed
+     *        (optional): release what the instance holds in it (address
+     *        spaces of its own, mappings).  Its memory objects may still be
+     *        released afterwards, and their pages paged out to it, but their
+     *        further interfaces (file.h) then fail with #SPRING_EDESTROYED.
+     *        instance_destroy follows once the VMM is gone.
+     * @param instance the instance.
+     */
+    void (*instance_stop)(void *instance);
     /* methods above: version 1 */
 } spring_pager_plugin_t;
 

@@ -413,6 +413,15 @@ SPRING_API void *spring_store_data(spring_mobj_t *mobj);
 SPRING_API const spring_store_ops_t *spring_store_ops_of(spring_mobj_t *mobj);
 
 /**
+ * @brief The rights of a memory object made by spring_store_mobj() (the
+ *        most its mappings can get).
+ * @param mobj the object (borrow).
+ * @return its maximum rights; #SPRING_RIGHTS_NONE for NULL or an object the
+ *   helper did not make.
+ */
+SPRING_API spring_rights_t spring_store_mobj_rights(spring_mobj_t *mobj);
+
+/**
  * @brief Take a reference to the store, of the kind spring_store_new()
  *        returns (copy): while it is held, views can be made and the
  *        store's caches outlive its views.

@@ -57,6 +57,7 @@ struct fp_instance {
     atomic_long io_left;      /* [a] I/O calls until the injected failure; <= 0: none */
     pthread_mutex_t lock;
     spring_as_t *as;          /* [lock] the instance's own address space, made on first use */
+    bool stopped;             /* [lock] the VMM is going: no own address space any more */
     struct fp_file *files;    /* [lock] open files */
 };
 
@@ -234,10 +235,6 @@ static int s_get_length(void *store, spring_off_t *length)
 {
     struct fp_file *f = store;
     struct stat sb;
-    if (io_fails(f->in)) {
-        spring_set_last_error("%s: stat: injected I/O error", f->path);
-        return SPRING_EIO;
-    }
     if (fstat(f->fd, &sb) != 0) {
         int e = errno;
         spring_set_last_error("%s: stat: %s", f->path, strerror(e));
@@ -304,6 +301,8 @@ static struct fp_file *file_of(spring_mobj_t *m);
 static int own_map(struct fp_file *f, spring_off_t need)
 {
     struct fp_instance *in = f->in;
+    if (in->stopped)
+        return SPRING_EDESTROYED;
     if (in->as == NULL) {
         int rc = spring_as_new(in->vmm, NULL, &in->as);
         if (rc)
@@ -321,8 +320,13 @@ static int own_map(struct fp_file *f, spring_off_t need)
         f->own_addr = 0;
     }
     size_t ps = spring_as_get_page_size(in->as);
-    spring_off_t len = (need + (spring_off_t)ps - 1) / (spring_off_t)ps * (spring_off_t)ps;
-    len += len / 4 + (spring_off_t)ps; /* room to grow without mapping again each time */
+    /* The whole file as it is now (a mapping may not pass its end). */
+    spring_off_t len, flen;
+    int lrc = spring_store_get_length(f->st, &flen);
+    if (lrc)
+        return lrc;
+    len = flen > need ? flen : need;
+    len = (len + (spring_off_t)ps - 1) / (spring_off_t)ps * (spring_off_t)ps;
     spring_addr_t a = SPRING_ANYWHERE;
     int rc = spring_as_map(in->as, f->own, 0, &len, &a, f->writable ? SPRING_RIGHTS_RW : SPRING_RIGHTS_RO);
     if (rc)
@@ -343,6 +347,8 @@ static int f_set_length(spring_mobj_t *m, spring_off_t length)
 {
     if (m == NULL)
         return SPRING_EINVAL;
+    if (!(spring_store_mobj_rights(m) & SPRING_RIGHTS_W))
+        return SPRING_ERIGHTS;
     return spring_mobj_set_length(m, length);
 }
 
@@ -373,8 +379,8 @@ static int f_write(spring_mobj_t *m, spring_off_t off, const void *buf, size_t l
     struct fp_file *f = file_of(m);
     if (f == NULL || buf == NULL)
         return SPRING_EINVAL;
-    if (!f->writable)
-        return SPRING_ERIGHTS;
+    if (!f->writable || !(spring_store_mobj_rights(m) & SPRING_RIGHTS_W))
+        return SPRING_ERIGHTS; /* a read-only file, or a read-only object of it */
     if (length == 0)
         return 0;
     spring_off_t len;
@@ -441,7 +447,8 @@ static const spring_plugin_option_t instance_options[] = {
      (int64_t)1 << 30},
     {"fsync", SPRING_OPT_BOOL, "true", "a sync makes written data durable (fdatasync) before it returns", 0, 0},
     {"fail_io_after", SPRING_OPT_INT, "0",
-     "for tests: the Nth file I/O call from now fails with SPRING_EIO (0: never)", 0, INT64_MAX},
+     "for tests: the Nth read, write, truncate or fsync of a file fails with SPRING_EIO (0: never)", 0,
+     INT64_MAX},
 };
 
 static const spring_plugin_option_t object_options[] = {
@@ -563,6 +570,19 @@ static int p_mobj_new(void *instance, const spring_options_t *opts, spring_mobj_
     return rc;
 }
 
+static void p_instance_stop(void *instance)
+{
+    struct fp_instance *in = instance;
+    pthread_mutex_lock(&in->lock);
+    in->stopped = true;
+    spring_as_t *as = in->as;
+    in->as = NULL;
+    for (struct fp_file *f = in->files; f; f = f->next)
+        f->own_addr = 0;
+    pthread_mutex_unlock(&in->lock);
+    spring_as_destroy(as);
+}
+
 static void p_instance_destroy(void *instance)
 {
     struct fp_instance *in = instance;
@@ -594,6 +614,7 @@ static const spring_pager_plugin_t pager = {
     .instance_new = p_instance_new,
     .mobj_new = p_mobj_new,
     .instance_destroy = p_instance_destroy,
+    .instance_stop = p_instance_stop,
 };
 
 static const spring_plugin_t desc = {

@@ -24,6 +24,7 @@
 #include <spring/stack.h>
 #include <spring/trace.h>
 #include <spring/file.h>
+#include <spring/swap.h>
 
 /** @brief The library version as a string. */
 #define SPRING_VERSION_STRING "0.1.0"

@@ -1,0 +1,423 @@
+/*
+ * check_swap.c - the swap plugin (plugins/swap): anonymous memory larger
+ * than the frame pool goes to slots of swap files and comes back intact;
+ * slots are freed and reused as memory comes and goes; a full swap makes
+ * accesses fail with SPRING_ENOFRAMES and never loses a page; a swap pager
+ * serving one address space; two swap files; bad options.  Stacks are
+ * built from JSON (stack.h); statistics come from the objects'
+ * spring.swap interface (swap.h).  Only the public headers are used.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+#define PS 4096
+
+/* A path for a swap file of this test process. */
+static const char *tmp_path(char *buf, size_t n, const char *tag)
+{
+    snprintf(buf, n, "/tmp/springvm-check-swap-%ld-%s", (long)getpid(), tag);
+    return buf;
+}
+
+static spring_stack_t *open_stack(const char *json)
+{
+    unsetenv("SPRING_PLUGIN_PATH");
+    spring_stack_t *s = NULL;
+    int rc = spring_stack_open_string(json, "swap.json", &s);
+    ck_assert_msg(rc == 0, "%s: %s\n%s", spring_err_name(rc), spring_stack_error(), json);
+    return s;
+}
+
+/* The byte at offset i of page p of pattern seed. */
+static unsigned char pat(unsigned seed, size_t p, size_t i)
+{
+    return (unsigned char)(seed * 131 + p * 7 + i * 13 + (p >> 8) + 1) | 1; /* never zero */
+}
+
+static void fill(unsigned char *buf, unsigned seed, size_t p)
+{
+    for (size_t i = 0; i < PS; i++)
+        buf[i] = pat(seed, p, i);
+}
+
+static int write_page(spring_as_t *as, spring_addr_t base, unsigned seed, size_t p)
+{
+    unsigned char buf[PS];
+    fill(buf, seed, p);
+    return spring_as_write(as, base + (spring_addr_t)(p * PS), buf, PS);
+}
+
+/* Read page p and compare; returns the read's code (a wrong byte fails
+ * the test). */
+static int check_page(spring_as_t *as, spring_addr_t base, unsigned seed, size_t p)
+{
+    unsigned char buf[PS], want[PS];
+    int rc = spring_as_read(as, base + (spring_addr_t)(p * PS), buf, PS);
+    if (rc != 0)
+        return rc;
+    fill(want, seed, p);
+    for (size_t i = 0; i < PS; i++)
+        ck_assert_msg(buf[i] == want[i], "page %zu byte %zu: %#x, want %#x", p, i, buf[i], want[i]);
+    return 0;
+}
+
+/* The swap statistics of the object mapped at addr. */
+static spring_swap_stats_t swap_stats_at(spring_as_t *as, spring_addr_t addr)
+{
+    spring_mapping_t m;
+    size_t n = 0;
+    bool more;
+    ck_assert_rc(spring_as_get_mappings(as, addr, PS, &m, 1, &n, &more), 0);
+    ck_assert_uint_eq(n, 1);
+    const spring_swap_iface_t *sw = spring_mobj_query(m.mobj, SPRING_SWAP_INTERFACE, SPRING_SWAP_INTERFACE_VERSION);
+    ck_assert_msg(sw != NULL, "the anonymous object does not answer " SPRING_SWAP_INTERFACE);
+    ck_assert_ptr_null(spring_mobj_query(m.mobj, SPRING_SWAP_INTERFACE, SPRING_SWAP_INTERFACE_VERSION + 1));
+    spring_swap_stats_t st;
+    ck_assert_rc(sw->stats(m.mobj, &st), 0);
+    ck_assert_rc(sw->stats(NULL, &st), SPRING_EINVAL);
+    spring_mappings_release(&m, 1);
+    ck_assert_uint_eq(st.slots_used + st.slots_free, st.slots_total);
+    ck_assert_uint_eq(st.page_size, PS);
+    return st;
+}
+
+static bool exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+/* (1) Anonymous memory twice the pool: every page goes out and comes back. */
+START_TEST(test_swap_pages_out_and_in)
+{
+    char f[256], json[2048];
+    tmp_path(f, sizeof f, "one");
+    snprintf(json, sizeof json,
+             "{\"vmm\": {\"name\": \"sw1\", \"pool\": \"256KiB\", \"mode\": \"deterministic\", \"default_swap\": false},\n"
+             " \"swap\": [{\"name\": \"s0\", \"plugin\": \"swap\", \"options\": {\"files\": \"%s\", \"size\": \"1MiB\"}}],\n"
+             " \"address_spaces\": [{\"name\": \"a\", \"mappings\": [{\"name\": \"heap\", \"anonymous\": \"512KiB\"}]}]}",
+             f);
+    spring_stack_t *s = open_stack(json);
+    ck_assert(exists(f));
+    spring_as_t *as;
+    spring_addr_t a;
+    spring_off_t len;
+    ck_assert_rc(spring_stack_get_as(s, "a", &as), 0);
+    ck_assert_rc(spring_stack_mapping(s, "a", "heap", &a, &len), 0);
+    size_t np = (size_t)len / PS;
+    ck_assert_uint_eq(np, 128);
+    spring_swap_stats_t st = swap_stats_at(as, a);
+    ck_assert_uint_eq(st.slots_total, 256);
+    ck_assert_uint_eq(st.slots_used, 0);
+    ck_assert_uint_eq(st.files, 1);
+    for (size_t p = 0; p < np; p++)
+        ck_assert_rc(write_page(as, a, 1, p), 0);
+    for (size_t p = 0; p < np; p++)
+        ck_assert_rc(check_page(as, a, 1, p), 0);
+    st = swap_stats_at(as, a);
+    /* 128 pages through 64 frames: at least 64 went to swap. */
+    ck_assert_msg(st.slots_used >= np - 64, "slots used %llu", (unsigned long long)st.slots_used);
+    ck_assert_uint_eq(st.writes_refused_full, 0);
+    /* Pages written all zero give their slots back. */
+    unsigned char zero[PS] = {0};
+    for (size_t p = 0; p < np; p++)
+        ck_assert_rc(spring_as_write(as, a + (spring_addr_t)(p * PS), zero, PS), 0);
+    for (size_t p = 0; p < np; p++) { /* push everything through the swap again */
+        unsigned char buf[PS];
+        ck_assert_rc(spring_as_read(as, a + (spring_addr_t)(p * PS), buf, PS), 0);
+        ck_assert_msg(buf[0] == 0 && memcmp(buf, buf + 1, PS - 1) == 0, "page %zu not zero", p);
+    }
+    ck_assert_rc(spring_as_flush(as, a, len, false), 0);
+    st = swap_stats_at(as, a);
+    ck_assert_msg(st.slots_used == 0, "all-zero pages still hold %llu slots", (unsigned long long)st.slots_used);
+    ck_assert_rc(spring_stack_put_as(s, as), 0);
+    ck_assert_rc(spring_stack_close(s), 0);
+    ck_assert_msg(!exists(f), "%s left behind", f); /* remove defaults to true */
+}
+END_TEST
+
+/* (2) Ten times the swap's size through it over time: slots are freed
+ * when memory goes and reused. */
+START_TEST(test_swap_churn)
+{
+    char f[256], json[2048];
+    tmp_path(f, sizeof f, "churn");
+    snprintf(json, sizeof json,
+             "{\"vmm\": {\"name\": \"sw2\", \"pool\": \"128KiB\", \"mode\": \"deterministic\", \"default_swap\": false},\n"
+             " \"swap\": [{\"name\": \"s0\", \"plugin\": \"swap\", \"options\": {\"files\": \"%s\", \"size\": \"256KiB\"}}],\n"
+             " \"address_spaces\": [{\"name\": \"a\", \"mappings\": [{\"name\": \"probe\", \"anonymous\": \"4KiB\"}]}]}",
+             f);
+    spring_stack_t *s = open_stack(json);
+    spring_as_t *as;
+    spring_addr_t probe;
+    spring_off_t plen;
+    ck_assert_rc(spring_stack_get_as(s, "a", &as), 0);
+    ck_assert_rc(spring_stack_mapping(s, "a", "probe", &probe, &plen), 0);
+    const size_t np = 48; /* 192KiB: more than the pool (32 frames), less than pool + swap (32 + 64) */
+    uint64_t through = 0, total = 0;
+    for (unsigned round = 0; round < 14; round++) {
+        spring_off_t len = (spring_off_t)(np * PS);
+        spring_addr_t a = SPRING_ANYWHERE;
+        spring_mobj_t *m;
+        ck_assert_rc(spring_as_allocate_memory_and_mobj(as, &len, &a, SPRING_RIGHTS_RW, &m), 0);
+        for (size_t p = 0; p < np; p++)
+            ck_assert_rc(write_page(as, a, round, p), 0);
+        for (size_t p = 0; p < np; p++)
+            ck_assert_rc(check_page(as, a, round, p), 0);
+        spring_swap_stats_t st = swap_stats_at(as, a);
+        total = st.slots_total;
+        ck_assert_msg(st.slots_used >= np - 32, "round %u: %llu slots used", round,
+                      (unsigned long long)st.slots_used);
+        ck_assert_uint_eq(st.objects, 2);
+        through += st.slots_used;
+        ck_assert_rc(spring_as_unmap(as, a, len), 0);
+        spring_mobj_unref(m);
+        st = swap_stats_at(as, probe);
+        ck_assert_msg(st.slots_used == 0, "round %u: %llu slots still used after the unmap", round,
+                      (unsigned long long)st.slots_used);
+        ck_assert_uint_eq(st.objects, 1);
+    }
+    ck_assert_uint_eq(total, 64);
+    /* Bytes through the swap: far more than it holds, so slots were reused. */
+    ck_assert_msg(through * PS >= 4 * total * PS, "only %llu slots' worth went through", (unsigned long long)through);
+    spring_swap_stats_t st = swap_stats_at(as, probe);
+    ck_assert_uint_eq(st.slots_used, 0);
+    ck_assert_uint_eq(st.slots_free, 64);
+    ck_assert_uint_eq(st.writes_refused_full, 0);
+    ck_assert_rc(spring_stack_put_as(s, as), 0);
+    ck_assert_rc(spring_stack_close(s), 0);
+}
+END_TEST
+
+/* (3) A full swap: writes fail with SPRING_ENOFRAMES, a page is never lost
+ * or read as zero, and once memory is unmapped writes succeed again. */
+START_TEST(test_swap_full)
+{
+    char f[256], json[2048];
+    tmp_path(f, sizeof f, "full");
+    snprintf(json, sizeof json,
+             "{\"vmm\": {\"name\": \"sw3\", \"pool\": \"64KiB\", \"mode\": \"deterministic\", \"default_swap\": false},\n"
+             " \"swap\": [{\"name\": \"s0\", \"plugin\": \"swap\", \"options\": {\"files\": \"%s\", \"size\": \"64KiB\"}}],\n"
+             " \"address_spaces\": [{\"name\": \"a\", \"mappings\": [{\"name\": \"big\", \"anonymous\": \"256KiB\"}]}]}",
+             f);
+    spring_stack_t *s = open_stack(json);
+    spring_as_t *as;
+    spring_vmm_t *vmm;
+    spring_addr_t a, b;
+    spring_off_t alen, blen;
+    ck_assert_rc(spring_stack_get_as(s, "a", &as), 0);
+    ck_assert_rc(spring_stack_get_vmm(s, &vmm), 0);
+    ck_assert_rc(spring_stack_mapping(s, "a", "big", &a, &alen), 0);
+    /* b is an object of its own (the stack's mappings share the address
+     * space's default anonymous object): unmapping it releases it. */
+    spring_mobj_t *bm;
+    blen = 8 * PS;
+    b = SPRING_ANYWHERE;
+    ck_assert_rc(spring_as_allocate_memory_and_mobj(as, &blen, &b, SPRING_RIGHTS_RW, &bm), 0);
+    size_t nb = (size_t)blen / PS, na = (size_t)alen / PS; /* 8 and 64; pool 16 frames, swap 16 slots */
+    for (size_t p = 0; p < nb; p++)
+        ck_assert_rc(write_page(as, b, 7, p), 0);
+    size_t ok = 0;
+    int rc = 0;
+    for (; ok < na; ok++)
+        if ((rc = write_page(as, a, 3, ok)) != 0)
+            break;
+    ck_assert_msg(rc == SPRING_ENOFRAMES, "writing page %zu: %s, want SPRING_ENOFRAMES", ok, spring_err_name(rc));
+    ck_assert_msg(ok + nb >= 16 && ok + nb <= 32, "%zu pages written before the swap was full", ok + nb);
+    spring_vm_info_t vi = test_vm_info(vmm);
+    ck_assert_msg(vi.pageouts_nospace > 0, "pageouts_nospace 0");
+    spring_pager_stats_t ps;
+    ck_assert_rc(spring_as_pager_stats(as, a, &ps), 0);
+    spring_pager_stats_t psb;
+    ck_assert_rc(spring_as_pager_stats(as, b, &psb), 0);
+    ck_assert_msg(ps.nospace + psb.nospace > 0, "no page_out was refused for lack of room");
+    ck_assert_uint_eq(ps.failures, 0);
+    ck_assert_uint_eq(psb.failures, 0);
+    spring_swap_stats_t st = swap_stats_at(as, a);
+    ck_assert_uint_eq(st.slots_total, 16);
+    ck_assert_uint_eq(st.slots_used, 16);
+    ck_assert_uint_eq(st.slots_free, 0);
+    ck_assert_msg(st.writes_refused_full > 0, "no write refused");
+    /* While it is full a read may find no frame, but never wrong data. */
+    for (size_t p = 0; p < ok; p++) {
+        int r = check_page(as, a, 3, p);
+        ck_assert_msg(r == 0 || r == SPRING_ENOFRAMES, "page %zu: %s", p, spring_err_name(r));
+    }
+    for (size_t p = 0; p < nb; p++) {
+        int r = check_page(as, b, 7, p);
+        ck_assert_msg(r == 0 || r == SPRING_ENOFRAMES, "b page %zu: %s", p, spring_err_name(r));
+    }
+    /* Unmapping b frees its slots and frames: everything written reads
+     * back, and the write that failed succeeds. */
+    ck_assert_rc(spring_as_unmap(as, b, blen), 0);
+    spring_mobj_unref(bm);
+    spring_swap_stats_t after = swap_stats_at(as, a);
+    vi = test_vm_info(vmm);
+    ck_assert_msg(after.slots_used < st.slots_used || vi.free_frames > 0, "unmapping b freed nothing");
+    ck_assert_uint_eq(after.objects, 1);
+    for (size_t p = 0; p < ok; p++)
+        ck_assert_rc(check_page(as, a, 3, p), 0);
+    ck_assert_rc(write_page(as, a, 3, ok), 0);
+    ck_assert_rc(check_page(as, a, 3, ok), 0);
+    ck_assert_rc(spring_as_pager_stats(as, a, &ps), 0);
+    ck_assert_uint_eq(ps.failures, 0);
+    /* Closing writes every modified page back: give the swap room first. */
+    ck_assert_rc(spring_as_unmap(as, a, alen), 0);
+    ck_assert_rc(spring_stack_put_as(s, as), 0);
+    ck_assert_rc(spring_stack_put_vmm(s, vmm), 0);
+    ck_assert_rc(spring_stack_close(s), 0);
+}
+END_TEST
+
+/* (4) A swap pager that serves one address space only. */
+START_TEST(test_swap_per_address_space)
+{
+    char f[256], json[2048];
+    tmp_path(f, sizeof f, "as");
+    snprintf(json, sizeof json,
+             "{\"vmm\": {\"name\": \"sw4\", \"pool\": \"128KiB\", \"mode\": \"deterministic\", \"default_swap\": false},\n"
+             " \"swap\": [{\"name\": \"s0\", \"plugin\": \"swap\", \"options\": {\"files\": \"%s\", \"size\": \"1MiB\"}}],\n"
+             " \"address_spaces\": [{\"name\": \"a\", \"swap\": \"s0\",\n"
+             "                       \"mappings\": [{\"name\": \"heap\", \"anonymous\": \"256KiB\"}]},\n"
+             "                      {\"name\": \"b\"}]}",
+             f);
+    spring_stack_t *s = open_stack(json);
+    spring_as_t *as, *bs;
+    spring_addr_t a;
+    spring_off_t len;
+    ck_assert_rc(spring_stack_get_as(s, "a", &as), 0);
+    ck_assert_rc(spring_stack_get_as(s, "b", &bs), 0);
+    ck_assert_rc(spring_stack_mapping(s, "a", "heap", &a, &len), 0);
+    size_t np = (size_t)len / PS;
+    for (size_t p = 0; p < np; p++)
+        ck_assert_rc(write_page(as, a, 4, p), 0);
+    for (size_t p = 0; p < np; p++)
+        ck_assert_rc(check_page(as, a, 4, p), 0);
+    spring_swap_stats_t st = swap_stats_at(as, a);
+    ck_assert_msg(st.slots_used >= np - 32, "%llu slots used", (unsigned long long)st.slots_used);
+    /* More anonymous memory in a comes from s0 too ... */
+    spring_off_t l2 = PS;
+    spring_addr_t a2 = SPRING_ANYWHERE;
+    spring_mobj_t *m2;
+    ck_assert_rc(spring_as_allocate_memory_and_mobj(as, &l2, &a2, SPRING_RIGHTS_RW, &m2), 0);
+    ck_assert_uint_eq(swap_stats_at(as, a2).objects, 2);
+    spring_mobj_unref(m2);
+    /* ... while b, with no swap pager of its own and none in the VMM, has none. */
+    spring_off_t l3 = PS;
+    spring_addr_t a3 = SPRING_ANYWHERE;
+    ck_assert_rc(spring_as_allocate_memory(bs, &l3, &a3, SPRING_RIGHTS_RW), SPRING_ENOSWAP);
+    ck_assert_rc(spring_stack_put_as(s, as), 0);
+    ck_assert_rc(spring_stack_put_as(s, bs), 0);
+    ck_assert_rc(spring_stack_close(s), 0);
+    ck_assert(!exists(f));
+}
+END_TEST
+
+/* (5) Two swap files: both are used, and with remove=false both stay. */
+START_TEST(test_swap_two_files)
+{
+    char f0[256], f1[256], json[2048];
+    tmp_path(f0, sizeof f0, "two.0");
+    tmp_path(f1, sizeof f1, "two.1");
+    snprintf(json, sizeof json,
+             "{\"vmm\": {\"name\": \"sw5\", \"pool\": \"64KiB\", \"mode\": \"deterministic\", \"default_swap\": false},\n"
+             " \"swap\": [{\"name\": \"s0\", \"plugin\": \"swap\",\n"
+             "            \"options\": {\"files\": \"%s, %s\", \"size\": \"64KiB\", \"remove\": false}}],\n"
+             " \"address_spaces\": [{\"name\": \"a\", \"mappings\": [{\"name\": \"heap\", \"anonymous\": \"160KiB\"}]}]}",
+             f0, f1);
+    spring_stack_t *s = open_stack(json);
+    spring_as_t *as;
+    spring_addr_t a;
+    spring_off_t len;
+    ck_assert_rc(spring_stack_get_as(s, "a", &as), 0);
+    ck_assert_rc(spring_stack_mapping(s, "a", "heap", &a, &len), 0);
+    size_t np = (size_t)len / PS; /* 40 pages: 16 frames, 32 slots in two files */
+    for (size_t p = 0; p < np; p++)
+        ck_assert_rc(write_page(as, a, 5, p), 0);
+    for (size_t p = 0; p < np; p++)
+        ck_assert_rc(check_page(as, a, 5, p), 0);
+    spring_swap_stats_t st = swap_stats_at(as, a);
+    ck_assert_uint_eq(st.files, 2);
+    ck_assert_uint_eq(st.slots_total, 32);
+    ck_assert_msg(st.slots_used > 16, "%llu slots used: one file would have done", (unsigned long long)st.slots_used);
+    struct stat sb;
+    ck_assert_int_eq(stat(f0, &sb), 0);
+    ck_assert_int_eq(sb.st_size, 65536);
+    ck_assert_int_eq(stat(f1, &sb), 0);
+    ck_assert_int_eq(sb.st_size, 65536);
+    ck_assert_rc(spring_as_unmap(as, a, len), 0);
+    ck_assert_rc(spring_stack_put_as(s, as), 0);
+    ck_assert_rc(spring_stack_close(s), 0);
+    ck_assert(exists(f0) && exists(f1)); /* remove: false */
+    unlink(f0);
+    unlink(f1);
+}
+END_TEST
+
+/* (6) Bad options: a clear message through the stack's error. */
+START_TEST(test_swap_bad_options)
+{
+    char f[256];
+    tmp_path(f, sizeof f, "bad");
+    static const char *fmt =
+        "{\"vmm\": {\"name\": \"sw6\", \"pool\": \"64KiB\", \"default_swap\": false},\n"
+        " \"swap\": [{\"name\": \"s0\", \"plugin\": \"swap\", \"options\": {%s}}]}";
+    struct {
+        const char *opts;
+        int rc;
+        const char *says[3];
+    } bad[] = {
+        {"\"size\": \"1MiB\"", SPRING_ECONFIG, {"swap[0].options", "files"}},
+        {"\"files\": \"/proc/nope\"", SPRING_ENOENT, {"swap[0]", "swap pager s0 (plugin swap) could not start", "/proc/nope"}},
+        {"\"files\": \"/nonexistent-dir/x\"", SPRING_ENOENT, {"swap pager s0", "/nonexistent-dir/x: No such file"}},
+        {"\"files\": \"@,\"", SPRING_EINVAL, {"swap pager s0", "files: entry 2", "is empty"}},
+        {"\"files\": \"@, @\"", SPRING_EINVAL, {"swap pager s0", "named twice"}},
+        {"\"files\": \"@\", \"size\": \"100\"", SPRING_EINVAL, {"swap pager s0", "less than one page"}},
+        {"\"files\": \"@\", \"colour\": \"red\"", SPRING_ECONFIG, {"swap[0].options", "colour"}},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char opts[512], json[2048];
+        size_t o = 0;
+        for (const char *p = bad[i].opts; *p && o < sizeof opts - 256; p++) /* '@' stands for f */
+            o += *p == '@' ? (size_t)snprintf(opts + o, sizeof opts - o, "%s", f)
+                           : (size_t)snprintf(opts + o, sizeof opts - o, "%c", *p);
+        snprintf(json, sizeof json, fmt, opts);
+        unsetenv("SPRING_PLUGIN_PATH");
+        spring_stack_t *s = (void *)1;
+        int rc = spring_stack_open_string(json, "swap.json", &s);
+        const char *msg = spring_stack_error();
+        ck_assert_msg(rc != 0 && s == NULL, "[%zu] %s: opened", i, bad[i].opts);
+        ck_assert_msg(rc == bad[i].rc, "[%zu] %s: %s, want %s: %s", i, bad[i].opts, spring_err_name(rc),
+                      spring_err_name(bad[i].rc), msg);
+        for (size_t k = 0; k < 3 && bad[i].says[k]; k++)
+            ck_assert_msg(strstr(msg, bad[i].says[k]) != NULL, "[%zu] %s: \"%s\" does not say \"%s\"", i,
+                          bad[i].opts, msg, bad[i].says[k]);
+        ck_assert_msg(!exists(f), "[%zu] a failed start left %s behind", i, f);
+    }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("swap");
+    TCase *t = tcase_create("swap");
+    tcase_set_timeout(t, 120);
+    tcase_add_test(t, test_swap_pages_out_and_in);
+    tcase_add_test(t, test_swap_churn);
+    tcase_add_test(t, test_swap_full);
+    tcase_add_test(t, test_swap_per_address_space);
+    tcase_add_test(t, test_swap_two_files);
+    tcase_add_test(t, test_swap_bad_options);
+    suite_add_tcase(s, t);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}

@@ -186,9 +186,5 @@ int main(void)
     tcase_add_test(tc, test_checker_cases_complete);
     tcase_add_test(tc, test_checker_empty_vmm);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return test_run(s);
 }

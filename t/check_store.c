@@ -1405,9 +1405,5 @@ int main(void)
     tcase_add_loop_test(t, test_store_release_once, 0, 2);
     tcase_add_loop_test(t, test_store_concurrent_sync, 0, 2);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return test_run(s);
 }

@@ -917,9 +917,5 @@ int main(void)
     tcase_add_test(t, test_trace_concurrent);
     tcase_add_test(t, test_trace_illegal);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return test_run(s);
 }

@@ -5,6 +5,7 @@
 #ifndef SPRING_TESTLIB_H
 #define SPRING_TESTLIB_H
 
+#include <check.h>
 #include <pthread.h>
 #include <stdio.h>
 
@@ -178,6 +179,9 @@ void fx_setup(fx_t *f, const char *vmm_name, size_t nframes, size_t npages, spri
 void fx_map(fx_t *f, spring_rights_t access);
 /* Check the VMM, then tear the fixture down. */
 void fx_fini(fx_t *f);
+
+/* Run a suite (CK_ENV verbosity) and answer main's exit status. */
+int test_run(Suite *s);
 
 /* Fail the test with the VMM's consistency-check message. */
 #define CHECK_VMM(vmm)                                                                        \

@@ -332,6 +332,19 @@ typedef struct spring_plugin {
  *         the compiler checks it (`spring_plugin_entry_fn spring_plugin_entry;`). */
 typedef const spring_plugin_t *spring_plugin_entry_fn(void);
 
+/**
+ * @brief Define a plugin's entry, returning its descriptor: write
+ *        `SPRING_PLUGIN_EXPORT(desc)` once, at file scope, after the
+ *        descriptor `desc` (a #spring_plugin_t).
+ * @param desc the descriptor (an object of static storage).
+ */
+#define SPRING_PLUGIN_EXPORT(desc)                        \
+    spring_plugin_entry_fn spring_plugin_entry;           \
+    const spring_plugin_t *spring_plugin_entry(void)      \
+    {                                                     \
+        return &(desc);                                   \
+    }
+
 /* ------------------------------------------------------------------ */
 /* The loader.                                                          */
 

@@ -85,6 +85,9 @@ static int io_code(int e)
 /* ------------------------------------------------------------------ */
 /* Files.                                                               */
 
+struct fp_file;
+static bool injected(struct fp_file *f, const char *what, const spring_off_t *off);
+
 struct fp_file {
     struct fp_instance *in;   /* [c] */
     char *path;               /* [c] */
@@ -99,13 +102,23 @@ struct fp_file {
     struct fp_file *next;     /* [in->lock] */
 };
 
+/* The injected I/O failure (fail_io_after), described for the caller. */
+static bool injected(struct fp_file *f, const char *what, const spring_off_t *off)
+{
+    if (!io_fails(f->in))
+        return false;
+    if (off != NULL)
+        spring_set_last_error("%s: %s at %lld: injected I/O error", f->path, what, (long long)*off);
+    else
+        spring_set_last_error("%s: %s: injected I/O error", f->path, what);
+    return true;
+}
+
 static int s_read_pages(void *store, spring_off_t offset, void *const *pages, size_t npages, size_t page_size)
 {
     struct fp_file *f = store;
-    if (io_fails(f->in)) {
-        spring_set_last_error("%s: read at %lld: injected I/O error", f->path, (long long)offset);
+    if (injected(f, "read", &offset))
         return SPRING_EIO;
-    }
     struct iovec iov[64];
     size_t done = 0;
     while (done < npages) {
@@ -136,10 +149,8 @@ static int s_read_pages(void *store, spring_off_t offset, void *const *pages, si
 static int s_read(void *store, spring_off_t offset, void *buf, size_t length)
 {
     struct fp_file *f = store;
-    if (io_fails(f->in)) {
-        spring_set_last_error("%s: read at %lld: injected I/O error", f->path, (long long)offset);
+    if (injected(f, "read", &offset))
         return SPRING_EIO;
-    }
     size_t done = 0;
     while (done < length) {
         ssize_t r = pread(f->fd, (char *)buf + done, length - done, (off_t)offset + (off_t)done);
@@ -181,10 +192,8 @@ static const char zeros[65536];
 static int s_write(void *store, spring_off_t offset, const void *buf, size_t length)
 {
     struct fp_file *f = store;
-    if (io_fails(f->in)) {
-        spring_set_last_error("%s: write at %lld: injected I/O error", f->path, (long long)offset);
+    if (injected(f, "write", &offset))
         return SPRING_EIO;
-    }
     if (buf != NULL)
         return write_all(f, buf, length, offset);
     for (size_t done = 0; done < length;) { /* zeros */
@@ -200,10 +209,8 @@ static int s_write(void *store, spring_off_t offset, const void *buf, size_t len
 static int s_write_pages(void *store, spring_off_t offset, const void *const *pages, size_t npages, size_t page_size)
 {
     struct fp_file *f = store;
-    if (io_fails(f->in)) {
-        spring_set_last_error("%s: write at %lld: injected I/O error", f->path, (long long)offset);
+    if (injected(f, "write", &offset))
         return SPRING_EIO;
-    }
     struct iovec iov[64];
     size_t done = 0;
     while (done < npages) {
@@ -251,10 +258,8 @@ static int s_set_length(void *store, spring_off_t length)
         spring_set_last_error("%s: opened read-only", f->path);
         return SPRING_ERIGHTS;
     }
-    if (io_fails(f->in)) {
-        spring_set_last_error("%s: truncate: injected I/O error", f->path);
+    if (injected(f, "truncate", NULL))
         return SPRING_EIO;
-    }
     if (ftruncate(f->fd, (off_t)length) != 0) {
         int e = errno;
         spring_set_last_error("%s: truncate to %lld: %s", f->path, (long long)length, strerror(e));
@@ -268,10 +273,8 @@ static int s_sync(void *store)
     struct fp_file *f = store;
     if (!f->in->fsync || !f->writable)
         return 0;
-    if (io_fails(f->in)) {
-        spring_set_last_error("%s: fsync: injected I/O error", f->path);
+    if (injected(f, "fsync", NULL))
         return SPRING_EIO;
-    }
     if (fdatasync(f->fd) != 0) {
         int e = errno;
         spring_set_last_error("%s: fsync: %s", f->path, strerror(e));
@@ -629,9 +632,4 @@ static const spring_plugin_t desc = {
     .pager = &pager,
 };
 
-spring_plugin_entry_fn spring_plugin_entry;
-
-const spring_plugin_t *spring_plugin_entry(void)
-{
-    return &desc;
-}
+SPRING_PLUGIN_EXPORT(desc)

@@ -631,9 +631,4 @@ static const spring_plugin_t desc = {
     .swap = &swap_plugin,
 };
 
-spring_plugin_entry_fn spring_plugin_entry;
-
-const spring_plugin_t *spring_plugin_entry(void)
-{
-    return &desc;
-}
+SPRING_PLUGIN_EXPORT(desc)

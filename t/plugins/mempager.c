@@ -132,9 +132,4 @@ static const spring_plugin_t desc = {
     .pager = &pager,
 };
 
-spring_plugin_entry_fn spring_plugin_entry;
-
-const spring_plugin_t *spring_plugin_entry(void)
-{
-    return &desc;
-}
+SPRING_PLUGIN_EXPORT(desc)

@@ -28,7 +28,7 @@
  *
  * Usage: bench_paging [-q] [-s SECTIONS] [-b KiB]
  *   -q           small sizes, a few seconds in all
- *   -s SECTIONS  comma-separated subset of: paging,zerofill,metadata,scaling,regions
+ *   -s SECTIONS  comma-separated subset of: paging,filepager,swap,zerofill,metadata,scaling,regions
  *   -b KiB       paging throughput at one block size only (4, 16 or 64), e.g. to profile it
  * The file for section 1 is created in $TMPDIR (default /tmp) and unlinked
  * at once, so it goes away however the program ends.
@@ -599,6 +599,8 @@ struct penv {
     spring_vmm_t *vmm;
     struct fpager *fp;
     struct fpager *fp2; /* a second pager of the file (scrub_cost), or NULL */
+    spring_plugin_lib_t *lib; /* the filepager plugin, when the file is its object */
+    void *inst;               /* its instance */
     spring_mobj_t *mobj;
     spring_as_t *as;
     spring_addr_t addr;
@@ -630,13 +632,55 @@ static void penv_new(struct penv *e, int fd, size_t file_bytes, size_t block)
         die_msg("the file pager shortened the mapping");
 }
 
+/* The same set-up, with the file an object of the filepager plugin (the
+ * unlinked bench file reopened through /proc/self/fd). */
+static void penv_new_filepager(struct penv *e, int fd, size_t file_bytes, size_t block)
+{
+    memset(e, 0, sizeof *e);
+    snprintf(e->name, sizeof e->name, "filepager-%zuk", block / KiB);
+    e->pool_bytes = file_bytes / 4;
+    e->vmm = new_vmm(e->name, e->pool_bytes / PAGE);
+    DIE(spring_registry_new(&e->reg));
+    DIE(spring_registry_add_vmm(e->reg, e->vmm));
+    if (spring_plugin_load("filepager", NULL, SPRING_PLUGIN_PAGER, &e->lib) != 0)
+        die_msg(spring_last_error());
+    const spring_plugin_t *d = spring_plugin_info(e->lib);
+    spring_options_t *io, *oo;
+    char kv[64], path[64];
+    DIE(spring_options_new(d->options, d->noptions, &io));
+    snprintf(kv, sizeof kv, "block_size=%zu", block);
+    DIE(spring_options_assign(io, kv));
+    DIE(spring_options_new(d->pager->object_options, d->pager->nobject_options, &oo));
+    snprintf(path, sizeof path, "path=/proc/self/fd/%d", fd);
+    DIE(spring_options_assign(oo, path));
+    DIE(spring_options_assign(oo, "writable=false"));
+    spring_plugin_env_t env = {.version = SPRING_PLUGIN_ENV_VERSION, .size = sizeof env, .registry = e->reg,
+                               .vmm_name = e->name, .vmm = e->vmm};
+    DIE(d->pager->instance_new(&env, io, &e->inst));
+    DIE(d->pager->mobj_new(e->inst, oo, &e->mobj));
+    spring_options_free(io);
+    spring_options_free(oo);
+    DIE(spring_as_new(e->vmm, NULL, &e->as));
+    spring_off_t len = file_bytes;
+    e->addr = SPRING_ANYWHERE;
+    DIE(spring_as_map(e->as, e->mobj, 0, &len, &e->addr, SPRING_RIGHTS_RO));
+}
+
 static void penv_free(struct penv *e)
 {
     spring_as_destroy(e->as);
     spring_mobj_unref(e->mobj);
+    const spring_pager_plugin_t *pp = e->lib ? spring_plugin_info(e->lib)->pager : NULL;
+    if (pp && pp->instance_stop)
+        pp->instance_stop(e->inst);
     DIE(spring_registry_remove_vmm(e->reg, e->vmm));
-    spring_registry_destroy(e->reg);
     DIE(spring_vmm_destroy(e->vmm)); /* destroys the cache: done_with_pager_object */
+    spring_registry_destroy(e->reg);
+    if (pp) {
+        pp->instance_destroy(e->inst);
+        spring_plugin_unref(e->lib);
+        return;
+    }
     for (size_t i = 0; i < FP_MAXVMM; i++)
         if (e->fp->ent[i].live)
             die_msg("the VMM did not release the file pager's cache");
@@ -656,10 +700,18 @@ static uint64_t expected_sum(size_t file_bytes)
 
 /* One pass through the address space: 8 bytes read from every page, after
  * a flush that empties the cache (not timed). */
+/* The page_in calls the mapping's pager has answered so far. */
+static uint64_t page_in_calls(struct penv *e)
+{
+    spring_pager_stats_t st;
+    DIE(spring_as_pager_stats(e->as, e->addr, &st));
+    return st.page_ins;
+}
+
 NOINLINE static double spring_seq_pass(struct penv *e, size_t file_bytes, uint64_t *page_ins)
 {
     DIE(spring_as_flush(e->as, e->addr, file_bytes, false));
-    uint64_t before = atomic_load(&e->fp->page_in_calls);
+    uint64_t before = page_in_calls(e);
     uint64_t sum = 0;
     double t0 = now();
     for (size_t off = 0; off < file_bytes; off += PAGE) {
@@ -670,7 +722,7 @@ NOINLINE static double spring_seq_pass(struct penv *e, size_t file_bytes, uint64
     double t = now() - t0;
     if (sum != expected_sum(file_bytes))
         die_msg("springvm read wrong data from the file");
-    *page_ins = atomic_load(&e->fp->page_in_calls) - before;
+    *page_ins = page_in_calls(e) - before;
     return t;
 }
 
@@ -693,7 +745,7 @@ NOINLINE static double pread_seq_pass(int fd, size_t file_bytes, size_t block, u
 
 NOINLINE static double spring_rand_pass(struct penv *e, const uint32_t *pg, size_t n, uint64_t *page_ins)
 {
-    uint64_t before = atomic_load(&e->fp->page_in_calls);
+    uint64_t before = page_in_calls(e);
     uint64_t sum = 0, want = 0;
     double t0 = now();
     for (size_t i = 0; i < n; i++) {
@@ -706,7 +758,7 @@ NOINLINE static double spring_rand_pass(struct penv *e, const uint32_t *pg, size
         want += (uint64_t)pg[i] * PAGE;
     if (sum != want)
         die_msg("springvm read wrong data from the file");
-    *page_ins = atomic_load(&e->fp->page_in_calls) - before;
+    *page_ins = page_in_calls(e) - before;
     return t;
 }
 
@@ -781,6 +833,41 @@ static void scrub_cost(struct penv *e, int fd, size_t fb)
     e->fp2 = fp2; /* freed after the VMM, which still holds its cache */
 }
 
+/* Sequential passes through e's mapping against pread of the same blocks,
+ * interleaved; one row.  Goal: >= 0.95 from 16 KiB blocks, >= 0.8 below. */
+static void seq_row(struct penv *e, int fd, size_t fb, size_t bs, uint8_t *buf, const char *what)
+{
+    double s[64], p[64], r[64];
+    uint64_t pis = 0;
+    int n = 0;
+    double t_start = now();
+    /* One untimed pass each to settle the caches. */
+    (void)spring_seq_pass(e, fb, &pis);
+    (void)pread_seq_pass(fd, fb, bs, buf, e->pool_bytes);
+    while (n < C.rounds && (n < 3 || now() - t_start < C.budget)) {
+        double ts, tp;
+        if (n % 2 == 0) {
+            ts = spring_seq_pass(e, fb, &pis);
+            tp = pread_seq_pass(fd, fb, bs, buf, e->pool_bytes);
+        } else {
+            tp = pread_seq_pass(fd, fb, bs, buf, e->pool_bytes);
+            ts = spring_seq_pass(e, fb, &pis);
+        }
+        if (pis != fb / bs)
+            note("warning: %" PRIu64 " page_in calls in a pass, expected %zu", pis, fb / bs);
+        s[n] = (double)fb / ts / 1e6;
+        p[n] = (double)fb / tp / 1e6;
+        r[n] = tp / ts;
+        n++;
+    }
+    char name[64], goal[32];
+    double g = bs >= 16 * KiB ? 0.95 : 0.8;
+    snprintf(name, sizeof name, "%s %2zu KiB blocks, MB/s (%d rnd)", what, bs / KiB, n);
+    snprintf(goal, sizeof goal, ">= %.2fx", g);
+    struct st rs = summarize(r, n);
+    row(name, summarize(s, n), "", summarize(p, n), "", rs, goal, rs.med >= g);
+}
+
 static void bench_paging(void)
 {
     size_t fb = C.file_bytes;
@@ -799,35 +886,10 @@ static void bench_paging(void)
             continue;
         struct penv e;
         penv_new(&e, fd, fb, bs);
-        double s[64], p[64], r[64];
+        seq_row(&e, fd, fb, bs, buf, "seq read");
+        double t_start;
         uint64_t pis = 0;
-        int n = 0;
-        double t_start = now();
-        /* One untimed pass each to settle the caches. */
-        (void)spring_seq_pass(&e, fb, &pis);
-        (void)pread_seq_pass(fd, fb, bs, buf, e.pool_bytes);
-        while (n < C.rounds && (n < 3 || now() - t_start < C.budget)) {
-            double ts, tp;
-            if (n % 2 == 0) {
-                ts = spring_seq_pass(&e, fb, &pis);
-                tp = pread_seq_pass(fd, fb, bs, buf, e.pool_bytes);
-            } else {
-                tp = pread_seq_pass(fd, fb, bs, buf, e.pool_bytes);
-                ts = spring_seq_pass(&e, fb, &pis);
-            }
-            if (pis != fb / bs)
-                note("warning: %" PRIu64 " page_in calls in a pass, expected %zu", pis, fb / bs);
-            s[n] = (double)fb / ts / 1e6;
-            p[n] = (double)fb / tp / 1e6;
-            r[n] = tp / ts;
-            n++;
-        }
-        char name[64], goal[32];
-        double g = bs >= 16 * KiB ? 0.95 : 0.8;
-        snprintf(name, sizeof name, "seq read %2zu KiB blocks, MB/s (%d rnd)", bs / KiB, n);
-        snprintf(goal, sizeof goal, ">= %.2fx", g);
-        struct st rs = summarize(r, n);
-        row(name, summarize(s, n), "", summarize(p, n), "", rs, goal, rs.med >= g);
+        char name[64];
         if (bs == 4 * KiB) {
             /* Random 4 KiB reads, steady state: the pool holds a quarter of the file. */
             size_t nr = C.rand_reads, npages = fb / PAGE;
@@ -864,6 +926,132 @@ static void bench_paging(void)
     }
     munmap(buf, fb / 4);
     close(fd);
+}
+
+/* The filepager plugin's paging throughput, the same way (issue: the
+ * filepager joins the paging bench). */
+static void bench_filepager(void)
+{
+    size_t fb = C.file_bytes;
+    section("filepager plugin: paging throughput vs raw pread (file four times the pool)");
+    int fd = make_file(fb);
+    warm_file(fd, fb);
+    note("the same file and passes as above, the file an object of plugins/filepager (preadv per block)");
+    uint8_t *buf = touched_buffer(fb / 4);
+    static const size_t blocks[] = {4 * KiB, 16 * KiB, 64 * KiB};
+    for (size_t bi = 0; bi < sizeof blocks / sizeof *blocks; bi++) {
+        if (C.only_block != 0 && blocks[bi] != C.only_block)
+            continue;
+        struct penv e;
+        penv_new_filepager(&e, fd, fb, blocks[bi]);
+        seq_row(&e, fd, fb, blocks[bi], buf, "filepager seq");
+        penv_free(&e);
+    }
+    munmap(buf, fb / 4);
+    close(fd);
+}
+
+/* Anonymous memory four times the pool: write then read every page, with
+ * the swap plugin (a swap file) against the in-tree anonymous pager (host
+ * memory), interleaved rounds. */
+static double anon_pass(bool swap_plugin, size_t pool_pages, char *swapfile)
+{
+    spring_vmm_config_t cfg;
+    spring_vmm_config_init(&cfg);
+    cfg.name = swap_plugin ? "anon-swap" : "anon-intree";
+    cfg.nframes = pool_pages;
+    cfg.no_default_swap_pager = swap_plugin;
+    spring_vmm_t *vmm;
+    DIE(spring_vmm_new(&cfg, &vmm));
+    spring_registry_t *reg = NULL;
+    spring_plugin_lib_t *lib = NULL;
+    if (swap_plugin) {
+        DIE(spring_registry_new(&reg));
+        DIE(spring_registry_add_vmm(reg, vmm));
+        DIE(spring_registry_grant(reg, "bench-swap", SPRING_PRIV_SYSTEM));
+        if (spring_plugin_load("swap", NULL, SPRING_PLUGIN_SWAP, &lib) != 0)
+            die_msg(spring_last_error());
+        const spring_plugin_t *d = spring_plugin_info(lib);
+        spring_options_t *o;
+        char kv[300];
+        DIE(spring_options_new(d->options, d->noptions, &o));
+        snprintf(kv, sizeof kv, "files=%s", swapfile);
+        DIE(spring_options_assign(o, kv));
+        snprintf(kv, sizeof kv, "size=%zu", 8 * pool_pages * PAGE);
+        DIE(spring_options_assign(o, kv));
+        spring_plugin_env_t env = {.version = SPRING_PLUGIN_ENV_VERSION, .size = sizeof env, .registry = reg,
+                                   .vmm_name = cfg.name, .credential = "bench-swap", .vmm = vmm};
+        void *inst;
+        DIE(d->swap->instance_new(&env, o, &inst));
+        spring_options_free(o);
+        spring_vmm_obj_t vo;
+        DIE(spring_vmm_get_object(vmm, SPRING_PRIV_SYSTEM, &vo));
+        DIE(spring_vmm_add_swap_pager(vo, d->swap->ops, inst, false));
+    }
+    spring_as_t *as;
+    DIE(spring_as_new(vmm, NULL, &as));
+    size_t npages = 4 * pool_pages;
+    spring_off_t len = (spring_off_t)npages * PAGE;
+    spring_addr_t a = SPRING_ANYWHERE;
+    DIE(spring_as_allocate_memory(as, &len, &a, SPRING_RIGHTS_RW));
+    uint8_t page[PAGE];
+    double t0 = now();
+    for (size_t i = 0; i < npages; i++) {
+        memset(page, (int)(i & 0xff) | 1, PAGE);
+        DIE(spring_as_write(as, a + i * PAGE, page, PAGE));
+    }
+    uint64_t sum = 0;
+    for (size_t i = 0; i < npages; i++) {
+        uint64_t w;
+        DIE(spring_as_read(as, a + i * PAGE, &w, sizeof w));
+        sum += w & 0xff;
+    }
+    double t = now() - t0;
+    uint64_t want = 0;
+    for (size_t i = 0; i < npages; i++)
+        want += (i & 0xff) | 1;
+    if (sum != want)
+        die_msg("anonymous memory read back wrong");
+    spring_as_destroy(as);
+    if (reg)
+        DIE(spring_registry_remove_vmm(reg, vmm));
+    DIE(spring_vmm_destroy(vmm));
+    spring_registry_destroy(reg);
+    spring_plugin_unref(lib);
+    return t;
+}
+
+static void bench_swap(void)
+{
+    section("swap plugin: anonymous memory under 4x pressure, swap file vs in-tree anonymous pager");
+    size_t pool_pages = C.file_bytes / 4 / PAGE / 4;
+    const char *dir = getenv("TMPDIR");
+    char swapfile[256];
+    snprintf(swapfile, sizeof swapfile, "%s/springvm-bench-swap-%d", dir && *dir ? dir : "/tmp", (int)getpid());
+    note("pool %zu MiB, %zu MiB written then read through the address space; swap file %s (removed)",
+         pool_pages * PAGE / MiB, 4 * pool_pages * PAGE / MiB, swapfile);
+    double s[64], b[64], r[64];
+    int n = 0;
+    double t_start = now();
+    while (n < C.rounds && (n < 3 || now() - t_start < C.budget)) {
+        double ts, tb;
+        if (n % 2 == 0) {
+            ts = anon_pass(true, pool_pages, swapfile);
+            tb = anon_pass(false, pool_pages, swapfile);
+        } else {
+            tb = anon_pass(false, pool_pages, swapfile);
+            ts = anon_pass(true, pool_pages, swapfile);
+        }
+        s[n] = ts * 1e3;
+        b[n] = tb * 1e3;
+        r[n] = ts / tb;
+        n++;
+    }
+    char name[64];
+    snprintf(name, sizeof name, "write+read 4x pool, ms (%d rnd)", n);
+    char x[64], y[64], z[64];
+    printf("%-40s %-28s %-28s %-26s %s\n", name, fmt_st(x, sizeof x, summarize(s, n), ""),
+           fmt_st(y, sizeof y, summarize(b, n), ""), fmt_st(z, sizeof z, summarize(r, n), "x"), "(no goal)");
 }
 
 /* ------------------------------------------------------------------ */
@@ -1534,7 +1722,7 @@ static bool want(const char *list, const char *name)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_paging [-q] [-s paging,zerofill,metadata,scaling,regions] [-b 4|16|64]\n");
+    fprintf(stderr, "usage: bench_paging [-q] [-s paging,filepager,swap,zerofill,metadata,scaling,regions] [-b 4|16|64]\n");
     exit(2);
 }
 
@@ -1563,7 +1751,7 @@ int main(int argc, char **argv)
     }
     if (optind != argc)
         usage();
-    static const char *known[] = {"paging", "zerofill", "metadata", "scaling", "regions"};
+    static const char *known[] = {"paging", "filepager", "swap", "zerofill", "metadata", "scaling", "regions"};
     if (only) {
         char *copy = strdup(only), *save = NULL;
         for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
@@ -1589,6 +1777,10 @@ int main(int argc, char **argv)
         bench_metadata();
     if (want(only, "paging"))
         bench_paging();
+    if (want(only, "filepager"))
+        bench_filepager();
+    if (want(only, "swap"))
+        bench_swap();
     if (want(only, "zerofill"))
         bench_zerofill();
     if (want(only, "scaling"))

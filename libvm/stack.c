@@ -117,6 +117,27 @@ __attribute__((format(printf, 4, 5))) static int fail(const struct ctx *c, int r
     return rc;
 }
 
+/* Report an error that quotes the thread's last error (the message of the
+ * call that failed): "message[: strerror(rc)][: last error]", each part
+ * only when there is one.  The last error is copied first, since fail()
+ * overwrites it. */
+__attribute__((format(printf, 5, 6))) static int fail_quoting(const struct ctx *c, int rc, const char *path,
+                                                              bool with_code, const char *fmt, ...)
+{
+    char why[1024], msg[768], full[2048];
+    snprintf(why, sizeof why, "%s", spring_last_error());
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    size_t at = (size_t)snprintf(full, sizeof full, "%s", msg);
+    if (with_code && at < sizeof full)
+        at += (size_t)snprintf(full + at, sizeof full - at, "%s%s", at ? ": " : "", spring_strerror(rc));
+    if (*why && at < sizeof full)
+        snprintf(full + at, sizeof full - at, "%s%s", at ? ": " : "", why);
+    return fail(c, rc, path, "%s", full);
+}
+
 /* Forget the thread's last error before a call whose message is quoted. */
 static void clear_error(void)
 {
@@ -392,18 +413,14 @@ static int plugin_options(const struct ctx *c, const json_t *v, const char *path
                             f);
             }
             if ((rc = spring_options_set(o, k, val)) != 0) {
-                char why[512];
-                snprintf(why, sizeof why, "%s", spring_last_error());
                 spring_options_free(o);
-                return fail(c, SPRING_ECONFIG, kp, "%s", why);
+                return fail_quoting(c, SPRING_ECONFIG, kp, false, "%s", "");
             }
         }
     }
     if ((rc = spring_options_check(o)) != 0) {
-        char why[512];
-        snprintf(why, sizeof why, "%s", spring_last_error());
         spring_options_free(o);
-        return fail(c, SPRING_ECONFIG, path, "%s", why);
+        return fail_quoting(c, SPRING_ECONFIG, path, false, "%s", "");
     }
     *opts_out = o;
     return 0;
@@ -415,9 +432,7 @@ static int load_plugin(const struct ctx *c, const char *path, const char *name, 
 {
     int rc = spring_plugin_load(name, (const char *const *)c->s->plugin_dirs, kind, out);
     if (rc != 0) {
-        char why[1024];
-        snprintf(why, sizeof why, "%s", spring_last_error());
-        return fail(c, rc, path, "%s", why);
+        return fail_quoting(c, rc, path, false, "%s", "");
     }
     return 0;
 }
@@ -592,9 +607,7 @@ static int build_vmm(struct ctx *c, const json_t *root)
     cfg.hat_opts = s->hat_opts;
     clear_error();
     if ((rc = spring_vmm_new(&cfg, &s->vmm)) != 0) {
-        char why[1024];
-        snprintf(why, sizeof why, "%s", spring_last_error());
-        return fail(c, rc, "vmm", "the VMM could not be created: %s%s%s", spring_strerror(rc), *why ? ": " : "", why);
+        return fail_quoting(c, rc, "vmm", true, "the VMM could not be created");
     }
     if ((rc = spring_registry_new(&s->reg)) != 0 || (rc = spring_registry_add_vmm(s->reg, s->vmm)) != 0)
         return fail(c, rc, "vmm", "the registry could not be made: %s", spring_strerror(rc));
@@ -681,10 +694,7 @@ static int build_instances(struct ctx *c, const json_t *root, bool swap)
             spring_plugin_env_t env = make_env(s, true);
             clear_error();
             if ((rc = d->swap->instance_new(&env, o, &inst)) != 0) {
-                char why[768];
-                snprintf(why, sizeof why, "%s", spring_last_error());
-                return fail(c, rc, p, "swap pager %s (plugin %s) could not start: %s%s%s", name, d->name,
-                            spring_strerror(rc), *why ? ": " : "", why);
+                return fail_quoting(c, rc, p, true, "swap pager %s (plugin %s) could not start", name, d->name);
             }
             w->inst = inst;
         } else {
@@ -697,10 +707,7 @@ static int build_instances(struct ctx *c, const json_t *root, bool swap)
             spring_plugin_env_t env = make_env(s, d->pager->needs_system);
             clear_error();
             if ((rc = d->pager->instance_new(&env, o, &inst)) != 0) {
-                char why[768];
-                snprintf(why, sizeof why, "%s", spring_last_error());
-                return fail(c, rc, p, "pager %s (plugin %s) could not start: %s%s%s", name, d->name,
-                            spring_strerror(rc), *why ? ": " : "", why);
+                return fail_quoting(c, rc, p, true, "pager %s (plugin %s) could not start", name, d->name);
             }
             g->inst = inst;
         }
@@ -837,11 +844,9 @@ static int build_objects(struct ctx *c, const json_t *root)
             rc = pp->mobj_new(s->pagers[k].inst, oo, &o->m);
             spring_options_free(oo);
             if (rc != 0 || o->m == NULL) {
-                char why[768];
-                snprintf(why, sizeof why, "%s", spring_last_error());
                 o->m = NULL;
-                return fail(c, rc ? rc : SPRING_EPROTO, p, "pager %s could not make object %s: %s%s%s", pager, name,
-                            spring_strerror(rc ? rc : SPRING_EPROTO), *why ? ": " : "", why);
+                return fail_quoting(c, rc ? rc : SPRING_EPROTO, p, true, "pager %s could not make object %s", pager,
+                                    name);
             }
         } else if (view) {
             subpath(kp, sizeof kp, p, "view");
@@ -977,9 +982,7 @@ static int build_mappings(struct ctx *c, const json_t *e, const char *p, struct 
             rc = spring_as_allocate_memory(a->as, &l, &addr, r);
         }
         if (rc != 0) {
-            char why[768];
-            snprintf(why, sizeof why, "%s", spring_last_error());
-            return fail(c, rc, q, "the mapping failed: %s%s%s", spring_strerror(rc), *why ? ": " : "", why);
+            return fail_quoting(c, rc, q, true, "the mapping failed");
         }
         mm->addr = addr;
         mm->len = l;

@@ -9,6 +9,7 @@
  *   springvm plugins [--path DIR]    list the plugins on the search path
  *   springvm test-pager PLUGIN ...   a model-based random test of a pager
  *                                    plugin (testpager.c)
+ *   springvm new-pager NAME          write a pager plugin skeleton (newpager.c)
  *
  * Workloads (the configuration's "workloads" array, checked as strictly as
  * the rest; see springvm(1) and docs/configuration.md):
@@ -71,6 +72,9 @@ static void usage(FILE *f)
             "                             on the search path or a path): every byte written through its\n"
             "                             mappings checked after flushes, syncs and new binds; prints the\n"
             "                             seed, and the operations on failure; exit 1 on failure\n"
+            "  new-pager NAME             write a pager plugin skeleton into the new directory NAME: NAME.c\n"
+            "                             (files as memory objects through the store helper) and a\n"
+            "                             Makefile that builds it with pkg-config springvm\n"
             "  help                       this text\n"
             "\n"
             "Exit status: 0 on success; 1 when a workload read data other than what was written;\n"
@@ -908,6 +912,8 @@ int main(int argc, char **argv)
         return cmd_trace(argc - 2, argv + 2);
     if (strcmp(cmd, "test-pager") == 0)
         return springvm_test_pager(argc - 2, argv + 2);
+    if (strcmp(cmd, "new-pager") == 0)
+        return springvm_new_pager(argc - 2, argv + 2);
     fprintf(stderr, "%s: unknown command %s\n", prog, cmd);
     usage(stderr);
     return 2;

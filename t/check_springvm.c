@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -287,6 +288,76 @@ START_TEST(test_test_pager)
 }
 END_TEST
 
+/* new-pager writes a skeleton that builds as it is (against the build
+ * tree's headers here; .ci/run builds one against an installed library
+ * with pkg-config) and passes test-pager; bad names and an existing
+ * directory are refused. */
+START_TEST(test_new_pager)
+{
+    char dir[] = "/tmp/springvm-np-XXXXXX", args[512], cmd[1024];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(args, sizeof args, "new-pager %s/mypager/", dir);
+    int rc = run(args, out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0, "rc %d: %s%s", rc, out, err);
+    ck_assert_msg(strstr(out, "wrote ") && strstr(out, "mypager/mypager.c") && strstr(out, "mypager/Makefile") &&
+                      strstr(out, "mypager/mypager.json") &&
+                      strstr(out, "the pager plugin \"mypager\" is ready"),
+                  "%s", out);
+    /* Every "skeleton" became the name: the source and the Makefile. */
+    snprintf(cmd, sizeof cmd, "grep -c skeleton %s/mypager/mypager.c %s/mypager/Makefile %s/mypager/mypager.json | grep -v ':0$'",
+             dir, dir, dir);
+    ck_assert_int_ne(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "grep -q '.name = \"mypager\"' %s/mypager/mypager.c && grep -q '^mypager.so: mypager.c' "
+                              "%s/mypager/Makefile", dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    /* It builds as it is, warning-free, and passes test-pager. */
+    snprintf(cmd, sizeof cmd, "cd %s/mypager && cc -std=gnu11 -Wall -Wextra -Werror -fPIC -fvisibility=hidden "
+                              "-I%s/include -shared -o mypager.so mypager.c", dir, SRCDIR);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(args, sizeof args, "test-pager %s/mypager/mypager.so --seed 4 --ops 3000", dir);
+    rc = run(args, out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0, "rc %d: %s%s", rc, out, err);
+    ck_assert_msg(strstr(out, "plugin mypager 0.1") && strstr(out, "passed (seed 4)"), "%s", out);
+    /* Its configuration runs it from JSON (plugin_path "." is the configuration's directory). */
+    snprintf(args, sizeof args, "run %s/mypager/mypager.json", dir);
+    rc = run(args, out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0 && strstr(out, " 0 mismatches") && strstr(out, "app:data"), "rc %d: %s%s", rc, out, err);
+    /* Its object options: a named file (made at least size long). */
+    snprintf(args, sizeof args, "test-pager %s/mypager/mypager.so --object path=%s/data --object size=64KiB --seed 2 "
+                                "--ops 2000", dir, dir);
+    rc = run(args, out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0, "rc %d: %s%s", rc, out, err);
+    struct stat sb;
+    snprintf(cmd, sizeof cmd, "%s/data", dir);
+    ck_assert_int_eq(stat(cmd, &sb), 0);
+    ck_assert_int_eq(sb.st_size, 65536);
+    snprintf(args, sizeof args, "test-pager %s/mypager/mypager.so --object path=%s/no/such/dir/data", dir, dir);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "mobj_new failed: no such name") && strstr(err, "No such file or directory"), "%s",
+                  err);
+    /* The template itself, built in the tree. */
+    rc = run("test-pager skeleton --seed 8 --ops 3000", out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0 && strstr(out, "passed (seed 8)"), "rc %d: %s%s", rc, out, err);
+    /* Refused: an existing directory, names that are not C identifiers, no
+     * name, two names. */
+    snprintf(args, sizeof args, "new-pager %s/mypager", dir);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "File exists (new-pager writes into a new directory only)"), "%s", err);
+    const char *bad[] = {"1pager", "my-pager", "my.pager", "/"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(args, sizeof args, "new-pager %s/%s", dir, bad[i]);
+        ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 2);
+        ck_assert_msg(strstr(err, "the plugin's name must be a C identifier"), "%s: %s", bad[i], err);
+    }
+    ck_assert_int_eq(run("new-pager", out, sizeof out, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "expected one argument"), "%s", err);
+    ck_assert_int_eq(run("new-pager a b", out, sizeof out, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "expected one argument"), "%s", err);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 START_TEST(test_plugins)
 {
     ck_assert_int_eq(run("plugins", out, sizeof out, err, sizeof err), 0);
@@ -310,6 +381,7 @@ int main(void)
     tcase_add_test(t, test_run_trace);
     tcase_add_test(t, test_test_pager);
     tcase_add_test(t, test_plugins);
+    tcase_add_test(t, test_new_pager);
     suite_add_tcase(s, t);
     return test_run(s);
 }

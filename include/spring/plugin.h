@@ -335,12 +335,14 @@ typedef const spring_plugin_t *spring_plugin_entry_fn(void);
 /**
  * @brief Define a plugin's entry, returning its descriptor: write
  *        `SPRING_PLUGIN_EXPORT(desc)` once, at file scope, after the
- *        descriptor `desc` (a #spring_plugin_t).
+ *        descriptor `desc` (a #spring_plugin_t).  The entry is exported
+ *        even when the plugin is compiled with `-fvisibility=hidden` (which
+ *        keeps every other symbol of the plugin private).
  * @param desc the descriptor (an object of static storage).
  */
 #define SPRING_PLUGIN_EXPORT(desc)                        \
-    spring_plugin_entry_fn spring_plugin_entry;           \
-    const spring_plugin_t *spring_plugin_entry(void)      \
+    SPRING_API spring_plugin_entry_fn spring_plugin_entry; \
+    SPRING_API const spring_plugin_t *spring_plugin_entry(void) \
     {                                                     \
         return &(desc);                                   \
     }

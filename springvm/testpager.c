@@ -1,29 +1,39 @@
 /*
  * testpager.c - springvm test-pager: a model-based random test (§9.8)
- * against any pager plugin.
+ * against any pager or swap-pager plugin.
  *
  * The plugin's instance serves a VMM with a small frame pool, so that pages
- * travel to the pager and back.  One memory object is made with the given
- * object options and mapped twice (two address spaces; plus a read-only
- * view when the object offers the view interface).  Seeded operations
- * write and read pages through the mappings, flush, sync, drop the cache
- * (unmap, reclaim, map again: a new bind, so every page comes back from
- * the pager) and check every byte against the model: the content of a page
- * is what was last written through any mapping, or, for a page not yet
- * written, what the first read saw.  A mismatch, a call that fails, or a
- * protocol violation the VMM reports (SPRING_EPROTO) fails the test; the
- * seed and the last operations are printed.
+ * travel to the pager and back.  One memory object is made (a pager's with
+ * the given object options; a swap pager's anonymous object) and mapped
+ * read-write in two address spaces, plus read-only through a view when the
+ * object offers the view interface.  Seeded operations write pages (random
+ * bytes, all zero, nearly all zero) and ranges, read pages and ranges
+ * through every mapping, the view and the file interface (when the object
+ * offers it), flush, sync, and drop the cache (unmap, reclaim, map again:
+ * a new bind, so every page comes back from the pager); every byte read is
+ * checked against the model (model.h).  With --file, the store is a file
+ * the test can read: its bytes are the object's initial content, and after
+ * every flush and sync the pages that reached the pager must be in it.
+ * A mismatch, a call that fails, or a protocol violation the VMM reports
+ * (SPRING_EPROTO) fails the test; the seed and the last operations are
+ * printed.  A pager without sync and write_out cannot take back data the
+ * VMM keeps: those syncs fail with SPRING_ENOKEEP, which the test counts
+ * and accepts (pager.h).
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <spring/spring.h>
 
+#include "model.h"
 #include "testpager.h"
 
 #define LOG_KEEP 64
@@ -34,15 +44,19 @@ struct tp {
     spring_as_t *as[2];
     spring_as_t *ro_as;       /* the view's mapping, or NULL */
     spring_mobj_t *m, *view;
+    const spring_file_t *fi;  /* the object's file interface, or NULL */
     spring_addr_t addr[2], ro_addr;
     size_t ps, npages;
-    uint8_t *expect;          /* npages pages */
-    uint8_t *known;           /* per page */
-    uint8_t *buf;
+    model_t md;
+    uint8_t *buf, *buf2;      /* two pages each */
+    const char *file;         /* --file: the store's bytes, or NULL */
+    int fd;
+    uint8_t *disk;            /* npages pages */
     uint64_t seed, x;
     char log[LOG_KEEP][160];
     uint64_t nops;
-    uint64_t writes, reads, flushes, syncs, rebinds, protocol, failures, mismatches;
+    uint64_t writes, reads, file_ops, flushes, syncs, rebinds, nokeep, disk_checks;
+    uint64_t protocol, failures, mismatches;
 };
 
 static uint64_t rnd(struct tp *t)
@@ -71,6 +85,11 @@ static void dump_log(const struct tp *t)
         fprintf(stderr, "  %6" PRIu64 "  %s\n", i, t->log[i % LOG_KEEP]);
 }
 
+static bool failed(const struct tp *t)
+{
+    return t->mismatches + t->failures + t->protocol != 0;
+}
+
 /* A call failed: record it (EPROTO counted apart). */
 static bool check_rc(struct tp *t, int rc, const char *what)
 {
@@ -86,37 +105,100 @@ static bool check_rc(struct tp *t, int rc, const char *what)
     return false;
 }
 
-static void compare(struct tp *t, size_t p, const uint8_t *got, const char *via)
+static void mismatch(struct tp *t, const model_diff_t *d, const char *via)
 {
-    if (!t->known[p]) {
-        memcpy(t->expect + p * t->ps, got, t->ps);
-        t->known[p] = 1;
+    if (t->mismatches++ < 5)
+        fprintf(stderr,
+                "springvm test-pager: MISMATCH: offset 0x%" PRIx64 " (page %" PRIu64 ") through %s: read 0x%02x, "
+                "expected 0x%02x\n",
+                d->offset, d->offset / t->ps, via, d->got, d->want);
+    logop(t, "MISMATCH at 0x%" PRIx64 " via %s: 0x%02x, expected 0x%02x", d->offset, via, d->got, d->want);
+}
+
+static const char *const via_name[] = {"mapping 0", "mapping 1", "the read-only view", "the file interface"};
+enum { VIA_MAP0, VIA_MAP1, VIA_VIEW, VIA_FILE };
+
+/* Read [off, off+len) (len at most two pages) through via and check it. */
+static void do_read(struct tp *t, int via, uint64_t off, size_t len)
+{
+    int rc;
+    logop(t, "read 0x%" PRIx64 "+%zu via %s", off, len, via_name[via]);
+    if (via == VIA_FILE) {
+        size_t done = 0;
+        rc = t->fi->read(t->m, (spring_off_t)off, t->buf, len, &done);
+        if (rc == 0 && done != len) {
+            t->failures++;
+            fprintf(stderr, "springvm test-pager: the file interface read %zu bytes of %zu inside the object\n", done,
+                    len);
+            return;
+        }
+    } else if (via == VIA_VIEW) {
+        rc = spring_as_read(t->ro_as, t->ro_addr + off, t->buf, len);
+    } else {
+        rc = spring_as_read(t->as[via], t->addr[via] + off, t->buf, len);
+    }
+    if (!check_rc(t, rc, "read"))
+        return;
+    t->reads++;
+    model_diff_t d;
+    if (!model_check(&t->md, off, t->buf, len, &d))
+        mismatch(t, &d, via_name[via]);
+}
+
+/* Write [off, off+len) from t->buf through via (a mapping or the file
+ * interface).  Pages it covers partly are read first, so that the model
+ * knows the bytes it keeps. */
+static void do_write(struct tp *t, int via, uint64_t off, size_t len, const char *what)
+{
+    uint64_t first = off / t->ps * t->ps, last = (off + len - 1) / t->ps * t->ps;
+    memcpy(t->buf2, t->buf, len); /* the reads below use t->buf */
+    if (!model_known(&t->md, first, t->ps))
+        do_read(t, VIA_MAP0, first, t->ps);
+    if (last != first && !model_known(&t->md, last, t->ps))
+        do_read(t, VIA_MAP0, last, t->ps);
+    if (failed(t))
+        return;
+    memcpy(t->buf, t->buf2, len);
+    logop(t, "write %s 0x%" PRIx64 "+%zu via %s", what, off, len, via_name[via]);
+    int rc = via == VIA_FILE ? t->fi->write(t->m, (spring_off_t)off, t->buf, len)
+                             : spring_as_write(t->as[via], t->addr[via] + off, t->buf, len);
+    if (check_rc(t, rc, "write")) {
+        model_write(&t->md, off, t->buf, len);
+        t->writes++;
+    }
+}
+
+/* With --file: the pages that reached the pager must be in the file. */
+static void check_disk(struct tp *t, const char *after)
+{
+    if (t->file == NULL || failed(t))
+        return;
+    size_t len = t->npages * t->ps;
+    ssize_t n = pread(t->fd, t->disk, len, 0);
+    if (n != (ssize_t)len) {
+        t->failures++;
+        fprintf(stderr, "springvm test-pager: %s: read %zd bytes of %zu (%m)\n", t->file, n, len);
         return;
     }
-    const uint8_t *want = t->expect + p * t->ps;
-    if (memcmp(got, want, t->ps) != 0) {
-        size_t i = 0;
-        while (got[i] == want[i])
-            i++;
-        if (t->mismatches++ < 5)
-            fprintf(stderr,
-                    "springvm test-pager: MISMATCH: page %zu byte %zu through %s: read 0x%02x, expected 0x%02x\n", p,
-                    i, via, got[i], want[i]);
-        logop(t, "MISMATCH page %zu byte %zu via %s", p, i, via);
+    t->disk_checks++;
+    model_diff_t d;
+    if (!model_check_store(&t->md, t->disk, &d)) {
+        char via[256];
+        snprintf(via, sizeof via, "the file %s after %s", t->file, after);
+        mismatch(t, &d, via);
     }
 }
 
 static int map_all(struct tp *t)
 {
+    spring_off_t len = (spring_off_t)(t->npages * t->ps);
     for (int i = 0; i < 2; i++) {
-        spring_off_t len = (spring_off_t)(t->npages * t->ps);
         t->addr[i] = SPRING_ANYWHERE;
         int rc = spring_as_map(t->as[i], t->m, 0, &len, &t->addr[i], SPRING_RIGHTS_RW);
         if (rc)
             return rc;
     }
     if (t->view) {
-        spring_off_t len = (spring_off_t)(t->npages * t->ps);
         t->ro_addr = SPRING_ANYWHERE;
         int rc = spring_as_map(t->ro_as, t->view, 0, &len, &t->ro_addr, SPRING_RIGHTS_RO);
         if (rc)
@@ -134,60 +216,114 @@ static void unmap_all(struct tp *t)
         (void)spring_as_unmap(t->ro_as, t->ro_addr, len);
 }
 
+static void sync_all(struct tp *t, const char *what)
+{
+    logop(t, "%s", what);
+    int rc = spring_vmm_sync(t->vmm);
+    if (rc == SPRING_ENOKEEP) { /* a pager without sync and write_out */
+        t->nokeep++;
+        return;
+    }
+    if (check_rc(t, rc, what)) {
+        model_stored(&t->md, 0, t->npages);
+        t->syncs++;
+        check_disk(t, "a sync");
+    }
+}
+
+/* A page of random bytes, all zero, or all zero but a few bytes (never the
+ * first: a pager that judges a page zero by its first byte is wrong). */
+static void fill(struct tp *t, uint8_t *p, size_t len, int kind)
+{
+    memset(p, 0, len);
+    if (kind == 1 || (kind == 2 && len < 2))
+        return;
+    if (kind == 2 && len > 1) {
+        for (int k = 0; k < 3; k++)
+            p[1 + rnd(t) % (len - 1)] = (uint8_t)(1 + rnd(t) % 255);
+        return;
+    }
+    for (size_t i = 0; i + 8 <= len; i += 8) {
+        uint64_t v = rnd(t);
+        memcpy(p + i, &v, 8);
+    }
+    for (size_t i = len / 8 * 8; i < len; i++)
+        p[i] = (uint8_t)rnd(t);
+}
+
 static void step(struct tp *t)
 {
     uint64_t r = rnd(t);
     size_t p = (size_t)((r >> 8) % t->npages);
     int m = (int)((r >> 40) & 1);
     unsigned op = (unsigned)(r % 100);
-    int rc;
-    if (op < 35) { /* write a page */
-        for (size_t i = 0; i < t->ps; i += 8) {
-            uint64_t v = rnd(t);
-            memcpy(t->buf + i, &v, 8);
-        }
-        logop(t, "write page %zu via mapping %d", p, m);
-        rc = spring_as_write(t->as[m], t->addr[m] + p * t->ps, t->buf, t->ps);
-        if (check_rc(t, rc, "write")) {
-            memcpy(t->expect + p * t->ps, t->buf, t->ps);
-            t->known[p] = 1;
-            t->writes++;
-        }
-    } else if (op < 75) { /* read a page */
-        logop(t, "read page %zu via mapping %d", p, m);
-        rc = spring_as_read(t->as[m], t->addr[m] + p * t->ps, t->buf, t->ps);
-        if (check_rc(t, rc, "read")) {
-            compare(t, p, t->buf, m ? "mapping 1" : "mapping 0");
-            t->reads++;
-        }
-    } else if (op < 82 && t->view) { /* read through the read-only view */
-        logop(t, "read page %zu via the read-only view", p);
-        rc = spring_as_read(t->ro_as, t->ro_addr + p * t->ps, t->buf, t->ps);
-        if (check_rc(t, rc, "read of the view")) {
-            compare(t, p, t->buf, "the read-only view");
-            t->reads++;
-        }
-        /* and a write through it must be refused */
-        rc = spring_as_write(t->ro_as, t->ro_addr + p * t->ps, t->buf, 1);
+    uint64_t off = (uint64_t)p * t->ps;
+    /* a range of 1 byte to two pages, inside the object */
+    size_t rlen = 1 + (size_t)((r >> 44) % (2 * t->ps));
+    uint64_t roff = off + (r >> 20) % t->ps;
+    if (roff + rlen > t->npages * t->ps)
+        rlen = (size_t)(t->npages * t->ps - roff);
+    if (op < 20) { /* a page of random bytes */
+        fill(t, t->buf, t->ps, 0);
+        do_write(t, m, off, t->ps, "page");
+    } else if (op < 24) { /* an all-zero page: page-outs carry it as an indication */
+        fill(t, t->buf, t->ps, 1);
+        do_write(t, m, off, t->ps, "zero page");
+    } else if (op < 28) { /* zero but for a few bytes */
+        fill(t, t->buf, t->ps, 2);
+        do_write(t, m, off, t->ps, "sparse page");
+    } else if (op < 33) { /* a range */
+        fill(t, t->buf, rlen, (int)(r >> 60) % 3);
+        do_write(t, m, roff, rlen, "range");
+    } else if (op < 58) {
+        do_read(t, m, off, t->ps);
+    } else if (op < 63) {
+        do_read(t, m, roff, rlen);
+    } else if (op < 70 && t->view) { /* the read-only view: reads, and a write refused */
+        do_read(t, VIA_VIEW, off, t->ps);
+        int rc = spring_as_write(t->ro_as, t->ro_addr + off, t->buf, 1);
         if (rc != SPRING_EACCES) {
             t->failures++;
             fprintf(stderr, "springvm test-pager: a write through the read-only view returned %s, expected "
                             "SPRING_EACCES\n", spring_err_name(rc));
             logop(t, "write via view NOT refused");
         }
-    } else if (op < 90) { /* flush a range */
+    } else if (op < 75 && t->fi) { /* the file interface */
+        t->file_ops++;
+        if ((r >> 58) & 1) {
+            fill(t, t->buf, rlen, (int)(r >> 60) % 3);
+            do_write(t, VIA_FILE, roff, rlen, "range");
+        } else {
+            do_read(t, VIA_FILE, roff, rlen);
+        }
+    } else if (op < 75) {
+        do_read(t, m ^ 1, off, t->ps);
+    } else if (op < 83) { /* flush a range */
         size_t n = 1 + (size_t)((r >> 20) % 16);
         if (p + n > t->npages)
             n = t->npages - p;
         bool keep = (r >> 50) & 1;
         logop(t, "flush pages %zu..%zu via mapping %d%s", p, p + n - 1, m, keep ? " (keep)" : "");
-        rc = spring_as_flush(t->as[m], t->addr[m] + p * t->ps, (spring_off_t)(n * t->ps), keep);
-        if (check_rc(t, rc, "flush"))
+        int rc = spring_as_flush(t->as[m], t->addr[m] + off, (spring_off_t)(n * t->ps), keep);
+        if (rc == SPRING_ENOKEEP && keep) {
+            t->nokeep++;
+        } else if (check_rc(t, rc, "flush")) {
+            model_stored(&t->md, p, n);
             t->flushes++;
-    } else if (op < 95) { /* sync everything */
-        logop(t, "sync the VMM");
-        if (check_rc(t, spring_vmm_sync(t->vmm), "sync"))
+            check_disk(t, "a flush");
+        }
+    } else if (op < 89) {
+        sync_all(t, "sync the VMM");
+    } else if (op < 92 && t->fi) { /* the object's own sync (file interface) */
+        logop(t, "sync the file");
+        t->file_ops++;
+        if (check_rc(t, t->fi->sync(t->m), "the file interface's sync")) {
+            model_stored(&t->md, 0, t->npages);
             t->syncs++;
+            check_disk(t, "the file's sync");
+        }
+    } else if (op < 92) {
+        sync_all(t, "sync the VMM");
     } else { /* drop the cache: every page comes back from the pager */
         logop(t, "unmap, reclaim caches, map again (a new bind)");
         unmap_all(t);
@@ -199,9 +335,9 @@ static void step(struct tp *t)
 
 int springvm_test_pager(int argc, char **argv)
 {
-    const char *name = NULL;
+    const char *name = NULL, *file = NULL;
     int status = 2;
-    void *inst = NULL;
+    void *inst = NULL, *swapper = NULL;
     /* Freed on every bad input too (goto bad), so that a sanitizer build
      * sees no leak from the refused command lines the tests try. */
     spring_plugin_lib_t *lib = NULL;
@@ -213,6 +349,8 @@ int springvm_test_pager(int argc, char **argv)
         const char *a = argv[i];
         if (strcmp(a, "--object") == 0 && i + 1 < argc)
             oopts[no++] = argv[++i];
+        else if (strcmp(a, "--file") == 0 && i + 1 < argc)
+            file = argv[++i];
         else if (strcmp(a, "--seed") == 0 && i + 1 < argc)
             seed = strtoull(argv[++i], NULL, 0);
         else if (strcmp(a, "--ops") == 0 && i + 1 < argc)
@@ -245,14 +383,25 @@ int springvm_test_pager(int argc, char **argv)
         fprintf(stderr, "springvm test-pager: --pages and --ops must be positive\n");
         goto bad;
     }
-    int rc = spring_plugin_load(name, NULL, SPRING_PLUGIN_PAGER, &lib);
+    int rc = spring_plugin_load(name, NULL, SPRING_PLUGIN_ANY, &lib);
     if (rc) {
         fprintf(stderr, "springvm test-pager: %s\n", spring_last_error());
         goto bad;
     }
     const spring_plugin_t *d = spring_plugin_info(lib);
+    bool swap = d->kind == SPRING_PLUGIN_SWAP;
+    if (d->kind != SPRING_PLUGIN_PAGER && !swap) {
+        fprintf(stderr, "springvm test-pager: %s: expected a pager or swap plugin, found plugin %s of kind %s\n",
+                spring_plugin_path(lib), d->name, d->kind == SPRING_PLUGIN_HAT ? "hat" : "unknown");
+        goto bad;
+    }
+    if (swap && (no > 0 || file)) {
+        fprintf(stderr, "springvm test-pager: %s is a swap pager: its objects are anonymous memory, made without "
+                        "object options or a file (--object, --file)\n", d->name);
+        goto bad;
+    }
     if ((rc = spring_options_new(d->options, d->noptions, &io)) != 0 ||
-        (rc = spring_options_new(d->pager->object_options, d->pager->nobject_options, &oo)) != 0) {
+        (!swap && (rc = spring_options_new(d->pager->object_options, d->pager->nobject_options, &oo)) != 0)) {
         fprintf(stderr, "springvm test-pager: %s\n", spring_last_error());
         goto bad;
     }
@@ -266,17 +415,22 @@ int springvm_test_pager(int argc, char **argv)
             fprintf(stderr, "springvm test-pager: object option: %s\n", spring_last_error());
             goto bad;
         }
-    if ((rc = spring_options_check(io)) != 0 || (rc = spring_options_check(oo)) != 0) {
+    if ((rc = spring_options_check(io)) != 0 || (oo && (rc = spring_options_check(oo)) != 0)) {
         fprintf(stderr, "springvm test-pager: %s\n", spring_last_error());
         goto bad;
     }
     free(iopts);
     free(oopts);
+    iopts = oopts = NULL;
 
-    struct tp t = {.seed = seed, .x = seed};
-    printf("springvm test-pager: plugin %s %s (%s), seed %" PRIu64 ", %" PRIu64 " operations\n", d->name, d->version,
-           spring_plugin_path(lib), seed, ops);
+    struct tp t = {.seed = seed, .x = seed, .file = file, .fd = -1};
+    printf("springvm test-pager: %s plugin %s %s (%s), seed %" PRIu64 ", %" PRIu64 " operations\n",
+           swap ? "swap" : "pager", d->name, d->version, spring_plugin_path(lib), seed, ops);
     fflush(stdout);
+    if (file && (t.fd = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
+        fprintf(stderr, "springvm test-pager: --file %s: %m\n", file);
+        goto setup_failed;
+    }
     spring_vmm_config_t cfg;
     spring_vmm_config_init(&cfg);
     cfg.name = "test-pager";
@@ -292,17 +446,41 @@ int springvm_test_pager(int argc, char **argv)
     }
     t.ps = cfg.page_size;
     spring_plugin_env_t env = {.version = SPRING_PLUGIN_ENV_VERSION, .size = sizeof env, .registry = t.reg,
-                               .vmm_name = cfg.name, .credential = d->pager->needs_system ? cred : NULL,
+                               .vmm_name = cfg.name, .credential = swap || d->pager->needs_system ? cred : NULL,
                                .vmm = t.vmm, .base_dir = NULL};
-    if ((rc = d->pager->instance_new(&env, io, &inst)) != 0) {
-        fprintf(stderr, "springvm test-pager: the plugin's instance_new failed: %s (%s)\n", spring_strerror(rc),
-                spring_last_error());
-        goto setup_failed;
-    }
-    if ((rc = d->pager->mobj_new(inst, oo, &t.m)) != 0 || t.m == NULL) {
-        fprintf(stderr, "springvm test-pager: the plugin's mobj_new failed: %s (%s)\n", spring_strerror(rc),
-                spring_last_error());
-        goto setup_failed;
+    if (swap) {
+        /* A swap pager: added to the VMM (which releases it when it goes),
+         * and asked for an anonymous object of the size tested, all zero. */
+        spring_vmm_obj_t vobj;
+        if ((rc = d->swap->instance_new(&env, io, &swapper)) != 0) {
+            fprintf(stderr, "springvm test-pager: the plugin's instance_new failed: %s (%s)\n", spring_strerror(rc),
+                    spring_last_error());
+            goto setup_failed;
+        }
+        if ((rc = spring_registry_lookup(t.reg, cfg.name, cred, &vobj)) != 0 ||
+            (rc = spring_vmm_add_swap_pager(vobj, d->swap->ops, swapper, false)) != 0) {
+            fprintf(stderr, "springvm test-pager: add_swap_pager: %s (%s)\n", spring_strerror(rc), spring_last_error());
+            if (d->swap->ops->release)
+                d->swap->ops->release(swapper);
+            goto setup_failed;
+        }
+        /* (swapper stays valid until the VMM is destroyed) */
+        if ((rc = d->swap->ops->create_mobj(swapper, (spring_off_t)(pages * t.ps), &t.m)) != 0 || t.m == NULL) {
+            fprintf(stderr, "springvm test-pager: the plugin's create_mobj failed: %s (%s)\n", spring_strerror(rc),
+                    spring_last_error());
+            goto setup_failed;
+        }
+    } else {
+        if ((rc = d->pager->instance_new(&env, io, &inst)) != 0) {
+            fprintf(stderr, "springvm test-pager: the plugin's instance_new failed: %s (%s)\n", spring_strerror(rc),
+                    spring_last_error());
+            goto setup_failed;
+        }
+        if ((rc = d->pager->mobj_new(inst, oo, &t.m)) != 0 || t.m == NULL) {
+            fprintf(stderr, "springvm test-pager: the plugin's mobj_new failed: %s (%s)\n", spring_strerror(rc),
+                    spring_last_error());
+            goto setup_failed;
+        }
     }
     spring_off_t len;
     if (spring_mobj_get_length(t.m, &len) == 0 && (uint64_t)len / t.ps < pages)
@@ -317,40 +495,71 @@ int springvm_test_pager(int argc, char **argv)
         fprintf(stderr, "springvm test-pager: the object's view interface failed: %s\n", spring_strerror(rc));
         goto setup_failed;
     }
+    t.fi = spring_mobj_query(t.m, SPRING_FILE_INTERFACE, 1);
     for (int i = 0; i < 2; i++)
         if ((rc = spring_as_new(t.vmm, NULL, &t.as[i])) != 0)
             goto setup_failed;
     if (t.view && spring_as_new(t.vmm, NULL, &t.ro_as) != 0)
         goto setup_failed;
-    t.expect = calloc(t.npages, t.ps);
-    t.known = calloc(t.npages, 1);
-    t.buf = malloc(t.ps);
+    t.buf = malloc(2 * t.ps);
+    t.buf2 = malloc(2 * t.ps);
+    if (model_init(&t.md, t.ps, t.npages) != 0 || !t.buf || !t.buf2 ||
+        (file && (t.disk = malloc(t.npages * t.ps)) == NULL)) {
+        fprintf(stderr, "springvm test-pager: out of memory\n");
+        goto setup_failed;
+    }
+    if (swap) {
+        uint8_t *zeros = calloc(t.npages, t.ps); /* anonymous memory starts all zero: every page known */
+        if (zeros == NULL)
+            goto setup_failed;
+        model_learn_store(&t.md, zeros);
+        free(zeros);
+    } else if (file) { /* the store's bytes are the object's initial content */
+        ssize_t n = pread(t.fd, t.disk, t.npages * t.ps, 0);
+        if (n != (ssize_t)(t.npages * t.ps)) {
+            fprintf(stderr, "springvm test-pager: --file %s: %zd bytes read of the %zu the object has (%s)\n", file,
+                    n, t.npages * t.ps, n < 0 ? strerror(errno) : "shorter than the object");
+            goto setup_failed;
+        }
+        model_learn_store(&t.md, t.disk);
+    }
     if ((rc = map_all(&t)) != 0) {
         fprintf(stderr, "springvm test-pager: mapping the object failed: %s (%s)\n", spring_strerror(rc),
                 spring_last_error());
         goto setup_failed;
     }
-    for (uint64_t i = 0; i < ops && t.mismatches + t.failures + t.protocol == 0; i++)
+    for (uint64_t i = 0; i < ops && !failed(&t); i++)
         step(&t);
     /* The end: everything written back, the cache dropped, every page
      * read back from the pager. */
-    if (t.mismatches + t.failures + t.protocol == 0) {
-        logop(&t, "final: sync, unmap, reclaim, map again, read every page");
-        check_rc(&t, spring_vmm_sync(t.vmm), "final sync");
+    if (!failed(&t)) {
+        sync_all(&t, "final: sync");
+        logop(&t, "final: unmap, reclaim, map again, read every page");
         unmap_all(&t);
         (void)spring_vmm_reclaim_caches(t.vmm, 0);
         if (check_rc(&t, map_all(&t), "final map"))
-            for (size_t p = 0; p < t.npages; p++)
-                if (check_rc(&t, spring_as_read(t.as[0], t.addr[0] + p * t.ps, t.buf, t.ps), "final read"))
-                    compare(&t, p, t.buf, "mapping 0 (final)");
+            for (size_t p = 0; p < t.npages && !failed(&t); p++)
+                do_read(&t, VIA_MAP0, (uint64_t)p * t.ps, t.ps);
     }
-    bool ok = t.mismatches + t.failures + t.protocol == 0;
+    bool ok = !failed(&t);
     status = ok ? 0 : 1;
-    printf("springvm test-pager: %" PRIu64 " operations: %" PRIu64 " writes, %" PRIu64 " reads, %" PRIu64
-           " flushes, %" PRIu64 " syncs, %" PRIu64 " new binds; %" PRIu64 " mismatches, %" PRIu64
-           " failed calls, %" PRIu64 " protocol violations%s\n",
-           t.nops, t.writes, t.reads, t.flushes, t.syncs, t.rebinds, t.mismatches, t.failures, t.protocol,
-           t.view ? "" : " (the object offers no read-only view)");
+    printf("springvm test-pager: %" PRIu64 " operations: %" PRIu64 " writes, %" PRIu64 " reads (%" PRIu64
+           " through the file interface), %" PRIu64 " flushes, %" PRIu64 " syncs, %" PRIu64 " new binds, %" PRIu64
+           " file checks; %" PRIu64 " mismatches, %" PRIu64 " failed calls, %" PRIu64 " protocol violations\n",
+           t.nops, t.writes, t.reads, t.file_ops, t.flushes, t.syncs, t.rebinds, t.disk_checks, t.mismatches,
+           t.failures, t.protocol);
+    spring_vmm_obj_t vo;
+    spring_vm_info_t vi_end;
+    if (spring_registry_lookup(t.reg, cfg.name, NULL, &vo) == 0 && spring_vmm_get_vm_info(vo, &vi_end) == 0)
+        printf("springvm test-pager: the pager was called %" PRIu64 " times to page in and %" PRIu64
+               " times to page out\n", vi_end.page_ins, vi_end.page_outs);
+    if (!t.view)
+        printf("springvm test-pager: the object offers no read-only view (spring.view): not tested\n");
+    if (!t.fi)
+        printf("springvm test-pager: the object offers no file interface (spring.file): not tested\n");
+    if (t.nokeep)
+        printf("springvm test-pager: %" PRIu64 " syncs and flushes that keep data refused with SPRING_ENOKEEP "
+               "(the pager has neither sync nor write_out)\n", t.nokeep);
     if (!ok) {
         dump_log(&t);
         printf("springvm test-pager: FAILED (seed %" PRIu64 "; rerun with --seed %" PRIu64 ")\n", seed, seed);
@@ -381,11 +590,14 @@ setup_failed: /* status 2 when the set-up failed */
             spring_registry_destroy(t.reg);
         spring_plugin_unref(lib); /* (kept loaded when the VMM could not go: its caches call the plugin) */
     }
+    if (t.fd >= 0)
+        close(t.fd);
     spring_options_free(io);
     spring_options_free(oo);
-    free(t.expect);
-    free(t.known);
+    model_fini(&t.md);
     free(t.buf);
+    free(t.buf2);
+    free(t.disk);
     return status;
 
 bad: /* a bad command line, plugin or option (exit 2) */

@@ -271,12 +271,65 @@ START_TEST(test_test_pager)
     rc = run(args, out, sizeof out, err, sizeof err);
     ck_assert_msg(rc == 0, "rc %d: %s%s", rc, out, err);
     ck_assert_msg(strstr(out, "passed (seed 9)") && !strstr(out, "offers no read-only view"), "%s", out);
+    /* The file's bytes after every flush and sync (--file), and its
+     * content the object's from the start: a file the pager does not
+     * write fails at the first check. */
+    snprintf(args, sizeof args, "test-pager filepager --object path=%s --file %s --seed 10 --ops 4000", path, path);
+    rc = run(args, out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0 && strstr(out, "passed (seed 10)"), "rc %d: %s%s", rc, out, err);
+    ck_assert_msg(!strstr(out, " 0 file checks") && !strstr(out, "(0 through the file interface)"), "%s", out);
+    char copy[] = "/tmp/springvm-tpc-XXXXXX", cmd[600];
+    fd = mkstemp(copy);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    snprintf(cmd, sizeof cmd, "cp %s %s", path, copy);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(args, sizeof args, "test-pager filepager --object path=%s --file %s --seed 10 --ops 4000", path, copy);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 1);
+    ck_assert_msg(strstr(err, "MISMATCH") && strstr(err, copy) && strstr(err, "after a "), "%s", err);
+    snprintf(args, sizeof args, "test-pager filepager --object path=%s --file /nonexistent/file", path);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "--file /nonexistent/file: No such file or directory"), "%s", err);
+    unlink(copy);
     unlink(path);
+    /* A swap pager: an anonymous object, all zero at first. */
+    char swapf[] = "/tmp/springvm-tps-XXXXXX";
+    fd = mkstemp(swapf);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    unlink(swapf);
+    snprintf(args, sizeof args, "test-pager swap files=%s size=2MiB --seed 11 --ops 4000", swapf);
+    rc = run(args, out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0 && strstr(out, "swap plugin swap") && strstr(out, "passed (seed 11)"), "rc %d: %s%s", rc,
+                  out, err);
+    snprintf(args, sizeof args, "test-pager swap files=%s --object size=1MiB", swapf);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "swap is a swap pager: its objects are anonymous memory"), "%s", err);
+    /* The full protocol with the required slots only passes (syncs that
+     * keep data are refused with SPRING_ENOKEEP, and accepted)... */
+    for (int seed = 1; seed <= 3; seed++) {
+        snprintf(args, sizeof args, "test-pager rawpager --seed %d --ops 3000", seed);
+        rc = run(args, out, sizeof out, err, sizeof err);
+        ck_assert_msg(rc == 0 && strstr(out, "refused with SPRING_ENOKEEP") && strstr(out, "passed"), "rc %d: %s%s",
+                      rc, out, err);
+    }
+    /* ... and each of its bugs fails: data dropped at page_out, wrong zero
+     * flags at page_in, the all-zero indication of page_out ignored. */
+    const char *bugs[] = {"drop", "zero_first_byte", "ignore_zero_out"};
+    for (size_t b = 0; b < sizeof bugs / sizeof bugs[0]; b++)
+        for (int seed = 1; seed <= 3; seed++) {
+            snprintf(args, sizeof args, "test-pager rawpager bug=%s --seed %d --ops 20000", bugs[b], seed);
+            rc = run(args, out, sizeof out, err, sizeof err);
+            ck_assert_msg(rc == 1 && strstr(err, "MISMATCH") && strstr(out, "FAILED"), "bug %s seed %d: rc %d: %s%s",
+                          bugs[b], seed, rc, out, err);
+        }
+    ck_assert_int_eq(run("test-pager rawpager bug=bogus", out, sizeof out, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "expected none, drop, zero_first_byte or ignore_zero_out, found bogus"), "%s", err);
     /* Bad inputs: exit 2 with the reason. */
     ck_assert_int_eq(run("test-pager nosuchpager", out, sizeof out, err, sizeof err), 2);
     ck_assert_msg(strstr(err, "plugin nosuchpager: not found"), "%s", err);
     ck_assert_int_eq(run("test-pager testhat", out, sizeof out, err, sizeof err), 2);
-    ck_assert_msg(strstr(err, "expected a pager plugin, found plugin testhat of kind hat"), "%s", err);
+    ck_assert_msg(strstr(err, "expected a pager or swap plugin, found plugin testhat of kind hat"), "%s", err);
     ck_assert_int_eq(run("test-pager mempager colour=red", out, sizeof out, err, sizeof err), 2);
     ck_assert_msg(strstr(err, "unknown option colour"), "%s", err);
     ck_assert_int_eq(run("test-pager filepager", out, sizeof out, err, sizeof err), 2);

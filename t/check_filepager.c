@@ -5,8 +5,8 @@
  * coherent with mappings; sync puts the bytes on disk; POSIX lengths
  * (a mapping past the end is refused, accesses past a truncation fail with
  * SPRING_ERANGE, the tail of the last page reads zero, truncate then grow
- * reads zeros, a write extends); a missing file, a directory, and an
- * injected I/O error are each reported with nothing corrupted.
+ * reads zeros, a write extends); a missing file, a directory, a permission
+ * denied and an injected I/O error are each reported with nothing corrupted.
  */
 #include <check.h>
 #include <fcntl.h>
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testlib.h"
@@ -265,6 +266,74 @@ START_TEST(test_filepager_errors)
 }
 END_TEST
 
+/* Open data.bin (writable or not) in a stack; expect SPRING_EPERM naming
+ * the file and the system's reason.  0, or 1 with the reason on stderr. */
+static int open_denied(bool writable)
+{
+    char json[1024], origin[160];
+    snprintf(origin, sizeof origin, "%s/node.json", dir);
+    snprintf(json, sizeof json,
+             "{\"vmm\": {\"mode\": \"deterministic\"}, \"pagers\": [{\"name\": \"files\", \"plugin\": \"filepager\"}],"
+             " \"objects\": [{\"name\": \"f\", \"pager\": \"files\", \"options\": {\"path\": \"data.bin\", "
+             "\"writable\": %s}}]}",
+             writable ? "true" : "false");
+    spring_stack_t *s = NULL;
+    int rc = spring_stack_open_string(json, origin, &s);
+    if (rc != SPRING_EPERM || s != NULL || !strstr(spring_stack_error(), "data.bin: Permission denied") ||
+        !strstr(spring_stack_error(), "could not make object f")) {
+        fprintf(stderr, "writable %d: %s: %s\n", writable, spring_err_name(rc), spring_stack_error());
+        return 1;
+    }
+    return 0;
+}
+
+/* open_denied(writable) in a child process that is not root (root opens
+ * any file whatever its mode): as root, the child becomes nobody.  It finds
+ * the plugin in plugdir (a copy in the test's directory, which nobody can
+ * read wherever the build tree is). */
+static void denied_as_nobody(bool writable, const char *plugdir)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        if (getuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+            _exit(3);
+        setenv("SPRING_PLUGIN_PATH", plugdir, 1);
+        _exit(open_denied(writable));
+    }
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "writable %d: status 0x%x", writable, st);
+}
+
+/* A file the process may not open read-write (mode 0444), then not even
+ * read-only (mode 0): SPRING_EPERM, the message naming the file, and the
+ * file's bytes untouched. */
+START_TEST(test_filepager_permission_denied)
+{
+    make_file(2 * PS);
+    ck_assert_int_eq(chmod(dir, 0755), 0);
+    spring_plugin_lib_t *lib;
+    ck_assert_rc(spring_plugin_load("filepager", NULL, SPRING_PLUGIN_PAGER, &lib), 0);
+    char plugdir[160], cmd[512];
+    snprintf(plugdir, sizeof plugdir, "%s/plugins", dir);
+    snprintf(cmd, sizeof cmd, "mkdir -m 755 '%s' && cp '%s' '%s/' && chmod 755 '%s/filepager.so'", plugdir,
+             spring_plugin_path(lib), plugdir, plugdir);
+    ck_assert_int_eq(system(cmd), 0);
+    spring_plugin_unref(lib);
+    ck_assert_int_eq(chmod(file, 0444), 0);
+    denied_as_nobody(true, plugdir);
+    ck_assert_int_eq(chmod(file, 0), 0);
+    denied_as_nobody(false, plugdir);
+    ck_assert_int_eq(chmod(file, 0644), 0);
+    uint8_t b[2 * PS];
+    disk(0, b, sizeof b);
+    for (size_t i = 0; i < sizeof b; i++)
+        ck_assert_uint_eq(b[i], pat(i));
+    rm_dir();
+}
+END_TEST
+
 int main(void)
 {
     unsetenv("SPRING_PLUGIN_PATH");
@@ -274,6 +343,7 @@ int main(void)
     tcase_add_test(t, test_filepager_shared_and_coherent);
     tcase_add_test(t, test_filepager_lengths);
     tcase_add_test(t, test_filepager_errors);
+    tcase_add_test(t, test_filepager_permission_denied);
     suite_add_tcase(s, t);
     return test_run(s);
 }

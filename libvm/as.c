@@ -568,7 +568,14 @@ static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bo
     int rc = 0;
     for (;;) {
         struct vm_region *dead[UNMAP_CHUNK];
-        size_t ndead = 0, need = 0;
+        /* Ranges of the default anonymous object made zero: told to its
+         * pager (zero_fill_range) once the lock is dropped, so that it can
+         * free what it stored there (swap slots).  A cache reference each. */
+        struct {
+            struct vm_cache *c;
+            spring_off_t off, len;
+        } zr[UNMAP_CHUNK];
+        size_t ndead = 0, nzr = 0, need = 0;
         bool more = false;
         spring_addr_t low = end; /* the lowest address this chunk frees */
         vm_wrlock(&as->lock);
@@ -596,8 +603,13 @@ static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bo
                 if (r->sub[i].locked && le > ls)
                     (void)spring__cache_lock_range(r->cache, r->cache_off + (ls - r->start), le - ls, -1);
             }
-            if (r->anon_default) /* its data goes: the next allocation there must read zero */
+            if (r->anon_default) { /* its data goes: the next allocation there must read zero */
                 (void)spring__cache_discard(r->cache, r->cache_off + (s - r->start), e - s);
+                spring__cache_ref(r->cache);
+                zr[nzr].c = r->cache;
+                zr[nzr].off = r->cache_off + (s - r->start);
+                zr[nzr++].len = e - s;
+            }
             as->mapped -= e - s;
             changed = true;
             low = SPRING__MIN(low, s);
@@ -643,6 +655,10 @@ static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bo
         if (low < end)
             free_hint_lower(as, low);
         vm_rwunlock(&as->lock);
+        for (size_t i = 0; i < nzr; i++) {
+            (void)spring__cache_tell_zero(zr[i].c, zr[i].off, zr[i].len); /* a hint: its failure is counted only */
+            spring__cache_unref(zr[i].c);
+        }
         for (size_t i = 0; i < ndead; i++) {
             struct vm_region *x = dead[i];
             spring__cache_detach(x->cache);

@@ -653,6 +653,24 @@ static int p_push(void *self, spring_off_t offset, spring_off_t size, spring_own
     return rc;
 }
 
+/* zero_fill_range (anonymous memory only: allocation and unmap): the range
+ * reads zero from now on, so it is written as zero pages (write with buf
+ * NULL), which lets a store free their space (a swap store its slots), and
+ * held data there is dropped.  In pieces of at most 1024 pages, so that a
+ * large range needs little memory. */
+static int p_zero_fill_range(void *self, spring_off_t offset, spring_off_t size, spring_ownership_t *own)
+{
+    struct store_entry *e = self;
+    spring_off_t piece = (spring_off_t)e->page_size * 1024;
+    int rc = 0;
+    for (spring_off_t at = offset; at < offset + size && rc == 0; at += piece) {
+        spring_data_block_t b = {.offset = at, .length = min_off(piece, offset + size - at), .bytes = NULL};
+        spring_data_t d = {.nblocks = 1, .blocks = &b};
+        rc = p_push(self, at, b.length, own, &d);
+    }
+    return rc;
+}
+
 static void entry_unlink(spring_store_t *st, struct store_entry *e);
 
 static void p_done_with_pager_object(void *self)
@@ -674,7 +692,7 @@ static const spring_pager_ops_t store_pager_ops = {
     .page_out = p_push,
     .write_out = p_push, /* sync is present, so the VMM uses sync; kept for completeness */
     .sync = p_push,
-    .zero_fill_range = NULL,  /* only anonymous memory gets it */
+    .zero_fill_range = p_zero_fill_range, /* only anonymous memory gets it */
     .done_with_cache = NULL,  /* caches are made without signal_last_ref */
     .done_with_pager_object = p_done_with_pager_object,
 };

@@ -3254,14 +3254,17 @@ START_TEST(test_anon_set_swap_pager)
     ck_assert_rc(spring_as_flush(as, a, 2 * PS, false), 0);
     ck_assert(page_is(as, a, 0x31));
     ck_assert_uint_eq(tp_count(tp, TP_PAGE_OUT), nout);
-    /* Unmapping anonymous memory discards it in the cache without a pager
-     * call; allocating the range again tells the pager it is zero. */
+    /* Unmapping anonymous memory discards it in the cache and tells the
+     * pager the range is zero (so that it can free what it stored there,
+     * pager.h); allocating the range again tells it once more. */
     ck_assert_rc(spring_as_unmap(as, b, 2 * PS), 0);
-    ck_assert_uint_eq(calls_at(tp, TP_ZERO_FILL_RANGE, b), 1);
+    ck_assert_uint_eq(calls_at(tp, TP_ZERO_FILL_RANGE, b), 2);
+    ck_assert_uint_eq(last_of(tp, TP_ZERO_FILL_RANGE).size, 2 * PS);
+    ck_assert_uint_eq(tp_count(tp, TP_PAGE_OUT), nout); /* nothing written on the way out */
     len = 2 * PS;
     spring_addr_t b2 = b;
     ck_assert_rc(spring_as_allocate_memory(as, &len, &b2, SPRING_RIGHTS_RW), 0);
-    ck_assert_uint_eq(calls_at(tp, TP_ZERO_FILL_RANGE, b), 2);
+    ck_assert_uint_eq(calls_at(tp, TP_ZERO_FILL_RANGE, b), 3);
     ck_assert(store_is(tp, b, 2 * PS, 0));
     ck_assert(page_is(as, b, 0) && page_is(as, b + PS, 0));
     ck_assert_rc(spring_as_unmap(as, b, 2 * PS), 0);

@@ -195,6 +195,53 @@ START_TEST(test_swap_churn)
 }
 END_TEST
 
+/* (1b) Unmapping part of the address space's anonymous memory (the
+ * default anonymous object, one object for the whole space) gives back the
+ * slots of the pages unmapped; the pages left keep their data, and memory
+ * allocated again where the unmapped part was reads zero. */
+START_TEST(test_swap_partial_unmap)
+{
+    char f[256], json[2048];
+    tmp_path(f, sizeof f, "partial");
+    snprintf(json, sizeof json,
+             "{\"vmm\": {\"name\": \"sw5\", \"pool\": \"128KiB\", \"mode\": \"deterministic\", \"default_swap\": false},\n"
+             " \"swap\": [{\"name\": \"s0\", \"plugin\": \"swap\", \"options\": {\"files\": \"%s\", \"size\": \"256KiB\"}}],\n"
+             " \"address_spaces\": [{\"name\": \"a\", \"mappings\": [{\"name\": \"heap\", \"anonymous\": \"192KiB\"}]}]}",
+             f);
+    spring_stack_t *s = open_stack(json);
+    spring_as_t *as;
+    spring_addr_t a;
+    spring_off_t len;
+    ck_assert_rc(spring_stack_get_as(s, "a", &as), 0);
+    ck_assert_rc(spring_stack_mapping(s, "a", "heap", &a, &len), 0);
+    const size_t np = 48, cut = 40; /* 48 pages in a pool of 32 frames */
+    for (size_t p = 0; p < np; p++)
+        ck_assert_rc(write_page(as, a, 5, p), 0);
+    for (size_t p = 0; p < np; p++)
+        ck_assert_rc(check_page(as, a, 5, p), 0);
+    spring_swap_stats_t st = swap_stats_at(as, a + (spring_addr_t)((np - 1) * PS));
+    ck_assert_msg(st.slots_used >= np - 32, "%llu slots used", (unsigned long long)st.slots_used);
+    ck_assert_rc(spring_as_unmap(as, a, (spring_off_t)(cut * PS)), 0);
+    st = swap_stats_at(as, a + (spring_addr_t)((np - 1) * PS));
+    ck_assert_msg(st.slots_used <= np - cut, "%llu slots still used for the %zu pages left",
+                  (unsigned long long)st.slots_used, np - cut);
+    for (size_t p = cut; p < np; p++)
+        ck_assert_rc(check_page(as, a, 5, p), 0);
+    spring_addr_t b = a;
+    spring_off_t blen = (spring_off_t)(cut * PS);
+    ck_assert_rc(spring_as_allocate_memory(as, &blen, &b, SPRING_RIGHTS_RW), 0);
+    ck_assert_uint_eq(b, a);
+    unsigned char buf[PS];
+    for (size_t p = 0; p < cut; p++) {
+        ck_assert_rc(spring_as_read(as, a + (spring_addr_t)(p * PS), buf, PS), 0);
+        for (size_t i = 0; i < PS; i++)
+            ck_assert_msg(buf[i] == 0, "page %zu byte %zu: %#x after a new allocation", p, i, buf[i]);
+    }
+    ck_assert_rc(spring_stack_put_as(s, as), 0);
+    ck_assert_rc(spring_stack_close(s), 0);
+}
+END_TEST
+
 /* (3) A full swap: writes fail with SPRING_ENOFRAMES, a page is never lost
  * or read as zero, and once memory is unmapped writes succeed again. */
 START_TEST(test_swap_full)
@@ -410,6 +457,7 @@ int main(void)
     tcase_set_timeout(t, 120);
     tcase_add_test(t, test_swap_pages_out_and_in);
     tcase_add_test(t, test_swap_churn);
+    tcase_add_test(t, test_swap_partial_unmap);
     tcase_add_test(t, test_swap_full);
     tcase_add_test(t, test_swap_per_address_space);
     tcase_add_test(t, test_swap_two_files);

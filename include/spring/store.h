@@ -30,6 +30,11 @@
  *   read-only) sends nothing.  @b page_out, @b write_out and @b sync write
  *   the pages to the store, so data the VMM keeps can go back too
  *   (spring_as_flush() with please_keep, spring_vmm_sync()).
+ * - @b zero_fill_range (a store that serves anonymous memory, such as a
+ *   swap pager's: the VMM says a range of the default anonymous object was
+ *   made zero, when memory is allocated there and when it is unmapped): the
+ *   helper writes the range's pages as zeros (write with @c buf NULL), so
+ *   that the store can free the space they took (a swap store its slots).
  *
  * @b The store's length.  Offsets and lengths are bytes; the length need
  * not be a multiple of the page size, and it is asked for (get_length) at

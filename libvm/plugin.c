@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -376,6 +377,31 @@ static struct spring_plugin_lib *loaded; /* [loader_lock] */
  * with NULL; build-tree entries are patterns handled by candidate(). */
 #define BUILD_TREE_MARK "\001build"
 
+#ifdef SPRING_BUILDDIR
+/* Whether this library is the one in the build tree (the tests, the
+ * uninstalled springvm): only then is the build tree searched, so that an
+ * installed library never loads plugins from the tree it was built in. */
+static bool in_build_tree;
+static pthread_once_t in_build_tree_once = PTHREAD_ONCE_INIT;
+
+static void find_build_tree(void)
+{
+    Dl_info info;
+    char lib[PATH_MAX], tree[PATH_MAX];
+    if (dladdr((void *)spring_plugin_load, &info) != 0 && info.dli_fname != NULL &&
+        realpath(info.dli_fname, lib) != NULL && realpath(SPRING_BUILDDIR, tree) != NULL) {
+        size_t n = strlen(tree);
+        in_build_tree = strncmp(lib, tree, n) == 0 && lib[n] == '/';
+    }
+}
+
+static bool library_in_build_tree(void)
+{
+    pthread_once(&in_build_tree_once, find_build_tree);
+    return in_build_tree;
+}
+#endif
+
 static char **search_dirs(const char *const *dirs)
 {
     size_t cap = 8, n = 0;
@@ -422,7 +448,8 @@ static char **search_dirs(const char *const *dirs)
         if (dirs[i][0] != '\0')
             PUSH(dirs[i]);
 #ifdef SPRING_BUILDDIR
-    PUSH(BUILD_TREE_MARK);
+    if (library_in_build_tree())
+        PUSH(BUILD_TREE_MARK);
 #endif
 #ifdef SPRING_PLUGINDIR
     PUSH(SPRING_PLUGINDIR);

@@ -407,16 +407,20 @@ int springvm_test_pager(int argc, char **argv)
     }
     for (size_t i = 0; i < ni; i++)
         if ((rc = spring_options_assign(io, iopts[i])) != 0) {
-            fprintf(stderr, "springvm test-pager: instance option: %s\n", spring_last_error());
+            fprintf(stderr, "springvm test-pager: instance option (KEY=VALUE): %s\n", spring_last_error());
             goto bad;
         }
     for (size_t i = 0; i < no; i++)
         if ((rc = spring_options_assign(oo, oopts[i])) != 0) {
-            fprintf(stderr, "springvm test-pager: object option: %s\n", spring_last_error());
+            fprintf(stderr, "springvm test-pager: object option (--object KEY=VALUE): %s\n", spring_last_error());
             goto bad;
         }
-    if ((rc = spring_options_check(io)) != 0 || (oo && (rc = spring_options_check(oo)) != 0)) {
-        fprintf(stderr, "springvm test-pager: %s\n", spring_last_error());
+    if ((rc = spring_options_check(io)) != 0) {
+        fprintf(stderr, "springvm test-pager: instance option (KEY=VALUE): %s\n", spring_last_error());
+        goto bad;
+    }
+    if (oo && (rc = spring_options_check(oo)) != 0) {
+        fprintf(stderr, "springvm test-pager: object option (--object KEY=VALUE): %s\n", spring_last_error());
         goto bad;
     }
     free(iopts);
@@ -490,6 +494,11 @@ int springvm_test_pager(int argc, char **argv)
         goto setup_failed;
     }
     t.npages = (size_t)pages;
+    printf("springvm test-pager: %zu pages of %zu bytes tested", t.npages, t.ps);
+    if (spring_mobj_get_length(t.m, &len) == 0 && (uint64_t)len % t.ps != 0 && (uint64_t)len / t.ps == pages)
+        printf(" (the object is %" PRIu64 " bytes: its last %" PRIu64 " bytes, a partial page, are not tested)",
+               (uint64_t)len, (uint64_t)len % t.ps);
+    printf("\n");
     const spring_mobj_view_t *vi = spring_mobj_query(t.m, SPRING_MOBJ_VIEW_INTERFACE, 1);
     if (vi && (rc = vi->view(t.m, SPRING_RIGHTS_RO, &t.view)) != 0) {
         fprintf(stderr, "springvm test-pager: the object's view interface failed: %s\n", spring_strerror(rc));

@@ -331,9 +331,9 @@ START_TEST(test_test_pager)
     ck_assert_int_eq(run("test-pager testhat", out, sizeof out, err, sizeof err), 2);
     ck_assert_msg(strstr(err, "expected a pager or swap plugin, found plugin testhat of kind hat"), "%s", err);
     ck_assert_int_eq(run("test-pager mempager colour=red", out, sizeof out, err, sizeof err), 2);
-    ck_assert_msg(strstr(err, "unknown option colour"), "%s", err);
+    ck_assert_msg(strstr(err, "instance option (KEY=VALUE): " "unknown option colour"), "%s", err);
     ck_assert_int_eq(run("test-pager filepager", out, sizeof out, err, sizeof err), 2);
-    ck_assert_msg(strstr(err, "option path (string) is required"), "%s", err);
+    ck_assert_msg(strstr(err, "object option (--object KEY=VALUE): " "option path (string) is required"), "%s", err);
     ck_assert_int_eq(run("test-pager filepager --object path=/nonexistent/file", out, sizeof out, err, sizeof err),
                      2);
     ck_assert_msg(strstr(err, "/nonexistent/file: No such file or directory"), "%s", err);

@@ -27,7 +27,8 @@
  *   2. the directories the caller names (a configuration's
  *      @c plugin_path);
  *   3. the build tree the library was built in (so that tests run
- *      without installing);
+ *      without installing), searched only by the library of that build
+ *      tree: an installed library never loads plugins from a source tree;
  *   4. the installed plugin directory;
  *   5. the plugins built into the library ("soft", the soft HAT).
  *

@@ -87,6 +87,25 @@ static spring_swap_stats_t swap_stats_at(spring_as_t *as, spring_addr_t addr)
     return st;
 }
 
+/* A stack of one swap file (tag names it) of swap bytes, a pool of pool
+ * bytes, and one address space "a" with one anonymous mapping "heap" of
+ * heap bytes: its address space and where the mapping is. */
+static spring_stack_t *swap_stack(const char *tag, const char *pool, const char *swap, const char *heap,
+                                  char *f, size_t fn, spring_as_t **as, spring_addr_t *at, spring_off_t *len)
+{
+    char json[2048];
+    tmp_path(f, fn, tag);
+    snprintf(json, sizeof json,
+             "{\"vmm\": {\"name\": \"sw-%s\", \"pool\": \"%s\", \"mode\": \"deterministic\", \"default_swap\": false},\n"
+             " \"swap\": [{\"name\": \"s0\", \"plugin\": \"swap\", \"options\": {\"files\": \"%s\", \"size\": \"%s\"}}],\n"
+             " \"address_spaces\": [{\"name\": \"a\", \"mappings\": [{\"name\": \"heap\", \"anonymous\": \"%s\"}]}]}",
+             tag, pool, f, swap, heap);
+    spring_stack_t *s = open_stack(json);
+    ck_assert_rc(spring_stack_get_as(s, "a", as), 0);
+    ck_assert_rc(spring_stack_mapping(s, "a", "heap", at, len), 0);
+    return s;
+}
+
 static bool exists(const char *path)
 {
     struct stat sb;
@@ -96,20 +115,12 @@ static bool exists(const char *path)
 /* (1) Anonymous memory twice the pool: every page goes out and comes back. */
 START_TEST(test_swap_pages_out_and_in)
 {
-    char f[256], json[2048];
-    tmp_path(f, sizeof f, "one");
-    snprintf(json, sizeof json,
-             "{\"vmm\": {\"name\": \"sw1\", \"pool\": \"256KiB\", \"mode\": \"deterministic\", \"default_swap\": false},\n"
-             " \"swap\": [{\"name\": \"s0\", \"plugin\": \"swap\", \"options\": {\"files\": \"%s\", \"size\": \"1MiB\"}}],\n"
-             " \"address_spaces\": [{\"name\": \"a\", \"mappings\": [{\"name\": \"heap\", \"anonymous\": \"512KiB\"}]}]}",
-             f);
-    spring_stack_t *s = open_stack(json);
-    ck_assert(exists(f));
+    char f[256];
     spring_as_t *as;
     spring_addr_t a;
     spring_off_t len;
-    ck_assert_rc(spring_stack_get_as(s, "a", &as), 0);
-    ck_assert_rc(spring_stack_mapping(s, "a", "heap", &a, &len), 0);
+    spring_stack_t *s = swap_stack("one", "256KiB", "1MiB", "512KiB", f, sizeof f, &as, &a, &len);
+    ck_assert(exists(f));
     size_t np = (size_t)len / PS;
     ck_assert_uint_eq(np, 128);
     spring_swap_stats_t st = swap_stats_at(as, a);
@@ -146,19 +157,11 @@ END_TEST
  * when memory goes and reused. */
 START_TEST(test_swap_churn)
 {
-    char f[256], json[2048];
-    tmp_path(f, sizeof f, "churn");
-    snprintf(json, sizeof json,
-             "{\"vmm\": {\"name\": \"sw2\", \"pool\": \"128KiB\", \"mode\": \"deterministic\", \"default_swap\": false},\n"
-             " \"swap\": [{\"name\": \"s0\", \"plugin\": \"swap\", \"options\": {\"files\": \"%s\", \"size\": \"256KiB\"}}],\n"
-             " \"address_spaces\": [{\"name\": \"a\", \"mappings\": [{\"name\": \"probe\", \"anonymous\": \"4KiB\"}]}]}",
-             f);
-    spring_stack_t *s = open_stack(json);
+    char f[256];
     spring_as_t *as;
     spring_addr_t probe;
     spring_off_t plen;
-    ck_assert_rc(spring_stack_get_as(s, "a", &as), 0);
-    ck_assert_rc(spring_stack_mapping(s, "a", "probe", &probe, &plen), 0);
+    spring_stack_t *s = swap_stack("churn", "128KiB", "256KiB", "4KiB", f, sizeof f, &as, &probe, &plen);
     const size_t np = 48; /* 192KiB: more than the pool (32 frames), less than pool + swap (32 + 64) */
     uint64_t through = 0, total = 0;
     for (unsigned round = 0; round < 14; round++) {
@@ -201,19 +204,11 @@ END_TEST
  * allocated again where the unmapped part was reads zero. */
 START_TEST(test_swap_partial_unmap)
 {
-    char f[256], json[2048];
-    tmp_path(f, sizeof f, "partial");
-    snprintf(json, sizeof json,
-             "{\"vmm\": {\"name\": \"sw5\", \"pool\": \"128KiB\", \"mode\": \"deterministic\", \"default_swap\": false},\n"
-             " \"swap\": [{\"name\": \"s0\", \"plugin\": \"swap\", \"options\": {\"files\": \"%s\", \"size\": \"256KiB\"}}],\n"
-             " \"address_spaces\": [{\"name\": \"a\", \"mappings\": [{\"name\": \"heap\", \"anonymous\": \"192KiB\"}]}]}",
-             f);
-    spring_stack_t *s = open_stack(json);
+    char f[256];
     spring_as_t *as;
     spring_addr_t a;
     spring_off_t len;
-    ck_assert_rc(spring_stack_get_as(s, "a", &as), 0);
-    ck_assert_rc(spring_stack_mapping(s, "a", "heap", &a, &len), 0);
+    spring_stack_t *s = swap_stack("partial", "128KiB", "256KiB", "192KiB", f, sizeof f, &as, &a, &len);
     const size_t np = 48, cut = 40; /* 48 pages in a pool of 32 frames */
     for (size_t p = 0; p < np; p++)
         ck_assert_rc(write_page(as, a, 5, p), 0);

@@ -369,11 +369,13 @@ START_TEST(test_new_pager)
     /* It builds as it is, warning-free, with its own Makefile and
      * pkg-config (springvm-uninstalled.pc of the build tree), and passes
      * test-pager. */
-    snprintf(cmd, sizeof cmd, "env -u MAKEFLAGS -u MFLAGS PKG_CONFIG_PATH='%s' make -s -C %s/mypager CFLAGS='-O2 -Werror' >/dev/null", BUILDDIR,
-             dir);
+    snprintf(cmd, sizeof cmd,
+             "env -u MAKEFLAGS -u MFLAGS PKG_CONFIG_PATH='%s' make -s -C %s/mypager CFLAGS='-O2 -Werror' >/dev/null",
+             BUILDDIR, dir);
     ck_assert_int_eq(system(cmd), 0);
-    snprintf(cmd, sizeof cmd, "env -u MAKEFLAGS -u MFLAGS PKG_CONFIG_PATH='%s' make -s -C %s/mypager test | grep -q 'passed (seed'", BUILDDIR,
-             dir);
+    snprintf(cmd, sizeof cmd,
+             "env -u MAKEFLAGS -u MFLAGS PKG_CONFIG_PATH='%s' make -s -C %s/mypager test | grep -q 'passed (seed'",
+             BUILDDIR, dir);
     ck_assert_int_eq(system(cmd), 0);
     snprintf(args, sizeof args, "test-pager %s/mypager/mypager.so --seed 4 --ops 3000", dir);
     rc = run(args, out, sizeof out, err, sizeof err);

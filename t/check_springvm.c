@@ -344,6 +344,44 @@ START_TEST(test_test_pager)
 }
 END_TEST
 
+/* The §9.8 random test (test-pager) with the shipped backing stores, at
+ * length: the filepager with its file checked after every flush and sync,
+ * writes through mappings and through the file interface; the swap plugin
+ * with anonymous memory four times the pool. */
+START_TEST(test_backing_stores)
+{
+    char path[] = "/tmp/springvm-bs-XXXXXX", args[512];
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    static char block[65536];
+    for (size_t i = 0; i < sizeof block; i++)
+        block[i] = (char)(i * 29 + 5);
+    for (int i = 0; i < 16; i++)
+        ck_assert_int_eq(write(fd, block, sizeof block), (int)sizeof block);
+    close(fd);
+    for (int seed = 21; seed <= 23; seed++) {
+        snprintf(args, sizeof args, "test-pager filepager --object path=%s --file %s --seed %d --ops 15000", path,
+                 path, seed);
+        int rc = run(args, out, sizeof out, err, sizeof err);
+        ck_assert_msg(rc == 0 && strstr(out, "passed"), "seed %d: rc %d: %s%s", seed, rc, out, err);
+        ck_assert_msg(!strstr(out, " 0 file checks") && !strstr(out, "(0 through the file interface)"), "%s", out);
+    }
+    unlink(path);
+    char swapf[] = "/tmp/springvm-bss-XXXXXX";
+    fd = mkstemp(swapf);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    unlink(swapf);
+    for (int seed = 21; seed <= 23; seed++) {
+        snprintf(args, sizeof args, "test-pager swap files=%s size=2MiB --pool 256KiB --pages 256 --seed %d "
+                 "--ops 20000", swapf, seed);
+        int rc = run(args, out, sizeof out, err, sizeof err);
+        ck_assert_msg(rc == 0 && strstr(out, "passed") && strstr(out, "256 pages of 4096 bytes tested"),
+                      "seed %d: rc %d: %s%s", seed, rc, out, err);
+    }
+}
+END_TEST
+
 /* new-pager writes a skeleton that builds as it is (against the build
  * tree's headers here; .ci/run builds one against an installed library
  * with pkg-config) and passes test-pager; bad names and an existing
@@ -445,6 +483,7 @@ int main(void)
     tcase_add_test(t, test_test_pager);
     tcase_add_test(t, test_plugins);
     tcase_add_test(t, test_new_pager);
+    tcase_add_test(t, test_backing_stores);
     suite_add_tcase(s, t);
     return test_run(s);
 }

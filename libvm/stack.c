@@ -1269,7 +1269,11 @@ int spring_stack_close(spring_stack_t *s)
         return SPRING_EBUSY;
     }
     clear_error();
-    int rc = spring_vmm_sync(s->vmm);
+    /* Data goes back to the pagers first, so that a failure changes
+     * nothing.  Not anonymous memory: the stack's anonymous memory dies
+     * with it, and writing it to swap would only cost time (and could
+     * fail on a full swap, leaving a stack that cannot be closed). */
+    int rc = spring__cache_push_all(s->vmm, true, true);
     if (rc != 0) {
         char why[768];
         snprintf(why, sizeof why, "%s", spring_last_error());

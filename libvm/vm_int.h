@@ -430,9 +430,10 @@ SPRING__HIDDEN int spring__cache_flush(struct vm_cache *c, spring_off_t off, spr
 SPRING__HIDDEN int spring__cache_lock_range(struct vm_cache *c, spring_off_t off, spring_off_t size, int delta);
 /* Write every modified block of every cache back to its pager: with keep
  * as spring_vmm_sync() (sync, else write_out), else paged out as
- * reclamation does.  Returns the first failure; every cache is tried.
- * => no lock held. */
-SPRING__HIDDEN int spring__cache_push_all(spring_vmm_t *vmm, bool keep);
+ * reclamation does; with skip_anon, not those of anonymous memory (caches
+ * whose pager said SPRING_CACHE_ANON).  Returns the first failure; every
+ * cache is tried.  => no lock held. */
+SPRING__HIDDEN int spring__cache_push_all(spring_vmm_t *vmm, bool keep, bool skip_anon);
 SPRING__HIDDEN void spring__cache_destroy_all(spring_vmm_t *vmm);
 /* Destroy a cache whose creation is being undone (no done_with_pager_object). */
 SPRING__HIDDEN void spring__cache_abort(struct vm_cache *c);

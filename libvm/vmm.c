@@ -189,7 +189,7 @@ int spring_vmm_destroy(spring_vmm_t *vmm)
     /* Nothing is lost (§9.2.3): every modified block goes to its pager
      * first, as reclamation does.  Anonymous objects nobody references any
      * more were destroyed by their pagers when the last reference went. */
-    int rc = spring__cache_push_all(vmm, false);
+    int rc = spring__cache_push_all(vmm, false, false);
     if (rc != 0)
         return rc;
     /* Frames fast translations reached wait for a grace period: let the
@@ -286,7 +286,7 @@ int spring_vmm_sync(spring_vmm_t *vmm)
     VM_API_VMM(vmm);
     if (vmm == NULL)
         return SPRING_EINVAL;
-    return spring__cache_push_all(vmm, true);
+    return spring__cache_push_all(vmm, true, false);
 }
 
 int spring_vmm_reclaim_caches(spring_vmm_t *vmm, size_t keep)

@@ -237,6 +237,29 @@ START_TEST(test_swap_partial_unmap)
 }
 END_TEST
 
+/* (3b) A stack whose swap is full and whose memory is all modified
+ * anonymous pages closes: anonymous memory dies with the stack, it is not
+ * written back first (stack.h). */
+START_TEST(test_swap_full_close)
+{
+    char f[256];
+    spring_as_t *as;
+    spring_addr_t a;
+    spring_off_t len;
+    spring_stack_t *s = swap_stack("fullclose", "64KiB", "64KiB", "256KiB", f, sizeof f, &as, &a, &len);
+    size_t p = 0;
+    int rc = 0;
+    for (; p < (size_t)len / PS && (rc = write_page(as, a, 9, p)) == 0; p++)
+        ;
+    ck_assert_msg(rc == SPRING_ENOFRAMES, "page %zu: %s", p, spring_err_name(rc));
+    ck_assert_uint_ge(p, 16 + 16 - 2); /* the pool and the swap are full */
+    spring_swap_stats_t st = swap_stats_at(as, a);
+    ck_assert_uint_eq(st.slots_free, 0);
+    ck_assert_rc(spring_stack_put_as(s, as), 0);
+    ck_assert_rc(spring_stack_close(s), 0);
+}
+END_TEST
+
 /* (3) A full swap: writes fail with SPRING_ENOFRAMES, a page is never lost
  * or read as zero, and once memory is unmapped writes succeed again. */
 START_TEST(test_swap_full)
@@ -454,6 +477,7 @@ int main(void)
     tcase_add_test(t, test_swap_churn);
     tcase_add_test(t, test_swap_partial_unmap);
     tcase_add_test(t, test_swap_full);
+    tcase_add_test(t, test_swap_full_close);
     tcase_add_test(t, test_swap_per_address_space);
     tcase_add_test(t, test_swap_two_files);
     tcase_add_test(t, test_swap_bad_options);

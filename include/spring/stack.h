@@ -148,9 +148,13 @@ SPRING_API const char *spring_stack_name(spring_stack_t *s, const char *what, co
 
 /**
  * @brief Tear a stack down: every modified page is written to its pager
- *        (spring_vmm_sync()), then the address spaces, the memory
+ *        (as spring_vmm_sync() does), then the address spaces, the memory
  *        objects, the pager instances, the VMM (with its swap pagers) and
- *        the plugins go, in that order.
+ *        the plugins go, in that order.  Anonymous memory (the caches
+ *        whose pager says #SPRING_CACHE_ANON: the default anonymous
+ *        objects, the configuration's anonymous objects) is not written
+ *        back: it dies with the stack, so a full swap does not stop a
+ *        close.
  * @param s the stack (consume on success); NULL is ignored (0).
  * @return 0; #SPRING_EBUSY while anything taken from the stack has not
  *   been given back (nothing changes); the code of the failed write-back

@@ -587,8 +587,9 @@ int spring__cache_push_all(spring_vmm_t *vmm, bool keep, bool skip_anon)
     vm_unlock(&vmm->cache_lock);
     int rc = 0;
     for (i = 0; i < n; i++) {
-        int r = skip_anon && v[i]->info.kind == SPRING_CACHE_ANON ? 0
-                                                                   : spring__cache_flush(v[i], 0, ~(v[i]->block_size - 1), keep);
+        int r = 0;
+        if (!skip_anon || v[i]->info.kind != SPRING_CACHE_ANON)
+            r = spring__cache_flush(v[i], 0, ~(v[i]->block_size - 1), keep);
         if (r != 0 && rc == 0)
             rc = r;
         spring__cache_unref(v[i]);

@@ -16,7 +16,8 @@
  *   {"kind": "sequential", "as", "mapping", "access", "io_size", "passes"}
  *   {"kind": "random", "as", "mapping", "count", "io_size", "seed", "write_percent"}
  *   {"kind": "trace", "file"}        one access per line: AS r|w ADDRESS LENGTH
- *   {"kind": "sync"}                 spring_vmm_sync()
+ *   {"kind": "sync"}                 spring_vmm_sync(), then the files of
+ *                                    objects with a "path" option checked
  *
  * Data are checked against a model: a page written by a workload holds a
  * pattern that depends on its object, its page and the number of times it
@@ -27,6 +28,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -198,7 +200,8 @@ struct runner {
     size_t nmaps;
     struct model model;
     uint8_t *buf, *want;
-    uint64_t reads, writes, bytes_read, bytes_written, mismatches, checked_pages;
+    uint64_t reads, writes, bytes_read, bytes_written, mismatches, checked_pages, disk_pages;
+    const json_t *objs;   /* the configuration's objects */
     bool json, progress;
     double t0, last_progress;
     /* --plot: the VMM's counters sampled every SAMPLE_S seconds */
@@ -429,17 +432,23 @@ static void run_random(struct runner *r, size_t i, const json_t *w, bool dry)
 }
 
 /* A trace line: AS r|w ADDRESS LENGTH. */
+/* A path of the configuration: relative paths start from its directory. */
+static void config_relative(const char *file, char *path, size_t n)
+{
+    const char *slash = strrchr(config_path, '/');
+    if (file[0] != '/' && slash)
+        snprintf(path, n, "%.*s/%s", (int)(slash - config_path), config_path, file);
+    else
+        snprintf(path, n, "%s", file);
+}
+
 static void run_trace(struct runner *r, size_t i, const json_t *w, bool dry)
 {
     static const char *const keys[] = {"kind", "file", NULL};
     wkeys(i, w, keys);
     const char *file = wstr(i, w, "file");
     char path[4096];
-    const char *slash = strrchr(config_path, '/');
-    if (file[0] != '/' && slash)
-        snprintf(path, sizeof path, "%.*s/%s", (int)(slash - config_path), config_path, file);
-    else
-        snprintf(path, sizeof path, "%s", file);
+    config_relative(file, path, sizeof path);
     FILE *f = fopen(path, "r");
     if (f == NULL)
         wfail(i, "file: %s: %s", path, strerror(errno));
@@ -496,6 +505,39 @@ static void run_trace(struct runner *r, size_t i, const json_t *w, bool dry)
     fclose(f);
 }
 
+/* After a sync: the file of every object whose options name a "path" (a
+ * file pager's object) holds, in every page the run wrote and the file
+ * still covers, what the run wrote last. */
+static void check_files(struct runner *r)
+{
+    for (size_t k = 0; k < json_array_size(r->objs); k++) {
+        const json_t *o = json_array_get(r->objs, k);
+        const char *file = json_string_value(json_object_get(json_object_get(o, "options"), "path"));
+        if (json_object_get(o, "pager") == NULL || file == NULL)
+            continue;
+        char path[4096];
+        config_relative(file, path, sizeof path);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            die("after sync: object %s: %s: %s", json_string_value(json_object_get(o, "name")), path, strerror(errno));
+        uint32_t id = (uint32_t)(k + 1); /* the model id of the object (collect_maps) */
+        for (size_t j = 0; j < r->model.cap; j++) {
+            uint64_t key = r->model.keys[j];
+            if (key == 0 || (key - 1) >> 40 != id)
+                continue;
+            uint64_t page = (key - 1) & ((1ull << 40) - 1);
+            if (pread(fd, r->buf, r->ps, (off_t)(page * r->ps)) != (ssize_t)r->ps)
+                continue; /* the file no longer covers the page */
+            pattern(r->want, r->ps, id, page, r->model.ver[j]);
+            r->disk_pages++;
+            if (memcmp(r->buf, r->want, r->ps) != 0 && r->mismatches++ < 10)
+                fprintf(stderr, "%s: MISMATCH on disk after sync: %s page %" PRIu64 " (version %u)\n", prog, path,
+                        page, r->model.ver[j]);
+        }
+        close(fd);
+    }
+}
+
 static void run_workloads(struct runner *r, const json_t *ws, bool dry)
 {
     if (ws == NULL)
@@ -521,6 +563,8 @@ static void run_workloads(struct runner *r, const json_t *ws, bool dry)
             int rc = dry ? 0 : spring_vmm_sync(r->vmm);
             if (rc)
                 die("sync: %s (%s)", spring_strerror(rc), spring_last_error());
+            if (!dry)
+                check_files(r);
         } else
             wfail(i, "kind: expected \"sequential\", \"random\", \"trace\" or \"sync\", found \"%s\"", kind);
     }
@@ -646,6 +690,8 @@ static void print_stats(struct runner *r, double secs, const json_t *root)
                                 (json_int_t)vi.page_outs, "write_backs", (json_int_t)vi.write_backs, "zero_fills",
                                 (json_int_t)vi.zero_fills, "reclaims_clean", (json_int_t)vi.reclaims_clean, "scrubs",
                                 (json_int_t)vi.scrubs, "caches", (json_int_t)vi.ncaches);
+        json_object_set_new(json_object_get(doc, "workloads"), "disk_pages_checked",
+                            json_integer((json_int_t)r->disk_pages));
         json_t *ja = json_array();
         for (size_t i = 0; i < json_array_size(ases); i++) {
             const char *an = json_string_value(json_object_get(json_array_get(ases, i), "name"));
@@ -684,9 +730,10 @@ static void print_stats(struct runner *r, double secs, const json_t *root)
         return;
     }
     printf("%s: %s: %.2f s, %" PRIu64 " reads (%" PRIu64 " bytes), %" PRIu64 " writes (%" PRIu64
-           " bytes), %" PRIu64 " pages checked, %" PRIu64 " mismatches\n\n",
-           prog, config_path, secs, r->reads, r->bytes_read, r->writes, r->bytes_written, r->checked_pages,
-           r->mismatches);
+           " bytes), %" PRIu64 " pages checked (%" PRIu64 " of them on disk after a sync), %" PRIu64
+           " mismatches\n\n",
+           prog, config_path, secs, r->reads, r->bytes_read, r->writes, r->bytes_written,
+           r->checked_pages + r->disk_pages, r->disk_pages, r->mismatches);
     printf("VMM %s: %zu frames of %zu bytes (%zu free, %zu caches)\n", spring_vmm_name(r->vmm), vi.nframes,
            vi.page_size, vi.free_frames, vi.ncaches);
     printf("  %-12s %-12s %-12s %-12s %-12s %-12s %-12s\n", "faults", "page_ins", "page_outs", "write_backs",
@@ -783,6 +830,7 @@ static int cmd_run(int argc, char **argv, bool check_only)
     r.nframes = vi.nframes;
     r.buf = malloc(r.ps);
     r.want = malloc(r.ps);
+    r.objs = json_object_get(root, "objects");
     collect_maps(&r, root);
     /* Check the workloads before running any. */
     run_workloads(&r, json_object_get(root, "workloads"), true);

@@ -344,6 +344,45 @@ START_TEST(test_test_pager)
 }
 END_TEST
 
+/* A sync workload checks the files of the objects that name a path: what
+ * the run wrote is on disk.  Two objects of the template pager over one
+ * file (two stores, not coherent) make the file hold one object's pages
+ * but not the other's: a mismatch, exit 1. */
+START_TEST(test_run_checks_files)
+{
+    char dir[] = "/tmp/springvm-rf-XXXXXX", cfg[128], args[256];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(cfg, sizeof cfg, "%s/node.json", dir);
+    for (int two = 0; two < 2; two++) {
+        FILE *f = fopen(cfg, "w");
+        ck_assert_ptr_nonnull(f);
+        fprintf(f, "{\"vmm\": {\"name\": \"n\", \"pool\": \"256KiB\"},\n"
+                   " \"pagers\": [{\"name\": \"p\", \"plugin\": \"skeleton\"}],\n"
+                   " \"objects\": [{\"name\": \"a\", \"pager\": \"p\", \"options\": {\"path\": \"d.bin\", \"size\": \"64KiB\"}},\n"
+                   "             {\"name\": \"b\", \"pager\": \"p\", \"options\": {\"path\": \"d.bin\", \"size\": \"0\"}}],\n"
+                   " \"address_spaces\": [{\"name\": \"x\", \"mappings\": [{\"name\": \"a\", \"object\": \"a\"},\n"
+                   "                                            {\"name\": \"b\", \"object\": \"b\"}]}],\n"
+                   " \"workloads\": [{\"kind\": \"sequential\", \"as\": \"x\", \"mapping\": \"a\", \"access\": \"write\"},\n"
+                   "%s"
+                   "               {\"kind\": \"sync\"}]}\n",
+                two ? "               {\"kind\": \"sequential\", \"as\": \"x\", \"mapping\": \"b\", \"access\": \"write\"},\n"
+                    : "");
+        fclose(f);
+        snprintf(args, sizeof args, "run %s", cfg);
+        int rc = run(args, out, sizeof out, err, sizeof err);
+        if (!two) {
+            ck_assert_msg(rc == 0 && strstr(out, "(16 of them on disk after a sync), 0 mismatches"), "rc %d: %s%s",
+                          rc, out, err);
+        } else {
+            ck_assert_msg(rc == 1 && strstr(err, "MISMATCH on disk after sync: ") && strstr(err, "/d.bin page "),
+                          "rc %d: %s%s", rc, out, err);
+        }
+    }
+    snprintf(args, sizeof args, "rm -rf %s", dir);
+    ck_assert_int_eq(system(args), 0);
+}
+END_TEST
+
 /* The §9.8 random test (test-pager) with the shipped backing stores, at
  * length: the filepager with its file checked after every flush and sync,
  * writes through mappings and through the file interface; the swap plugin
@@ -484,6 +523,7 @@ int main(void)
     tcase_add_test(t, test_plugins);
     tcase_add_test(t, test_new_pager);
     tcase_add_test(t, test_backing_stores);
+    tcase_add_test(t, test_run_checks_files);
     suite_add_tcase(s, t);
     return test_run(s);
 }

@@ -4,6 +4,13 @@
  * pseudo-random test (t/random.c).  It shares no code with libvm/: it only
  * uses the public types and error codes.
  *
+ * The model of what a pager must keep, the part of §9.8 a pager's author
+ * needs, is installed with springvm (springvm/model.c, springvm
+ * test-pager), which runs against any pager or swap plugin.  This one stays
+ * with the tests: it models the VMM itself (regions, rights, locks,
+ * ownership, pager-side calls with forged handles) through test pagers that
+ * only the tests have.
+ *
  * What it models:
  * - per address space, every page: which object maps it (a test pager's
  *   memory object or the default anonymous object), the object offset, the

@@ -316,6 +316,11 @@ START_TEST(test_test_pager)
         ck_assert_msg(rc == 0 && strstr(out, "refused with SPRING_ENOKEEP") && strstr(out, "passed"), "rc %d: %s%s",
                       rc, out, err);
     }
+    /* Without get_length, the object's length is what its bind grants. */
+    rc = run("test-pager rawpager --object size=64KiB --seed 4 --ops 3000", out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0 && strstr(out, "bind shortened the mapping to 65536 bytes") &&
+                      strstr(out, "16 pages of 4096 bytes tested") && strstr(out, "passed"),
+                  "rc %d: %s%s", rc, out, err);
     /* ... and each of its bugs fails: data dropped at page_out, wrong zero
      * flags at page_in, the all-zero indication of page_out ignored. */
     const char *bugs[] = {"drop", "zero_first_byte", "ignore_zero_out"};

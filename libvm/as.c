@@ -258,6 +258,7 @@ int spring_as_new(spring_vmm_t *vmm, const spring_as_options_t *opts, spring_as_
     }
     vm_rwlock_init(&as->lock, VM_RANK_AS);
     vm_mutex_init(&as->free_lock, VM_RANK_AS_FREE);
+    pthread_cond_init(&as->anon_cv, NULL);
     vm_mutex_init(&as->slab_lock, VM_RANK_SLAB);
     spring__slab_init(&as->regions, sizeof(struct vm_region));
     as->free_hint = as->base;
@@ -300,6 +301,7 @@ void spring_as_destroy(spring_as_t *as)
     rt_fini(&as->idx);
     spring__slab_fini(&as->regions);
     vm_mutex_destroy(&as->slab_lock);
+    pthread_cond_destroy(&as->anon_cv);
     vm_mutex_destroy(&as->free_lock);
     vm_rwlock_destroy(&as->lock);
     free(as);
@@ -470,9 +472,16 @@ static int map_internal(spring_as_t *as, spring_mobj_t *mobj, spring_off_t off, 
         as->gen++;
         vm_rwunlock(&as->lock);
         /* Let the pager drop what it stored for the range (the data of an
-         * earlier allocation there). */
-        if (flags & MAP_ANON_DEFAULT)
+         * earlier allocation there), and let the zero_fill_range calls of
+         * unmaps that ran before end, so that none comes after data is
+         * written to this memory. */
+        if (flags & MAP_ANON_DEFAULT) {
             (void)spring__cache_tell_zero(c, coff, blen);
+            vm_lock(&as->free_lock);
+            while (as->anon_telling > 0)
+                vm_cond_wait(&as->anon_cv, &as->free_lock);
+            vm_unlock(&as->free_lock);
+        }
         *length = blen;
         *address = addr;
         notify(as, SPRING_AS_EVENT_MAP, addr, blen, access);
@@ -570,7 +579,8 @@ static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bo
         struct vm_region *dead[UNMAP_CHUNK];
         /* Ranges of the default anonymous object made zero: told to its
          * pager (zero_fill_range) once the lock is dropped, so that it can
-         * free what it stored there (swap slots).  A cache reference each. */
+         * free what it stored there (swap slots); a cache reference each.
+         * Until then anon_telling holds allocations back (see map_internal). */
         struct {
             struct vm_cache *c;
             spring_off_t off, len;
@@ -582,7 +592,7 @@ static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bo
         struct vm_region *r = region_first_after(as, addr), *next;
         for (; r && r->start < end; r = next) {
             next = region_next(as, r);
-            if (ndead == UNMAP_CHUNK) {
+            if (ndead == UNMAP_CHUNK || nzr == UNMAP_CHUNK) {
                 more = true;
                 break;
             }
@@ -654,10 +664,21 @@ static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bo
         }
         if (low < end)
             free_hint_lower(as, low);
+        if (nzr > 0) {
+            vm_lock(&as->free_lock);
+            as->anon_telling++;
+            vm_unlock(&as->free_lock);
+        }
         vm_rwunlock(&as->lock);
-        for (size_t i = 0; i < nzr; i++) {
-            (void)spring__cache_tell_zero(zr[i].c, zr[i].off, zr[i].len); /* a hint: its failure is counted only */
-            spring__cache_unref(zr[i].c);
+        if (nzr > 0) {
+            for (size_t i = 0; i < nzr; i++) {
+                (void)spring__cache_tell_zero(zr[i].c, zr[i].off, zr[i].len); /* a hint: a failure is counted only */
+                spring__cache_unref(zr[i].c);
+            }
+            vm_lock(&as->free_lock);
+            if (--as->anon_telling == 0)
+                pthread_cond_broadcast(&as->anon_cv);
+            vm_unlock(&as->free_lock);
         }
         for (size_t i = 0; i < ndead; i++) {
             struct vm_region *x = dead[i];

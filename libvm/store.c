@@ -654,20 +654,28 @@ static int p_push(void *self, spring_off_t offset, spring_off_t size, spring_own
 }
 
 /* zero_fill_range (anonymous memory only: allocation and unmap): the range
- * reads zero from now on, so it is written as zero pages (write with buf
- * NULL), which lets a store free their space (a swap store its slots), and
- * held data there is dropped.  In pieces of at most 1024 pages, so that a
- * large range needs little memory. */
+ * reads zero from now on.  A store with discard frees its space; data the
+ * helper holds there is dropped either way (the VMM zero-fills the range). */
 static int p_zero_fill_range(void *self, spring_off_t offset, spring_off_t size, spring_ownership_t *own)
 {
+    (void)own;
     struct store_entry *e = self;
-    spring_off_t piece = (spring_off_t)e->page_size * 1024;
+    spring_store_t *st = e->st;
+    const spring_store_ops_t *ops = st->ops;
+    io_shared(st);
+    st_lock(st);
+    uint64_t epoch = ++st->epoch;
+    st_unlock(st);
+    spring_off_t len;
     int rc = 0;
-    for (spring_off_t at = offset; at < offset + size && rc == 0; at += piece) {
-        spring_data_block_t b = {.offset = at, .length = min_off(piece, offset + size - at), .bytes = NULL};
-        spring_data_t d = {.nblocks = 1, .blocks = &b};
-        rc = p_push(self, at, b.length, own, &d);
+    if (ops->version >= 2 && ops->discard != NULL && (rc = store_length(st, &len)) == 0 && offset < len)
+        rc = store_rc(ops->discard(st->impl, offset, min_off(size, len - offset)));
+    if (rc == 0) {
+        st_lock(st);
+        held_drop(st, offset, size, epoch);
+        st_unlock(st);
     }
+    io_done(st);
     return rc;
 }
 

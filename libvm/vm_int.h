@@ -273,6 +273,12 @@ struct spring_as {
     vm_mutex_t free_lock;
     spring_addr_t free_hint;            /* [A + free_lock; A write alone] base or a region end */
     spring_off_t free_hole;             /* [A + free_lock; A write alone] */
+    /* Unmaps of the default anonymous object whose zero_fill_range calls
+     * are still running (after the unmap dropped the lock): an allocation
+     * of the default anonymous object waits for them before it returns,
+     * so that a late call cannot wipe data written to the new memory. */
+    unsigned anon_telling;              /* [free_lock] */
+    pthread_cond_t anon_cv;             /* signalled (free_lock) when anon_telling drops to 0 */
     vm_mutex_t slab_lock;
     struct vm_slab regions;             /* [slab_lock] where its regions come from */
     void *hatctx;                       /* [c] */

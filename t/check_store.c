@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testhooks.h"
 #include "testlib.h"
@@ -1385,6 +1386,178 @@ START_TEST(test_store_concurrent_sync)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* discard: a store serving anonymous memory (an address space's swap   */
+/* pager) frees what it stored for memory that is unmapped.             */
+
+struct astore {
+    mstore_t *ms;
+    atomic_uint n_discard;
+    atomic_llong discarded;   /* bytes, over all calls */
+    atomic_int delay_ms;      /* the next discard sleeps this long first */
+    atomic_bool discarding;   /* a delayed discard is running */
+    spring_off_t last_off, last_len;
+};
+
+static int as_read(void *self, spring_off_t off, void *buf, size_t n)
+{
+    return ms_read(((struct astore *)self)->ms, off, buf, n);
+}
+
+static int as_write(void *self, spring_off_t off, const void *buf, size_t n)
+{
+    return ms_write(((struct astore *)self)->ms, off, buf, n);
+}
+
+static int as_get_length(void *self, spring_off_t *len)
+{
+    return ms_get_length(((struct astore *)self)->ms, len);
+}
+
+static int as_discard(void *self, spring_off_t off, spring_off_t len)
+{
+    struct astore *a = self;
+    int d = atomic_exchange(&a->delay_ms, 0);
+    if (d > 0) {
+        atomic_store(&a->discarding, true);
+        usleep((useconds_t)d * 1000);
+    }
+    pthread_mutex_lock(&a->ms->lock);
+    if (off + len > a->ms->len || len <= 0 || off % PS || len % PS)
+        ms_bad(a->ms, "discard", off, (size_t)len);
+    else
+        memset(a->ms->bytes + off, 0, (size_t)len);
+    a->last_off = off;
+    a->last_len = len;
+    pthread_mutex_unlock(&a->ms->lock);
+    atomic_fetch_add(&a->n_discard, 1);
+    atomic_fetch_add(&a->discarded, (long long)len);
+    if (d > 0)
+        atomic_store(&a->discarding, false);
+    return 0;
+}
+
+static const spring_store_ops_t anon_ops = {
+    .version = SPRING_STORE_OPS_VERSION,
+    .read = as_read,
+    .write = as_write,
+    .get_length = as_get_length,
+    .discard = as_discard,
+};
+
+struct aswap {
+    spring_registry_t *reg;
+    struct astore a;
+    mstore_t *ms;
+};
+
+static int aw_create(void *self, spring_off_t length, spring_mobj_t **out)
+{
+    struct aswap *w = self;
+    /* one object: the address space's default anonymous object */
+    ck_assert_ptr_null(w->ms);
+    w->ms = w->a.ms = ms_new(length);
+    memset(w->ms->bytes, 0, w->ms->cap); /* anonymous memory: zero */
+    spring_store_config_t cfg;
+    spring_store_config_init(&cfg);
+    cfg.registry = w->reg;
+    cfg.kind = SPRING_CACHE_ANON;
+    spring_store_t *st;
+    int rc = spring_store_new(&anon_ops, &w->a, &cfg, &st);
+    if (rc == 0) {
+        rc = spring_store_mobj(st, SPRING_RIGHTS_RWX, out);
+        spring_store_unref(st);
+    }
+    return rc;
+}
+
+static const spring_swap_pager_ops_t aw_ops = {.version = SPRING_SWAP_PAGER_OPS_VERSION, .create_mobj = aw_create};
+
+struct unmapper {
+    spring_as_t *as;
+    spring_addr_t at;
+};
+
+static void *unmap_thread(void *arg)
+{
+    struct unmapper *u = arg;
+    ck_assert_rc(spring_as_unmap(u->as, u->at, PS), 0);
+    return NULL;
+}
+
+/* The store's discard is called for memory allocated and unmapped, with
+ * the range; what it dropped is never read back.  An allocation of the
+ * range an unmap is still telling the store about waits until the store
+ * is told, so that the late discard cannot wipe the new memory's data. */
+START_TEST(test_store_discard)
+{
+    spring_registry_t *reg;
+    spring_vmm_t *vmm = test_vmm("discard", 64, &reg);
+    spring_as_options_t o;
+    spring_as_options_init(&o);
+    o.limit = 256 * PS;
+    spring_as_t *as;
+    ck_assert_rc(spring_as_new(vmm, &o, &as), 0);
+    struct aswap w = {.reg = reg};
+    ck_assert_rc(spring_as_set_swap_pager(as, &aw_ops, &w), 0);
+    spring_off_t len = 2 * PS;
+    spring_addr_t x = SPRING_ANYWHERE;
+    ck_assert_rc(spring_as_allocate_memory(as, &len, &x, SPRING_RIGHTS_RW), 0);
+    ck_assert_ptr_nonnull(w.ms);
+    ck_assert_uint_ge(atomic_load(&w.a.n_discard), 1); /* the allocation's range */
+    ck_assert_int_eq(w.a.last_len, 2 * PS);
+    ck_assert_rc(spring_as_write(as, x, "old", 4), 0);
+    ck_assert_rc(spring_as_flush(as, x, 2 * PS, false), 0);
+    ck_assert(memcmp(w.ms->bytes + w.a.last_off, "old", 4) == 0); /* the store has it */
+    spring_off_t where = w.a.last_off;
+    unsigned before = atomic_load(&w.a.n_discard);
+    ck_assert_rc(spring_as_unmap(as, x + PS, PS), 0); /* part of it: the part's range */
+    ck_assert_uint_eq(atomic_load(&w.a.n_discard), before + 1);
+    ck_assert_int_eq(w.a.last_off, where + PS);
+    ck_assert_int_eq(w.a.last_len, PS);
+    ck_assert(memcmp(w.ms->bytes + where, "old", 4) == 0);
+    /* The race: an unmap whose discard is slow, an allocation of the same
+     * range meanwhile, data written there and paged out. */
+    struct unmapper u = {as, x};
+    atomic_store(&w.a.delay_ms, 300);
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, unmap_thread, &u), 0);
+    while (!atomic_load(&w.a.discarding))
+        usleep(1000);
+    spring_addr_t y = x;
+    len = PS;
+    ck_assert_rc(spring_as_allocate_memory(as, &len, &y, SPRING_RIGHTS_RW), 0);
+    ck_assert_msg(!atomic_load(&w.a.discarding), "the allocation returned while the unmap's discard was running");
+    ck_assert_rc(spring_as_write(as, x, "new data", 9), 0);
+    ck_assert_rc(spring_as_flush(as, x, PS, false), 0);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    char buf[16] = {0};
+    ck_assert_rc(spring_as_read(as, x, buf, 9), 0);
+    ck_assert_str_eq(buf, "new data");
+    ck_assert(memcmp(w.ms->bytes + where, "new data", 9) == 0);
+    /* One unmap over many regions (more than one chunk of them), the first
+     * cut in two: every byte of them is told. */
+    ck_assert_rc(spring_as_unmap(as, x, PS), 0);
+    spring_addr_t r0 = 64 * PS;
+    len = 2 * PS;
+    ck_assert_rc(spring_as_allocate_memory(as, &len, &r0, SPRING_RIGHTS_RW), 0);
+    for (int i = 0; i < 40; i++) {
+        spring_addr_t ri = r0 + (spring_addr_t)(2 + i) * PS;
+        len = PS;
+        ck_assert_rc(spring_as_allocate_memory(as, &len, &ri, SPRING_RIGHTS_RW), 0);
+    }
+    long long told = atomic_load(&w.a.discarded);
+    ck_assert_rc(spring_as_unmap(as, r0 + PS, 41 * PS), 0);
+    ck_assert_int_eq(atomic_load(&w.a.discarded) - told, 41 * PS);
+    ck_assert_msg(!w.ms->bad, "%s", w.ms->why);
+    spring_as_destroy(as);
+    ck_assert_rc(spring_registry_remove_vmm(reg, vmm), 0);
+    ck_assert_rc(spring_vmm_destroy(vmm), 0);
+    spring_registry_destroy(reg);
+    ms_free(w.ms);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("store");
@@ -1404,6 +1577,7 @@ int main(void)
     tcase_add_loop_test(t, test_store_sync_newer_page_out, 0, 2);
     tcase_add_loop_test(t, test_store_release_once, 0, 2);
     tcase_add_loop_test(t, test_store_concurrent_sync, 0, 2);
+    tcase_add_test(t, test_store_discard);
     suite_add_tcase(s, t);
     return test_run(s);
 }

@@ -33,8 +33,8 @@
  * - @b zero_fill_range (a store that serves anonymous memory, such as a
  *   swap pager's: the VMM says a range of the default anonymous object was
  *   made zero, when memory is allocated there and when it is unmapped): the
- *   helper writes the range's pages as zeros (write with @c buf NULL), so
- *   that the store can free the space they took (a swap store its slots).
+ *   helper calls the store's discard, when it has one, so that the store
+ *   can free the space the range took (a swap store its slots).
  *
  * @b The store's length.  Offsets and lengths are bytes; the length need
  * not be a multiple of the page size, and it is asked for (get_length) at
@@ -124,8 +124,9 @@
 extern "C" {
 #endif
 
-/** @brief The version of #spring_store_ops_t this header describes. */
-#define SPRING_STORE_OPS_VERSION 1
+/** @brief The version of #spring_store_ops_t this header describes (2
+ *         added spring_store_ops_t::discard); versions 1 and 2 are accepted. */
+#define SPRING_STORE_OPS_VERSION 2
 
 /**
  * @brief The data operations of a backing store: all a pager made with
@@ -252,6 +253,26 @@ typedef struct spring_store_ops {
      */
     const void *(*query)(void *store, const char *name, int version);
     /* methods above: version 1 */
+    /**
+     * @brief The range now reads zero: the store may free the space it
+     *        takes (optional, version 2; for stores that serve anonymous
+     *        memory, such as a swap pager's).
+     *
+     * The helper calls it when the VMM says a range of the default
+     * anonymous object was made zero (zero_fill_range: memory allocated
+     * there, or unmapped).  After it returns 0, read must return zeros for
+     * the range until it is written again.  Without it the store keeps
+     * what it has: the VMM never reads it back (it zero-fills the range
+     * and writes the zero pages out when it evicts them).
+     * @param store the store.
+     * @param offset where the range starts (page aligned).
+     * @param length its length in bytes (a multiple of the page size),
+     *        clipped to the store's length.
+     * @return 0 or a negative code (the call is a hint: a failure is
+     *   counted in the pager's statistics, nothing else).
+     */
+    int (*discard)(void *store, spring_off_t offset, spring_off_t length);
+    /* methods above: version 2 */
 } spring_store_ops_t;
 
 /** @brief A store made into a pager (reference counted). */

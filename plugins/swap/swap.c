@@ -379,6 +379,50 @@ static int s_write(void *store, spring_off_t offset, const void *buf, size_t len
     return rc;
 }
 
+/* discard (zero_fill_range of anonymous memory): the pages of the range
+ * read zero from now on; their slots go back.  Walks the pages of the
+ * range or the whole page table, whichever is smaller. */
+static int s_discard(void *store, spring_off_t offset, spring_off_t length)
+{
+    struct sw_obj *o = store;
+    struct sw_instance *in = o->in;
+    uint64_t ps = in->page_size, lo = (uint64_t)offset, hi = (uint64_t)(offset + length);
+    uint64_t first = (lo + ps - 1) / ps, end = hi / ps; /* the whole pages */
+    int rc = 0;
+    pthread_mutex_lock(&o->lock);
+    /* Parts of pages at the ends are written zero (the VMM's ranges are
+     * page aligned: only for a caller of the store's own). */
+    uint64_t head_end = (lo / ps + 1) * ps < hi ? (lo / ps + 1) * ps : hi;
+    if (lo % ps != 0)
+        rc = write_piece(o, lo / ps, (size_t)(lo % ps), NULL, (size_t)(head_end - lo));
+    if (rc == 0 && hi % ps != 0 && hi / ps >= first)
+        rc = write_piece(o, hi / ps, 0, NULL, (size_t)(hi % ps));
+    pthread_mutex_lock(&in->lock);
+    if (end > first && end - first <= o->pt.n) {
+        for (uint64_t p = first; p < end; p++) {
+            sw_slot_t x = pt_get(&o->pt, p);
+            if (x != 0) {
+                pt_del(&o->pt, p);
+                slot_give(in, x);
+            }
+        }
+    } else if (end > first) {
+        for (size_t i = 0; i < o->pt.cap;) {
+            /* pt_del may move a later entry into i: look at i again */
+            if (o->pt.vals[i] != 0 && o->pt.keys[i] >= first && o->pt.keys[i] < end) {
+                sw_slot_t x = o->pt.vals[i];
+                pt_del(&o->pt, o->pt.keys[i]);
+                slot_give(in, x);
+            } else {
+                i++;
+            }
+        }
+    }
+    pthread_mutex_unlock(&in->lock);
+    pthread_mutex_unlock(&o->lock);
+    return rc;
+}
+
 static int s_get_length(void *store, spring_off_t *length)
 {
     *length = ((struct sw_obj *)store)->length;
@@ -423,6 +467,7 @@ static const spring_store_ops_t swap_store_ops = {
     .get_length = s_get_length,
     .release = s_release,
     .query = s_query,
+    .discard = s_discard,
 };
 
 static int x_stats(spring_mobj_t *m, spring_swap_stats_t *out)

@@ -315,7 +315,7 @@ START_TEST(test_filepager_permission_denied)
     ck_assert_int_eq(chmod(dir, 0755), 0);
     spring_plugin_lib_t *lib;
     ck_assert_rc(spring_plugin_load("filepager", NULL, SPRING_PLUGIN_PAGER, &lib), 0);
-    char plugdir[160], cmd[512];
+    char plugdir[160], cmd[1024];
     snprintf(plugdir, sizeof plugdir, "%s/plugins", dir);
     snprintf(cmd, sizeof cmd, "mkdir -m 755 '%s' && cp '%s' '%s/' && chmod 755 '%s/filepager.so'", plugdir,
              spring_plugin_path(lib), plugdir, plugdir);

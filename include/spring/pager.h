@@ -162,7 +162,10 @@ typedef struct spring_pager_ops {
      *        of the default anonymous object zero, when
      *        spring_as_allocate_memory() maps it and when it is unmapped.
      *        It is a hint: the VMM has already made the range zero in the
-     *        cache, and a failure does not fail the mapping call.
+     *        cache, and a failure does not fail the mapping call.  The call
+     *        for an unmap comes after the unmap dropped its locks, but
+     *        before any later allocation of the range returns, so no data
+     *        written to the range afterwards reaches the pager before it.
      * @param self the pager object.
      * @param offset cache offset.
      * @param size bytes.

@@ -388,8 +388,12 @@ static void find_build_tree(void)
 {
     Dl_info info;
     char lib[PATH_MAX], tree[PATH_MAX];
-    if (dladdr((void *)spring_plugin_load, &info) != 0 && info.dli_fname != NULL &&
-        realpath(info.dli_fname, lib) != NULL && realpath(SPRING_BUILDDIR, tree) != NULL) {
+    if (dladdr((void *)spring_plugin_load, &info) == 0 || info.dli_fname == NULL)
+        return;
+    /* A library linked into the program statically: dladdr names the
+     * program as it was started (maybe a bare name); ask the kernel. */
+    const char *self = strchr(info.dli_fname, '/') != NULL ? info.dli_fname : "/proc/self/exe";
+    if (realpath(self, lib) != NULL && realpath(SPRING_BUILDDIR, tree) != NULL) {
         size_t n = strlen(tree);
         in_build_tree = strncmp(lib, tree, n) == 0 && lib[n] == '/';
     }

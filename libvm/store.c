@@ -1093,6 +1093,14 @@ static void teardown(spring_store_t *st)
     size_t n = 0;
     if (snapshot(st, &c, &n) != 0)
         return; /* the caches stay with their VMMs, which page their data out */
+    if (st->info.kind == SPRING_CACHE_ANON) {
+        /* Anonymous memory nobody can map any more: nobody can read its
+         * data again, so none is written (a swap store would only fill). */
+        for (size_t i = 0; i < n; i++)
+            (void)spring_cache_destroy(c[i].cache);
+        free(c);
+        return;
+    }
     int *ok = calloc(n ? n : 1, sizeof *ok);
     for (size_t i = 0; ok != NULL && i < n; i++)
         ok[i] = take(st, &c[i], true, 0, SPRING_SIZE_ALL, SPRING_SIZE_ALL) == 0;

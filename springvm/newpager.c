@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <spring/spring.h>
+
 #include "template.h"
 #include "testpager.h"
 
@@ -50,8 +52,14 @@ static int write_file(const char *dir, const char *file, const char *text)
     }
     FILE *f = fopen(path, "wx");
     size_t len = strlen(text);
-    if (f == NULL || fwrite(text, 1, len, f) != len || fclose(f) != 0) {
-        fprintf(stderr, "springvm new-pager: %s: %s\n", path, strerror(errno));
+    bool ok = f != NULL && fwrite(text, 1, len, f) == len;
+    int e = errno;
+    if (f != NULL && fclose(f) != 0 && ok) {
+        ok = false;
+        e = errno;
+    }
+    if (!ok) {
+        fprintf(stderr, "springvm new-pager: %s: %s\n", path, strerror(e));
         return 2;
     }
     printf("springvm new-pager: wrote %s\n", path);
@@ -82,6 +90,16 @@ int springvm_new_pager(int argc, char **argv)
                 "springvm new-pager: %s: the plugin's name must be a C identifier of at most 64 characters "
                 "(letters, digits, _; not starting with a digit)\n",
                 name);
+        free(dir);
+        return 2;
+    }
+    /* A name the search path already has: its `make install` would put
+     * the new plugin over that one (or be shadowed by it). */
+    spring_plugin_lib_t *lib = NULL;
+    if (spring_plugin_load(name, NULL, SPRING_PLUGIN_ANY, &lib) == 0 || strcmp(name, "soft") == 0) {
+        fprintf(stderr, "springvm new-pager: %s: a plugin of that name exists already, %s: choose another name\n",
+                name, lib ? spring_plugin_path(lib) : "(built in)");
+        spring_plugin_unref(lib);
         free(dir);
         return 2;
     }

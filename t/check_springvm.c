@@ -502,6 +502,13 @@ START_TEST(test_new_pager)
         ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 2);
         ck_assert_msg(strstr(err, "the plugin's name must be a C identifier"), "%s: %s", bad[i], err);
     }
+    /* A name the search path has: swap (a shipped plugin), soft (built in). */
+    snprintf(args, sizeof args, "new-pager %s/swap", dir);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "swap: a plugin of that name exists already, ") && strstr(err, "swap.so"), "%s", err);
+    snprintf(args, sizeof args, "new-pager %s/soft", dir);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "soft: a plugin of that name exists already, (built in)"), "%s", err);
     ck_assert_int_eq(run("new-pager", out, sizeof out, err, sizeof err), 2);
     ck_assert_msg(strstr(err, "expected one argument"), "%s", err);
     ck_assert_int_eq(run("new-pager a b", out, sizeof out, err, sizeof err), 2);

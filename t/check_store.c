@@ -1550,6 +1550,30 @@ START_TEST(test_store_discard)
     ck_assert_rc(spring_as_unmap(as, r0 + PS, 41 * PS), 0);
     ck_assert_int_eq(atomic_load(&w.a.discarded) - told, 41 * PS);
     ck_assert_msg(!w.ms->bad, "%s", w.ms->why);
+    /* The last reference to a store of anonymous memory goes while its
+     * cache holds modified pages: they are not written to the store (a
+     * store of data would get them). */
+    for (int kind = 0; kind < 2; kind++) {
+        mstore_t *ms = ms_new(8 * PS);
+        spring_store_config_t cfg;
+        spring_store_config_init(&cfg);
+        cfg.registry = reg;
+        cfg.kind = kind ? SPRING_CACHE_ANON : SPRING_CACHE_DATA;
+        spring_store_t *st;
+        spring_mobj_t *m;
+        ck_assert_rc(spring_store_new(&min_ops, ms, &cfg, &st), 0);
+        ck_assert_rc(spring_store_mobj(st, SPRING_RIGHTS_RW, &m), 0);
+        spring_addr_t z = SPRING_ANYWHERE;
+        len = 3 * PS;
+        ck_assert_rc(spring_as_map(as, m, 0, &len, &z, SPRING_RIGHTS_RW), 0);
+        for (int i = 0; i < 3; i++)
+            ck_assert_rc(spring_as_write(as, z + (spring_addr_t)i * PS, "dirty", 6), 0);
+        ck_assert_rc(spring_as_unmap(as, z, len), 0);
+        spring_mobj_unref(m);
+        spring_store_unref(st);
+        ck_assert_uint_eq(ms->n_write, (kind ? 0u : 3u));
+        ms_free(ms);
+    }
     spring_as_destroy(as);
     ck_assert_rc(spring_registry_remove_vmm(reg, vmm), 0);
     ck_assert_rc(spring_vmm_destroy(vmm), 0);

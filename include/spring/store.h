@@ -91,7 +91,9 @@
  * creator's and every view), the helper writes every cache's modified data
  * to the store and destroys the caches; a cache it cannot take the data
  * back from (#SPRING_ENOMEM) is left to its VMM, whose reclamation pages
- * the data out, and release waits for it.  While the creator holds a
+ * the data out, and release waits for it.  A store of anonymous memory
+ * (spring_store_config_t::kind #SPRING_CACHE_ANON) is not written then:
+ * nobody can read its data again; its caches are destroyed.  While the creator holds a
  * reference, caches outlive the views (as the configuration's
  * keep_unattached says), so that a view made later finds the pages cached.
  *

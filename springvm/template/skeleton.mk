@@ -5,8 +5,10 @@
 #   make run        runs the stack of skeleton.json (springvm run)
 #   make install    copies it into springvm's plugin directory
 PKG_CONFIG ?= pkg-config
+ifneq ($(filter-out clean,$(or $(MAKECMDGOALS),all)),)
 ifneq ($(shell $(PKG_CONFIG) --exists springvm && echo yes),yes)
 $(error pkg-config finds no springvm: install springvm, or set PKG_CONFIG_PATH to the directory of its springvm.pc)
+endif
 endif
 SPRINGVM ?= $(shell $(PKG_CONFIG) --variable=bindir springvm)/springvm
 PLUGINDIR ?= $(shell $(PKG_CONFIG) --variable=plugindir springvm)

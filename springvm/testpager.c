@@ -37,6 +37,7 @@
 #include "testpager.h"
 
 #define LOG_KEEP 64
+#define ANON_PAGES 64
 
 struct tp {
     spring_vmm_t *vmm;
@@ -56,6 +57,14 @@ struct tp {
     uint64_t seed, x;
     char log[LOG_KEEP][160];
     uint64_t nops;
+    /* A swap plugin also serves an address space's default anonymous
+     * memory: allocations and unmaps in a window of ANON_PAGES pages. */
+    spring_as_t *anon_as;
+    spring_addr_t anon_base;
+    size_t anon_pages;        /* the window: ANON_PAGES, or fewer for a small swap */
+    model_t amd;
+    uint8_t amapped[64];
+    uint64_t anon_ops;
     uint64_t writes, reads, file_ops, flushes, syncs, rebinds, nokeep, disk_checks;
     uint64_t protocol, failures, mismatches;
 };
@@ -275,9 +284,74 @@ static void fill(struct tp *t, uint8_t *p, size_t len, int kind)
         p[i] = (uint8_t)rnd(t);
 }
 
+/* An operation on the default anonymous memory of t->anon_as (a swap
+ * plugin's): allocate a free run of the window (it reads zero), unmap a
+ * run (the pager is told it is zero: a swap frees its slots), write or
+ * read a page (an unmapped one: SPRING_ENOTMAPPED). */
+static void anon_step(struct tp *t, uint64_t r)
+{
+    size_t p = (size_t)((r >> 8) % t->anon_pages), n = 1 + (size_t)((r >> 20) % 8);
+    if (p + n > t->anon_pages)
+        n = t->anon_pages - p;
+    spring_addr_t at = t->anon_base + (spring_addr_t)p * t->ps;
+    unsigned what = (unsigned)((r >> 32) % 5);
+    int rc;
+    t->anon_ops++;
+    if (what == 0) {
+        for (size_t i = 0; i < n; i++)
+            if (t->amapped[p + i])
+                return; /* not free: another time */
+        logop(t, "anonymous memory: allocate pages %zu..%zu", p, p + n - 1);
+        spring_off_t len = (spring_off_t)(n * t->ps);
+        rc = spring_as_allocate_memory(t->anon_as, &len, &at, SPRING_RIGHTS_RW);
+        if (check_rc(t, rc, "allocate_memory")) {
+            memset(t->buf, 0, t->ps);
+            for (size_t i = 0; i < n; i++) {
+                model_write(&t->amd, (uint64_t)(p + i) * t->ps, t->buf, t->ps);
+                t->amapped[p + i] = 1;
+            }
+        }
+    } else if (what == 4) { /* out to the swap, so that the next access pages in */
+        size_t k = 0;
+        while (k < n && t->amapped[p + k])
+            k++;
+        if (k == 0)
+            return;
+        logop(t, "anonymous memory: flush pages %zu..%zu", p, p + k - 1);
+        (void)check_rc(t, spring_as_flush(t->anon_as, at, (spring_off_t)(k * t->ps), false), "flush");
+    } else if (what == 1) {
+        logop(t, "anonymous memory: unmap pages %zu..%zu", p, p + n - 1);
+        if (check_rc(t, spring_as_unmap(t->anon_as, at, (spring_off_t)(n * t->ps)), "unmap"))
+            memset(t->amapped + p, 0, n);
+    } else {
+        bool w = what == 2;
+        if (w)
+            fill(t, t->buf, t->ps, (int)(r >> 60) % 3);
+        logop(t, "anonymous memory: %s page %zu%s", w ? "write" : "read", p, t->amapped[p] ? "" : " (not mapped)");
+        rc = w ? spring_as_write(t->anon_as, at, t->buf, t->ps) : spring_as_read(t->anon_as, at, t->buf2, t->ps);
+        if (!t->amapped[p]) {
+            if (rc != SPRING_ENOTMAPPED) {
+                t->failures++;
+                fprintf(stderr, "springvm test-pager: an access to unmapped anonymous memory returned %s, expected "
+                                "SPRING_ENOTMAPPED\n", spring_err_name(rc));
+            }
+        } else if (check_rc(t, rc, w ? "write to anonymous memory" : "read of anonymous memory")) {
+            model_diff_t d;
+            if (w)
+                model_write(&t->amd, (uint64_t)p * t->ps, t->buf, t->ps);
+            else if (!model_check(&t->amd, (uint64_t)p * t->ps, t->buf2, t->ps, &d))
+                mismatch(t, &d, "the anonymous memory of an address space");
+        }
+    }
+}
+
 static void step(struct tp *t)
 {
     uint64_t r = rnd(t);
+    if (t->anon_as && r % 4 == 0) {
+        anon_step(t, rnd(t));
+        return;
+    }
     size_t p = (size_t)((r >> 8) % t->npages);
     int m = (int)((r >> 40) & 1);
     unsigned op = (unsigned)(r % 100);
@@ -500,10 +574,14 @@ int springvm_test_pager(int argc, char **argv)
          * taken for a failure. */
         const spring_swap_iface_t *sw = spring_mobj_query(t.m, SPRING_SWAP_INTERFACE, SPRING_SWAP_INTERFACE_VERSION);
         spring_swap_stats_t ss;
-        if (sw && sw->stats(t.m, &ss) == 0 && ss.slots_free < pages) {
-            pages = ss.slots_free;
-            printf("springvm test-pager: the swap has %" PRIu64 " free slots: the object is made that long\n",
-                   (uint64_t)ss.slots_free);
+        t.anon_pages = ANON_PAGES;
+        if (sw && sw->stats(t.m, &ss) == 0 && ss.slots_free < pages + ANON_PAGES) {
+            /* (room for the window too: a quarter of the swap at most) */
+            t.anon_pages = ss.slots_free / 4 < ANON_PAGES ? (size_t)(ss.slots_free / 4) : ANON_PAGES;
+            pages = ss.slots_free - t.anon_pages;
+            printf("springvm test-pager: the swap has %" PRIu64 " free slots: the object is made %" PRIu64
+                   " pages long (%zu more for anonymous memory)\n",
+                   (uint64_t)ss.slots_free, pages, t.anon_pages);
             spring_mobj_unref(t.m);
             t.m = NULL;
             if (pages == 0 ||
@@ -583,6 +661,20 @@ int springvm_test_pager(int argc, char **argv)
         }
         model_learn_store(&t.md, t.disk);
     }
+    if (swap && t.anon_pages > 0) {
+        /* The default anonymous memory of an address space comes from the
+         * plugin too (the VMM's only permanent swap pager): a window of
+         * anon_pages pages where memory is allocated and unmapped. */
+        spring_off_t wl = (spring_off_t)(t.anon_pages * t.ps);
+        t.anon_base = SPRING_ANYWHERE;
+        if ((rc = spring_as_new(t.vmm, NULL, &t.anon_as)) != 0 ||
+            (rc = spring_as_allocate_memory(t.anon_as, &wl, &t.anon_base, SPRING_RIGHTS_RW)) != 0 ||
+            (rc = spring_as_unmap(t.anon_as, t.anon_base, wl)) != 0 || model_init(&t.amd, t.ps, t.anon_pages) != 0) {
+            fprintf(stderr, "springvm test-pager: anonymous memory: %s (%s)\n", spring_strerror(rc),
+                    spring_last_error());
+            goto setup_failed;
+        }
+    }
     for (uint64_t i = 0; i < ops && !failed(&t); i++)
         step(&t);
     /* The end: everything written back, the cache dropped, every page
@@ -609,6 +701,9 @@ int springvm_test_pager(int argc, char **argv)
     if (spring_registry_lookup(t.reg, cfg.name, NULL, &vo) == 0 && spring_vmm_get_vm_info(vo, &vi_end) == 0)
         printf("springvm test-pager: the pager was called %" PRIu64 " times to page in and %" PRIu64
                " times to page out\n", vi_end.page_ins, vi_end.page_outs);
+    if (t.anon_as)
+        printf("springvm test-pager: %" PRIu64 " operations on an address space's anonymous memory (allocate, flush, "
+               "unmap, write, read)\n", t.anon_ops);
     if (!t.view)
         printf("springvm test-pager: the object offers no read-only view (spring.view): not tested\n");
     if (!t.fi)
@@ -627,6 +722,8 @@ setup_failed: /* status 2 when the set-up failed */
     for (int i = 0; i < 2; i++)
         spring_as_destroy(t.as[i]);
     spring_as_destroy(t.ro_as);
+    spring_as_destroy(t.anon_as);
+    model_fini(&t.amd);
     spring_mobj_unref(t.view);
     spring_mobj_unref(t.m);
     if (inst && d->pager->instance_stop)

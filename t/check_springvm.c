@@ -59,6 +59,20 @@ static int run(const char *args, char *out, size_t nout, char *err, size_t nerr)
 
 static char out[1 << 16], err[1 << 16];
 
+/* A new file (path: a mkstemp template) of n blocks of 64 KiB, byte i of
+ * each block (i * mul + 1). */
+static void pattern_file(char *path, int n, unsigned mul)
+{
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    static char block[65536];
+    for (size_t i = 0; i < sizeof block; i++)
+        block[i] = (char)(i * mul + 1);
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(write(fd, block, sizeof block), (int)sizeof block);
+    close(fd);
+}
+
 START_TEST(test_run_default)
 {
     int rc = run("run " SRCDIR "/examples/default.json", out, sizeof out, err, sizeof err);
@@ -261,14 +275,8 @@ START_TEST(test_test_pager)
     ck_assert_msg(strstr(err, "MISMATCH") && strstr(err, "the last"), "%s", err);
     /* Files, through the filepager plugin. */
     char path[] = "/tmp/springvm-tp-XXXXXX";
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    static char block[65536];
-    for (size_t i = 0; i < sizeof block; i++)
-        block[i] = (char)(i * 13 + 1);
-    for (int i = 0; i < 8; i++)
-        ck_assert_int_eq(write(fd, block, sizeof block), (int)sizeof block);
-    close(fd);
+    pattern_file(path, 8, 13);
+    int fd;
     char args[256];
     snprintf(args, sizeof args, "test-pager filepager --object path=%s --seed 9 --ops 3000", path);
     rc = run(args, out, sizeof out, err, sizeof err);
@@ -404,14 +412,8 @@ END_TEST
 START_TEST(test_backing_stores)
 {
     char path[] = "/tmp/springvm-bs-XXXXXX", args[512];
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    static char block[65536];
-    for (size_t i = 0; i < sizeof block; i++)
-        block[i] = (char)(i * 29 + 5);
-    for (int i = 0; i < 16; i++)
-        ck_assert_int_eq(write(fd, block, sizeof block), (int)sizeof block);
-    close(fd);
+    pattern_file(path, 16, 29);
+    int fd;
     for (int seed = 21; seed <= 23; seed++) {
         snprintf(args, sizeof args, "test-pager filepager --object path=%s --file %s --seed %d --ops 15000", path,
                  path, seed);

@@ -4,6 +4,10 @@
  * the whole pager protocol.  The plugin supplies the file's I/O (first
  * part) and says how to make memory objects from options (second part).
  *
+ * Each memory object is a store of its own: two objects of one file have
+ * two caches, which are not coherent (a pager that shares one store per
+ * file, as the filepager plugin does, keeps them so).
+ *
  * Made by `springvm new-pager skeleton`.  `make` builds it, `make test`
  * runs springvm test-pager on it, `make run` runs the stack of
  * skeleton.json (a file of its own mapped and paged through it), and

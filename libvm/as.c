@@ -308,6 +308,61 @@ void spring_as_destroy(spring_as_t *as)
 }
 
 /* ------------------------------------------------------------------ */
+/* zero_fill_range calls of the default anonymous object on their way.  */
+
+/* Enter tells [0, n) in the list.  => as->lock held (so that no range in
+ * them is mapped again before they are in). */
+static void tells_enter(spring_as_t *as, struct vm_tell *t, size_t n)
+{
+    pthread_t self = pthread_self();
+    vm_lock(&as->free_lock);
+    for (size_t i = 0; i < n; i++) {
+        t[i].owner = self;
+        t[i].next = as->tells;
+        as->tells = &t[i];
+    }
+    vm_unlock(&as->free_lock);
+}
+
+/* Make the calls of tells [0, n), then take them off the list (and drop
+ * their cache references).  => no lock held. */
+static void tells_make(spring_as_t *as, struct vm_tell *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) /* a hint: a failure is counted only */
+        (void)spring__cache_tell_zero(t[i].c, t[i].off, t[i].end - t[i].off);
+    vm_lock(&as->free_lock);
+    for (size_t i = 0; i < n; i++)
+        for (struct vm_tell **pp = &as->tells; *pp != NULL; pp = &(*pp)->next)
+            if (*pp == &t[i]) {
+                *pp = t[i].next;
+                break;
+            }
+    pthread_cond_broadcast(&as->anon_cv);
+    vm_unlock(&as->free_lock);
+    for (size_t i = 0; i < n; i++)
+        spring__cache_unref(t[i].c);
+}
+
+/* Wait until no call on its way overlaps [off, end) of cache c, but for
+ * the calling thread's own (a pager's zero_fill_range that allocates in
+ * this space, maybe the very range it is told about, must not wait for
+ * itself).  => no lock held. */
+static void tells_wait(spring_as_t *as, struct vm_cache *c, spring_off_t off, spring_off_t end)
+{
+    pthread_t self = pthread_self();
+    vm_lock(&as->free_lock);
+    for (;;) {
+        const struct vm_tell *t = as->tells;
+        while (t != NULL && !(t->c == c && t->off < end && off < t->end && !pthread_equal(t->owner, self)))
+            t = t->next;
+        if (t == NULL)
+            break;
+        vm_cond_wait(&as->anon_cv, &as->free_lock);
+    }
+    vm_unlock(&as->free_lock);
+}
+
+/* ------------------------------------------------------------------ */
 /* Mapping.                                                             */
 
 /* The lowest free range of len bytes (first fit), or SPRING_ENOSPC.  The
@@ -470,17 +525,21 @@ static int map_internal(spring_as_t *as, spring_mobj_t *mobj, spring_off_t off, 
         as->nregions++;
         as->mapped += blen;
         as->gen++;
-        vm_rwunlock(&as->lock);
         /* Let the pager drop what it stored for the range (the data of an
-         * earlier allocation there), and let the zero_fill_range calls of
-         * unmaps that ran before end, so that none comes after data is
-         * written to this memory. */
+         * earlier allocation there), then let the calls on their way that
+         * overlap the range end (an unmap's, or an allocation's that this
+         * range was unmapped from meanwhile), so that none comes after
+         * data is written to this memory.  Only those: a pager's
+         * zero_fill_range may itself allocate elsewhere in this space. */
+        struct vm_tell me = {.c = c, .off = coff, .end = coff + blen};
         if (flags & MAP_ANON_DEFAULT) {
-            (void)spring__cache_tell_zero(c, coff, blen);
-            vm_lock(&as->free_lock);
-            while (as->anon_telling > 0)
-                vm_cond_wait(&as->anon_cv, &as->free_lock);
-            vm_unlock(&as->free_lock);
+            spring__cache_ref(c);
+            tells_enter(as, &me, 1);
+        }
+        vm_rwunlock(&as->lock);
+        if (flags & MAP_ANON_DEFAULT) {
+            tells_make(as, &me, 1);
+            tells_wait(as, c, coff, coff + blen);
         }
         *length = blen;
         *address = addr;
@@ -580,11 +639,9 @@ static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bo
         /* Ranges of the default anonymous object made zero: told to its
          * pager (zero_fill_range) once the lock is dropped, so that it can
          * free what it stored there (swap slots); a cache reference each.
-         * Until then anon_telling holds allocations back (see map_internal). */
-        struct {
-            struct vm_cache *c;
-            spring_off_t off, len;
-        } zr[UNMAP_CHUNK];
+         * Until then an allocation of an overlapping range waits for them
+         * (tells_wait). */
+        struct vm_tell zr[UNMAP_CHUNK];
         size_t ndead = 0, nzr = 0, need = 0;
         bool more = false;
         spring_addr_t low = end; /* the lowest address this chunk frees */
@@ -618,7 +675,8 @@ static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bo
                 spring__cache_ref(r->cache);
                 zr[nzr].c = r->cache;
                 zr[nzr].off = r->cache_off + (s - r->start);
-                zr[nzr++].len = e - s;
+                zr[nzr].end = zr[nzr].off + (e - s);
+                nzr++;
             }
             as->mapped -= e - s;
             changed = true;
@@ -664,22 +722,11 @@ static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bo
         }
         if (low < end)
             free_hint_lower(as, low);
-        if (nzr > 0) {
-            vm_lock(&as->free_lock);
-            as->anon_telling++;
-            vm_unlock(&as->free_lock);
-        }
+        if (nzr > 0)
+            tells_enter(as, zr, nzr);
         vm_rwunlock(&as->lock);
-        if (nzr > 0) {
-            for (size_t i = 0; i < nzr; i++) {
-                (void)spring__cache_tell_zero(zr[i].c, zr[i].off, zr[i].len); /* a hint: a failure is counted only */
-                spring__cache_unref(zr[i].c);
-            }
-            vm_lock(&as->free_lock);
-            if (--as->anon_telling == 0)
-                pthread_cond_broadcast(&as->anon_cv);
-            vm_unlock(&as->free_lock);
-        }
+        if (nzr > 0)
+            tells_make(as, zr, nzr);
         for (size_t i = 0; i < ndead; i++) {
             struct vm_region *x = dead[i];
             spring__cache_detach(x->cache);

@@ -256,6 +256,15 @@ struct vm_region {
     struct vm_subregion sub1;  /* [A] the one run of a region that never had more */
 };
 
+/* A zero_fill_range call of the default anonymous object on its way
+ * (as.c: spring_as.tells). */
+struct vm_tell {
+    struct vm_cache *c;
+    spring_off_t off, end;
+    pthread_t owner;   /* the thread that makes the call */
+    struct vm_tell *next;
+};
+
 struct spring_as {
     spring_vmm_t *vmm;                  /* [c] */
     unsigned page_shift;                /* [c] vmm->page_shift, at hand for the fast path */
@@ -273,12 +282,13 @@ struct spring_as {
     vm_mutex_t free_lock;
     spring_addr_t free_hint;            /* [A + free_lock; A write alone] base or a region end */
     spring_off_t free_hole;             /* [A + free_lock; A write alone] */
-    /* Unmaps of the default anonymous object whose zero_fill_range calls
-     * are still running (after the unmap dropped the lock): an allocation
-     * of the default anonymous object waits for them before it returns,
-     * so that a late call cannot wipe data written to the new memory. */
-    unsigned anon_telling;              /* [free_lock] */
-    pthread_cond_t anon_cv;             /* signalled (free_lock) when anon_telling drops to 0 */
+    /* Ranges of the default anonymous object whose zero_fill_range call
+     * is still to come or running (unmaps and allocations make it after
+     * dropping the lock): an allocation waits for those that overlap its
+     * own range before it returns, so that a late call cannot wipe data
+     * written to the new memory. */
+    struct vm_tell *tells;              /* [free_lock] */
+    pthread_cond_t anon_cv;             /* signalled (free_lock) when tells leave the list */
     vm_mutex_t slab_lock;
     struct vm_slab regions;             /* [slab_lock] where its regions come from */
     void *hatctx;                       /* [c] */

@@ -166,6 +166,8 @@ typedef struct spring_pager_ops {
      *        for an unmap comes after the unmap dropped its locks, but
      *        before any later allocation of the range returns, so no data
      *        written to the range afterwards reaches the pager before it.
+     *        (So the method may allocate memory in that address space
+     *        itself, but must not wait for another thread that does.)
      * @param self the pager object.
      * @param offset cache offset.
      * @param size bytes.

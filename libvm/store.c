@@ -610,6 +610,17 @@ out:
     return rc;
 }
 
+/* Start a call that puts data in the store (io_done ends it): its epoch,
+ * newer than every held unit, so that the call can drop what it replaces. */
+static uint64_t io_begin_write(spring_store_t *st)
+{
+    io_shared(st);
+    st_lock(st);
+    uint64_t epoch = ++st->epoch;
+    st_unlock(st);
+    return epoch;
+}
+
 /* page_out, write_out and sync: write the pages to the store (the VMM
  * drops or keeps them as the call says). */
 static int p_push(void *self, spring_off_t offset, spring_off_t size, spring_ownership_t *own,
@@ -631,10 +642,7 @@ static int p_push(void *self, spring_off_t offset, spring_off_t size, spring_own
         for (spring_off_t at = 0; at + ps <= b->length; at += ps, i++)
             p[i] = (struct pg){b->offset + at, b->bytes ? (const uint8_t *)b->bytes + at : NULL, ps};
     }
-    io_shared(st);
-    st_lock(st);
-    uint64_t epoch = ++st->epoch;
-    st_unlock(st);
+    uint64_t epoch = io_begin_write(st);
     spring_off_t len;
     size_t done = 0;
     int rc = store_length(st, &len);
@@ -662,10 +670,7 @@ static int p_zero_fill_range(void *self, spring_off_t offset, spring_off_t size,
     struct store_entry *e = self;
     spring_store_t *st = e->st;
     const spring_store_ops_t *ops = st->ops;
-    io_shared(st);
-    st_lock(st);
-    uint64_t epoch = ++st->epoch;
-    st_unlock(st);
+    uint64_t epoch = io_begin_write(st);
     spring_off_t len;
     int rc = 0;
     if (ops->version >= 2 && ops->discard != NULL && (rc = store_length(st, &len)) == 0 && offset < len)

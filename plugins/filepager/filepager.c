@@ -114,36 +114,15 @@ static bool injected(struct fp_file *f, const char *what, const spring_off_t *of
     return true;
 }
 
+static int vec_io(struct fp_file *f, bool write, spring_off_t offset, void *const *pages, size_t npages,
+                  size_t page_size);
+
 static int s_read_pages(void *store, spring_off_t offset, void *const *pages, size_t npages, size_t page_size)
 {
     struct fp_file *f = store;
     if (injected(f, "read", &offset))
         return SPRING_EIO;
-    struct iovec iov[64];
-    size_t done = 0;
-    while (done < npages) {
-        size_t n = npages - done < 64 ? npages - done : 64;
-        for (size_t i = 0; i < n; i++)
-            iov[i] = (struct iovec){pages[done + i], page_size};
-        off_t at = (off_t)offset + (off_t)(done * page_size);
-        ssize_t r = preadv(f->fd, iov, (int)n, at);
-        if (r < 0) {
-            int e = errno;
-            spring_set_last_error("%s: read at %lld: %s", f->path, (long long)at, strerror(e));
-            return io_code(e);
-        }
-        if ((size_t)r < n * page_size) {
-            /* The end of the file: the helper asks only below the length,
-             * so a short read means the file shrank behind our back. */
-            for (size_t i = 0; i < n; i++) {
-                size_t have = (size_t)r > i * page_size ? (size_t)r - i * page_size : 0;
-                if (have < page_size)
-                    memset((char *)pages[done + i] + have, 0, page_size - have);
-            }
-        }
-        done += n;
-    }
-    return 0;
+    return vec_io(f, false, offset, pages, npages, page_size);
 }
 
 static int s_read(void *store, spring_off_t offset, void *buf, size_t length)
@@ -206,36 +185,48 @@ static int s_write(void *store, spring_off_t offset, const void *buf, size_t len
     return 0;
 }
 
-static int s_write_pages(void *store, spring_off_t offset, const void *const *pages, size_t npages, size_t page_size)
+/* Whole pages at offset, 64 to a system call: read into the pages (a short
+ * read, the file shrank behind our back: the rest reads zero), or written
+ * from them (NULL: a zero page; a short write is finished page by page). */
+static int vec_io(struct fp_file *f, bool write, spring_off_t offset, void *const *pages, size_t npages,
+                  size_t page_size)
 {
-    struct fp_file *f = store;
-    if (injected(f, "write", &offset))
-        return SPRING_EIO;
     struct iovec iov[64];
     size_t done = 0;
     while (done < npages) {
         size_t n = npages - done < 64 ? npages - done : 64;
         for (size_t i = 0; i < n; i++)
-            iov[i] = (struct iovec){(void *)(pages[done + i] ? pages[done + i] : zeros), page_size};
+            iov[i] = (struct iovec){pages[done + i] ? pages[done + i] : (void *)zeros, page_size};
         off_t at = (off_t)offset + (off_t)(done * page_size);
-        ssize_t r = pwritev(f->fd, iov, (int)n, at);
+        ssize_t r = write ? pwritev(f->fd, iov, (int)n, at) : preadv(f->fd, iov, (int)n, at);
         if (r < 0) {
             int e = errno;
-            spring_set_last_error("%s: write at %lld: %s", f->path, (long long)at, strerror(e));
+            spring_set_last_error("%s: %s at %lld: %s", f->path, write ? "write" : "read", (long long)at,
+                                  strerror(e));
             return io_code(e);
         }
-        if ((size_t)r < n * page_size) { /* a short write: finish it page by page */
-            for (size_t i = (size_t)r / page_size; i < n; i++) {
-                size_t skip = i == (size_t)r / page_size ? (size_t)r % page_size : 0;
-                int rc = write_all(f, (const char *)iov[i].iov_base + skip, page_size - skip,
-                                   (spring_off_t)at + (spring_off_t)(i * page_size + skip));
-                if (rc)
-                    return rc;
+        for (size_t i = (size_t)r / page_size; (size_t)r < n * page_size && i < n; i++) {
+            size_t have = i == (size_t)r / page_size ? (size_t)r % page_size : 0;
+            if (!write) {
+                memset((char *)pages[done + i] + have, 0, page_size - have);
+                continue;
             }
+            int rc = write_all(f, (const char *)iov[i].iov_base + have, page_size - have,
+                               (spring_off_t)at + (spring_off_t)(i * page_size + have));
+            if (rc)
+                return rc;
         }
         done += n;
     }
     return 0;
+}
+
+static int s_write_pages(void *store, spring_off_t offset, const void *const *pages, size_t npages, size_t page_size)
+{
+    struct fp_file *f = store;
+    if (injected(f, "write", &offset))
+        return SPRING_EIO;
+    return vec_io(f, true, offset, (void *const *)pages, npages, page_size);
 }
 
 static int s_get_length(void *store, spring_off_t *length)

@@ -293,26 +293,11 @@ static bool all_zero(const void *buf, size_t n)
     return n == 0 || (b[0] == 0 && memcmp(b, b + 1, n - 1) == 0);
 }
 
+static int pieces(struct sw_obj *o, spring_off_t offset, void *rbuf, const void *wbuf, size_t length, bool write);
+
 static int s_read(void *store, spring_off_t offset, void *buf, size_t length)
 {
-    struct sw_obj *o = store;
-    size_t ps = o->in->page_size;
-    int rc = 0;
-    pthread_mutex_lock(&o->lock);
-    for (size_t done = 0; done < length && rc == 0;) {
-        spring_off_t at = offset + (spring_off_t)done;
-        uint64_t p = (uint64_t)(at / (spring_off_t)ps);
-        size_t inner = (size_t)(at % (spring_off_t)ps);
-        size_t n = ps - inner < length - done ? ps - inner : length - done;
-        sw_slot_t x = pt_get(&o->pt, p);
-        if (x == 0)
-            memset((char *)buf + done, 0, n);
-        else
-            rc = io_read(o, x, inner, (char *)buf + done, n);
-        done += n;
-    }
-    pthread_mutex_unlock(&o->lock);
-    return rc;
+    return pieces(store, offset, buf, NULL, length, false);
 }
 
 /* Write part of page p.  => o->lock held. */
@@ -361,9 +346,10 @@ static int write_piece(struct sw_obj *o, uint64_t p, size_t inner, const void *b
     return rc;
 }
 
-static int s_write(void *store, spring_off_t offset, const void *buf, size_t length)
+/* Read or write [offset, offset+length) page by page (a page without a
+ * slot reads zero; wbuf NULL writes zeros). */
+static int pieces(struct sw_obj *o, spring_off_t offset, void *rbuf, const void *wbuf, size_t length, bool write)
 {
-    struct sw_obj *o = store;
     size_t ps = o->in->page_size;
     int rc = 0;
     pthread_mutex_lock(&o->lock);
@@ -372,16 +358,24 @@ static int s_write(void *store, spring_off_t offset, const void *buf, size_t len
         uint64_t p = (uint64_t)(at / (spring_off_t)ps);
         size_t inner = (size_t)(at % (spring_off_t)ps);
         size_t n = ps - inner < length - done ? ps - inner : length - done;
-        rc = write_piece(o, p, inner, buf ? (const char *)buf + done : NULL, n);
+        sw_slot_t x;
+        if (write)
+            rc = write_piece(o, p, inner, wbuf ? (const char *)wbuf + done : NULL, n);
+        else if ((x = pt_get(&o->pt, p)) == 0)
+            memset((char *)rbuf + done, 0, n);
+        else
+            rc = io_read(o, x, inner, (char *)rbuf + done, n);
         done += n;
     }
     pthread_mutex_unlock(&o->lock);
     return rc;
 }
 
-/* discard (zero_fill_range of anonymous memory): the pages of the range
- * read zero from now on; their slots go back.  Walks the pages of the
- * range or the whole page table, whichever is smaller. */
+static int s_write(void *store, spring_off_t offset, const void *buf, size_t length)
+{
+    return pieces(store, offset, NULL, buf, length, true);
+}
+
 static int s_discard(void *store, spring_off_t offset, spring_off_t length)
 {
     struct sw_obj *o = store;

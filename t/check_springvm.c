@@ -367,26 +367,28 @@ END_TEST
 
 /* A sync workload checks the files of the objects that name a path: what
  * the run wrote is on disk.  A pager whose writes are lost (dropfile) is
- * caught: exit 1.  A file two objects name is not checked (which one's
- * data reached it last is the pagers' business). */
+ * caught: exit 1, and so is one whose file is gone.  A file two objects
+ * name is not checked (which one's data reached it last is the pagers'
+ * business). */
 START_TEST(test_run_checks_files)
 {
     char dir[] = "/tmp/springvm-rf-XXXXXX", cfg[128], args[256];
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(cfg, sizeof cfg, "%s/node.json", dir);
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 4; k++) {
         snprintf(args, sizeof args, "head -c 65536 /dev/zero > %s/d.bin", dir); /* zeros again each time */
         ck_assert_int_eq(system(args), 0);
-        static const char *const plugin[] = {"filepager", "dropfile", "filepager"};
+        static const char *const plugin[] = {"filepager", "dropfile", "filepager", "dropfile"};
         FILE *f = fopen(cfg, "w");
         ck_assert_ptr_nonnull(f);
         fprintf(f, "{\"vmm\": {\"name\": \"n\", \"pool\": \"32KiB\"},\n"
                    " \"pagers\": [{\"name\": \"p\", \"plugin\": \"%s\"}],\n"
-                   " \"objects\": [{\"name\": \"a\", \"pager\": \"p\", \"options\": {\"path\": \"d.bin\"}}%s],\n"
+                   " \"objects\": [{\"name\": \"a\", \"pager\": \"p\", \"options\": {\"path\": \"d.bin\"%s}}%s],\n"
                    " \"address_spaces\": [{\"name\": \"x\", \"mappings\": [{\"name\": \"a\", \"object\": \"a\"}]}],\n"
                    " \"workloads\": [{\"kind\": \"sequential\", \"as\": \"x\", \"mapping\": \"a\", \"access\": \"write\"},\n"
                    "               {\"kind\": \"sync\"}]}\n",
-                plugin[k], k == 2 ? ",\n {\"name\": \"b\", \"pager\": \"p\", \"options\": {\"path\": \"./d.bin\"}}" : "");
+                plugin[k], k == 3 ? ", \"unlink\": true" : "",
+                k == 2 ? ",\n {\"name\": \"b\", \"pager\": \"p\", \"options\": {\"path\": \"./d.bin\"}}" : "");
         fclose(f);
         snprintf(args, sizeof args, "run %s", cfg);
         int rc = run(args, out, sizeof out, err, sizeof err);
@@ -396,9 +398,13 @@ START_TEST(test_run_checks_files)
         else if (k == 1)
             ck_assert_msg(rc == 1 && strstr(err, "MISMATCH on disk after sync: ") && strstr(err, "/d.bin page "),
                           "rc %d: %s%s", rc, out, err);
-        else
+        else if (k == 2)
             ck_assert_msg(rc == 0 && strstr(out, "(0 of them on disk after a sync), 0 mismatches"), "rc %d: %s%s",
                           rc, out, err);
+        else /* the file is gone: every page written to the object is a mismatch */
+            ck_assert_msg(rc == 1 && strstr(err, "/d.bin: No such file or directory (16 pages written)") &&
+                              strstr(out, "16 mismatches"),
+                          "rc %d: %s%s", rc, out, err);
     }
     snprintf(args, sizeof args, "rm -rf %s", dir);
     ck_assert_int_eq(system(args), 0);

@@ -2,8 +2,9 @@
  * dropfile.c - a broken file pager, for the tests of springvm run: its
  * memory objects are files (object option "path"), read through the store
  * helper, but its write says it wrote and writes nothing, so the file
- * never holds what was written through a mapping.  springvm run's check of
- * the files after a sync must catch it.
+ * never holds what was written through a mapping (and with unlink=true the
+ * file is removed once open).  springvm run's check of the files after a
+ * sync must catch both.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -75,6 +76,8 @@ static int p_mobj_new(void *instance, const spring_options_t *opts, spring_mobj_
             close(dir);
         return SPRING_ENOENT;
     }
+    if (spring_options_bool(opts, "unlink")) /* the file goes; the pager keeps it open */
+        (void)unlinkat(dir, spring_options_string(opts, "path"), 0);
     if (dir >= 0)
         close(dir);
     spring_store_t *st;
@@ -97,12 +100,13 @@ static void p_instance_destroy(void *instance)
 
 static const spring_plugin_option_t object_options[] = {
     {"path", SPRING_OPT_STRING, NULL, "the file (relative to the configuration)", 0, 0},
+    {"unlink", SPRING_OPT_BOOL, "false", "remove the file once it is open", 0, 0},
 };
 
 static const spring_pager_plugin_t pager = {
     .version = SPRING_PAGER_PLUGIN_VERSION,
     .object_options = object_options,
-    .nobject_options = 1,
+    .nobject_options = 2,
     .instance_new = p_instance_new,
     .mobj_new = p_mobj_new,
     .instance_destroy = p_instance_destroy,

@@ -264,21 +264,13 @@ END_TEST
  * or read as zero, and once memory is unmapped writes succeed again. */
 START_TEST(test_swap_full)
 {
-    char f[256], json[2048];
-    tmp_path(f, sizeof f, "full");
-    snprintf(json, sizeof json,
-             "{\"vmm\": {\"name\": \"sw3\", \"pool\": \"64KiB\", \"mode\": \"deterministic\", \"default_swap\": false},\n"
-             " \"swap\": [{\"name\": \"s0\", \"plugin\": \"swap\", \"options\": {\"files\": \"%s\", \"size\": \"64KiB\"}}],\n"
-             " \"address_spaces\": [{\"name\": \"a\", \"mappings\": [{\"name\": \"big\", \"anonymous\": \"256KiB\"}]}]}",
-             f);
-    spring_stack_t *s = open_stack(json);
+    char f[256];
     spring_as_t *as;
     spring_vmm_t *vmm;
     spring_addr_t a, b;
     spring_off_t alen, blen;
-    ck_assert_rc(spring_stack_get_as(s, "a", &as), 0);
+    spring_stack_t *s = swap_stack("full", "64KiB", "64KiB", "256KiB", f, sizeof f, &as, &a, &alen);
     ck_assert_rc(spring_stack_get_vmm(s, &vmm), 0);
-    ck_assert_rc(spring_stack_mapping(s, "a", "big", &a, &alen), 0);
     /* b is an object of its own (the stack's mappings share the address
      * space's default anonymous object): unmapping it releases it. */
     spring_mobj_t *bm;
@@ -332,7 +324,6 @@ START_TEST(test_swap_full)
     ck_assert_rc(check_page(as, a, 3, ok), 0);
     ck_assert_rc(spring_as_pager_stats(as, a, &ps), 0);
     ck_assert_uint_eq(ps.failures, 0);
-    /* Closing writes every modified page back: give the swap room first. */
     ck_assert_rc(spring_as_unmap(as, a, alen), 0);
     ck_assert_rc(spring_stack_put_as(s, as), 0);
     ck_assert_rc(spring_stack_put_vmm(s, vmm), 0);

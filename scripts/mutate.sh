@@ -21,7 +21,8 @@
 #
 #   scripts/mutate.sh [-l] [-n] [-k] [-o NAME[,NAME...]] [-t SECONDS]
 #     -l     list the mutations and exit
-#     -n     only check that every pattern changes exactly one line
+#     -n     only check that every pattern changes exactly one line, and
+#            count those that do (`mutations: A of N apply`)
 #     -k     keep the scratch directory (its path is printed)
 #     -o     run only these mutations
 #     -t     time limit per make check (default 1200 s; a run that hits it
@@ -29,9 +30,10 @@
 #   Environment: MUTATE_TESTS="t/random t/check_api" runs only those tests
 #   (make check TESTS=...); MUTATE_JOBS (default 2) for make -j.
 #
-# Each sed is applied to every libvm/*.c and libvm/hat/*.c file; the
-# mutation must change exactly one line in all of them together, so that
-# the patterns keep working when code moves between files.  They were
+# Each sed is applied to every C source of the library, the plugins and
+# the command (mutated_files: libvm/, plugins/, springvm/, at any depth);
+# the mutation must change exactly one line in all of them together, so
+# that the patterns keep working when code moves between files or folders.  They were
 # written against the library as of commit 6b28d6a (one cache.c) and
 # also match its split into block.c, fault.c, pageout.c and pagerops.c.
 #
@@ -125,7 +127,7 @@ mut write-out-keeps-rw \
     '/} else if (p->how == VM_PUSH_WRITE_OUT) {/{n;s/^\( *\)b->rw = false;$/\1(void)0;/}' \
     "a block written out (flush keeping data) stays writable without an upgrade"
 mut evict-drops-dirty \
-    '/^    if (!\(spring__\)\{0,1\}block_dirty(vmm, b) || c->rw_attach == 0) {$/{N;s/^    if (![a-z_]*block_dirty(vmm, b) || c->rw_attach == 0) {\(\n *\/\* Clean: reuse\)/    if (1) {\1/}' \
+    's|^    bool dirty = spring__block_dirty(vmm, b) \&\& c->rw_attach != 0;$|    bool dirty = false;|' \
     "eviction reuses a modified block without paging it out (spring__cache_evict)"
 mut take-without-list-clears-dirty \
     '/^        if (data != NULL)$/{N;s/^        if (data != NULL)\(\n *b->dirty = false; \/\* the pager has the data now\)/        if (1)\1/}' \
@@ -166,15 +168,23 @@ if ! git -C "$SRC" rev-parse --git-dir >/dev/null 2>&1; then
 fi
 (cd "$SRC" && git ls-files -z --cached --others --exclude-standard |
     tar --null --ignore-failed-read -T - -cf -) | tar -C "$WORK/" -xf - || exit 2
-mkdir -p "$WORK/.pristine"
-cp -a "$WORK/libvm" "$WORK/.pristine/"
-
 cd "$WORK" || exit 2
+
+# The files a mutation may change, relative to the scratch tree.
+mutated_files() {
+    find libvm plugins springvm -name '*.c' -type f | LC_ALL=C sort
+}
+MFILES=$(mutated_files)
+mkdir -p .pristine
+for f in $MFILES; do
+    mkdir -p ".pristine/$(dirname "$f")"
+    cp -p "$f" ".pristine/$f"
+done
 
 restore() {
     # Copy the pristine sources back (new mtimes: make rebuilds them).
     local f
-    for f in libvm/*.c libvm/hat/*.c; do
+    for f in $MFILES; do
         if ! cmp -s "$f" ".pristine/$f"; then
             cp ".pristine/$f" "$f"
         fi
@@ -187,7 +197,7 @@ apply() {
     local f n
     CHANGED=0
     FILES=""
-    for f in libvm/*.c libvm/hat/*.c; do
+    for f in $MFILES; do
         sed -e "${SEDS[$1]}" ".pristine/$f" >"$f.mut"
         n=$(diff ".pristine/$f" "$f.mut" | grep -c '^>')
         if [ "$n" -gt 0 ]; then
@@ -205,9 +215,10 @@ selected() {
 }
 
 if $DRY; then
-    bad=0
+    bad=0 tried=0
     for i in "${!NAMES[@]}"; do
         selected "$i" || continue
+        tried=$((tried + 1))
         restore
         apply "$i"
         if [ "$CHANGED" -eq 1 ]; then
@@ -221,6 +232,7 @@ if $DRY; then
         fi
     done
     restore
+    echo "mutations: $((tried - bad)) of $tried apply"
     [ $bad -eq 0 ]
     exit
 fi

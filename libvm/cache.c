@@ -708,23 +708,3 @@ int spring__cache_check(struct vm_cache *c, const char **why)
     vm_unlock(&c->lock);
     return rc;
 }
-
-/* A test-only hook, not in the public headers (t/testhooks.h): move a
- * block between two caches (spring__block_move). */
-SPRING_API int spring__test_move_block(spring_cache_obj_t src, spring_off_t soff, spring_cache_obj_t dst,
-                                       spring_off_t doff);
-int spring__test_move_block(spring_cache_obj_t src, spring_off_t soff, spring_cache_obj_t dst, spring_off_t doff)
-{
-    struct vm_cache *a, *b;
-    int rc = spring__cache_from_handle(src, &a);
-    if (rc)
-        return rc;
-    if ((rc = spring__cache_from_handle(dst, &b)) != 0) {
-        spring__cache_unref(a);
-        return rc;
-    }
-    rc = spring__block_move(a, soff, b, doff);
-    spring__cache_unref(b);
-    spring__cache_unref(a);
-    return rc;
-}

@@ -1,4 +1,8 @@
-/* error.c - error messages and names, and small shared helpers. */
+/* error.c - error messages and names, the thread's last-error message,
+ * and small shared helpers. */
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "vm_int.h"
 
 /* The enumeration and the list must agree. */
@@ -40,4 +44,36 @@ bool spring_rights_valid(spring_rights_t r)
 bool spring_rights_subset(spring_rights_t a, spring_rights_t b)
 {
     return ((unsigned)a & ~(unsigned)b) == 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The thread's last-error message.                                     */
+
+static _Thread_local char last_error[1024];
+
+void spring__set_error(int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof last_error && rc != 0)
+        snprintf(last_error + n, sizeof last_error - (size_t)n, " (%s)", spring_err_name(rc));
+}
+
+const char *spring_last_error(void)
+{
+    return last_error;
+}
+
+void spring_set_last_error(const char *fmt, ...)
+{
+    if (fmt == NULL) {
+        last_error[0] = '\0';
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
 }

@@ -1,7 +1,7 @@
 /*
  * pager.c - the dispatch layer in front of the pager interface's vtables
  * (pagercall.h): the only code that calls a pager object, a memory object
- * or a swap pager.  Also the thread's last-error message.
+ * or a swap pager.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,38 +9,6 @@
 #include <time.h>
 
 #include "cache_int.h" /* the cache layout; includes vm_int.h and pagercall.h */
-
-/* ------------------------------------------------------------------ */
-/* The thread's last-error message.                                     */
-
-static _Thread_local char last_error[1024];
-
-void spring__set_error(int rc, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(last_error, sizeof last_error, fmt, ap);
-    va_end(ap);
-    if (n >= 0 && (size_t)n < sizeof last_error && rc != 0)
-        snprintf(last_error + n, sizeof last_error - (size_t)n, " (%s)", spring_err_name(rc));
-}
-
-const char *spring_last_error(void)
-{
-    return last_error;
-}
-
-void spring_set_last_error(const char *fmt, ...)
-{
-    if (fmt == NULL) {
-        last_error[0] = '\0';
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
-    va_end(ap);
-}
 
 /* ------------------------------------------------------------------ */
 /* Statistics and return codes.                                         */

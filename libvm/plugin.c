@@ -12,6 +12,7 @@
  * and the last unref of one file never race.
  */
 #define _GNU_SOURCE /* dladdr */
+#include <assert.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <dlfcn.h>
@@ -24,9 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <spring/plugin.h>
-
-#include "vm_int.h"
+#include <spring/spring.h>
 
 const char *spring_plugin_kind_name(spring_plugin_kind_t kind)
 {
@@ -163,14 +162,14 @@ static int parse_value(const spring_plugin_option_t *o, const char *text, struct
         break;
     case SPRING_OPT_INT:
         if ((rc = parse_int(text, &nv.i)) != 0) {
-            spring__set_error(0, "option %s: expected an integer, found \"%s\"", o->name, text);
+            spring_set_last_error("option %s: expected an integer, found \"%s\"", o->name, text);
             return rc;
         }
         break;
     case SPRING_OPT_SIZE: {
         uint64_t s;
         if ((rc = spring_parse_size(text, &s)) != 0) {
-            spring__set_error(0, "option %s: expected a size (a number with an optional unit B, KiB, MiB, GiB, "
+            spring_set_last_error("option %s: expected a size (a number with an optional unit B, KiB, MiB, GiB, "
                                   "TiB), found \"%s\"", o->name, text);
             return rc;
         }
@@ -179,17 +178,17 @@ static int parse_value(const spring_plugin_option_t *o, const char *text, struct
     }
     case SPRING_OPT_BOOL:
         if ((rc = parse_bool(text, &nv.b)) != 0) {
-            spring__set_error(0, "option %s: expected true or false, found \"%s\"", o->name, text);
+            spring_set_last_error("option %s: expected true or false, found \"%s\"", o->name, text);
             return rc;
         }
         break;
     default:
-        spring__set_error(0, "option %s: unknown type %d", o->name, (int)o->type);
+        spring_set_last_error("option %s: unknown type %d", o->name, (int)o->type);
         return SPRING_EINVAL;
     }
     if ((o->type == SPRING_OPT_INT || o->type == SPRING_OPT_SIZE) && (o->min != 0 || o->max != 0) &&
         (nv.i < o->min || nv.i > o->max)) {
-        spring__set_error(0, "option %s: %s is out of range [%" PRId64 ", %" PRId64 "]", o->name, text,
+        spring_set_last_error("option %s: %s is out of range [%" PRId64 ", %" PRId64 "]", o->name, text,
                           o->min, o->max);
         return SPRING_ERANGE;
     }
@@ -205,13 +204,13 @@ int spring_options_new(const spring_plugin_option_t *schema, size_t n, spring_op
     *out = NULL;
     for (size_t i = 0; i < n; i++) {
         if (!valid_key(schema[i].name) || spring_option_type_name(schema[i].type)[0] == '?') {
-            spring__set_error(0, "option %zu: %s", i,
+            spring_set_last_error("option %zu: %s", i,
                               valid_key(schema[i].name) ? "unknown type" : "no valid name");
             return SPRING_EINVAL;
         }
         for (size_t j = 0; j < i; j++)
             if (strcmp(schema[i].name, schema[j].name) == 0) {
-                spring__set_error(0, "option %s is listed twice", schema[i].name);
+                spring_set_last_error("option %s is listed twice", schema[i].name);
                 return SPRING_EINVAL;
             }
     }
@@ -225,7 +224,7 @@ int spring_options_new(const spring_plugin_option_t *schema, size_t n, spring_op
             continue;
         int rc = parse_value(&schema[i], schema[i].def, &o->v[i]);
         if (rc != 0) {
-            spring__set_error(0, "option %s: its default \"%s\" is not a valid %s", schema[i].name, schema[i].def,
+            spring_set_last_error("option %s: its default \"%s\" is not a valid %s", schema[i].name, schema[i].def,
                               spring_option_type_name(schema[i].type));
             spring_options_free(o);
             return rc == SPRING_ENOMEM ? rc : SPRING_EINVAL;
@@ -270,7 +269,7 @@ int spring_options_set(spring_options_t *opts, const char *name, const char *val
     size_t at = 0;
     for (size_t i = 0; i < opts->n && at < sizeof known; i++)
         at += (size_t)snprintf(known + at, sizeof known - at, "%s%s", i ? ", " : "", opts->schema[i].name);
-    spring__set_error(0, "unknown option %s (known: %s)", name, opts->n ? known : "none");
+    spring_set_last_error("unknown option %s (known: %s)", name, opts->n ? known : "none");
     return SPRING_ENOENT;
 }
 
@@ -280,7 +279,7 @@ int spring_options_assign(spring_options_t *opts, const char *assignment)
         return SPRING_EINVAL;
     const char *eq = strchr(assignment, '=');
     if (eq == NULL || eq == assignment) {
-        spring__set_error(0, "expected KEY=VALUE, found \"%s\"", assignment);
+        spring_set_last_error("expected KEY=VALUE, found \"%s\"", assignment);
         return SPRING_EINVAL;
     }
     size_t n = (size_t)(eq - assignment);
@@ -298,7 +297,7 @@ int spring_options_check(const spring_options_t *opts)
         return SPRING_EINVAL;
     for (size_t i = 0; i < opts->n; i++)
         if (!opts->v[i].set) {
-            spring__set_error(0, "option %s (%s) is required: %s", opts->schema[i].name,
+            spring_set_last_error("option %s (%s) is required: %s", opts->schema[i].name,
                               spring_option_type_name(opts->schema[i].type),
                               opts->schema[i].doc ? opts->schema[i].doc : "no description");
             return SPRING_ENOENT;
@@ -363,15 +362,38 @@ static const spring_plugin_t soft_plugin = {
 struct spring_plugin_lib {
     char *path;              /* [c] the file, or BUILTIN_PATH */
     void *dl;                /* [c] dlopen handle; NULL when built in */
-    void *base;              /* [c] where the file is mapped (dladdr), to find it by an address in it */
     const spring_plugin_t *info; /* [c] */
     spring_plugin_t builtin; /* [c] a built-in's descriptor, completed */
     unsigned refs;           /* [loader_lock] */
     struct spring_plugin_lib *next; /* [loader_lock] */
 };
 
-static vm_mutex_t loader_lock = VM_MUTEX_INITIALIZER(VM_RANK_LOADER);
+/* The loader's lock: a leaf lock of the host layer (docs/locking.md, row
+ * 0), never held while a core function is called.  In a debug build each
+ * thread records whether it holds it, so that the functions that need it
+ * assert so. */
+static pthread_mutex_t loader_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct spring_plugin_lib *loaded; /* [loader_lock] */
+#ifdef SPRING_DEBUG
+static _Thread_local bool loader_held;
+#define LOADER_HELD(v) (loader_held = (v))
+#define ASSERT_LOADER_HELD() assert(loader_held)
+#else
+#define LOADER_HELD(v) ((void)0)
+#define ASSERT_LOADER_HELD() ((void)0)
+#endif
+
+static void loader_lock_take(void)
+{
+    pthread_mutex_lock(&loader_lock);
+    LOADER_HELD(true);
+}
+
+static void loader_lock_drop(void)
+{
+    LOADER_HELD(false);
+    pthread_mutex_unlock(&loader_lock);
+}
 
 /* The directories of the search path, in order (each malloc'd), ending
  * with NULL; build-tree entries are patterns handled by candidate(). */
@@ -518,20 +540,20 @@ static bool valid_name(const char *name)
 static int check_desc(const char *path, const spring_plugin_t *d, const char *want, spring_plugin_kind_t kind)
 {
     if (d->abi_major != SPRING_PLUGIN_ABI_MAJOR || d->abi_minor > SPRING_PLUGIN_ABI_MINOR) {
-        spring__set_error(0, "%s: plugin ABI %u.%u, expected %u.x with x <= %u", path, d->abi_major,
+        spring_set_last_error("%s: plugin ABI %u.%u, expected %u.x with x <= %u", path, d->abi_major,
                           d->abi_minor, SPRING_PLUGIN_ABI_MAJOR, SPRING_PLUGIN_ABI_MINOR);
         return SPRING_EVERSION;
     }
     if (!valid_name(d->name)) {
-        spring__set_error(0, "%s: the descriptor has no valid name", path);
+        spring_set_last_error("%s: the descriptor has no valid name", path);
         return SPRING_EPLUGIN;
     }
     if (want != NULL && strcmp(want, d->name) != 0) {
-        spring__set_error(0, "%s: expected plugin %s, found plugin %s", path, want, d->name);
+        spring_set_last_error("%s: expected plugin %s, found plugin %s", path, want, d->name);
         return SPRING_EPLUGIN;
     }
     if (kind != SPRING_PLUGIN_ANY && d->kind != kind) {
-        spring__set_error(0, "%s: expected a %s plugin, found plugin %s of kind %s", path,
+        spring_set_last_error("%s: expected a %s plugin, found plugin %s of kind %s", path,
                           spring_plugin_kind_name(kind), d->name, spring_plugin_kind_name(d->kind));
         return SPRING_EPLUGIN;
     }
@@ -552,11 +574,11 @@ static int check_desc(const char *path, const spring_plugin_t *d, const char *wa
             missing = "a swap provision (swap) of version 1 with ops and instance_new";
         break;
     default:
-        spring__set_error(0, "%s: plugin %s has unknown kind %d", path, d->name, (int)d->kind);
+        spring_set_last_error("%s: plugin %s has unknown kind %d", path, d->name, (int)d->kind);
         return SPRING_EPLUGIN;
     }
     if (missing != NULL) {
-        spring__set_error(0, "%s: plugin %s of kind %s lacks %s", path, d->name,
+        spring_set_last_error("%s: plugin %s of kind %s lacks %s", path, d->name,
                           spring_plugin_kind_name(d->kind), missing);
         return SPRING_EPLUGIN;
     }
@@ -569,7 +591,7 @@ static int check_desc(const char *path, const spring_plugin_t *d, const char *wa
     if (rc != 0) {
         char why[512];
         snprintf(why, sizeof why, "%s", spring_last_error());
-        spring__set_error(0, "%s: plugin %s declares a bad option: %s", path, d->name, why);
+        spring_set_last_error("%s: plugin %s declares a bad option: %s", path, d->name, why);
         return SPRING_EPLUGIN;
     }
     spring_options_free(probe);
@@ -579,9 +601,10 @@ static int check_desc(const char *path, const spring_plugin_t *d, const char *wa
 /* Load the file at path (or find it loaded).  => loader_lock held. */
 static int load_file(const char *path, const char *want, spring_plugin_kind_t kind, spring_plugin_lib_t **out)
 {
+    ASSERT_LOADER_HELD();
     char real[PATH_MAX];
     if (realpath(path, real) == NULL) {
-        spring__set_error(0, "%s: %s", path, strerror(errno));
+        spring_set_last_error("%s: %s", path, strerror(errno));
         return SPRING_ENOENT;
     }
     for (struct spring_plugin_lib *l = loaded; l; l = l->next)
@@ -597,14 +620,14 @@ static int load_file(const char *path, const char *want, spring_plugin_kind_t ki
     void *dl = dlopen(real, RTLD_NOW | RTLD_LOCAL);
     if (dl == NULL) {
         const char *e = dlerror();
-        spring__set_error(0, "%s: cannot load: %s", real, e ? e : "unknown dlopen error");
+        spring_set_last_error("%s: cannot load: %s", real, e ? e : "unknown dlopen error");
         return SPRING_EPLUGIN;
     }
     (void)dlerror();
     void *sym = dlsym(dl, SPRING_PLUGIN_ENTRY_SYMBOL);
     const char *e = dlerror();
     if (sym == NULL || e != NULL) {
-        spring__set_error(0, "%s: expected the entry symbol %s, found none: %s", real,
+        spring_set_last_error("%s: expected the entry symbol %s, found none: %s", real,
                           SPRING_PLUGIN_ENTRY_SYMBOL, e ? e : "the symbol is NULL");
         dlclose(dl);
         return SPRING_EPLUGIN;
@@ -613,7 +636,7 @@ static int load_file(const char *path, const char *want, spring_plugin_kind_t ki
     memcpy(&entry, &sym, sizeof entry); /* object to function pointer, as POSIX allows */
     const spring_plugin_t *d = entry();
     if (d == NULL) {
-        spring__set_error(0, "%s: expected a descriptor from %s(), found NULL", real,
+        spring_set_last_error("%s: expected a descriptor from %s(), found NULL", real,
                           SPRING_PLUGIN_ENTRY_SYMBOL);
         dlclose(dl);
         return SPRING_EPLUGIN;
@@ -631,9 +654,6 @@ static int load_file(const char *path, const char *want, spring_plugin_kind_t ki
     }
     l->dl = dl;
     l->info = d;
-    Dl_info di;
-    if (dladdr(d, &di) != 0)
-        l->base = di.dli_fbase;
     l->refs = 1;
     l->next = loaded;
     loaded = l;
@@ -644,6 +664,7 @@ static int load_file(const char *path, const char *want, spring_plugin_kind_t ki
 /* A built-in plugin by name, or NULL.  => loader_lock held. */
 static int load_builtin(const char *name, spring_plugin_kind_t kind, spring_plugin_lib_t **out)
 {
+    ASSERT_LOADER_HELD();
     if (strcmp(name, soft_plugin.name) != 0)
         return SPRING_ENOENT;
     for (struct spring_plugin_lib *l = loaded; l; l = l->next)
@@ -685,20 +706,20 @@ int spring_plugin_load(const char *name, const char *const *dirs, spring_plugin_
         return SPRING_EINVAL;
     *out = NULL;
     int rc;
-    vm_lock(&loader_lock);
+    loader_lock_take();
     if (strchr(name, '/') != NULL) {
         rc = load_file(name, NULL, kind, out);
-        vm_unlock(&loader_lock);
+        loader_lock_drop();
         return rc;
     }
     if (!valid_name(name)) {
-        vm_unlock(&loader_lock);
-        spring__set_error(0, "\"%s\" is not a plugin name (letters, digits, '_', '-', '.')", name);
+        loader_lock_drop();
+        spring_set_last_error("\"%s\" is not a plugin name (letters, digits, '_', '-', '.')", name);
         return SPRING_EINVAL;
     }
     char **v = search_dirs(dirs);
     if (v == NULL) {
-        vm_unlock(&loader_lock);
+        loader_lock_drop();
         return SPRING_ENOMEM;
     }
     rc = SPRING_ENOENT;
@@ -719,11 +740,11 @@ int spring_plugin_load(const char *name, const char *const *dirs, spring_plugin_
         for (size_t i = 0; v[i] && at < sizeof list; i++)
             at += (size_t)snprintf(list + at, sizeof list - at, "%s%s", i ? ", " : "",
                                    strcmp(v[i], BUILD_TREE_MARK) == 0 ? "the build tree" : v[i]);
-        spring__set_error(0, "plugin %s: not found in %s%sthe built-in plugins", name, list,
+        spring_set_last_error("plugin %s: not found in %s%sthe built-in plugins", name, list,
                           at ? ", " : "");
     }
     free_dirs(v);
-    vm_unlock(&loader_lock);
+    loader_lock_drop();
     return rc;
 }
 
@@ -740,9 +761,9 @@ const char *spring_plugin_path(const spring_plugin_lib_t *lib)
 spring_plugin_lib_t *spring_plugin_ref(spring_plugin_lib_t *lib)
 {
     if (lib) {
-        vm_lock(&loader_lock);
+        loader_lock_take();
         lib->refs++;
-        vm_unlock(&loader_lock);
+        loader_lock_drop();
     }
     return lib;
 }
@@ -751,7 +772,7 @@ void spring_plugin_unref(spring_plugin_lib_t *lib)
 {
     if (lib == NULL)
         return;
-    vm_lock(&loader_lock);
+    loader_lock_take();
     if (--lib->refs == 0) {
         for (struct spring_plugin_lib **pp = &loaded; *pp; pp = &(*pp)->next)
             if (*pp == lib) {
@@ -763,23 +784,30 @@ void spring_plugin_unref(spring_plugin_lib_t *lib)
         free(lib->path);
         free(lib);
     }
-    vm_unlock(&loader_lock);
+    loader_lock_drop();
 }
 
-spring_plugin_lib_t *spring__plugin_hold(const void *addr)
+/* The holder a VMM keeps of the plugin its HAT backend lives in. */
+static void hold_ref(void *lib)
 {
-    Dl_info di;
-    if (addr == NULL || dladdr(addr, &di) == 0 || di.dli_fbase == NULL)
-        return NULL;
-    spring_plugin_lib_t *found = NULL;
-    vm_lock(&loader_lock);
-    for (struct spring_plugin_lib *l = loaded; l && !found; l = l->next)
-        if (l->dl != NULL && l->base == di.dli_fbase) {
-            l->refs++;
-            found = l;
-        }
-    vm_unlock(&loader_lock);
-    return found;
+    (void)spring_plugin_ref(lib);
+}
+
+static void hold_unref(void *lib)
+{
+    spring_plugin_unref(lib);
+}
+
+int spring_plugin_hat_config(spring_plugin_lib_t *lib, spring_vmm_config_t *cfg)
+{
+    if (lib == NULL || cfg == NULL || lib->info == NULL || lib->info->kind != SPRING_PLUGIN_HAT ||
+        lib->info->hat == NULL)
+        return SPRING_EINVAL;
+    cfg->hat = lib->info->hat;
+    cfg->hat_hold.obj = lib;
+    cfg->hat_hold.ref = hold_ref;
+    cfg->hat_hold.unref = hold_unref;
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -819,13 +847,13 @@ static int visit(const char *name, const char *path, spring_plugin_visit_fn fn, 
     spring_plugin_entry_info_t e = {.name = name, .path = path, .shadowed = seen_has(s, name)};
     spring_plugin_lib_t *lib = NULL;
     if (strcmp(path, BUILTIN_PATH) == 0) {
-        vm_lock(&loader_lock);
+        loader_lock_take();
         e.rc = load_builtin(name, SPRING_PLUGIN_ANY, &lib);
-        vm_unlock(&loader_lock);
+        loader_lock_drop();
     } else {
-        vm_lock(&loader_lock);
+        loader_lock_take();
         e.rc = load_file(path, name, SPRING_PLUGIN_ANY, &lib);
-        vm_unlock(&loader_lock);
+        loader_lock_drop();
     }
     char why[1024] = "";
     if (e.rc != 0) {

@@ -19,11 +19,7 @@
 
 #include <jansson.h>
 
-#include <spring/plugin.h>
-#include <spring/stack.h>
-#include <spring/trace.h>
-
-#include "vm_int.h"
+#include <spring/spring.h>
 
 /* ------------------------------------------------------------------ */
 /* The stack.                                                           */
@@ -111,9 +107,9 @@ __attribute__((format(printf, 4, 5))) static int fail(const struct ctx *c, int r
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (path != NULL && *path != '\0')
-        spring__set_error(0, "%s: %s: %s", c->file, path, msg);
+        spring_set_last_error("%s: %s: %s", c->file, path, msg);
     else
-        spring__set_error(0, "%s: %s", c->file, msg);
+        spring_set_last_error("%s: %s", c->file, msg);
     return rc;
 }
 
@@ -141,7 +137,7 @@ __attribute__((format(printf, 5, 6))) static int fail_quoting(const struct ctx *
 /* Forget the thread's last error before a call whose message is quoted. */
 static void clear_error(void)
 {
-    spring__set_error(0, "%s", "");
+    spring_set_last_error(NULL);
 }
 
 static const char *jtype(const json_t *v)
@@ -603,7 +599,8 @@ static int build_vmm(struct ctx *c, const json_t *root)
     const spring_plugin_t *hd = spring_plugin_info(s->hatlib);
     if ((rc = plugin_options(c, hopts, "vmm.hat.options", hd->options, hd->noptions, &s->hat_opts)) != 0)
         return rc;
-    cfg.hat = hd->hat;
+    if ((rc = spring_plugin_hat_config(s->hatlib, &cfg)) != 0)
+        return fail(c, rc, hpath, "plugin %s has no HAT backend", hd->name);
     cfg.hat_opts = s->hat_opts;
     clear_error();
     if ((rc = spring_vmm_new(&cfg, &s->vmm)) != 0) {
@@ -1095,7 +1092,7 @@ static int open_json(json_t *root, const char *origin, spring_stack_t **out)
         char why[1024];
         snprintf(why, sizeof why, "%s", spring_last_error());
         destroy_partial(s);
-        spring__set_error(0, "%s", why); /* teardown may have set another */
+        spring_set_last_error("%s", why); /* teardown may have set another */
         return rc;
     }
     *out = s;
@@ -1111,9 +1108,9 @@ int spring_stack_open(const char *path, spring_stack_t **out)
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
     if (root == NULL) {
         if (err.line <= 0)
-            spring__set_error(0, "%s: %s", path, err.text);
+            spring_set_last_error("%s: %s", path, err.text);
         else
-            spring__set_error(0, "%s:%d:%d: %s", path, err.line, err.column, err.text);
+            spring_set_last_error("%s:%d:%d: %s", path, err.line, err.column, err.text);
         return SPRING_ECONFIG;
     }
     return open_json(root, path, out);
@@ -1129,7 +1126,7 @@ int spring_stack_open_string(const char *json, const char *origin, spring_stack_
     json_error_t err;
     json_t *root = json_loads(json, JSON_REJECT_DUPLICATES, &err);
     if (root == NULL) {
-        spring__set_error(0, "%s:%d:%d: %s", origin, err.line, err.column, err.text);
+        spring_set_last_error("%s:%d:%d: %s", origin, err.line, err.column, err.text);
         return SPRING_ECONFIG;
     }
     return open_json(root, origin, out);
@@ -1165,7 +1162,7 @@ int spring_stack_get_as(spring_stack_t *s, const char *name, spring_as_t **out)
             *out = s->ases[i].as;
             return 0;
         }
-    spring__set_error(SPRING_ENOENT, "no address space named \"%s\" in %s", name, s->origin);
+    spring_set_last_error("no address space named \"%s\" in %s (%s)", name, s->origin, spring_err_name(SPRING_ENOENT));
     return SPRING_ENOENT;
 }
 
@@ -1187,7 +1184,7 @@ int spring_stack_get_mobj(spring_stack_t *s, const char *name, spring_mobj_t **o
         return SPRING_EINVAL;
     int k = find_obj(s, name);
     if (k < 0) {
-        spring__set_error(SPRING_ENOENT, "no memory object named \"%s\" in %s", name, s->origin);
+        spring_set_last_error("no memory object named \"%s\" in %s (%s)", name, s->origin, spring_err_name(SPRING_ENOENT));
         return SPRING_ENOENT;
     }
     s->objs[k].held++;
@@ -1222,10 +1219,10 @@ int spring_stack_mapping(spring_stack_t *s, const char *as_name, const char *map
                 *length = s->ases[i].maps[j].len;
                 return 0;
             }
-        spring__set_error(SPRING_ENOENT, "no mapping named \"%s\" in address space %s", mapping, as_name);
+        spring_set_last_error("no mapping named \"%s\" in address space %s (%s)", mapping, as_name, spring_err_name(SPRING_ENOENT));
         return SPRING_ENOENT;
     }
-    spring__set_error(SPRING_ENOENT, "no address space named \"%s\" in %s", as_name, s->origin);
+    spring_set_last_error("no address space named \"%s\" in %s (%s)", as_name, s->origin, spring_err_name(SPRING_ENOENT));
     return SPRING_ENOENT;
 }
 
@@ -1265,7 +1262,7 @@ int spring_stack_close(spring_stack_t *s)
         if (s->objs[i].held)
             at += (size_t)snprintf(held + at, sizeof held - at, "%sobject %s", at ? ", " : "", s->objs[i].name);
     if (at) {
-        spring__set_error(SPRING_EBUSY, "%s: still taken: %s", s->origin, held);
+        spring_set_last_error("%s: still taken: %s (%s)", s->origin, held, spring_err_name(SPRING_EBUSY));
         return SPRING_EBUSY;
     }
     clear_error();
@@ -1273,11 +1270,11 @@ int spring_stack_close(spring_stack_t *s)
      * nothing.  Not anonymous memory: the stack's anonymous memory dies
      * with it, and writing it to swap would only cost time (and could
      * fail on a full swap, leaving a stack that cannot be closed). */
-    int rc = spring__cache_push_all(s->vmm, true, true);
+    int rc = spring_vmm_sync_flags(s->vmm, SPRING_VMM_SYNC_SKIP_ANON);
     if (rc != 0) {
         char why[768];
         snprintf(why, sizeof why, "%s", spring_last_error());
-        spring__set_error(rc, "%s: modified data could not be written back: %s", s->origin, why);
+        spring_set_last_error("%s: modified data could not be written back: %s (%s)", s->origin, why, spring_err_name(rc));
         return rc;
     }
     teardown(s);
@@ -1288,7 +1285,7 @@ int spring_stack_close(spring_stack_t *s)
         (void)spring_registry_add_vmm(s->reg, s->vmm);
         char why[768];
         snprintf(why, sizeof why, "%s", spring_last_error());
-        spring__set_error(rc, "%s: the VMM could not be destroyed: %s", s->origin, why);
+        spring_set_last_error("%s: the VMM could not be destroyed: %s (%s)", s->origin, why, spring_err_name(rc));
         return rc;
     }
     s->vmm = NULL;

@@ -80,12 +80,20 @@
 /* The unit of held data: the smallest page size a VMM may have. */
 #define UNIT 4096u
 
-/* Test hook (t/testhooks.h): fn runs at two points, with no lock held:
- * where 1 just before bind returns (with the cache-rights it returns),
- * where 2 in a take, after the cache returned the data and before it is
- * held (rights NULL). */
-SPRING_API void spring__test_store_hook(spring_store_t *st,
-                                        void (*fn)(void *arg, int where, spring_cache_rights_t *rights), void *arg);
+/* The test build's hook (testhooks.h): fn runs at two points, with no
+ * lock held: where 1 just before bind returns (with the cache-rights it
+ * returns), where 2 in a take, after the cache returned the data and
+ * before it is held (rights NULL).  HOOK(st, where, rights) calls it. */
+#ifdef SPRING_TEST_HOOKS
+#include "testhooks.h"
+#define HOOK(st, where, rights)                           \
+    do {                                                  \
+        if ((st)->hook != NULL)                           \
+            (st)->hook((st)->hook_arg, (where), (rights)); \
+    } while (0)
+#else
+#define HOOK(st, where, rights) ((void)0)
+#endif
 
 /* ------------------------------------------------------------------ */
 /* Debug checks of the lock preconditions.                              */
@@ -213,8 +221,10 @@ struct spring_store {
     struct seen_tree seen;         /* [l] kept while takes > 0 */
     struct fence *fences;          /* [l] takes collecting data */
     pthread_cond_t fence_cv;       /* a fence was lifted (with st->lock) */
-    void (*hook)(void *, int, spring_cache_rights_t *); /* [c] tests only */
+#ifdef SPRING_TEST_HOOKS
+    void (*hook)(void *, int, spring_cache_rights_t *); /* [c] the test build's hook */
     void *hook_arg;                                     /* [c] */
+#endif
 };
 
 static void st_lock(spring_store_t *st)
@@ -890,8 +900,7 @@ static int take(spring_store_t *st, const struct csnap *c, bool flush, spring_of
                    : spring_cache_write_back(c->cache, off, size, NULL, &d);
     if (rc == SPRING_EBADHANDLE)
         rc = 0;
-    if (st->hook != NULL)
-        st->hook(st->hook_arg, 2, NULL);
+    HOOK(st, 2, NULL);
     size_t units = 0;
     for (size_t k = 0; rc == 0 && d != NULL && k < d->nblocks; k++)
         units += (size_t)((d->blocks[k].length + UNIT - 1) / UNIT);
@@ -982,8 +991,8 @@ static int v_bind(void *self, const char *vmm_name, spring_rights_t access, spri
     }
     /* If the cache is reclaimed from here on, the VMM finds the cache-rights
      * dead and calls final_bind (§7.5). */
-    if (rc == 0 && st->hook != NULL)
-        st->hook(st->hook_arg, 1, rights);
+    if (rc == 0)
+        HOOK(st, 1, rights);
     return rc;
 }
 
@@ -1300,6 +1309,7 @@ void spring_store_unref(spring_store_t *st)
         user_unref(st);
 }
 
+#ifdef SPRING_TEST_HOOKS
 void spring__test_store_hook(spring_store_t *st, void (*fn)(void *arg, int where, spring_cache_rights_t *rights),
                              void *arg)
 {
@@ -1308,3 +1318,4 @@ void spring__test_store_hook(spring_store_t *st, void (*fn)(void *arg, int where
     st->hook = fn;
     st->hook_arg = arg;
 }
+#endif

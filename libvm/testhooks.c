@@ -3,9 +3,10 @@
  * purpose, so that the tests can show the consistency checker
  * (spring_vmm_check) catches each kind of damage it claims to check.
  *
- * Not part of the public interface: exported (SPRING_API) only so that the
- * tests reach them, declared in t/testhooks.h and nowhere in
- * include/spring/.  Nothing in the library calls them.
+ * Not part of the public interface: compiled only into the test build of
+ * the library (SPRING_TEST_HOOKS; testhooks.h says which tests link it),
+ * declared in testhooks.h and nowhere in include/spring/.  Nothing in the
+ * library calls them.  Also the hook that moves a block between caches.
  *
  * spring__test_corrupt(vmm, name) changes a few fields of one structure of
  * the VMM (the first that has what the corruption needs) and remembers
@@ -19,10 +20,11 @@
 #include <string.h>
 
 #include "cache_int.h"
+#include "testhooks.h"
 
-SPRING_API int spring__test_corrupt(spring_vmm_t *vmm, const char *what);
-SPRING_API int spring__test_repair(spring_vmm_t *vmm);
-SPRING_API const char *spring__test_corruption_name(unsigned i);
+#ifndef SPRING_TEST_HOOKS
+#error "testhooks.c is compiled into the test build of the library only"
+#endif
 
 /* ------------------------------------------------------------------ */
 /* The undo record.                                                      */
@@ -757,4 +759,23 @@ int spring__test_repair(spring_vmm_t *vmm)
 const char *spring__test_corruption_name(unsigned i)
 {
     return i < sizeof corruptions / sizeof corruptions[0] ? corruptions[i].name : NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Move a block between two caches (spring__block_move).                 */
+
+int spring__test_move_block(spring_cache_obj_t src, spring_off_t soff, spring_cache_obj_t dst, spring_off_t doff)
+{
+    struct vm_cache *a, *b;
+    int rc = spring__cache_from_handle(src, &a);
+    if (rc)
+        return rc;
+    if ((rc = spring__cache_from_handle(dst, &b)) != 0) {
+        spring__cache_unref(a);
+        return rc;
+    }
+    rc = spring__block_move(a, soff, b, doff);
+    spring__cache_unref(b);
+    spring__cache_unref(a);
+    return rc;
 }

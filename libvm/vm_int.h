@@ -172,7 +172,7 @@ struct spring_vmm {
 
     const spring_hat_ops_t *hat;        /* [c] */
     void *hatp;                         /* [c] */
-    struct spring_plugin_lib *hatlib;   /* [c] the loaded plugin the backend lives in (a reference), or NULL */
+    spring_vmm_hold_t hat_hold;         /* [c] what keeps the backend's code loaded (a reference), or none */
 
     vm_mutex_t page_lock;
     pthread_cond_t frame_cv;            /* frames may have become available */
@@ -223,8 +223,10 @@ struct spring_vmm {
         st_scrubs, st_nospace;
     atomic_uint_fast64_t room_gen;      /* [a] make-room passes begun (pageout.c) */
 
-    /* failure injection (tests) */
+#ifdef SPRING_TEST_HOOKS
+    /* failure injection (the test build only: testhooks.h) */
     atomic_int inject_alloc;            /* [a] fail the Nth allocation from now, 0 = off */
+#endif
 
     /* The event trace (trace.c, vmtrace.h). */
     atomic_bool trace_on;               /* [a; written under r] trace.cap != 0 */
@@ -319,10 +321,6 @@ struct spring_mobj {
 /* Internal interfaces between the layers.                              */
 
 /* vmm.c */
-/* A reference to the loaded plugin whose file holds addr (a HAT vtable a
- * VMM uses: the plugin stays loaded until the VMM goes), or NULL. */
-SPRING__HIDDEN struct spring_plugin_lib *spring__plugin_hold(const void *addr);
-
 /* Whether this allocation is to fail (allocation-failure injection, for
  * allocators that do not call malloc every time: slab.c). */
 SPRING__HIDDEN bool spring__alloc_fails(spring_vmm_t *vmm);

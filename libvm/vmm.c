@@ -7,10 +7,12 @@
 #include <string.h>
 
 #include "vm_int.h"
+#include "testhooks.h"
 
 /* ------------------------------------------------------------------ */
-/* Allocation with failure injection.                                   */
+/* Allocation, with failure injection in the test build.                */
 
+#ifdef SPRING_TEST_HOOKS
 static bool inject_fail(spring_vmm_t *vmm)
 {
     if (vmm == NULL)
@@ -22,6 +24,21 @@ static bool inject_fail(spring_vmm_t *vmm)
     }
     return false;
 }
+
+int spring__test_inject_alloc_failure(spring_vmm_t *vmm, unsigned nth)
+{
+    if (vmm == NULL)
+        return SPRING_EINVAL;
+    atomic_store(&vmm->inject_alloc, (int)nth);
+    return 0;
+}
+#else
+static inline bool inject_fail(spring_vmm_t *vmm)
+{
+    (void)vmm;
+    return false;
+}
+#endif
 
 bool spring__alloc_fails(spring_vmm_t *vmm)
 {
@@ -41,16 +58,6 @@ void *spring__calloc(spring_vmm_t *vmm, size_t n, size_t m)
 void *spring__realloc(spring_vmm_t *vmm, void *p, size_t n)
 {
     return inject_fail(vmm) ? NULL : realloc(p, n);
-}
-
-/* A test-only hook, not in the public headers (t/testhooks.h). */
-SPRING_API int spring__test_inject_alloc_failure(spring_vmm_t *vmm, unsigned nth);
-int spring__test_inject_alloc_failure(spring_vmm_t *vmm, unsigned nth)
-{
-    if (vmm == NULL)
-        return SPRING_EINVAL;
-    atomic_store(&vmm->inject_alloc, (int)nth);
-    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -87,7 +94,8 @@ static void vmm_free(spring_vmm_t *vmm)
     vm_mutex_destroy(&vmm->swap_lock);
     spring__trace_fini(vmm);
     free(vmm->name);
-    spring_plugin_unref(vmm->hatlib);
+    if (vmm->hat_hold.obj != NULL)
+        vmm->hat_hold.unref(vmm->hat_hold.obj);
     free(vmm);
 }
 
@@ -99,6 +107,8 @@ int spring_vmm_new(const spring_vmm_config_t *cfg, spring_vmm_t **out)
         cfg->mode != SPRING_VMM_DETERMINISTIC))
         return SPRING_EINVAL;
     if (cfg->nframes > ((size_t)1 << 40) / cfg->page_size || cfg->trace_records > SPRING_TRACE_MAX_RECORDS)
+        return SPRING_EINVAL;
+    if (cfg->hat_hold.obj != NULL && (cfg->hat_hold.ref == NULL || cfg->hat_hold.unref == NULL))
         return SPRING_EINVAL;
     const spring_hat_ops_t *hat = spring__hat_of(cfg);
     if ((rc = spring__hat_check(hat, cfg->page_size)) != 0)
@@ -113,7 +123,6 @@ int spring_vmm_new(const spring_vmm_config_t *cfg, spring_vmm_t **out)
         free(vmm);
         return SPRING_ENOMEM;
     }
-    vmm->hatlib = spring__plugin_hold(hat); /* a backend from a plugin: the plugin stays loaded */
     vmm->page_size = cfg->page_size;
     vmm->page_shift = (unsigned)__builtin_ctzl(cfg->page_size);
     vmm->nframes = cfg->nframes;
@@ -159,6 +168,10 @@ int spring_vmm_new(const spring_vmm_config_t *cfg, spring_vmm_t **out)
             spring__anon_swap_ops()->release(anon);
             goto fail_h2;
         }
+    }
+    if (cfg->hat_hold.obj != NULL) {
+        vmm->hat_hold = cfg->hat_hold;
+        vmm->hat_hold.ref(vmm->hat_hold.obj);
     }
     *out = vmm;
     return 0;
@@ -282,11 +295,16 @@ int spring_vmm_get_vm_info(spring_vmm_obj_t vmm_obj, spring_vm_info_t *info)
 
 int spring_vmm_sync(spring_vmm_t *vmm)
 {
+    return spring_vmm_sync_flags(vmm, 0);
+}
+
+int spring_vmm_sync_flags(spring_vmm_t *vmm, unsigned flags)
+{
     VM_API_ENTER();
     VM_API_VMM(vmm);
-    if (vmm == NULL)
+    if (vmm == NULL || (flags & ~SPRING_VMM_SYNC_SKIP_ANON) != 0)
         return SPRING_EINVAL;
-    return spring__cache_push_all(vmm, true, false);
+    return spring__cache_push_all(vmm, true, (flags & SPRING_VMM_SYNC_SKIP_ANON) != 0);
 }
 
 int spring_vmm_reclaim_caches(spring_vmm_t *vmm, size_t keep)

@@ -499,8 +499,9 @@ static bool mapped(const char *name)
     return found;
 }
 
-/* A VMM whose backend comes from a plugin keeps the plugin loaded after
- * the caller's last reference goes; the VMM's destruction unloads it. */
+/* A VMM whose backend comes from a plugin (spring_plugin_hat_config) keeps
+ * the plugin loaded after the caller's last reference goes; the VMM's
+ * destruction unloads it. */
 START_TEST(test_hat_plugin_stays_loaded)
 {
     unsetenv("SPRING_PLUGIN_PATH");
@@ -513,7 +514,9 @@ START_TEST(test_hat_plugin_stays_loaded)
     cfg.name = "held";
     cfg.nframes = 16;
     cfg.mode = SPRING_VMM_DETERMINISTIC;
-    cfg.hat = spring_plugin_info(p)->hat;
+    ck_assert_rc(spring_plugin_hat_config(p, &cfg), 0);
+    ck_assert_ptr_eq(cfg.hat, spring_plugin_info(p)->hat);
+    ck_assert_ptr_eq(cfg.hat_hold.obj, p);
     spring_vmm_t *vmm;
     ck_assert_rc(spring_vmm_new(&cfg, &vmm), 0);
     spring_plugin_unref(p);
@@ -529,11 +532,73 @@ START_TEST(test_hat_plugin_stays_loaded)
     ck_assert(!mapped("testhat.so"));
     /* A VMM that failed to be created holds nothing either. */
     ck_assert_rc(spring_plugin_load("testhat", NULL, SPRING_PLUGIN_HAT, &p), 0);
-    cfg.hat = spring_plugin_info(p)->hat;
+    ck_assert_rc(spring_plugin_hat_config(p, &cfg), 0);
     cfg.page_size = 65536;
     ck_assert_rc(spring_vmm_new(&cfg, &vmm), SPRING_EINVAL);
     spring_plugin_unref(p);
     ck_assert(!mapped("testhat.so"));
+}
+END_TEST
+
+/* spring_plugin_hat_config: only a HAT plugin; nothing written on error.  A
+ * holder without both functions is refused by spring_vmm_new; with both,
+ * ref is called once at creation and unref once at destruction. */
+static int hold_refs, hold_unrefs;
+static void t_ref(void *o)
+{
+    ck_assert_ptr_eq(o, &hold_refs);
+    hold_refs++;
+}
+static void t_unref(void *o)
+{
+    ck_assert_ptr_eq(o, &hold_refs);
+    hold_unrefs++;
+}
+
+START_TEST(test_hat_config_and_hold)
+{
+    unsetenv("SPRING_PLUGIN_PATH");
+    spring_vmm_config_t cfg;
+    spring_vmm_config_init(&cfg);
+    ck_assert_ptr_null(cfg.hat_hold.obj);
+    spring_plugin_lib_t *pager;
+    ck_assert_rc(spring_plugin_load("mempager", NULL, SPRING_PLUGIN_PAGER, &pager), 0);
+    ck_assert_rc(spring_plugin_hat_config(pager, &cfg), SPRING_EINVAL);
+    ck_assert_ptr_null(cfg.hat);
+    ck_assert_ptr_null(cfg.hat_hold.obj);
+    ck_assert_rc(spring_plugin_hat_config(NULL, &cfg), SPRING_EINVAL);
+    ck_assert_rc(spring_plugin_hat_config(pager, NULL), SPRING_EINVAL);
+    spring_plugin_unref(pager);
+    /* The built-in soft HAT is a HAT plugin too. */
+    spring_plugin_lib_t *soft;
+    ck_assert_rc(spring_plugin_load("soft", NULL, SPRING_PLUGIN_HAT, &soft), 0);
+    ck_assert_rc(spring_plugin_hat_config(soft, &cfg), 0);
+    ck_assert_ptr_eq(cfg.hat, spring_hat_soft());
+    spring_plugin_unref(soft);
+
+    spring_vmm_config_init(&cfg);
+    cfg.name = "hold";
+    cfg.nframes = 16;
+    cfg.mode = SPRING_VMM_DETERMINISTIC;
+    spring_vmm_t *vmm;
+    cfg.hat_hold.obj = &hold_refs;
+    cfg.hat_hold.ref = t_ref;
+    ck_assert_rc(spring_vmm_new(&cfg, &vmm), SPRING_EINVAL);
+    cfg.hat_hold.ref = NULL;
+    cfg.hat_hold.unref = t_unref;
+    ck_assert_rc(spring_vmm_new(&cfg, &vmm), SPRING_EINVAL);
+    cfg.hat_hold.ref = t_ref;
+    /* A creation that fails later takes no reference. */
+    cfg.page_size = 3000;
+    ck_assert_rc(spring_vmm_new(&cfg, &vmm), SPRING_EINVAL);
+    ck_assert_int_eq(hold_refs, 0);
+    cfg.page_size = 4096;
+    ck_assert_rc(spring_vmm_new(&cfg, &vmm), 0);
+    ck_assert_int_eq(hold_refs, 1);
+    ck_assert_int_eq(hold_unrefs, 0);
+    ck_assert_rc(spring_vmm_destroy(vmm), 0);
+    ck_assert_int_eq(hold_refs, 1);
+    ck_assert_int_eq(hold_unrefs, 1);
 }
 END_TEST
 
@@ -652,6 +717,7 @@ int main(void)
     tcase_add_test(t, test_hat_plugin_options_and_page_sizes);
     tcase_add_test(t, test_hat_versions);
     tcase_add_test(t, test_hat_plugin_stays_loaded);
+    tcase_add_test(t, test_hat_config_and_hold);
     tcase_add_test(t, test_mobj_query);
     tcase_add_test(t, test_set_last_error);
     suite_add_tcase(s, t);

@@ -408,6 +408,22 @@ SPRING_API spring_plugin_lib_t *spring_plugin_ref(spring_plugin_lib_t *lib);
 SPRING_API void spring_plugin_unref(spring_plugin_lib_t *lib);
 
 /**
+ * @brief Make a VMM configuration use the HAT backend of a loaded plugin.
+ *
+ * Sets @p cfg's @c hat to the plugin's backend and its @c hat_hold to the
+ * plugin, so that a VMM created from @p cfg keeps the plugin loaded until
+ * it is destroyed (the caller may drop its own reference at once).  The
+ * backend's options (@c hat_opts) are the caller's to set.
+ *
+ * @param lib a loaded plugin of kind #SPRING_PLUGIN_HAT (borrow; the VMM
+ *        takes its own reference when it is created).
+ * @param cfg the configuration (borrow: two fields are written).
+ * @return 0; #SPRING_EINVAL for NULL or a plugin of another kind (nothing
+ *   is written).
+ */
+SPRING_API int spring_plugin_hat_config(spring_plugin_lib_t *lib, spring_vmm_config_t *cfg);
+
+/**
  * @brief What spring_plugin_list() reports of each plugin file it finds.
  */
 typedef struct spring_plugin_entry_info {

@@ -62,6 +62,23 @@ typedef enum spring_privilege {
  */
 #define SPRING_SYSTEM_RETRIES 8
 
+/**
+ * @brief What keeps a HAT backend's code in memory while a VMM uses it: a
+ *        reference the VMM takes at creation and drops when it is destroyed.
+ *
+ * A backend that comes from a loaded plugin (plugin.h) lives in code that
+ * unloading the plugin removes; spring_plugin_hat_config() fills this in
+ * with a reference to the plugin, so that the caller may drop its own
+ * reference as soon as the VMM exists.  With no holder (@c obj NULL, the
+ * default) the caller keeps the backend's code loaded until the VMM is
+ * destroyed.
+ */
+typedef struct spring_vmm_hold {
+    void *obj;                /**< the object that keeps the code loaded, or NULL for none */
+    void (*ref)(void *obj);   /**< takes a reference to @c obj: called once, when spring_vmm_new() succeeds */
+    void (*unref)(void *obj); /**< drops it: called once, when the VMM is destroyed */
+} spring_vmm_hold_t;
+
 /** @brief Configuration of a new VMM.  Initialize with spring_vmm_config_init(). */
 typedef struct spring_vmm_config {
     const char *name;              /**< the VMM's name, used in bind requests (copied) */
@@ -77,6 +94,8 @@ typedef struct spring_vmm_config {
     size_t trace_records;          /**< the event trace's ring size in records (trace.h), at most
                                         #SPRING_TRACE_MAX_RECORDS; 0 (the default) = tracing off;
                                         spring_vmm_trace_set_size() changes it later */
+    spring_vmm_hold_t hat_hold;    /**< what keeps the backend's code loaded (copy: the VMM takes its own
+                                        reference); none by default; spring_plugin_hat_config() sets it */
 } spring_vmm_config_t;
 
 /**
@@ -95,7 +114,8 @@ SPRING_API void spring_vmm_config_init(spring_vmm_config_t *cfg);
  *   that is not a power of two of at least 4096, fewer than 4 frames, or a
  *   trace ring larger than #SPRING_TRACE_MAX_RECORDS;
  *   a HAT vtable missing a required slot, or whose mmu_page_size is not
- *   a power of two dividing the page size; #SPRING_EVERSION for a HAT
+ *   a power of two dividing the page size; a @c hat_hold with an object
+ *   but without both functions; #SPRING_EVERSION for a HAT
  *   vtable whose version is not #SPRING_HAT_OPS_VERSION (version 1 is no
  *   longer accepted); #SPRING_ENOMEM; or the HAT backend's code.
  */
@@ -147,6 +167,25 @@ SPRING_API int spring_vmm_destroy(spring_vmm_t *vmm);
  *   (not from inside a pager method of a pager it may call).
  */
 SPRING_API int spring_vmm_sync(spring_vmm_t *vmm);
+
+/** @brief spring_vmm_sync_flags(): leave anonymous memory alone (the caches
+ *         whose pager said #SPRING_CACHE_ANON at creation). */
+#define SPRING_VMM_SYNC_SKIP_ANON 0x1u
+
+/**
+ * @brief spring_vmm_sync() with choices: which caches are written back.
+ *
+ * With no flag it is spring_vmm_sync().  With #SPRING_VMM_SYNC_SKIP_ANON the
+ * caches of anonymous memory are not written back (their data dies with the
+ * VMM, so writing it to swap first is wasted, and fails when the swap is
+ * full); every other cache is, as by spring_vmm_sync().
+ *
+ * @param vmm the VMM (borrow).
+ * @param flags 0 or #SPRING_VMM_SYNC_SKIP_ANON.
+ * @return as spring_vmm_sync(); #SPRING_EINVAL also for an unknown flag
+ *   (nothing is written back).
+ */
+SPRING_API int spring_vmm_sync_flags(spring_vmm_t *vmm, unsigned flags);
 
 /**
  * @brief The VMM's name.

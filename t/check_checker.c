@@ -2,8 +2,8 @@
  * check_checker.c - the consistency checker (spring_vmm_check) is shown to
  * catch what it claims to check.
  *
- * For each invariant it verifies, a test-only hook (libvm/testhooks.c,
- * declared in t/testhooks.h) breaks one structure of a small VMM on
+ * For each invariant it verifies, a test-only hook (libvm/testing/testhooks.c,
+ * declared in libvm/testing/testhooks.h) breaks one structure of a small VMM on
  * purpose; the checker must then answer SPRING_EPROTO with the message of
  * that invariant, and 0 again once the hook has put the structure back.
  * The same VMM state, checked before any damage, must pass.  A checker

@@ -1,5 +1,5 @@
 /*
- * check_rtree.c - the region index (libvm/rtree.c) against a sorted array:
+ * check_rtree.c - the region index (libvm/as/rtree.c) against a sorted array:
  * seeded random inserts (plain, and checked with rt_insert_if), removals
  * and in-place rekeys, with every lookup (rt_find_le, rt_find_gt,
  * rt_neighbours, rt_first), an in-order walk and the structure
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../libvm/rtree.h"
+#include "../libvm/as/rtree.h"
 
 #define NKEYS 2048
 

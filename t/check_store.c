@@ -8,7 +8,7 @@
  * pages, truncate and grow), final_bind, failing and odd stores, the
  * lifetime (release exactly once), concurrent paging with
  * spring_store_sync, and every illegal call.  Only the public headers are
- * used (and t/testhooks.h for the bind hook).
+ * used (and libvm/testing/testhooks.h for the bind hook).
  */
 #include <check.h>
 #include <pthread.h>
@@ -1281,7 +1281,7 @@ static void cc_fail(struct cc *cc, const char *msg, spring_off_t page, int rc)
  * is not the helper's: a thread that needs a frame while every block is in
  * transit waits on the VMM's frame condition for up to a second, and the
  * blocks a spring_cache_write_back() holds are not counted as in transit
- * nor announced when they leave it (libvm/pagerops.c take_data), so on a
+ * nor announced when they leave it (libvm/cache/pagerops.c take_data), so on a
  * slow run (ThreadSanitizer) such a wait can end in SPRING_ENOFRAMES.  The
  * data checks below are what this test is about. */
 static int cc_access(struct cc *cc, bool write, spring_off_t p, uint8_t *buf)

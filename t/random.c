@@ -933,7 +933,7 @@ static bool check_vm_info(world_t *w)
 
 /*
  * A page_in of pager p's block at c->off: its mode follows §5.1 from the
- * fault that caused it (libvm/cache.c, spring__cache_fault_slow): a write
+ * fault that caused it (libvm/cache/cache.c, spring__cache_fault_slow): a write
  * fault asks for read-write data; a read (or execute) fault through a
  * mapping whose page is writable asks for read-write data when the cache is
  * in the exclusive ownership state, read-only in the shared one; anything

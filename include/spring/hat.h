@@ -19,8 +19,11 @@
  * own locks while it does (enter, frame_unload, frame_protect and
  * frame_refmod under a cache's lock; remove and protect under an address
  * space's lock): the backend's lock is the last in the VMM's lock order
- * (docs/locking.md).  So the backend does its own locking, never blocks for
- * long, and never calls back into the VMM.  Frames are numbered from 0 to
+ * (docs/locking.md).  So the backend does its own locking and never blocks
+ * for long.  It calls back into the VMM only through the upcalls of its
+ * environment (spring_hat_env_t): take_frames and give_frames from inside a
+ * slot, and report_fault with none of its own locks held; no other VMM call
+ * is allowed from a slot.  Frames are numbered from 0 to
  * nframes-1; frame @c f's data is at @c frame_base + f * page_size.
  */
 #ifndef SPRING_HAT_H

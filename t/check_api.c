@@ -14,6 +14,7 @@
 
 #include "testhooks.h"
 #include "testlib.h"
+#include "testmain.h"
 
 #ifndef TEST_RECORDING_HAT
 #define TEST_RECORDING_HAT 0
@@ -3818,8 +3819,12 @@ START_TEST(test_two_mobjs_share_cache)
 }
 END_TEST
 
-static Suite *api_suite(void)
+Suite *test_suite(void)
 {
+#if TEST_RECORDING_HAT
+    /* t/check_api_rechat: every test VMM uses the recording HAT. */
+    test_hat_ops = rechat_ops();
+#endif
     Suite *s = suite_create(TEST_RECORDING_HAT ? "api (recording HAT)" : "api (soft HAT)");
     TCase *tc = tcase_create("common");
     tcase_add_test(tc, test_error_names);
@@ -3896,16 +3901,4 @@ static Suite *api_suite(void)
     tcase_add_test(tc, test_two_mobjs_share_cache);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-#if TEST_RECORDING_HAT
-    test_hat_ops = rechat_ops();
-#endif
-    SRunner *sr = srunner_create(api_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
 }

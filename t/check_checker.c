@@ -14,6 +14,7 @@
 
 #include "testhooks.h"
 #include "testlib.h"
+#include "testmain.h"
 
 #define PS 4096
 #define VMM_NAME "chk"
@@ -178,7 +179,7 @@ START_TEST(test_checker_empty_vmm)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
     Suite *s = suite_create("checker");
     TCase *tc = tcase_create("corruptions");
@@ -186,5 +187,5 @@ int main(void)
     tcase_add_test(tc, test_checker_cases_complete);
     tcase_add_test(tc, test_checker_empty_vmm);
     suite_add_tcase(s, tc);
-    return test_run(s);
+    return s;
 }

@@ -12,6 +12,8 @@
 
 #include <spring/spring.h>
 
+#include "testmain.h"
+
 #define ck_assert_rc(x, want)                                                             \
     do {                                                                                  \
         int rc_ = (x);                                                                    \
@@ -86,16 +88,12 @@ START_TEST(test_sync_flags)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
     Suite *s = suite_create("core_alone");
     TCase *t = tcase_create("core");
     tcase_add_test(t, test_core_runs);
     tcase_add_test(t, test_sync_flags);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return s;
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "testlib.h"
+#include "testmain.h"
 
 #define PS 4096
 #define VMM_NAME "fast"
@@ -370,7 +371,7 @@ START_TEST(test_fast_flush_waits_for_writer)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
     Suite *s = suite_create("fast");
     TCase *t = tcase_create("qsbr");
@@ -383,5 +384,5 @@ int main(void)
     tcase_add_test(t, test_fast_write_not_lost);
     tcase_add_test(t, test_fast_flush_waits_for_writer);
     suite_add_tcase(s, t);
-    return test_run(s);
+    return s;
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "testlib.h"
+#include "testmain.h"
 
 #define PS 4096
 
@@ -334,7 +335,7 @@ START_TEST(test_filepager_permission_denied)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
     unsetenv("SPRING_PLUGIN_PATH");
     Suite *s = suite_create("filepager");
@@ -345,5 +346,5 @@ int main(void)
     tcase_add_test(t, test_filepager_errors);
     tcase_add_test(t, test_filepager_permission_denied);
     suite_add_tcase(s, t);
-    return test_run(s);
+    return s;
 }

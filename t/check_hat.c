@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "testlib.h"
+#include "testmain.h"
 
 #define PS 8192
 #define MMU 4096
@@ -368,7 +369,7 @@ START_TEST(test_hat_fault_upcall)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
     Suite *s = suite_create("hat");
     TCase *t = tcase_create("v2");
@@ -377,5 +378,5 @@ int main(void)
     tcase_add_test(t, test_hat_table_frame_under_pressure);
     tcase_add_test(t, test_hat_fault_upcall);
     suite_add_tcase(s, t);
-    return test_run(s);
+    return s;
 }

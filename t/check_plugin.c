@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "testlib.h"
+#include "testmain.h"
 
 /* The message of the last failure contains every one of the strings. */
 static void expect_msg(const char *a, const char *b, const char *c)
@@ -695,7 +696,7 @@ START_TEST(test_set_last_error)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
     Suite *s = suite_create("plugin");
     TCase *t = tcase_create("options");
@@ -721,5 +722,5 @@ int main(void)
     tcase_add_test(t, test_mobj_query);
     tcase_add_test(t, test_set_last_error);
     suite_add_tcase(s, t);
-    return test_run(s);
+    return s;
 }

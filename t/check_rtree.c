@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../libvm/as/rtree.h"
+#include "testmain.h"
 
 #define NKEYS 2048
 
@@ -197,16 +198,12 @@ START_TEST(test_rtree_empty)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
     Suite *s = suite_create("rtree");
     TCase *tc = tcase_create("index");
     tcase_add_test(tc, test_rtree_empty);
     tcase_add_loop_test(tc, test_rtree_grow_and_shrink, 0, 4);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

@@ -29,6 +29,7 @@
 
 #include "testhooks.h"
 #include "testlib.h"
+#include "testmain.h"
 
 #define PS 4096
 #define VMM_NAME "scen"
@@ -4473,7 +4474,7 @@ static TCase *tc(Suite *s, const char *name)
     return t;
 }
 
-static Suite *scenarios_suite(void)
+Suite *test_suite(void)
 {
     Suite *s = suite_create("scenarios");
     TCase *t = tc(s, "ownership");
@@ -4605,13 +4606,4 @@ static Suite *scenarios_suite(void)
     tcase_add_test(t, test_anon_add_swap_pager);
     tcase_add_test(t, test_anon_no_swap);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(scenarios_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
 }

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "testlib.h"
+#include "testmain.h"
 
 #ifndef SPRINGVM_BIN
 #define SPRINGVM_BIN "springvm/springvm"
@@ -538,7 +539,7 @@ START_TEST(test_plugins)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
     Suite *s = suite_create("springvm");
     TCase *t = tcase_create("cli");
@@ -554,5 +555,5 @@ int main(void)
     tcase_add_test(t, test_backing_stores);
     tcase_add_test(t, test_run_checks_files);
     suite_add_tcase(s, t);
-    return test_run(s);
+    return s;
 }

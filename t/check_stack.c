@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "testlib.h"
+#include "testmain.h"
 
 static const char *good =
     "{\n"
@@ -297,7 +298,7 @@ START_TEST(test_stack_bad_configs)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
     Suite *s = suite_create("stack");
     TCase *t = tcase_create("stack");
@@ -307,5 +308,5 @@ int main(void)
     tcase_add_test(t, test_stack_from_file);
     tcase_add_test(t, test_stack_bad_configs);
     suite_add_tcase(s, t);
-    return test_run(s);
+    return s;
 }

@@ -19,6 +19,7 @@
 
 #include "testhooks.h"
 #include "testlib.h"
+#include "testmain.h"
 
 #define PS 4096
 
@@ -1594,7 +1595,7 @@ START_TEST(test_store_discard)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
     Suite *s = suite_create("store");
     TCase *t = tcase_create("helper");
@@ -1615,5 +1616,5 @@ int main(void)
     tcase_add_loop_test(t, test_store_concurrent_sync, 0, 2);
     tcase_add_test(t, test_store_discard);
     suite_add_tcase(s, t);
-    return test_run(s);
+    return s;
 }

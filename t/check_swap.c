@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "testlib.h"
+#include "testmain.h"
 
 #define PS 4096
 
@@ -459,7 +460,7 @@ START_TEST(test_swap_bad_options)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
     Suite *s = suite_create("swap");
     TCase *t = tcase_create("swap");
@@ -473,5 +474,5 @@ int main(void)
     tcase_add_test(t, test_swap_two_files);
     tcase_add_test(t, test_swap_bad_options);
     suite_add_tcase(s, t);
-    return test_run(s);
+    return s;
 }

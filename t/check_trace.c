@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "testlib.h"
+#include "testmain.h"
 
 #define PS 4096
 #define VMM_NAME "trace"
@@ -901,7 +902,7 @@ START_TEST(test_trace_illegal)
 }
 END_TEST
 
-int main(void)
+Suite *test_suite(void)
 {
     Suite *s = suite_create("trace");
     TCase *t = tcase_create("records");
@@ -917,5 +918,5 @@ int main(void)
     tcase_add_test(t, test_trace_concurrent);
     tcase_add_test(t, test_trace_illegal);
     suite_add_tcase(s, t);
-    return test_run(s);
+    return s;
 }

@@ -649,12 +649,3 @@ void fx_fini(fx_t *f)
     tp_free(f->tp);
     test_vmm_free(f->vmm, f->reg);
 }
-
-int test_run(Suite *s)
-{
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
-}

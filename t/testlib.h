@@ -180,9 +180,6 @@ void fx_map(fx_t *f, spring_rights_t access);
 /* Check the VMM, then tear the fixture down. */
 void fx_fini(fx_t *f);
 
-/* Run a suite (CK_ENV verbosity) and answer main's exit status. */
-int test_run(Suite *s);
-
 /* Fail the test with the VMM's consistency-check message. */
 #define CHECK_VMM(vmm)                                                                        \
     do {                                                                                      \

@@ -25,29 +25,26 @@ static void reclaim_in_bind(tpager_t *tp, void *arg)
  * The map succeeds and reads the data back from the pager. */
 START_TEST(test_bind_reclaim_race)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
-    ck_assert_rc(put_page(f.as, f.a, 0x61), 0);
-    ck_assert_rc(spring_as_unmap(f.as, f.a, f.len), 0);
-    ck_assert_uint_eq(test_vm_info(f.vmm).unattached_caches, 1);
-    ck_assert_uint_eq(tp_count(f.tp, TP_DONE_WITH_CACHE), 1); /* signal_last_ref */
-    struct reclaim_hook h = {f.vmm, false, 0};
-    tp_set_bind_hook(f.tp, reclaim_in_bind, &h);
-    tp_clear(f.tp);
-    fx_map(&f, SPRING_RIGHTS_RW);
-    tp_set_bind_hook(f.tp, NULL, NULL);
+    fx_map(&fx, SPRING_RIGHTS_RW);
+    ck_assert_rc(put_page(fx.as, fx.a, 0x61), 0);
+    ck_assert_rc(spring_as_unmap(fx.as, fx.a, fx.len), 0);
+    ck_assert_uint_eq(test_vm_info(fx.vmm).unattached_caches, 1);
+    ck_assert_uint_eq(tp_count(fx.tp, TP_DONE_WITH_CACHE), 1); /* signal_last_ref */
+    struct reclaim_hook h = {fx.vmm, false, 0};
+    tp_set_bind_hook(fx.tp, reclaim_in_bind, &h);
+    tp_clear(fx.tp);
+    fx_map(&fx, SPRING_RIGHTS_RW);
+    tp_set_bind_hook(fx.tp, NULL, NULL);
     ck_assert_int_eq(h.reclaimed, 1);
     const enum tp_kind want[] = {TP_BIND, TP_PAGE_OUT, TP_DONE_WITH_POBJ, TP_FINAL_BIND};
-    expect_log(f.tp, want, 4);
-    ck_assert(store_is(f.tp, 0, PS, 0x61));
-    ck_assert(page_is(f.as, f.a, 0x61));
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 1);
-    spring_vm_info_t info = test_vm_info(f.vmm);
+    expect_log(fx.tp, want, 4);
+    ck_assert(store_is(fx.tp, 0, PS, 0x61));
+    ck_assert(page_is(fx.as, fx.a, 0x61));
+    ck_assert_uint_eq(tp_count(fx.tp, TP_PAGE_IN), 1);
+    spring_vm_info_t info = test_vm_info(fx.vmm);
     ck_assert_uint_eq(info.ncaches, 1);
     ck_assert_uint_eq(info.unattached_caches, 0);
-    CHECK_VMM(f.vmm);
-    fx_fini(&f);
+    CHECK_VMM(fx.vmm);
 }
 END_TEST
 
@@ -55,25 +52,22 @@ END_TEST
  * the rights stay valid, no final_bind, and the data is still cached. */
 START_TEST(test_bind_reclaim_race_page_out_fails)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
-    ck_assert_rc(put_page(f.as, f.a, 0x62), 0);
-    ck_assert_rc(spring_as_unmap(f.as, f.a, f.len), 0);
-    struct reclaim_hook h = {f.vmm, false, 0};
-    tp_set_bind_hook(f.tp, reclaim_in_bind, &h);
-    tp_fail(f.tp, TP_PAGE_OUT, PAGER_ERR, false);
-    tp_clear(f.tp);
-    fx_map(&f, SPRING_RIGHTS_RW);
-    tp_set_bind_hook(f.tp, NULL, NULL);
+    fx_map(&fx, SPRING_RIGHTS_RW);
+    ck_assert_rc(put_page(fx.as, fx.a, 0x62), 0);
+    ck_assert_rc(spring_as_unmap(fx.as, fx.a, fx.len), 0);
+    struct reclaim_hook h = {fx.vmm, false, 0};
+    tp_set_bind_hook(fx.tp, reclaim_in_bind, &h);
+    tp_fail(fx.tp, TP_PAGE_OUT, PAGER_ERR, false);
+    tp_clear(fx.tp);
+    fx_map(&fx, SPRING_RIGHTS_RW);
+    tp_set_bind_hook(fx.tp, NULL, NULL);
     ck_assert_int_eq(h.reclaimed, 0);
     const enum tp_kind want[] = {TP_BIND, TP_PAGE_OUT};
-    expect_log(f.tp, want, 2);
-    ck_assert(page_is(f.as, f.a, 0x62));
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 0);
-    ck_assert_rc(spring_as_flush(f.as, f.a, f.len, false), 0);
-    ck_assert(store_is(f.tp, 0, PS, 0x62));
-    fx_fini(&f);
+    expect_log(fx.tp, want, 2);
+    ck_assert(page_is(fx.as, fx.a, 0x62));
+    ck_assert_uint_eq(tp_count(fx.tp, TP_PAGE_IN), 0);
+    ck_assert_rc(spring_as_flush(fx.as, fx.a, fx.len, false), 0);
+    ck_assert(store_is(fx.tp, 0, PS, 0x62));
 }
 END_TEST
 
@@ -164,31 +158,28 @@ static void bind_in_page_out(tpager_t *tp, enum tp_kind kind, spring_off_t off, 
 
 START_TEST(test_bind_during_reclaim_page_out)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
-    ck_assert_rc(put_page(f.as, f.a, 0x63), 0);
-    ck_assert_rc(spring_as_unmap(f.as, f.a, f.len), 0);
-    struct race_reader r = {.f = &f, .as = as_new(f.vmm, false, 0)};
+    fx_map(&fx, SPRING_RIGHTS_RW);
+    ck_assert_rc(put_page(fx.as, fx.a, 0x63), 0);
+    ck_assert_rc(spring_as_unmap(fx.as, fx.a, fx.len), 0);
+    struct race_reader r = {.f = &fx, .as = as_new(fx.vmm, false, 0)};
     pthread_mutex_init(&r.mu, NULL);
     pthread_cond_init(&r.cv, NULL);
     struct race_hook h = {.r = &r};
-    tp_set_hook(f.tp, bind_in_page_out, &h);
-    tp_clear(f.tp);
-    int reclaimed = spring_vmm_reclaim_caches(f.vmm, 0);
+    tp_set_hook(fx.tp, bind_in_page_out, &h);
+    tp_clear(fx.tp);
+    int reclaimed = spring_vmm_reclaim_caches(fx.vmm, 0);
     ck_assert(h.started);
     pthread_join(h.th, NULL);
-    tp_set_hook(f.tp, NULL, NULL);
+    tp_set_hook(fx.tp, NULL, NULL);
     ck_assert_rc(r.rc, 0);
     ck_assert_uint_eq(r.v, 0x63);
     ck_assert_msg(!r.page_in_during_page_out, "the block was paged in while its page_out was in the pager");
     pthread_mutex_destroy(&r.mu);
     pthread_cond_destroy(&r.cv);
     ck_assert_int_eq(reclaimed, 0); /* bound again meanwhile: it stays */
-    ck_assert_uint_eq(tp_count(f.tp, TP_FINAL_BIND), 0);
-    ck_assert_uint_eq(test_vm_info(f.vmm).ncaches, 1);
+    ck_assert_uint_eq(tp_count(fx.tp, TP_FINAL_BIND), 0);
+    ck_assert_uint_eq(test_vm_info(fx.vmm).ncaches, 1);
     spring_as_destroy(r.as);
-    fx_fini(&f);
 }
 END_TEST
 
@@ -222,26 +213,20 @@ static void bind_bad_rights(fx_t *f, spring_cache_rights_t bad)
 
 START_TEST(test_bind_forged_rights)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
-    rd1(f.as, f.a);
-    bind_bad_rights(&f, (spring_cache_rights_t){0x5eed0000abcdef01ULL});
-    fx_fini(&f);
+    fx_map(&fx, SPRING_RIGHTS_RW);
+    rd1(fx.as, fx.a);
+    bind_bad_rights(&fx, (spring_cache_rights_t){0x5eed0000abcdef01ULL});
 }
 END_TEST
 
 START_TEST(test_bind_stale_rights)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
-    rd1(f.as, f.a);
+    fx_map(&fx, SPRING_RIGHTS_RW);
+    rd1(fx.as, fx.a);
     spring_cache_rights_t s;
-    ck_assert_rc(spring_cache_rights_create_restricted_sibling(tp_rights(f.tp), SPRING_RIGHTS_RW, &s), 0);
+    ck_assert_rc(spring_cache_rights_create_restricted_sibling(tp_rights(fx.tp), SPRING_RIGHTS_RW, &s), 0);
     ck_assert_rc(spring_cache_rights_release(s), 0);
-    bind_bad_rights(&f, s);
-    fx_fini(&f);
+    bind_bad_rights(&fx, s);
 }
 END_TEST
 
@@ -249,10 +234,8 @@ END_TEST
  * mapping shows this pager's data, and the other VMM is unaffected. */
 START_TEST(test_bind_foreign_rights)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
-    rd1(f.as, f.a);
+    fx_map(&fx, SPRING_RIGHTS_RW);
+    rd1(fx.as, fx.a);
     spring_registry_t *reg2;
     spring_vmm_t *vmm2 = test_vmm("scen2", 32, &reg2);
     spring_as_t *as2 = as_new(vmm2, false, 0);
@@ -263,7 +246,7 @@ START_TEST(test_bind_foreign_rights)
     spring_addr_t b = SPRING_ANYWHERE;
     ck_assert_rc(spring_as_map(as2, m2, 0, &len, &b, SPRING_RIGHTS_RW), 0);
     ck_assert(page_is(as2, b, 0xee));
-    bind_bad_rights(&f, tp_rights(tp2));
+    bind_bad_rights(&fx, tp_rights(tp2));
     ck_assert(page_is(as2, b, 0xee));
     ck_assert_uint_eq(tp_count(tp2, TP_PAGE_IN), 1);
     CHECK_VMM(vmm2);
@@ -271,7 +254,6 @@ START_TEST(test_bind_foreign_rights)
     spring_mobj_unref(m2);
     tp_free(tp2);
     test_vmm_free(vmm2, reg2);
-    fx_fini(&f);
 }
 END_TEST
 
@@ -280,61 +262,56 @@ END_TEST
  * next map works. */
 START_TEST(test_bind_final_bind_noop_or_fails)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
-    ck_assert_rc(put_page(f.as, f.a, 0x4d), 0);
+    fx_map(&fx, SPRING_RIGHTS_RW);
+    ck_assert_rc(put_page(fx.as, fx.a, 0x4d), 0);
     spring_addr_t x = (spring_addr_t)1 << 32;
     for (int round = 0; round < 2; round++) {
-        tp_set_bind_rights(f.tp, (spring_cache_rights_t){0x5eed0000abcdef01ULL});
+        tp_set_bind_rights(fx.tp, (spring_cache_rights_t){0x5eed0000abcdef01ULL});
         if (round == 0)
-            tp_set_final_bind_noop(f.tp, true);
+            tp_set_final_bind_noop(fx.tp, true);
         else
-            tp_fail(f.tp, TP_FINAL_BIND, PAGER_ERR, false);
-        tp_clear(f.tp);
-        spring_off_t len = f.len;
+            tp_fail(fx.tp, TP_FINAL_BIND, PAGER_ERR, false);
+        tp_clear(fx.tp);
+        spring_off_t len = fx.len;
         spring_addr_t a2 = x;
-        ck_assert_rc(spring_as_map(f.as, f.m, 0, &len, &a2, SPRING_RIGHTS_RW), SPRING_EBIND);
+        ck_assert_rc(spring_as_map(fx.as, fx.m, 0, &len, &a2, SPRING_RIGHTS_RW), SPRING_EBIND);
         const enum tp_kind want[] = {TP_BIND, TP_FINAL_BIND};
-        expect_log(f.tp, want, 2);
-        ck_assert_uint_eq(mappings(f.as, x, f.len, NULL), 0);
-        ck_assert_uint_eq(test_as_stats(f.as).nregions, 1);
-        ck_assert(page_is(f.as, f.a, 0x4d));
-        ck_assert_uint_eq(test_vm_info(f.vmm).ncaches, 1);
-        CHECK_VMM(f.vmm);
-        tp_set_final_bind_noop(f.tp, false);
-        tp_set_bind_rights(f.tp, (spring_cache_rights_t){0});
+        expect_log(fx.tp, want, 2);
+        ck_assert_uint_eq(mappings(fx.as, x, fx.len, NULL), 0);
+        ck_assert_uint_eq(test_as_stats(fx.as).nregions, 1);
+        ck_assert(page_is(fx.as, fx.a, 0x4d));
+        ck_assert_uint_eq(test_vm_info(fx.vmm).ncaches, 1);
+        CHECK_VMM(fx.vmm);
+        tp_set_final_bind_noop(fx.tp, false);
+        tp_set_bind_rights(fx.tp, (spring_cache_rights_t){0});
     }
-    spring_off_t len = f.len;
+    spring_off_t len = fx.len;
     spring_addr_t a2 = x;
-    ck_assert_rc(spring_as_map(f.as, f.m, 0, &len, &a2, SPRING_RIGHTS_RW), 0);
-    ck_assert(page_is(f.as, x, 0x4d));
-    fx_fini(&f);
+    ck_assert_rc(spring_as_map(fx.as, fx.m, 0, &len, &a2, SPRING_RIGHTS_RW), 0);
+    ck_assert(page_is(fx.as, x, 0x4d));
 }
 END_TEST
 
 /* A failing bind: EBIND, nothing mapped, no final_bind. */
 START_TEST(test_bind_fails)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
-    tp_fail(f.tp, TP_BIND, PAGER_ERR, false);
-    spring_off_t len = f.len;
+    tp_fail(fx.tp, TP_BIND, PAGER_ERR, false);
+    spring_off_t len = fx.len;
     spring_addr_t a = SPRING_ANYWHERE;
-    ck_assert_rc(spring_as_map(f.as, f.m, 0, &len, &a, SPRING_RIGHTS_RW), SPRING_EBIND);
+    ck_assert_rc(spring_as_map(fx.as, fx.m, 0, &len, &a, SPRING_RIGHTS_RW), SPRING_EBIND);
     const enum tp_kind want[] = {TP_BIND};
-    expect_log(f.tp, want, 1);
-    ck_assert_uint_eq(test_as_stats(f.as).nregions, 0);
-    CHECK_VMM(f.vmm);
-    fx_map(&f, SPRING_RIGHTS_RW);
-    ck_assert(page_is_pat(f.as, f.a, 0));
-    fx_fini(&f);
+    expect_log(fx.tp, want, 1);
+    ck_assert_uint_eq(test_as_stats(fx.as).nregions, 0);
+    CHECK_VMM(fx.vmm);
+    fx_map(&fx, SPRING_RIGHTS_RW);
+    ck_assert(page_is_pat(fx.as, fx.a, 0));
 }
 END_TEST
 
 void scen_bind(Suite *s)
 {
     TCase *t = tcase_create("bind");
+    tcase_add_checked_fixture(t, fx_setup4, fx_teardown);
     tcase_add_test(t, test_bind_reclaim_race);
     tcase_add_test(t, test_bind_reclaim_race_page_out_fails);
     tcase_add_test(t, test_bind_during_reclaim_page_out);

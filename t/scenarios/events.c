@@ -69,28 +69,25 @@ static void ev_is(const struct evlog *l, size_t i, spring_as_event_kind_t kind, 
  * lock held (it calls get_mappings on the same address space). */
 START_TEST(test_events_mapping_changes)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
     struct evlog l;
     memset(&l, 0, sizeof l);
-    ck_assert_rc(spring_as_catch_as_events(f.as, ev_handler, &l), 0);
-    fx_map(&f, SPRING_RIGHTS_RW);
-    ev_is(&l, 0, SPRING_AS_EVENT_MAP, f.a, f.len, SPRING_RIGHTS_RW);
+    ck_assert_rc(spring_as_catch_as_events(fx.as, ev_handler, &l), 0);
+    fx_map(&fx, SPRING_RIGHTS_RW);
+    ev_is(&l, 0, SPRING_AS_EVENT_MAP, fx.a, fx.len, SPRING_RIGHTS_RW);
     ck_assert_uint_eq(l.map_visible, 1);
-    ck_assert_rc(spring_as_change_access_rights(f.as, f.a + PS, 2 * PS, SPRING_RIGHTS_RO), 0);
-    ev_is(&l, 1, SPRING_AS_EVENT_PROTECT, f.a + PS, 2 * PS, SPRING_RIGHTS_RO);
-    ck_assert_rc(spring_as_unmap(f.as, f.a + 3 * PS, PS), 0);
-    ev_is(&l, 2, SPRING_AS_EVENT_UNMAP, f.a + 3 * PS, PS, SPRING_RIGHTS_NONE);
+    ck_assert_rc(spring_as_change_access_rights(fx.as, fx.a + PS, 2 * PS, SPRING_RIGHTS_RO), 0);
+    ev_is(&l, 1, SPRING_AS_EVENT_PROTECT, fx.a + PS, 2 * PS, SPRING_RIGHTS_RO);
+    ck_assert_rc(spring_as_unmap(fx.as, fx.a + 3 * PS, PS), 0);
+    ev_is(&l, 2, SPRING_AS_EVENT_UNMAP, fx.a + 3 * PS, PS, SPRING_RIGHTS_NONE);
     spring_off_t len = 2 * PS;
     spring_addr_t b = SPRING_ANYWHERE;
-    ck_assert_rc(spring_as_allocate_memory(f.as, &len, &b, SPRING_RIGHTS_RW), 0);
+    ck_assert_rc(spring_as_allocate_memory(fx.as, &len, &b, SPRING_RIGHTS_RW), 0);
     ev_is(&l, 3, SPRING_AS_EVENT_MAP, b, 2 * PS, SPRING_RIGHTS_RW);
     ck_assert_uint_eq(l.map_visible, 2);
     ck_assert_uint_eq(l.n, 4);
-    ck_assert_rc(spring_as_catch_as_events(f.as, NULL, NULL), 0);
-    ck_assert_rc(spring_as_unmap(f.as, b, len), 0);
+    ck_assert_rc(spring_as_catch_as_events(fx.as, NULL, NULL), 0);
+    ck_assert_rc(spring_as_unmap(fx.as, b, len), 0);
     ck_assert_uint_eq(l.n, 4);
-    fx_fini(&f);
 }
 END_TEST
 
@@ -98,22 +95,19 @@ END_TEST
  * the access; a handler returning 0 lets them fail with ENOTMAPPED. */
 START_TEST(test_events_unmapped_reported)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
     struct evlog l;
     memset(&l, 0, sizeof l);
-    ck_assert_rc(spring_as_catch_as_events(f.as, ev_handler, &l), 0);
+    ck_assert_rc(spring_as_catch_as_events(fx.as, ev_handler, &l), 0);
     spring_addr_t x = (spring_addr_t)1 << 30;
     uint8_t v = 0;
-    ck_assert_rc(spring_as_read(f.as, x + 123, &v, 1), SPRING_ENOTMAPPED);
-    ck_assert_rc(spring_as_write(f.as, x + 5, &v, 1), SPRING_ENOTMAPPED);
-    ck_assert_rc(spring_as_fault(f.as, x + PS, SPRING_RIGHTS_X), SPRING_ENOTMAPPED);
+    ck_assert_rc(spring_as_read(fx.as, x + 123, &v, 1), SPRING_ENOTMAPPED);
+    ck_assert_rc(spring_as_write(fx.as, x + 5, &v, 1), SPRING_ENOTMAPPED);
+    ck_assert_rc(spring_as_fault(fx.as, x + PS, SPRING_RIGHTS_X), SPRING_ENOTMAPPED);
     ck_assert_uint_eq(l.n, 3);
     ev_is(&l, 0, SPRING_AS_EVENT_UNMAPPED, x + 123, 0, SPRING_RIGHTS_R);
     ev_is(&l, 1, SPRING_AS_EVENT_UNMAPPED, x + 5, 0, SPRING_RIGHTS_W);
     ev_is(&l, 2, SPRING_AS_EVENT_UNMAPPED, x + PS, 0, SPRING_RIGHTS_X);
-    ck_assert_uint_eq(test_as_stats(f.as).unmapped_faults, 3);
-    fx_fini(&f);
+    ck_assert_uint_eq(test_as_stats(fx.as).unmapped_faults, 3);
 }
 END_TEST
 
@@ -122,24 +116,21 @@ END_TEST
  * returns 1: the access is retried and succeeds. */
 START_TEST(test_events_handler_maps_memory)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
     struct evlog l;
     memset(&l, 0, sizeof l);
     l.mode = EV_ALLOCATE;
-    ck_assert_rc(spring_as_catch_as_events(f.as, ev_handler, &l), 0);
+    ck_assert_rc(spring_as_catch_as_events(fx.as, ev_handler, &l), 0);
     spring_addr_t x = (spring_addr_t)1 << 30;
-    wr1(f.as, x + 10, 0x5c);
+    wr1(fx.as, x + 10, 0x5c);
     ck_assert_rc(l.inner_rc, 0);
     /* The handler's allocation is not reported as a map event: no event is
      * delivered on a thread while it runs a handler (as.h). */
     ck_assert_uint_eq(l.n, 1);
     ev_is(&l, 0, SPRING_AS_EVENT_UNMAPPED, x + 10, 0, SPRING_RIGHTS_W);
-    ck_assert_uint_eq(rd1(f.as, x + 10), 0x5c);
-    ck_assert_uint_eq(rd1(f.as, x + 11), 0);
+    ck_assert_uint_eq(rd1(fx.as, x + 10), 0x5c);
+    ck_assert_uint_eq(rd1(fx.as, x + 11), 0);
     ck_assert_uint_eq(l.n, 1);
-    ck_assert_uint_eq(mappings(f.as, x, PS, NULL), 1);
-    fx_fini(&f);
+    ck_assert_uint_eq(mappings(fx.as, x, PS, NULL), 1);
 }
 END_TEST
 
@@ -148,30 +139,27 @@ END_TEST
  * returns 1 makes the access succeed. */
 START_TEST(test_events_access_violation)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RO);
+    fx_map(&fx, SPRING_RIGHTS_RO);
     struct evlog l;
     memset(&l, 0, sizeof l);
-    ck_assert_rc(spring_as_catch_as_events(f.as, ev_handler, &l), 0);
+    ck_assert_rc(spring_as_catch_as_events(fx.as, ev_handler, &l), 0);
     uint8_t v = 0x5d;
-    ck_assert_rc(spring_as_write(f.as, f.a + 3, &v, 1), SPRING_EACCES);
-    ck_assert_rc(spring_as_fault(f.as, f.a + PS, SPRING_RIGHTS_X), SPRING_EACCES);
+    ck_assert_rc(spring_as_write(fx.as, fx.a + 3, &v, 1), SPRING_EACCES);
+    ck_assert_rc(spring_as_fault(fx.as, fx.a + PS, SPRING_RIGHTS_X), SPRING_EACCES);
     ck_assert_uint_eq(l.n, 2);
-    ev_is(&l, 0, SPRING_AS_EVENT_ACCESS, f.a + 3, 0, SPRING_RIGHTS_W);
-    ev_is(&l, 1, SPRING_AS_EVENT_ACCESS, f.a + PS, 0, SPRING_RIGHTS_X);
+    ev_is(&l, 0, SPRING_AS_EVENT_ACCESS, fx.a + 3, 0, SPRING_RIGHTS_W);
+    ev_is(&l, 1, SPRING_AS_EVENT_ACCESS, fx.a + PS, 0, SPRING_RIGHTS_X);
     l.mode = EV_MAKE_RW;
-    wr1(f.as, f.a + 3, 0x5d);
+    wr1(fx.as, fx.a + 3, 0x5d);
     ck_assert_rc(l.inner_rc, 0);
-    ev_is(&l, 2, SPRING_AS_EVENT_ACCESS, f.a + 3, 0, SPRING_RIGHTS_W);
+    ev_is(&l, 2, SPRING_AS_EVENT_ACCESS, fx.a + 3, 0, SPRING_RIGHTS_W);
     /* The handler's own change_access_rights is not reported (as.h: no
      * event is delivered on a thread while it runs a handler). */
     ck_assert_uint_eq(l.n, 3);
-    ck_assert_uint_eq(rd1(f.as, f.a + 3), 0x5d);
+    ck_assert_uint_eq(rd1(fx.as, fx.a + 3), 0x5d);
     l.mode = EV_PASSIVE;
-    ck_assert_rc(spring_as_write(f.as, f.a + PS, &v, 1), SPRING_EACCES);
-    ck_assert_uint_ge(test_as_stats(f.as).protection_faults, 4);
-    fx_fini(&f);
+    ck_assert_rc(spring_as_write(fx.as, fx.a + PS, &v, 1), SPRING_EACCES);
+    ck_assert_uint_ge(test_as_stats(fx.as).protection_faults, 4);
 }
 END_TEST
 
@@ -209,15 +197,13 @@ static int ev_touch_handler(spring_as_t *as, const spring_as_event_t *ev, void *
 
 START_TEST(test_events_handler_touching_fault_address)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RO);
+    fx_map(&fx, SPRING_RIGHTS_RO);
     struct ev_touch t;
     memset(&t, 0, sizeof t);
-    ck_assert_rc(spring_as_catch_as_events(f.as, ev_touch_handler, &t), 0);
+    ck_assert_rc(spring_as_catch_as_events(fx.as, ev_touch_handler, &t), 0);
     spring_addr_t x = (spring_addr_t)1 << 30;
     uint8_t v = 0;
-    ck_assert_rc(spring_as_read(f.as, x + 7, &v, 1), SPRING_ENOTMAPPED);
+    ck_assert_rc(spring_as_read(fx.as, x + 7, &v, 1), SPRING_ENOTMAPPED);
     ck_assert_uint_eq(t.calls, 1);
     ck_assert_uint_eq(t.max_depth, 1);
     ck_assert_rc(t.inner_read, SPRING_ENOTMAPPED);
@@ -226,17 +212,16 @@ START_TEST(test_events_handler_touching_fault_address)
      * with EACCES, the handler's change of rights resolves the outer one. */
     memset(&t, 0, sizeof t);
     v = 0x6e;
-    ck_assert_rc(spring_as_write(f.as, f.a + PS + 9, &v, 1), 0);
+    ck_assert_rc(spring_as_write(fx.as, fx.a + PS + 9, &v, 1), 0);
     ck_assert_uint_eq(t.calls, 1);
     ck_assert_uint_eq(t.events, 1); /* the PROTECT from inside was not delivered */
     ck_assert_uint_eq(t.max_depth, 1);
     ck_assert_rc(t.inner_fault, SPRING_EACCES);
     ck_assert_rc(t.inner_read, 0); /* reading the read-only page is allowed */
-    ck_assert_uint_eq(rd1(f.as, f.a + PS + 9), 0x6e);
+    ck_assert_uint_eq(rd1(fx.as, fx.a + PS + 9), 0x6e);
     /* Outside a handler, events are delivered again. */
-    ck_assert_rc(spring_as_change_access_rights(f.as, f.a, PS, SPRING_RIGHTS_RW), 0);
+    ck_assert_rc(spring_as_change_access_rights(fx.as, fx.a, PS, SPRING_RIGHTS_RW), 0);
     ck_assert_uint_eq(t.events, 2);
-    fx_fini(&f);
 }
 END_TEST
 
@@ -244,17 +229,14 @@ END_TEST
  * bounded and the access fails. */
 START_TEST(test_events_retry_bounded)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
     struct evlog l;
     memset(&l, 0, sizeof l);
     l.mode = EV_SPIN;
-    ck_assert_rc(spring_as_catch_as_events(f.as, ev_handler, &l), 0);
+    ck_assert_rc(spring_as_catch_as_events(fx.as, ev_handler, &l), 0);
     uint8_t v;
-    ck_assert_rc(spring_as_read(f.as, (spring_addr_t)1 << 30, &v, 1), SPRING_ENOTMAPPED);
+    ck_assert_rc(spring_as_read(fx.as, (spring_addr_t)1 << 30, &v, 1), SPRING_ENOTMAPPED);
     ck_assert_uint_gt(l.calls, 1);
     ck_assert_uint_le(l.calls, 32);
-    fx_fini(&f);
 }
 END_TEST
 
@@ -264,8 +246,6 @@ END_TEST
  * never skips a hole that fits, and the checker checks the hint itself. */
 START_TEST(test_anywhere_first_fit)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
     const size_t n = 600;
     spring_addr_t *at = calloc(n, sizeof *at);
     ck_assert_ptr_nonnull(at);
@@ -273,55 +253,63 @@ START_TEST(test_anywhere_first_fit)
     for (size_t i = 0; i < n; i++) {
         spring_off_t len = PS;
         at[i] = SPRING_ANYWHERE;
-        ck_assert_rc(spring_as_allocate_memory(f.as, &len, &at[i], SPRING_RIGHTS_RW), 0);
+        ck_assert_rc(spring_as_allocate_memory(fx.as, &len, &at[i], SPRING_RIGHTS_RW), 0);
         if (i == 0)
             base = at[0];
         ck_assert_uint_eq(at[i], base + i * PS); /* packed from the bottom */
     }
-    CHECK_VMM(f.vmm);
+    CHECK_VMM(fx.vmm);
     /* Holes of one page at 100 and 400, of two pages at 200-201. */
-    ck_assert_rc(spring_as_unmap(f.as, at[400], PS), 0);
-    ck_assert_rc(spring_as_unmap(f.as, at[200], 2 * PS), 0);
-    ck_assert_rc(spring_as_unmap(f.as, at[100], PS), 0);
-    CHECK_VMM(f.vmm);
+    ck_assert_rc(spring_as_unmap(fx.as, at[400], PS), 0);
+    ck_assert_rc(spring_as_unmap(fx.as, at[200], 2 * PS), 0);
+    ck_assert_rc(spring_as_unmap(fx.as, at[100], PS), 0);
+    CHECK_VMM(fx.vmm);
     /* Two pages: the lowest hole that holds them is 200. */
     spring_off_t len = 2 * PS;
     spring_addr_t a = SPRING_ANYWHERE;
-    ck_assert_rc(spring_as_map(f.as, f.m, 0, &len, &a, SPRING_RIGHTS_RW), 0);
+    ck_assert_rc(spring_as_map(fx.as, fx.m, 0, &len, &a, SPRING_RIGHTS_RW), 0);
     ck_assert_uint_eq(a, at[200]);
     /* Three pages: no hole holds them; the end of the packed range. */
     len = 3 * PS;
     a = SPRING_ANYWHERE;
-    ck_assert_rc(spring_as_allocate_memory(f.as, &len, &a, SPRING_RIGHTS_RW), 0);
+    ck_assert_rc(spring_as_allocate_memory(fx.as, &len, &a, SPRING_RIGHTS_RW), 0);
     ck_assert_uint_eq(a, base + n * PS);
     /* One page each: 100, then 400, then after the three pages. */
     spring_addr_t want[3] = {at[100], at[400], base + (n + 3) * PS};
     for (int i = 0; i < 3; i++) {
         len = PS;
         a = SPRING_ANYWHERE;
-        ck_assert_rc(spring_as_allocate_memory(f.as, &len, &a, SPRING_RIGHTS_RW), 0);
+        ck_assert_rc(spring_as_allocate_memory(fx.as, &len, &a, SPRING_RIGHTS_RW), 0);
         ck_assert_uint_eq(a, want[i]);
-        CHECK_VMM(f.vmm);
+        CHECK_VMM(fx.vmm);
     }
     /* A space too full for the request: SPRING_ENOSPC, nothing changes. */
     spring_as_statistics_t before, after;
-    ck_assert_rc(spring_as_statistics(f.as, &before), 0);
+    ck_assert_rc(spring_as_statistics(fx.as, &before), 0);
     len = (spring_off_t)1 << 46;
     a = SPRING_ANYWHERE;
-    ck_assert_rc(spring_as_allocate_memory(f.as, &len, &a, SPRING_RIGHTS_RW), 0);
+    ck_assert_rc(spring_as_allocate_memory(fx.as, &len, &a, SPRING_RIGHTS_RW), 0);
     len = (spring_off_t)1 << 46;
     a = SPRING_ANYWHERE;
-    ck_assert_rc(spring_as_allocate_memory(f.as, &len, &a, SPRING_RIGHTS_RW), SPRING_ENOSPC);
-    ck_assert_rc(spring_as_statistics(f.as, &after), 0);
+    ck_assert_rc(spring_as_allocate_memory(fx.as, &len, &a, SPRING_RIGHTS_RW), SPRING_ENOSPC);
+    ck_assert_rc(spring_as_statistics(fx.as, &after), 0);
     ck_assert_uint_eq(after.nregions, before.nregions + 1);
     free(at);
-    fx_fini(&f);
 }
 END_TEST
+
+/* The tear-down: the handlers' logs live in the frames of the tests,
+ * gone by now, so the handler goes first. */
+static void events_teardown(void)
+{
+    ck_assert_rc(spring_as_catch_as_events(fx.as, NULL, NULL), 0);
+    fx_teardown();
+}
 
 void scen_events(Suite *s)
 {
     TCase *t = tcase_create("events");
+    tcase_add_checked_fixture(t, fx_setup4, events_teardown);
     tcase_add_test(t, test_events_mapping_changes);
     tcase_add_test(t, test_anywhere_first_fit);
     tcase_add_test(t, test_events_unmapped_reported);

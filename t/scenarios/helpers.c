@@ -1,7 +1,7 @@
 /*
  * helpers.c - the helpers of scen.h that the features of t/check_scenarios
- * share: set-up, and assertions on memory and on the test pager's call
- * log.
+ * share: set-up, the checked fixture, and assertions on memory and on the
+ * test pager's call log.
  */
 #include "scen.h"
 
@@ -179,4 +179,21 @@ bool locked_prefix(spring_as_t *as, spring_addr_t a, spring_off_t len, spring_of
         at += m[i].length;
     }
     return at == a + len;
+}
+
+fx_t fx;
+
+void fx_setup4(void)
+{
+    fx_init(&fx, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
+}
+
+void fx_setup8(void)
+{
+    fx_init(&fx, 32, 8, 0, SPRING_OWN_EXCLUSIVE);
+}
+
+void fx_teardown(void)
+{
+    fx_fini(&fx);
 }

@@ -8,20 +8,17 @@
  * for read-write data; the write that follows needs no other page_in. */
 START_TEST(test_own_exclusive_read_asks_rw)
 {
-    fx_t f;
-    fx_init(&f, 32, 8, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
-    ck_assert_uint_eq(rd1(f.as, f.a + PS + 5), tp_pattern(PS + 5));
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 1);
-    tp_call_t c = last_of(f.tp, TP_PAGE_IN);
+    fx_map(&fx, SPRING_RIGHTS_RW);
+    ck_assert_uint_eq(rd1(fx.as, fx.a + PS + 5), tp_pattern(PS + 5));
+    ck_assert_uint_eq(tp_count(fx.tp, TP_PAGE_IN), 1);
+    tp_call_t c = last_of(fx.tp, TP_PAGE_IN);
     ck_assert_uint_eq(c.off, PS);
     ck_assert_uint_eq(c.size, PS);
     ck_assert_uint_eq(c.access, SPRING_RIGHTS_RW);
     ck_assert_uint_eq(c.own, SPRING_OWN_EXCLUSIVE);
     ck_assert(!c.upgrade);
-    ck_assert_rc(put_page(f.as, f.a + PS, 0x11), 0);
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 1);
-    fx_fini(&f);
+    ck_assert_rc(put_page(fx.as, fx.a + PS, 0x11), 0);
+    ck_assert_uint_eq(tp_count(fx.tp, TP_PAGE_IN), 1);
 }
 END_TEST
 
@@ -59,24 +56,21 @@ END_TEST
  * the region is made writable the write upgrades the block. */
 START_TEST(test_own_ro_region_asks_ro)
 {
-    fx_t f;
-    fx_init(&f, 32, 8, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RO);
-    ck_assert_uint_eq(rd1(f.as, f.a + 2 * PS), tp_pattern(2 * PS));
-    tp_call_t c = last_of(f.tp, TP_PAGE_IN);
+    fx_map(&fx, SPRING_RIGHTS_RO);
+    ck_assert_uint_eq(rd1(fx.as, fx.a + 2 * PS), tp_pattern(2 * PS));
+    tp_call_t c = last_of(fx.tp, TP_PAGE_IN);
     ck_assert_uint_eq(c.access, SPRING_RIGHTS_RO);
     ck_assert_uint_eq(c.own, SPRING_OWN_EXCLUSIVE);
     uint8_t v = 1;
-    ck_assert_rc(spring_as_write(f.as, f.a + 2 * PS, &v, 1), SPRING_EACCES);
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 1);
-    ck_assert_rc(spring_as_change_access_rights(f.as, f.a, f.len, SPRING_RIGHTS_RW), 0);
-    wr1(f.as, f.a + 2 * PS, 1);
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 2);
-    c = last_of(f.tp, TP_PAGE_IN);
+    ck_assert_rc(spring_as_write(fx.as, fx.a + 2 * PS, &v, 1), SPRING_EACCES);
+    ck_assert_uint_eq(tp_count(fx.tp, TP_PAGE_IN), 1);
+    ck_assert_rc(spring_as_change_access_rights(fx.as, fx.a, fx.len, SPRING_RIGHTS_RW), 0);
+    wr1(fx.as, fx.a + 2 * PS, 1);
+    ck_assert_uint_eq(tp_count(fx.tp, TP_PAGE_IN), 2);
+    c = last_of(fx.tp, TP_PAGE_IN);
     ck_assert_uint_eq(c.off, 2 * PS);
     ck_assert_uint_eq(c.access, SPRING_RIGHTS_RW);
     ck_assert(c.upgrade);
-    fx_fini(&f);
 }
 END_TEST
 
@@ -84,29 +78,26 @@ END_TEST
  * the next page_ins follow the new state. */
 START_TEST(test_own_pager_reply_changes_requests)
 {
-    fx_t f;
-    fx_init(&f, 32, 8, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
-    tp_set_own_reply(f.tp, SPRING_OWN_SHARED);
-    rd1(f.as, f.a);
-    tp_call_t c = last_of(f.tp, TP_PAGE_IN);
+    fx_map(&fx, SPRING_RIGHTS_RW);
+    tp_set_own_reply(fx.tp, SPRING_OWN_SHARED);
+    rd1(fx.as, fx.a);
+    tp_call_t c = last_of(fx.tp, TP_PAGE_IN);
     ck_assert_uint_eq(c.access, SPRING_RIGHTS_RW);
     ck_assert_uint_eq(c.own, SPRING_OWN_EXCLUSIVE);
-    rd1(f.as, f.a + PS);
-    c = last_of(f.tp, TP_PAGE_IN);
+    rd1(fx.as, fx.a + PS);
+    c = last_of(fx.tp, TP_PAGE_IN);
     ck_assert_uint_eq(c.access, SPRING_RIGHTS_RO);
     ck_assert_uint_eq(c.own, SPRING_OWN_SHARED);
-    tp_set_own_reply(f.tp, SPRING_OWN_EXCLUSIVE);
-    rd1(f.as, f.a + 2 * PS);
-    c = last_of(f.tp, TP_PAGE_IN);
+    tp_set_own_reply(fx.tp, SPRING_OWN_EXCLUSIVE);
+    rd1(fx.as, fx.a + 2 * PS);
+    c = last_of(fx.tp, TP_PAGE_IN);
     ck_assert_uint_eq(c.access, SPRING_RIGHTS_RO);
     ck_assert_uint_eq(c.own, SPRING_OWN_SHARED);
-    rd1(f.as, f.a + 3 * PS);
-    c = last_of(f.tp, TP_PAGE_IN);
+    rd1(fx.as, fx.a + 3 * PS);
+    c = last_of(fx.tp, TP_PAGE_IN);
     ck_assert_uint_eq(c.access, SPRING_RIGHTS_RW);
     ck_assert_uint_eq(c.own, SPRING_OWN_EXCLUSIVE);
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 4);
-    fx_fini(&f);
+    ck_assert_uint_eq(tp_count(fx.tp, TP_PAGE_IN), 4);
 }
 END_TEST
 
@@ -114,15 +105,13 @@ END_TEST
  * calls; UNCHANGED reports the state; an invalid state is refused. */
 START_TEST(test_own_pager_calls_change_state)
 {
-    fx_t f;
-    fx_init(&f, 32, 8, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
-    spring_cache_obj_t cache = tp_cache(f.tp);
+    fx_map(&fx, SPRING_RIGHTS_RW);
+    spring_cache_obj_t cache = tp_cache(fx.tp);
     spring_ownership_t o = SPRING_OWN_SHARED;
     ck_assert_rc(spring_cache_delete_range(cache, 7 * PS, PS, &o), 0);
     ck_assert_uint_eq(o, SPRING_OWN_SHARED);
-    rd1(f.as, f.a + 4 * PS);
-    tp_call_t c = last_of(f.tp, TP_PAGE_IN);
+    rd1(fx.as, fx.a + 4 * PS);
+    tp_call_t c = last_of(fx.tp, TP_PAGE_IN);
     ck_assert_uint_eq(c.access, SPRING_RIGHTS_RO);
     ck_assert_uint_eq(c.own, SPRING_OWN_SHARED);
     o = SPRING_OWN_UNCHANGED;
@@ -131,26 +120,29 @@ START_TEST(test_own_pager_calls_change_state)
     o = SPRING_OWN_EXCLUSIVE;
     ck_assert_rc(spring_cache_write_back(cache, 7 * PS, PS, &o, NULL), 0);
     ck_assert_uint_eq(o, SPRING_OWN_EXCLUSIVE);
-    rd1(f.as, f.a + 5 * PS);
-    c = last_of(f.tp, TP_PAGE_IN);
+    rd1(fx.as, fx.a + 5 * PS);
+    c = last_of(fx.tp, TP_PAGE_IN);
     ck_assert_uint_eq(c.access, SPRING_RIGHTS_RW);
     ck_assert_uint_eq(c.own, SPRING_OWN_EXCLUSIVE);
     o = (spring_ownership_t)9;
     ck_assert_rc(spring_cache_delete_range(cache, 0, SPRING_SIZE_ALL, &o), SPRING_EINVAL);
     /* Refused: nothing was deleted. */
-    rd1(f.as, f.a + 5 * PS);
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 2);
-    fx_fini(&f);
+    rd1(fx.as, fx.a + 5 * PS);
+    ck_assert_uint_eq(tp_count(fx.tp, TP_PAGE_IN), 2);
 }
 END_TEST
 
 void scen_ownership(Suite *s)
 {
     TCase *t = tcase_create("ownership");
+    tcase_add_checked_fixture(t, fx_setup8, fx_teardown);
     tcase_add_test(t, test_own_exclusive_read_asks_rw);
-    tcase_add_test(t, test_own_shared_read_asks_ro_then_upgrade);
     tcase_add_test(t, test_own_ro_region_asks_ro);
     tcase_add_test(t, test_own_pager_reply_changes_requests);
     tcase_add_test(t, test_own_pager_calls_change_state);
+    suite_add_tcase(s, t);
+    /* The tests that make their own set-up. */
+    t = tcase_create("ownership");
+    tcase_add_test(t, test_own_shared_read_asks_ro_then_upgrade);
     suite_add_tcase(s, t);
 }

@@ -13,17 +13,15 @@
  * block; it leaves the cache too (it may come back as a zero indication). */
 START_TEST(test_flush_back_returns_modified)
 {
-    fx_t f;
-    fx_init(&f, 32, 8, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
-    spring_cache_obj_t c = tp_cache(f.tp);
-    rd1(f.as, f.a);                                 /* page 0: clean */
-    ck_assert_rc(put_page(f.as, f.a + PS, 0x11), 0); /* page 1: data */
-    ck_assert_rc(put_page(f.as, f.a + 2 * PS, 0), 0); /* page 2: all zero */
+    fx_map(&fx, SPRING_RIGHTS_RW);
+    spring_cache_obj_t c = tp_cache(fx.tp);
+    rd1(fx.as, fx.a);                                 /* page 0: clean */
+    ck_assert_rc(put_page(fx.as, fx.a + PS, 0x11), 0); /* page 1: data */
+    ck_assert_rc(put_page(fx.as, fx.a + 2 * PS, 0), 0); /* page 2: all zero */
     ck_assert_rc(spring_cache_zero_fill(c, 4 * PS, 2 * PS, NULL), 0);
-    dirty_pool(f.vmm);
-    ck_assert_uint_eq(rd1(f.as, f.a + 4 * PS), 0);   /* page 4: zero-filled, touched */
-    tp_clear(f.tp);
+    dirty_pool(fx.vmm);
+    ck_assert_uint_eq(rd1(fx.as, fx.a + 4 * PS), 0);   /* page 4: zero-filled, touched */
+    tp_clear(fx.tp);
     spring_data_t *d = NULL;
     ck_assert_rc(spring_cache_flush_back(c, 0, SPRING_SIZE_ALL, NULL, &d), 0);
     ck_assert_ptr_nonnull(d);
@@ -33,17 +31,16 @@ START_TEST(test_flush_back_returns_modified)
     ck_assert_msg(dblock_is(d, 1, 2 * PS, DZERO), "page 2 as a zero indication");
     ck_assert_msg(dblock_is(d, 2, 4 * PS, DZERO), "zero-filled page 4 as a zero indication");
     spring_data_free(d);
-    ck_assert_uint_eq(tp_ncalls(f.tp), 0);
+    ck_assert_uint_eq(tp_ncalls(fx.tp), 0);
     for (spring_off_t i = 0; i < 6; i++) {
-        rd1(f.as, f.a + i * PS);
-        ck_assert_msg(calls_at(f.tp, TP_PAGE_IN, i * PS) == 1, "page %d not paged in again after flush_back",
+        rd1(fx.as, fx.a + i * PS);
+        ck_assert_msg(calls_at(fx.tp, TP_PAGE_IN, i * PS) == 1, "page %d not paged in again after flush_back",
                       (int)i);
     }
     d = NULL;
     ck_assert_rc(spring_cache_flush_back(c, 0, SPRING_SIZE_ALL, NULL, &d), 0);
     ck_assert_uint_eq(d->nblocks, 0);
     spring_data_free(d);
-    fx_fini(&f);
 }
 END_TEST
 
@@ -75,31 +72,29 @@ END_TEST
 
 START_TEST(test_deny_writes)
 {
-    fx_t f;
-    fx_init(&f, 32, 8, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
-    spring_cache_obj_t c = tp_cache(f.tp);
-    ck_assert_rc(put_page(f.as, f.a, 0x22), 0);
-    rd1(f.as, f.a + PS); /* read-write (exclusive), clean */
-    tp_clear(f.tp);
+    fx_map(&fx, SPRING_RIGHTS_RW);
+    spring_cache_obj_t c = tp_cache(fx.tp);
+    ck_assert_rc(put_page(fx.as, fx.a, 0x22), 0);
+    rd1(fx.as, fx.a + PS); /* read-write (exclusive), clean */
+    tp_clear(fx.tp);
     spring_data_t *d = NULL;
     ck_assert_rc(spring_cache_deny_writes(c, 0, SPRING_SIZE_ALL, NULL, &d), 0);
     ck_assert_uint_eq(d->nblocks, 1);
     ck_assert(dblock_is(d, 0, 0, 0x22));
     spring_data_free(d);
-    ck_assert(page_is(f.as, f.a, 0x22));
-    ck_assert(page_is_pat(f.as, f.a + PS, PS));
-    ck_assert_uint_eq(tp_ncalls(f.tp), 0);
-    wr1(f.as, f.a + PS, 0x23);
-    ck_assert_uint_eq(tp_ncalls(f.tp), 1);
-    tp_call_t u = last_of(f.tp, TP_PAGE_IN);
+    ck_assert(page_is(fx.as, fx.a, 0x22));
+    ck_assert(page_is_pat(fx.as, fx.a + PS, PS));
+    ck_assert_uint_eq(tp_ncalls(fx.tp), 0);
+    wr1(fx.as, fx.a + PS, 0x23);
+    ck_assert_uint_eq(tp_ncalls(fx.tp), 1);
+    tp_call_t u = last_of(fx.tp, TP_PAGE_IN);
     ck_assert_uint_eq(u.off, PS);
     ck_assert_uint_eq(u.access, SPRING_RIGHTS_RW);
     ck_assert(u.upgrade);
-    wr1(f.as, f.a, 0x24);
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 2);
-    ck_assert(last_of(f.tp, TP_PAGE_IN).upgrade);
-    ck_assert_uint_eq(rd1(f.as, f.a + 1), 0x22); /* the upgrade kept the data */
+    wr1(fx.as, fx.a, 0x24);
+    ck_assert_uint_eq(tp_count(fx.tp, TP_PAGE_IN), 2);
+    ck_assert(last_of(fx.tp, TP_PAGE_IN).upgrade);
+    ck_assert_uint_eq(rd1(fx.as, fx.a + 1), 0x22); /* the upgrade kept the data */
     d = NULL;
     ck_assert_rc(spring_cache_deny_writes(c, 0, SPRING_SIZE_ALL, NULL, &d), 0);
     ck_assert_uint_eq(d->nblocks, 2);
@@ -111,8 +106,7 @@ START_TEST(test_deny_writes)
     ck_assert_rc(spring_cache_deny_writes(c, 0, SPRING_SIZE_ALL, NULL, &d), 0);
     ck_assert_uint_eq(d->nblocks, 0);
     spring_data_free(d);
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_OUT), 0);
-    fx_fini(&f);
+    ck_assert_uint_eq(tp_count(fx.tp, TP_PAGE_OUT), 0);
 }
 END_TEST
 
@@ -121,20 +115,18 @@ END_TEST
  * sends nothing). */
 START_TEST(test_write_back)
 {
-    fx_t f;
-    fx_init(&f, 32, 8, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
-    spring_cache_obj_t c = tp_cache(f.tp);
-    ck_assert_rc(put_page(f.as, f.a, 0x33), 0);
-    rd1(f.as, f.a + PS);
-    tp_clear(f.tp);
+    fx_map(&fx, SPRING_RIGHTS_RW);
+    spring_cache_obj_t c = tp_cache(fx.tp);
+    ck_assert_rc(put_page(fx.as, fx.a, 0x33), 0);
+    rd1(fx.as, fx.a + PS);
+    tp_clear(fx.tp);
     spring_data_t *d = NULL;
     ck_assert_rc(spring_cache_write_back(c, 0, SPRING_SIZE_ALL, NULL, &d), 0);
     ck_assert_uint_eq(d->nblocks, 1);
     ck_assert(dblock_is(d, 0, 0, 0x33));
     spring_data_free(d);
-    ck_assert_rc(put_page(f.as, f.a, 0x34), 0);
-    ck_assert_uint_eq(tp_ncalls(f.tp), 0);
+    ck_assert_rc(put_page(fx.as, fx.a, 0x34), 0);
+    ck_assert_uint_eq(tp_ncalls(fx.tp), 0);
     d = NULL;
     ck_assert_rc(spring_cache_write_back(c, 0, SPRING_SIZE_ALL, NULL, &d), 0);
     ck_assert_uint_eq(d->nblocks, 1);
@@ -144,10 +136,9 @@ START_TEST(test_write_back)
     ck_assert_rc(spring_cache_write_back(c, 0, SPRING_SIZE_ALL, NULL, &d), 0);
     ck_assert_uint_eq(d->nblocks, 0);
     spring_data_free(d);
-    ck_assert(page_is(f.as, f.a, 0x34));
-    ck_assert_rc(spring_as_flush(f.as, f.a, f.len, false), 0);
-    ck_assert_uint_eq(tp_ncalls(f.tp), 0);
-    fx_fini(&f);
+    ck_assert(page_is(fx.as, fx.a, 0x34));
+    ck_assert_rc(spring_as_flush(fx.as, fx.a, fx.len, false), 0);
+    ck_assert_uint_eq(tp_ncalls(fx.tp), 0);
 }
 END_TEST
 
@@ -155,23 +146,20 @@ END_TEST
  * pages the pager's data in, and nothing is ever paged out. */
 START_TEST(test_delete_range)
 {
-    fx_t f;
-    fx_init(&f, 32, 8, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
-    spring_cache_obj_t c = tp_cache(f.tp);
-    ck_assert_rc(put_page(f.as, f.a, 0x44), 0);
-    rd1(f.as, f.a + PS);
-    tp_clear(f.tp);
+    fx_map(&fx, SPRING_RIGHTS_RW);
+    spring_cache_obj_t c = tp_cache(fx.tp);
+    ck_assert_rc(put_page(fx.as, fx.a, 0x44), 0);
+    rd1(fx.as, fx.a + PS);
+    tp_clear(fx.tp);
     ck_assert_rc(spring_cache_delete_range(c, 0, SPRING_SIZE_ALL, NULL), 0);
-    ck_assert_uint_eq(tp_ncalls(f.tp), 0);
-    ck_assert(page_is_pat(f.as, f.a, 0));
-    ck_assert_uint_eq(calls_at(f.tp, TP_PAGE_IN, 0), 1);
-    rd1(f.as, f.a + PS);
-    ck_assert_uint_eq(calls_at(f.tp, TP_PAGE_IN, PS), 1);
-    ck_assert_rc(spring_as_flush(f.as, f.a, f.len, false), 0);
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_OUT), 0);
-    ck_assert(store_is(f.tp, 0, 1, tp_pattern(0)));
-    fx_fini(&f);
+    ck_assert_uint_eq(tp_ncalls(fx.tp), 0);
+    ck_assert(page_is_pat(fx.as, fx.a, 0));
+    ck_assert_uint_eq(calls_at(fx.tp, TP_PAGE_IN, 0), 1);
+    rd1(fx.as, fx.a + PS);
+    ck_assert_uint_eq(calls_at(fx.tp, TP_PAGE_IN, PS), 1);
+    ck_assert_rc(spring_as_flush(fx.as, fx.a, fx.len, false), 0);
+    ck_assert_uint_eq(tp_count(fx.tp, TP_PAGE_OUT), 0);
+    ck_assert(store_is(fx.tp, 0, 1, tp_pattern(0)));
 }
 END_TEST
 
@@ -180,20 +168,17 @@ END_TEST
  * still the pattern, since this pager did not zero its own copy. */
 START_TEST(test_delete_range_drops_zero_fill)
 {
-    fx_t f;
-    fx_init(&f, 32, 8, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
-    spring_cache_obj_t c = tp_cache(f.tp);
+    fx_map(&fx, SPRING_RIGHTS_RW);
+    spring_cache_obj_t c = tp_cache(fx.tp);
     ck_assert_rc(spring_cache_zero_fill(c, 0, 4 * PS, NULL), 0);
-    ck_assert(page_is(f.as, f.a + PS, 0)); /* one block materialized, three still in the table */
-    tp_clear(f.tp);
+    ck_assert(page_is(fx.as, fx.a + PS, 0)); /* one block materialized, three still in the table */
+    tp_clear(fx.tp);
     ck_assert_rc(spring_cache_delete_range(c, 0, 4 * PS, NULL), 0);
     for (spring_off_t i = 0; i < 4; i++) {
-        ck_assert_msg(page_is_pat(f.as, f.a + i * PS, i * PS), "page %d: delete_range left it zero-filled",
+        ck_assert_msg(page_is_pat(fx.as, fx.a + i * PS, i * PS), "page %d: delete_range left it zero-filled",
                       (int)i);
-        ck_assert_uint_eq(calls_at(f.tp, TP_PAGE_IN, i * PS), 1);
+        ck_assert_uint_eq(calls_at(fx.tp, TP_PAGE_IN, i * PS), 1);
     }
-    fx_fini(&f);
 }
 END_TEST
 
@@ -282,55 +267,50 @@ END_TEST
  * the cache's handles are dead; mapping the object again binds a new cache. */
 START_TEST(test_destroy_cache)
 {
-    fx_t f;
-    fx_init(&f, 32, 8, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
-    rd1(f.as, f.a);
-    ck_assert_rc(put_page(f.as, f.a + PS, 0x66), 0);
-    spring_cache_obj_t c = tp_cache(f.tp);
-    spring_cache_rights_t r = tp_rights(f.tp);
-    tp_clear(f.tp);
+    fx_map(&fx, SPRING_RIGHTS_RW);
+    rd1(fx.as, fx.a);
+    ck_assert_rc(put_page(fx.as, fx.a + PS, 0x66), 0);
+    spring_cache_obj_t c = tp_cache(fx.tp);
+    spring_cache_rights_t r = tp_rights(fx.tp);
+    tp_clear(fx.tp);
     ck_assert_rc(spring_cache_destroy(c), 0);
     const enum tp_kind want[] = {TP_DONE_WITH_POBJ};
-    expect_log(f.tp, want, 1);
+    expect_log(fx.tp, want, 1);
     uint8_t v = 0;
     void *p;
     spring_pin_t pin;
-    ck_assert_rc(spring_as_read(f.as, f.a, &v, 1), SPRING_EDESTROYED);
-    ck_assert_rc(spring_as_read(f.as, f.a + 2 * PS, &v, 1), SPRING_EDESTROYED);
-    ck_assert_rc(spring_as_write(f.as, f.a + PS, &v, 1), SPRING_EDESTROYED);
-    ck_assert_rc(spring_as_fault(f.as, f.a, SPRING_RIGHTS_R), SPRING_EDESTROYED);
-    ck_assert_rc(spring_as_translate(f.as, f.a, SPRING_RIGHTS_R, &p, &pin), SPRING_EDESTROYED);
-    ck_assert_uint_eq(mappings(f.as, f.a, f.len, NULL), 1);
-    ck_assert_rc(spring_as_flush(f.as, f.a, f.len, false), 0);
+    ck_assert_rc(spring_as_read(fx.as, fx.a, &v, 1), SPRING_EDESTROYED);
+    ck_assert_rc(spring_as_read(fx.as, fx.a + 2 * PS, &v, 1), SPRING_EDESTROYED);
+    ck_assert_rc(spring_as_write(fx.as, fx.a + PS, &v, 1), SPRING_EDESTROYED);
+    ck_assert_rc(spring_as_fault(fx.as, fx.a, SPRING_RIGHTS_R), SPRING_EDESTROYED);
+    ck_assert_rc(spring_as_translate(fx.as, fx.a, SPRING_RIGHTS_R, &p, &pin), SPRING_EDESTROYED);
+    ck_assert_uint_eq(mappings(fx.as, fx.a, fx.len, NULL), 1);
+    ck_assert_rc(spring_as_flush(fx.as, fx.a, fx.len, false), 0);
     ck_assert_rc(spring_cache_destroy(c), SPRING_EBADHANDLE);
     ck_assert_rc(spring_cache_flush_back(c, 0, PS, NULL, NULL), SPRING_EBADHANDLE);
     ck_assert_rc(spring_cache_delete_range(c, 0, PS, NULL), SPRING_EBADHANDLE);
     ck_assert_rc(populate1(c, 0, SPRING_RIGHTS_RO, 1), SPRING_EBADHANDLE);
     spring_rights_t rr;
     ck_assert_rc(spring_cache_rights_get(r, &rr), SPRING_EBADHANDLE);
-    ck_assert_rc(spring_as_unmap(f.as, f.a, f.len), 0);
-    expect_log(f.tp, want, 1); /* never called again */
-    CHECK_VMM(f.vmm);
-    fx_map(&f, SPRING_RIGHTS_RW);
-    ck_assert(page_is_pat(f.as, f.a + PS, PS)); /* the modified data was discarded */
-    ck_assert_uint_eq(tp_count(f.tp, TP_BIND), 1);
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 1);
-    ck_assert_uint_eq(tp_count(f.tp, TP_DONE_WITH_POBJ), 1);
-    fx_fini(&f);
+    ck_assert_rc(spring_as_unmap(fx.as, fx.a, fx.len), 0);
+    expect_log(fx.tp, want, 1); /* never called again */
+    CHECK_VMM(fx.vmm);
+    fx_map(&fx, SPRING_RIGHTS_RW);
+    ck_assert(page_is_pat(fx.as, fx.a + PS, PS)); /* the modified data was discarded */
+    ck_assert_uint_eq(tp_count(fx.tp, TP_BIND), 1);
+    ck_assert_uint_eq(tp_count(fx.tp, TP_PAGE_IN), 1);
+    ck_assert_uint_eq(tp_count(fx.tp, TP_DONE_WITH_POBJ), 1);
 }
 END_TEST
 
 /* SPRING_SIZE_ALL means "to the end of the cache"; ranges are checked. */
 START_TEST(test_size_all_ranges)
 {
-    fx_t f;
-    fx_init(&f, 32, 8, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
-    spring_cache_obj_t c = tp_cache(f.tp);
+    fx_map(&fx, SPRING_RIGHTS_RW);
+    spring_cache_obj_t c = tp_cache(fx.tp);
     for (spring_off_t i = 0; i < 8; i++)
-        ck_assert_rc(put_page(f.as, f.a + i * PS, (uint8_t)(i + 1)), 0);
-    tp_clear(f.tp);
+        ck_assert_rc(put_page(fx.as, fx.a + i * PS, (uint8_t)(i + 1)), 0);
+    tp_clear(fx.tp);
     spring_data_t *d = NULL;
     ck_assert_rc(spring_cache_flush_back(c, 2 * PS, SPRING_SIZE_ALL, NULL, &d), 0);
     ck_assert_uint_eq(d->nblocks, 6);
@@ -344,21 +324,20 @@ START_TEST(test_size_all_ranges)
     ck_assert(dblock_is(d, 0, 0, 1));
     ck_assert(dblock_is(d, 1, PS, 2));
     spring_data_free(d);
-    ck_assert_uint_eq(tp_ncalls(f.tp), 0);
+    ck_assert_uint_eq(tp_ncalls(fx.tp), 0);
     ck_assert_rc(spring_cache_delete_range(c, PS, SPRING_SIZE_ALL, NULL), 0);
-    ck_assert(page_is(f.as, f.a, 1));
-    ck_assert_uint_eq(tp_ncalls(f.tp), 0);
-    ck_assert(page_is_pat(f.as, f.a + PS, PS));
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 1);
+    ck_assert(page_is(fx.as, fx.a, 1));
+    ck_assert_uint_eq(tp_ncalls(fx.tp), 0);
+    ck_assert(page_is_pat(fx.as, fx.a + PS, PS));
+    ck_assert_uint_eq(tp_count(fx.tp, TP_PAGE_IN), 1);
     ck_assert_rc(spring_cache_flush_back(c, 1, PS, NULL, NULL), SPRING_EALIGN);
     ck_assert_rc(spring_cache_flush_back(c, 0, PS + 1, NULL, NULL), SPRING_EALIGN);
     ck_assert_rc(spring_cache_flush_back(c, PS, (spring_off_t)0 - PS, NULL, NULL), SPRING_ERANGE);
     ck_assert_rc(spring_cache_delete_range(c, 2 * PS, (spring_off_t)0 - PS, NULL), SPRING_ERANGE);
     spring_cache_obj_t forged = {0x5eed0000abcdef01ULL};
     ck_assert_rc(spring_cache_flush_back(forged, 0, PS, NULL, NULL), SPRING_EBADHANDLE);
-    ck_assert(page_is(f.as, f.a, 1));
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 1);
-    fx_fini(&f);
+    ck_assert(page_is(fx.as, fx.a, 1));
+    ck_assert_uint_eq(tp_count(fx.tp, TP_PAGE_IN), 1);
 }
 END_TEST
 
@@ -388,16 +367,20 @@ END_TEST
 void scen_pagercalls(Suite *s)
 {
     TCase *t = tcase_create("pagercalls");
+    tcase_add_checked_fixture(t, fx_setup8, fx_teardown);
     tcase_add_test(t, test_flush_back_returns_modified);
     tcase_add_test(t, test_deny_writes);
-    tcase_add_test(t, test_deny_writes_no_data_keeps_modifications);
     tcase_add_test(t, test_write_back);
     tcase_add_test(t, test_delete_range);
     tcase_add_test(t, test_delete_range_drops_zero_fill);
-    tcase_add_test(t, test_zero_fill);
-    tcase_add_test(t, test_populate);
     tcase_add_test(t, test_destroy_cache);
     tcase_add_test(t, test_size_all_ranges);
+    suite_add_tcase(s, t);
+    /* The tests that make their own set-up. */
+    t = tcase_create("pagercalls");
+    tcase_add_test(t, test_deny_writes_no_data_keeps_modifications);
+    tcase_add_test(t, test_zero_fill);
+    tcase_add_test(t, test_populate);
     tcase_add_test(t, test_ro_cache_refuses_write_data);
     suite_add_tcase(s, t);
 }

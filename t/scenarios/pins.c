@@ -9,47 +9,41 @@
  * cache; the frame is reused only once the pin is released. */
 START_TEST(test_pin_revoked_by_delete_range)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
+    fx_map(&fx, SPRING_RIGHTS_RW);
     void *p;
     spring_pin_t pin;
-    ck_assert_rc(spring_as_translate(f.as, f.a, SPRING_RIGHTS_W, &p, &pin), 0);
+    ck_assert_rc(spring_as_translate(fx.as, fx.a, SPRING_RIGHTS_W, &p, &pin), 0);
     ck_assert(spring_pin_valid(&pin));
     memset(p, 0x11, PS);
-    size_t nfree = test_vm_info(f.vmm).free_frames;
-    ck_assert_rc(spring_cache_delete_range(tp_cache(f.tp), 0, PS, NULL), 0);
+    size_t nfree = test_vm_info(fx.vmm).free_frames;
+    ck_assert_rc(spring_cache_delete_range(tp_cache(fx.tp), 0, PS, NULL), 0);
     ck_assert(!spring_pin_valid(&pin));
-    ck_assert_uint_eq(test_vm_info(f.vmm).free_frames, nfree); /* still pinned */
+    ck_assert_uint_eq(test_vm_info(fx.vmm).free_frames, nfree); /* still pinned */
     memset(p, 0x12, PS);
     spring_pin_release(&pin);
-    ck_assert_uint_eq(test_vm_info(f.vmm).free_frames, nfree + 1);
-    CHECK_VMM(f.vmm);
-    ck_assert(page_is_pat(f.as, f.a, 0));
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 2);
-    ck_assert_rc(spring_as_flush(f.as, f.a, f.len, false), 0);
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_OUT), 0);
-    fx_fini(&f);
+    ck_assert_uint_eq(test_vm_info(fx.vmm).free_frames, nfree + 1);
+    CHECK_VMM(fx.vmm);
+    ck_assert(page_is_pat(fx.as, fx.a, 0));
+    ck_assert_uint_eq(tp_count(fx.tp, TP_PAGE_IN), 2);
+    ck_assert_rc(spring_as_flush(fx.as, fx.a, fx.len, false), 0);
+    ck_assert_uint_eq(tp_count(fx.tp, TP_PAGE_OUT), 0);
 }
 END_TEST
 
 /* destroy_cache revokes pins the same way. */
 START_TEST(test_pin_revoked_by_destroy)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
+    fx_map(&fx, SPRING_RIGHTS_RW);
     void *p;
     spring_pin_t pin;
-    ck_assert_rc(spring_as_translate(f.as, f.a + PS, SPRING_RIGHTS_R, &p, &pin), 0);
+    ck_assert_rc(spring_as_translate(fx.as, fx.a + PS, SPRING_RIGHTS_R, &p, &pin), 0);
     ck_assert(mem_is_pat(p, PS, PS));
-    ck_assert_rc(spring_cache_destroy(tp_cache(f.tp)), 0);
+    ck_assert_rc(spring_cache_destroy(tp_cache(fx.tp)), 0);
     ck_assert(!spring_pin_valid(&pin));
     ck_assert(mem_is_pat(p, PS, PS)); /* still valid memory */
     spring_pin_release(&pin);
-    ck_assert_uint_eq(test_vm_info(f.vmm).free_frames, 32);
-    CHECK_VMM(f.vmm);
-    fx_fini(&f);
+    ck_assert_uint_eq(test_vm_info(fx.vmm).free_frames, 32);
+    CHECK_VMM(fx.vmm);
 }
 END_TEST
 
@@ -57,22 +51,19 @@ END_TEST
  * write through the pointer is seen by a new mapping and reaches the pager. */
 START_TEST(test_pin_survives_unmap)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
+    fx_map(&fx, SPRING_RIGHTS_RW);
     void *p;
     spring_pin_t pin;
-    ck_assert_rc(spring_as_translate(f.as, f.a, SPRING_RIGHTS_W, &p, &pin), 0);
-    ck_assert_rc(spring_as_unmap(f.as, f.a, f.len), 0);
+    ck_assert_rc(spring_as_translate(fx.as, fx.a, SPRING_RIGHTS_W, &p, &pin), 0);
+    ck_assert_rc(spring_as_unmap(fx.as, fx.a, fx.len), 0);
     ck_assert(spring_pin_valid(&pin));
     memset(p, 0x13, PS);
     spring_pin_release(&pin);
-    fx_map(&f, SPRING_RIGHTS_RW);
-    ck_assert(page_is(f.as, f.a, 0x13));
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 1);
-    ck_assert_rc(spring_as_flush(f.as, f.a, f.len, false), 0);
-    ck_assert(store_is(f.tp, 0, PS, 0x13));
-    fx_fini(&f);
+    fx_map(&fx, SPRING_RIGHTS_RW);
+    ck_assert(page_is(fx.as, fx.a, 0x13));
+    ck_assert_uint_eq(tp_count(fx.tp, TP_PAGE_IN), 1);
+    ck_assert_rc(spring_as_flush(fx.as, fx.a, fx.len, false), 0);
+    ck_assert(store_is(fx.tp, 0, PS, 0x13));
 }
 END_TEST
 
@@ -105,18 +96,16 @@ static void *flush_thread(void *arg)
 
 START_TEST(test_pin_flush_back_waits)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
+    fx_map(&fx, SPRING_RIGHTS_RW);
     void *p;
     spring_pin_t pin;
-    ck_assert_rc(spring_as_translate(f.as, f.a, SPRING_RIGHTS_W, &p, &pin), 0);
+    ck_assert_rc(spring_as_translate(fx.as, fx.a, SPRING_RIGHTS_W, &p, &pin), 0);
     memset(p, 0x14, PS);
     struct pinwait w;
     memset(&w, 0, sizeof w);
     pthread_mutex_init(&w.mu, NULL);
     pthread_cond_init(&w.cv, NULL);
-    w.cache = tp_cache(f.tp);
+    w.cache = tp_cache(fx.tp);
     pthread_t t;
     ck_assert_int_eq(pthread_create(&t, NULL, flush_thread, &w), 0);
     struct timespec ts;
@@ -134,7 +123,7 @@ START_TEST(test_pin_flush_back_waits)
     pthread_mutex_unlock(&w.mu);
     /* While the flush waits, the pin holder can still fault on another page
      * of the cache (the wait holds no cache lock). */
-    ck_assert(page_is_pat(f.as, f.a + 2 * PS, 2 * PS));
+    ck_assert(page_is_pat(fx.as, fx.a + 2 * PS, 2 * PS));
     memset(p, 0x15, PS);
     spring_pin_release(&pin);
     pthread_join(t, NULL);
@@ -145,13 +134,13 @@ START_TEST(test_pin_flush_back_waits)
     spring_data_free(w.d);
     pthread_mutex_destroy(&w.mu);
     pthread_cond_destroy(&w.cv);
-    fx_fini(&f);
 }
 END_TEST
 
 void scen_pins(Suite *s)
 {
     TCase *t = tcase_create("pins");
+    tcase_add_checked_fixture(t, fx_setup4, fx_teardown);
     tcase_add_test(t, test_pin_revoked_by_delete_range);
     tcase_add_test(t, test_pin_revoked_by_destroy);
     tcase_add_test(t, test_pin_survives_unmap);

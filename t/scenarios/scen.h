@@ -1,9 +1,10 @@
 /*
  * scen.h - what the feature files of t/check_scenarios share: the
- * constants, the assertions on memory and on the test pager's call log
- * (helpers.c), small pagers of their own (pagers.c), and each feature's
- * function adding its TCase(s) to the suite (check_scenarios.c lists
- * them).  Helpers one feature uses stay static in its file.
+ * constants, the checked fixture, the assertions on memory and on the
+ * test pager's call log (helpers.c), small pagers of their own
+ * (pagers.c), and each feature's function adding its TCase(s) to the
+ * suite (check_scenarios.c lists them).  Helpers one feature uses stay
+ * static in its file.
  *
  * Only the public headers and t/testlib.h are used; a feature that needs a
  * test hook includes libvm/testing/testhooks.h itself.
@@ -59,6 +60,25 @@ spring_as_t *as_new(spring_vmm_t *vmm, bool privileged, spring_addr_t limit);
 /* The fixture (testlib.h) with a privileged address space and patterned
  * initial data. */
 void fx_init(fx_t *f, size_t nframes, size_t npages, spring_off_t bs, spring_ownership_t own);
+
+/*
+ * The checked fixture (tcase_add_checked_fixture): Check runs the set-up
+ * before each test of the TCase, in the test's own process, and the
+ * tear-down after the test returns; a failed assertion in either fails
+ * the test.  Tests that start from it work on fx.  A feature where only
+ * some tests start from the same fixture adds them to a TCase with it and
+ * the others to a second TCase of the same name (Check runs both under
+ * that name, CK_RUN_CASE included).  The tear-down runs after the test's
+ * frame is gone: a test leaves no hook or handler pointing into it.
+ */
+extern fx_t fx;
+/* fx_init(&fx, 32, 4, 0, SPRING_OWN_EXCLUSIVE): 32 frames, 4 pages in
+ * one-page blocks, nothing mapped yet. */
+void fx_setup4(void);
+/* The same with 8 pages. */
+void fx_setup8(void);
+/* Check the VMM, then tear fx down (fx_fini). */
+void fx_teardown(void);
 
 /* ------------------------------------------------------------------ */
 /* Memory and the call log (helpers.c).                                 */

@@ -93,55 +93,46 @@ static void transit_page_in_0(fx_t *f, struct transit *t, enum act_kind k, int f
  * that arrives is discarded, and the fault pages it in again. */
 START_TEST(test_transit_flush_back_same_block)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
+    fx_map(&fx, SPRING_RIGHTS_RW);
     struct transit t;
-    transit_page_in_0(&f, &t, A_FLUSH, 0);
-    ck_assert(page_is_pat(f.as, f.a, 0));
+    transit_page_in_0(&fx, &t, A_FLUSH, 0);
+    ck_assert(page_is_pat(fx.as, fx.a, 0));
     ck_assert(t.fired);
     ck_assert_rc(t.acts[0].rc, 0);
     ck_assert_uint_eq(t.acts[0].nblocks, 0);
-    ck_assert_uint_eq(calls_at(f.tp, TP_PAGE_IN, 0), 2);
-    tp_set_hook(f.tp, NULL, NULL);
-    ck_assert(page_is_pat(f.as, f.a, 0));
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 2);
-    CHECK_FRAMES(&f);
-    fx_fini(&f);
+    ck_assert_uint_eq(calls_at(fx.tp, TP_PAGE_IN, 0), 2);
+    tp_set_hook(fx.tp, NULL, NULL);
+    ck_assert(page_is_pat(fx.as, fx.a, 0));
+    ck_assert_uint_eq(tp_count(fx.tp, TP_PAGE_IN), 2);
+    CHECK_FRAMES(&fx);
 }
 END_TEST
 
 /* The same with delete_range. */
 START_TEST(test_transit_delete_same_block)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
+    fx_map(&fx, SPRING_RIGHTS_RW);
     struct transit t;
-    transit_page_in_0(&f, &t, A_DELETE, 0);
-    ck_assert(page_is_pat(f.as, f.a, 0));
+    transit_page_in_0(&fx, &t, A_DELETE, 0);
+    ck_assert(page_is_pat(fx.as, fx.a, 0));
     ck_assert_rc(t.acts[0].rc, 0);
-    ck_assert_uint_eq(calls_at(f.tp, TP_PAGE_IN, 0), 2);
-    tp_set_hook(f.tp, NULL, NULL);
-    CHECK_FRAMES(&f);
-    fx_fini(&f);
+    ck_assert_uint_eq(calls_at(fx.tp, TP_PAGE_IN, 0), 2);
+    tp_set_hook(fx.tp, NULL, NULL);
+    CHECK_FRAMES(&fx);
 }
 END_TEST
 
 /* The same with zero_fill: the fault then finds a zero block, no page_in. */
 START_TEST(test_transit_zero_fill_same_block)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
+    fx_map(&fx, SPRING_RIGHTS_RW);
     struct transit t;
-    transit_page_in_0(&f, &t, A_ZERO, 0);
-    ck_assert(page_is(f.as, f.a, 0));
+    transit_page_in_0(&fx, &t, A_ZERO, 0);
+    ck_assert(page_is(fx.as, fx.a, 0));
     ck_assert_rc(t.acts[0].rc, 0);
-    ck_assert_uint_eq(calls_at(f.tp, TP_PAGE_IN, 0), 1);
-    tp_set_hook(f.tp, NULL, NULL);
-    CHECK_FRAMES(&f);
-    fx_fini(&f);
+    ck_assert_uint_eq(calls_at(fx.tp, TP_PAGE_IN, 0), 1);
+    tp_set_hook(fx.tp, NULL, NULL);
+    CHECK_FRAMES(&fx);
 }
 END_TEST
 
@@ -149,19 +140,16 @@ END_TEST
  * needs no second page_in. */
 START_TEST(test_transit_populate_same_block)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
+    fx_map(&fx, SPRING_RIGHTS_RW);
     struct transit t;
-    transit_page_in_0(&f, &t, A_POPULATE_RW, 0xab);
-    ck_assert(page_is(f.as, f.a, 0xab));
+    transit_page_in_0(&fx, &t, A_POPULATE_RW, 0xab);
+    ck_assert(page_is(fx.as, fx.a, 0xab));
     ck_assert_rc(t.acts[0].rc, 0);
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 1);
-    wr1(f.as, f.a, 0xac); /* populated read-write: no upgrade */
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 1);
-    tp_set_hook(f.tp, NULL, NULL);
-    CHECK_FRAMES(&f);
-    fx_fini(&f);
+    ck_assert_uint_eq(tp_count(fx.tp, TP_PAGE_IN), 1);
+    wr1(fx.as, fx.a, 0xac); /* populated read-write: no upgrade */
+    ck_assert_uint_eq(tp_count(fx.tp, TP_PAGE_IN), 1);
+    tp_set_hook(fx.tp, NULL, NULL);
+    CHECK_FRAMES(&fx);
 }
 END_TEST
 
@@ -170,22 +158,19 @@ END_TEST
  * page_in returned. */
 START_TEST(test_transit_destroy_in_page_in)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
+    fx_map(&fx, SPRING_RIGHTS_RW);
     struct transit t;
-    transit_page_in_0(&f, &t, A_DESTROY, 0);
-    tp_clear(f.tp);
+    transit_page_in_0(&fx, &t, A_DESTROY, 0);
+    tp_clear(fx.tp);
     uint8_t v;
-    ck_assert_rc(spring_as_read(f.as, f.a, &v, 1), SPRING_EDESTROYED);
+    ck_assert_rc(spring_as_read(fx.as, fx.a, &v, 1), SPRING_EDESTROYED);
     ck_assert_rc(t.acts[0].rc, 0);
     const enum tp_kind want[] = {TP_PAGE_IN, TP_DONE_WITH_POBJ};
-    expect_log(f.tp, want, 2);
-    ck_assert_rc(spring_as_read(f.as, f.a + PS, &v, 1), SPRING_EDESTROYED);
-    expect_log(f.tp, want, 2);
-    tp_set_hook(f.tp, NULL, NULL);
-    CHECK_FRAMES(&f);
-    fx_fini(&f);
+    expect_log(fx.tp, want, 2);
+    ck_assert_rc(spring_as_read(fx.as, fx.a + PS, &v, 1), SPRING_EDESTROYED);
+    expect_log(fx.tp, want, 2);
+    tp_set_hook(fx.tp, NULL, NULL);
+    CHECK_FRAMES(&fx);
 }
 END_TEST
 
@@ -193,22 +178,19 @@ END_TEST
  * through and the block is cached read-write as asked. */
 START_TEST(test_transit_deny_and_write_back_skip)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
+    fx_map(&fx, SPRING_RIGHTS_RW);
     struct transit t;
-    transit_page_in_0(&f, &t, A_DENY, 0);
+    transit_page_in_0(&fx, &t, A_DENY, 0);
     t.acts[1] = (struct act){A_WRITEBACK, 0, SPRING_SIZE_ALL, 0, -99, 0};
     t.nacts = 2;
-    ck_assert(page_is_pat(f.as, f.a, 0));
+    ck_assert(page_is_pat(fx.as, fx.a, 0));
     ck_assert_rc(t.acts[0].rc, 0);
     ck_assert_rc(t.acts[1].rc, 0);
     ck_assert_uint_eq(t.acts[0].nblocks + t.acts[1].nblocks, 0);
-    wr1(f.as, f.a, 1);
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 1);
-    tp_set_hook(f.tp, NULL, NULL);
-    CHECK_FRAMES(&f);
-    fx_fini(&f);
+    wr1(fx.as, fx.a, 1);
+    ck_assert_uint_eq(tp_count(fx.tp, TP_PAGE_IN), 1);
+    tp_set_hook(fx.tp, NULL, NULL);
+    CHECK_FRAMES(&fx);
 }
 END_TEST
 
@@ -217,32 +199,29 @@ END_TEST
  * introduces page 3.  Page 0's own page_in is not disturbed. */
 START_TEST(test_transit_other_blocks)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
-    ck_assert_rc(put_page(f.as, f.a + PS, 0x12), 0);
-    rd1(f.as, f.a + 2 * PS);
+    fx_map(&fx, SPRING_RIGHTS_RW);
+    ck_assert_rc(put_page(fx.as, fx.a + PS, 0x12), 0);
+    rd1(fx.as, fx.a + 2 * PS);
     struct transit t;
-    transit_page_in_0(&f, &t, A_FLUSH, 0);
+    transit_page_in_0(&fx, &t, A_FLUSH, 0);
     t.acts[0] = (struct act){A_FLUSH, PS, PS, 0, -99, 0};
     t.acts[1] = (struct act){A_DELETE, 2 * PS, PS, 0, -99, 0};
     t.acts[2] = (struct act){A_POPULATE_RO, 3 * PS, PS, 0xcd, -99, 0};
     t.nacts = 3;
-    tp_clear(f.tp);
-    ck_assert(page_is_pat(f.as, f.a, 0));
+    tp_clear(fx.tp);
+    ck_assert(page_is_pat(fx.as, fx.a, 0));
     ck_assert(t.fired);
     for (size_t i = 0; i < 3; i++)
         ck_assert_rc(t.acts[i].rc, 0);
     ck_assert_uint_eq(t.acts[0].nblocks, 1);
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 1);
-    tp_set_hook(f.tp, NULL, NULL);
-    ck_assert(page_is(f.as, f.a + 3 * PS, 0xcd));
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 1);
-    ck_assert(page_is_pat(f.as, f.a + 2 * PS, 2 * PS));
-    ck_assert(page_is_pat(f.as, f.a + PS, PS)); /* flushed back: from the store again */
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 3);
-    CHECK_FRAMES(&f);
-    fx_fini(&f);
+    ck_assert_uint_eq(tp_count(fx.tp, TP_PAGE_IN), 1);
+    tp_set_hook(fx.tp, NULL, NULL);
+    ck_assert(page_is(fx.as, fx.a + 3 * PS, 0xcd));
+    ck_assert_uint_eq(tp_count(fx.tp, TP_PAGE_IN), 1);
+    ck_assert(page_is_pat(fx.as, fx.a + 2 * PS, 2 * PS));
+    ck_assert(page_is_pat(fx.as, fx.a + PS, PS)); /* flushed back: from the store again */
+    ck_assert_uint_eq(tp_count(fx.tp, TP_PAGE_IN), 3);
+    CHECK_FRAMES(&fx);
 }
 END_TEST
 
@@ -281,34 +260,31 @@ END_TEST
  * block and its data, and the write lands on top of it. */
 START_TEST(test_transit_flush_during_upgrade_keeps_modified)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
-    ck_assert_rc(put_page(f.as, f.a, 0x31), 0);
-    spring_cache_obj_t c = tp_cache(f.tp);
+    fx_map(&fx, SPRING_RIGHTS_RW);
+    ck_assert_rc(put_page(fx.as, fx.a, 0x31), 0);
+    spring_cache_obj_t c = tp_cache(fx.tp);
     ck_assert_rc(spring_cache_deny_writes(c, 0, PS, NULL, NULL), 0); /* read-only, still modified */
     struct transit t;
-    transit_page_in_0(&f, &t, A_FLUSH, 0);
-    tp_clear(f.tp);
-    wr1(f.as, f.a + 5, 0x99);
+    transit_page_in_0(&fx, &t, A_FLUSH, 0);
+    tp_clear(fx.tp);
+    wr1(fx.as, fx.a + 5, 0x99);
     ck_assert(t.fired);
     ck_assert_rc(t.acts[0].rc, 0);
     ck_assert_uint_eq(t.acts[0].nblocks, 0); /* in transit: nothing taken */
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), 1);
-    ck_assert(tp_call(f.tp, 0).upgrade);
-    tp_set_hook(f.tp, NULL, NULL);
+    ck_assert_uint_eq(tp_count(fx.tp, TP_PAGE_IN), 1);
+    ck_assert(tp_call(fx.tp, 0).upgrade);
+    tp_set_hook(fx.tp, NULL, NULL);
     uint8_t buf[PS];
-    ck_assert_rc(spring_as_read(f.as, f.a, buf, PS), 0);
+    ck_assert_rc(spring_as_read(fx.as, fx.a, buf, PS), 0);
     ck_assert_uint_eq(buf[5], 0x99);
     buf[5] = 0x31;
     ck_assert_msg(mem_is(buf, PS, 0x31), "the modified data of the block doomed during its upgrade was lost");
-    ck_assert_rc(spring_as_flush(f.as, f.a, PS, false), 0);
-    tp_lock(f.tp);
-    bool stored = tp_store(f.tp)[5] == 0x99 && tp_store(f.tp)[6] == 0x31;
-    tp_unlock(f.tp);
+    ck_assert_rc(spring_as_flush(fx.as, fx.a, PS, false), 0);
+    tp_lock(fx.tp);
+    bool stored = tp_store(fx.tp)[5] == 0x99 && tp_store(fx.tp)[6] == 0x31;
+    tp_unlock(fx.tp);
     ck_assert(stored);
-    CHECK_FRAMES(&f);
-    fx_fini(&f);
+    CHECK_FRAMES(&fx);
 }
 END_TEST
 
@@ -362,30 +338,28 @@ END_TEST
 /* The same through spring_as_flush instead of eviction. */
 START_TEST(test_transit_delete_in_flush_page_out)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
-    ck_assert_rc(put_page(f.as, f.a, 0x5b), 0);
+    fx_map(&fx, SPRING_RIGHTS_RW);
+    ck_assert_rc(put_page(fx.as, fx.a, 0x5b), 0);
     struct transit t;
     memset(&t, 0, sizeof t);
     t.when = TP_PAGE_OUT;
     t.acts[0] = (struct act){A_DELETE, 0, SPRING_SIZE_ALL, 0, -99, 0};
     t.nacts = 1;
-    tp_set_hook(f.tp, transit_hook, &t);
-    ck_assert_rc(spring_as_flush(f.as, f.a, f.len, false), 0);
+    tp_set_hook(fx.tp, transit_hook, &t);
+    ck_assert_rc(spring_as_flush(fx.as, fx.a, fx.len, false), 0);
     ck_assert(t.fired);
-    ck_assert(store_is(f.tp, 0, PS, 0x5b));
-    tp_set_hook(f.tp, NULL, NULL);
-    ck_assert(page_is(f.as, f.a, 0x5b));
-    ck_assert_uint_eq(calls_at(f.tp, TP_PAGE_IN, 0), 2);
-    CHECK_FRAMES(&f);
-    fx_fini(&f);
+    ck_assert(store_is(fx.tp, 0, PS, 0x5b));
+    tp_set_hook(fx.tp, NULL, NULL);
+    ck_assert(page_is(fx.as, fx.a, 0x5b));
+    ck_assert_uint_eq(calls_at(fx.tp, TP_PAGE_IN, 0), 2);
+    CHECK_FRAMES(&fx);
 }
 END_TEST
 
 void scen_transit(Suite *s)
 {
     TCase *t = tcase_create("transit");
+    tcase_add_checked_fixture(t, fx_setup4, fx_teardown);
     tcase_add_test(t, test_transit_flush_back_same_block);
     tcase_add_test(t, test_transit_delete_same_block);
     tcase_add_test(t, test_transit_zero_fill_same_block);
@@ -393,10 +367,13 @@ void scen_transit(Suite *s)
     tcase_add_test(t, test_transit_destroy_in_page_in);
     tcase_add_test(t, test_transit_deny_and_write_back_skip);
     tcase_add_test(t, test_transit_other_blocks);
-    tcase_add_test(t, test_transit_flush_during_upgrade);
     tcase_add_test(t, test_transit_flush_during_upgrade_keeps_modified);
+    tcase_add_test(t, test_transit_delete_in_flush_page_out);
+    suite_add_tcase(s, t);
+    /* The tests that make their own set-up. */
+    t = tcase_create("transit");
+    tcase_add_test(t, test_transit_flush_during_upgrade);
     tcase_add_test(t, test_transit_flush_in_page_out);
     tcase_add_test(t, test_transit_delete_in_page_out);
-    tcase_add_test(t, test_transit_delete_in_flush_page_out);
     suite_add_tcase(s, t);
 }

@@ -9,40 +9,37 @@
  * one pages in from its pager again; the cases that cannot move say why. */
 START_TEST(test_move_block_basic)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
-    tpager_t *tp2 = tp_new(f.reg, VMM_NAME, NULL, 4 * PS, 0, SPRING_OWN_EXCLUSIVE, false);
+    fx_map(&fx, SPRING_RIGHTS_RW);
+    tpager_t *tp2 = tp_new(fx.reg, VMM_NAME, NULL, 4 * PS, 0, SPRING_OWN_EXCLUSIVE, false);
     spring_mobj_t *m2 = tp_mobj(tp2, SPRING_RIGHTS_RW);
     spring_off_t len = 4 * PS;
     spring_addr_t a2 = SPRING_ANYWHERE;
-    ck_assert_rc(spring_as_map(f.as, m2, 0, &len, &a2, SPRING_RIGHTS_RW), 0);
-    spring_cache_obj_t c1 = tp_cache(f.tp), c2 = tp_cache(tp2);
-    ck_assert_rc(put_page(f.as, f.a + PS, 0x3c), 0);
+    ck_assert_rc(spring_as_map(fx.as, m2, 0, &len, &a2, SPRING_RIGHTS_RW), 0);
+    spring_cache_obj_t c1 = tp_cache(fx.tp), c2 = tp_cache(tp2);
+    ck_assert_rc(put_page(fx.as, fx.a + PS, 0x3c), 0);
     ck_assert_rc(spring__test_move_block(c1, PS, c2, 2 * PS), 0);
-    ck_assert(page_is(f.as, a2 + 2 * PS, 0x3c));      /* the data moved */
-    ck_assert(page_is_pat(f.as, f.a + PS, PS));        /* the old place pages in again */
+    ck_assert(page_is(fx.as, a2 + 2 * PS, 0x3c));      /* the data moved */
+    ck_assert(page_is_pat(fx.as, fx.a + PS, PS));        /* the old place pages in again */
     ck_assert_rc(spring__test_move_block(c1, 3 * PS, c2, 0), SPRING_ENOENT); /* nothing cached there */
-    (void)rd1(f.as, f.a);
+    (void)rd1(fx.as, fx.a);
     ck_assert_rc(spring__test_move_block(c1, 0, c2, 2 * PS), SPRING_EEXIST);
     ck_assert_rc(spring__test_move_block(c1, 1, c2, 0), SPRING_EINVAL);   /* not block aligned */
     ck_assert_rc(spring__test_move_block(c1, 0, (spring_cache_obj_t){0}, 0), SPRING_EBADHANDLE);
     void *p;
     spring_pin_t pin;
-    ck_assert_rc(spring_as_translate(f.as, f.a, SPRING_RIGHTS_R, &p, &pin), 0);
+    ck_assert_rc(spring_as_translate(fx.as, fx.a, SPRING_RIGHTS_R, &p, &pin), 0);
     ck_assert_rc(spring__test_move_block(c1, 0, c2, 3 * PS), SPRING_EBUSY); /* pinned */
     spring_pin_release(&pin);
     ck_assert_rc(spring__test_move_block(c1, 0, c2, 3 * PS), 0);
-    ck_assert(page_is_pat(f.as, a2 + 3 * PS, 0));
-    CHECK_VMM(f.vmm);
+    ck_assert(page_is_pat(fx.as, a2 + 3 * PS, 0));
+    CHECK_VMM(fx.vmm);
     /* The moved data is modified for its new cache: a flush sends it there. */
-    ck_assert_rc(spring_as_flush(f.as, a2, 4 * PS, false), 0);
+    ck_assert_rc(spring_as_flush(fx.as, a2, 4 * PS, false), 0);
     ck_assert(store_is(tp2, 2 * PS, PS, 0x3c));
-    ck_assert_rc(spring_as_unmap(f.as, a2, 4 * PS), 0);
+    ck_assert_rc(spring_as_unmap(fx.as, a2, 4 * PS), 0);
     spring_mobj_unref(m2);
-    (void)spring_vmm_reclaim_caches(f.vmm, 0);
+    (void)spring_vmm_reclaim_caches(fx.vmm, 0);
     tp_free(tp2);
-    fx_fini(&f);
 }
 END_TEST
 
@@ -75,16 +72,14 @@ static void *move_read_thread(void *arg)
 
 START_TEST(test_move_block_while_faulting)
 {
-    fx_t f;
-    fx_init(&f, 32, 4, 0, SPRING_OWN_EXCLUSIVE);
-    fx_map(&f, SPRING_RIGHTS_RW);
-    tpager_t *tp2 = tp_new(f.reg, VMM_NAME, NULL, 4 * PS, 0, SPRING_OWN_EXCLUSIVE, false);
+    fx_map(&fx, SPRING_RIGHTS_RW);
+    tpager_t *tp2 = tp_new(fx.reg, VMM_NAME, NULL, 4 * PS, 0, SPRING_OWN_EXCLUSIVE, false);
     spring_mobj_t *m2 = tp_mobj(tp2, SPRING_RIGHTS_RW);
     spring_off_t len = 4 * PS;
     spring_addr_t a2 = SPRING_ANYWHERE;
-    ck_assert_rc(spring_as_map(f.as, m2, 0, &len, &a2, SPRING_RIGHTS_RW), 0);
-    spring_cache_obj_t c1 = tp_cache(f.tp), c2 = tp_cache(tp2);
-    struct move_reader r = {.as = f.as, .a = f.a, .b = a2};
+    ck_assert_rc(spring_as_map(fx.as, m2, 0, &len, &a2, SPRING_RIGHTS_RW), 0);
+    spring_cache_obj_t c1 = tp_cache(fx.tp), c2 = tp_cache(tp2);
+    struct move_reader r = {.as = fx.as, .a = fx.a, .b = a2};
     pthread_t th[2];
     for (int i = 0; i < 2; i++)
         ck_assert_int_eq(pthread_create(&th[i], NULL, move_read_thread, &r), 0);
@@ -109,18 +104,18 @@ START_TEST(test_move_block_while_faulting)
         pthread_join(th[i], NULL);
     ck_assert_uint_gt(moved, 0);
     ck_assert_uint_eq(atomic_load(&r.bad), 0);
-    CHECK_VMM(f.vmm);
-    ck_assert_rc(spring_as_unmap(f.as, a2, 4 * PS), 0);
+    CHECK_VMM(fx.vmm);
+    ck_assert_rc(spring_as_unmap(fx.as, a2, 4 * PS), 0);
     spring_mobj_unref(m2);
-    (void)spring_vmm_reclaim_caches(f.vmm, 0);
+    (void)spring_vmm_reclaim_caches(fx.vmm, 0);
     tp_free(tp2);
-    fx_fini(&f);
 }
 END_TEST
 
 void scen_twokind(Suite *s)
 {
     TCase *t = tcase_create("twokind");
+    tcase_add_checked_fixture(t, fx_setup4, fx_teardown);
     tcase_add_test(t, test_move_block_basic);
     tcase_add_test(t, test_move_block_while_faulting);
     suite_add_tcase(s, t);

@@ -1,9 +1,10 @@
 /*
  * api.h - what the feature files of t/check_api share: the constants, the
- * fixture and small helpers (helpers.c), a simple pager object, a
- * configurable memory object and a swap pager (pagers.c), and each
- * feature's function adding its TCase(s) to the suite (check_api.c lists
- * them).  Helpers one feature uses stay static in its file.
+ * fixture (also as Check's checked fixture) and small helpers
+ * (helpers.c), a simple pager object, a configurable memory object and a
+ * swap pager (pagers.c), and each feature's function adding its TCase(s)
+ * to the suite (check_api.c lists them).  Helpers one feature uses stay
+ * static in its file.
  *
  * The files are compiled twice: over the soft HAT (t/check_api) and over
  * the recording HAT (t/check_api_rechat, TEST_RECORDING_HAT=1).  Only the
@@ -104,6 +105,21 @@ typedef struct fix {
 void fix_init(fix_t *f, bool privileged, spring_off_t block_size);
 /* Check the VMM, then tear the fixture down. */
 void fix_fini(fix_t *f);
+
+/*
+ * The checked fixture (tcase_add_checked_fixture): Check runs fix_setup
+ * (fix_init(&fix, false, 0)) before each test of the TCase, in the test's
+ * own process, and fix_teardown (fix_fini(&fix)) after the test returns;
+ * a failed assertion in either fails the test.  Tests that start from it
+ * work on fix.  A feature where only some tests start from it adds them to
+ * a TCase with it and the others to a second TCase of the same name (Check
+ * runs both under that name, CK_RUN_CASE included).  The tear-down runs
+ * after the test's frame is gone: a test leaves nothing of the fixture
+ * pointing into it.
+ */
+extern fix_t fix;
+void fix_setup(void);
+void fix_teardown(void);
 
 /* ------------------------------------------------------------------ */
 /* Pager objects, memory objects, swap pagers (pagers.c).               */

@@ -105,8 +105,6 @@ END_TEST
 
 START_TEST(test_as_map_illegal)
 {
-    fix_t f;
-    fix_init(&f, false, 0);
     static const struct {
         unsigned flags;
         spring_off_t off, len;
@@ -154,55 +152,54 @@ START_TEST(test_as_map_illegal)
         {0, 64 * PS, PS, SPRING_ANYWHERE, 1, SPRING_ERANGE},
     };
     snap_t s;
-    snap_take(f.as, &s);
+    snap_take(fix.as, &s);
     for (size_t i = 0; i < NELEM(t); i++) {
         spring_off_t len = t[i].len;
         spring_addr_t addr = t[i].addr;
-        spring_mobj_t *m = (t[i].flags & F_NULL_MOBJ) ? NULL : (t[i].flags & F_RO_MOBJ) ? f.ro : f.rw;
-        int rc = spring_as_map((t[i].flags & F_NULL_AS) ? NULL : f.as, m, t[i].off,
+        spring_mobj_t *m = (t[i].flags & F_NULL_MOBJ) ? NULL : (t[i].flags & F_RO_MOBJ) ? fix.ro : fix.rw;
+        int rc = spring_as_map((t[i].flags & F_NULL_AS) ? NULL : fix.as, m, t[i].off,
                                (t[i].flags & F_NULL_LEN) ? NULL : &len, (t[i].flags & F_NULL_ADDR) ? NULL : &addr,
                                (spring_rights_t)t[i].access);
         CASE_RC(i, rc, t[i].want);
-        snap_check(f.as, &s, __func__, i);
-        CHECK_VMM(f.vmm);
+        snap_check(fix.as, &s, __func__, i);
+        CHECK_VMM(fix.vmm);
     }
     /* The pager failing the bind: EBIND, and the thread's last error says
      * what the pager answered. */
     spring_off_t len = PS;
     spring_addr_t addr = AFREE;
-    tp_fail(f.tp, TP_BIND, SPRING_ENOMEM, false);
-    ck_assert_rc(spring_as_map(f.as, f.rw, 0, &len, &addr, SPRING_RIGHTS_RW), SPRING_EBIND);
+    tp_fail(fix.tp, TP_BIND, SPRING_ENOMEM, false);
+    ck_assert_rc(spring_as_map(fix.as, fix.rw, 0, &len, &addr, SPRING_RIGHTS_RW), SPRING_EBIND);
     ck_assert_msg(strstr(spring_last_error(), "bind") && strstr(spring_last_error(), "SPRING_ENOMEM"), "%s",
                   spring_last_error());
-    snap_check(f.as, &s, __func__, 100);
+    snap_check(fix.as, &s, __func__, 100);
     /* An offset past the object's end: the pager's ERANGE passes through. */
-    ck_assert_rc(spring_as_map(f.as, f.rw, 16 * PS, &len, &addr, SPRING_RIGHTS_RW), SPRING_ERANGE);
+    ck_assert_rc(spring_as_map(fix.as, fix.rw, 16 * PS, &len, &addr, SPRING_RIGHTS_RW), SPRING_ERANGE);
     ck_assert_msg(strstr(spring_last_error(), "SPRING_ERANGE"), "%s", spring_last_error());
     /* A cache-rights the VMM cannot use, and a final_bind that does nothing. */
-    tp_set_bind_rights(f.tp, (spring_cache_rights_t){FORGED});
-    tp_set_final_bind_noop(f.tp, true);
-    ck_assert_rc(spring_as_map(f.as, f.rw, 0, &len, &addr, SPRING_RIGHTS_RW), SPRING_EBIND);
-    ck_assert_uint_eq(tp_count(f.tp, TP_FINAL_BIND), 1);
-    snap_check(f.as, &s, __func__, 101);
-    tp_set_bind_rights(f.tp, (spring_cache_rights_t){0});
-    tp_set_final_bind_noop(f.tp, false);
+    tp_set_bind_rights(fix.tp, (spring_cache_rights_t){FORGED});
+    tp_set_final_bind_noop(fix.tp, true);
+    ck_assert_rc(spring_as_map(fix.as, fix.rw, 0, &len, &addr, SPRING_RIGHTS_RW), SPRING_EBIND);
+    ck_assert_uint_eq(tp_count(fix.tp, TP_FINAL_BIND), 1);
+    snap_check(fix.as, &s, __func__, 101);
+    tp_set_bind_rights(fix.tp, (spring_cache_rights_t){0});
+    tp_set_final_bind_noop(fix.tp, false);
     /* The address space is full: ENOSPC for ANYWHERE. */
     spring_as_options_t o;
     spring_as_options_init(&o);
     o.base = PS;
     o.limit = 4 * PS;
     spring_as_t *small;
-    ck_assert_rc(spring_as_new(f.vmm, &o, &small), 0);
+    ck_assert_rc(spring_as_new(fix.vmm, &o, &small), 0);
     len = 2 * PS, addr = SPRING_ANYWHERE;
-    ck_assert_rc(spring_as_map(small, f.rw, 0, &len, &addr, SPRING_RIGHTS_RW), 0);
+    ck_assert_rc(spring_as_map(small, fix.rw, 0, &len, &addr, SPRING_RIGHTS_RW), 0);
     ck_assert_uint_eq(addr, PS);
     len = 2 * PS, addr = SPRING_ANYWHERE;
-    ck_assert_rc(spring_as_map(small, f.rw, 0, &len, &addr, SPRING_RIGHTS_RW), SPRING_ENOSPC);
+    ck_assert_rc(spring_as_map(small, fix.rw, 0, &len, &addr, SPRING_RIGHTS_RW), SPRING_ENOSPC);
     len = PS, addr = SPRING_ANYWHERE;
-    ck_assert_rc(spring_as_map(small, f.rw, 0, &len, &addr, SPRING_RIGHTS_RW), 0);
+    ck_assert_rc(spring_as_map(small, fix.rw, 0, &len, &addr, SPRING_RIGHTS_RW), 0);
     ck_assert_uint_eq(addr, 3 * PS);
     spring_as_destroy(small);
-    fix_fini(&f);
 }
 END_TEST
 
@@ -265,26 +262,23 @@ END_TEST
 
 START_TEST(test_as_map_legal)
 {
-    fix_t f;
-    fix_init(&f, false, 0);
     /* Adjacent to a region; the pager shortens a map past its end. */
-    map_at(f.as, f.rw, 8 * PS, 2 * PS, A0 + 8 * PS, SPRING_RIGHTS_RO);
+    map_at(fix.as, fix.rw, 8 * PS, 2 * PS, A0 + 8 * PS, SPRING_RIGHTS_RO);
     spring_off_t len = 8 * PS;
     spring_addr_t addr = AFREE;
-    ck_assert_rc(spring_as_map(f.as, f.rw, 12 * PS, &len, &addr, SPRING_RIGHTS_RW), 0);
+    ck_assert_rc(spring_as_map(fix.as, fix.rw, 12 * PS, &len, &addr, SPRING_RIGHTS_RW), 0);
     ck_assert_uint_eq(len, 4 * PS);
     ck_assert_uint_eq(addr, AFREE);
-    ck_assert_uint_eq(read_byte(f.as, AFREE + 3 * PS + 1), tp_pattern(15 * PS + 1));
-    ck_assert_uint_eq(read_byte(f.as, A0 + 9 * PS), tp_pattern(9 * PS));
+    ck_assert_uint_eq(read_byte(fix.as, AFREE + 3 * PS + 1), tp_pattern(15 * PS + 1));
+    ck_assert_uint_eq(read_byte(fix.as, A0 + 9 * PS), tp_pattern(9 * PS));
     /* ANYWHERE: first fit. */
     len = PS, addr = SPRING_ANYWHERE;
-    ck_assert_rc(spring_as_map(f.as, f.ro, 0, &len, &addr, SPRING_RIGHTS_RO), 0);
+    ck_assert_rc(spring_as_map(fix.as, fix.ro, 0, &len, &addr, SPRING_RIGHTS_RO), 0);
     ck_assert_uint_eq(addr, PS);
-    spring_as_statistics_t st = test_as_stats(f.as);
+    spring_as_statistics_t st = test_as_stats(fix.as);
     ck_assert_uint_eq(st.nregions, 5);
     ck_assert_uint_eq(st.mapped, (8 + 4 + 2 + 4 + 1) * PS);
-    CHECK_VMM(f.vmm);
-    fix_fini(&f);
+    CHECK_VMM(fix.vmm);
 }
 END_TEST
 
@@ -387,49 +381,44 @@ END_TEST
 
 START_TEST(test_as_map_many)
 {
-    fix_t f;
-    fix_init(&f, false, 0);
-    spring_mapping_t one = {.mobj = f.rw, .length = PS, .address = AFREE, .access = SPRING_RIGHTS_RW};
+    spring_mapping_t one = {.mobj = fix.rw, .length = PS, .address = AFREE, .access = SPRING_RIGHTS_RW};
     ck_assert_rc(spring_as_map_many(NULL, &one, 1), SPRING_EINVAL);
-    ck_assert_rc(spring_as_map_many(f.as, NULL, 1), SPRING_EINVAL);
-    ck_assert_uint_eq(test_as_stats(f.as).nregions, 2);
+    ck_assert_rc(spring_as_map_many(fix.as, NULL, 1), SPRING_EINVAL);
+    ck_assert_uint_eq(test_as_stats(fix.as).nregions, 2);
     spring_mapping_t m[5] = {
-        {.mobj = f.rw, .mobj_offset = 0, .length = 2 * PS, .address = AFREE, .access = SPRING_RIGHTS_RW},
-        {.mobj = f.rw, .mobj_offset = 0, .length = PS, .address = A0 + PS, .access = SPRING_RIGHTS_RW},
-        {.mobj = f.rw, .mobj_offset = 0, .length = PS, .address = SPRING_ANYWHERE, .access = SPRING_RIGHTS_W},
-        {.mobj = f.ro, .mobj_offset = 12 * PS, .length = 8 * PS, .address = SPRING_ANYWHERE,
+        {.mobj = fix.rw, .mobj_offset = 0, .length = 2 * PS, .address = AFREE, .access = SPRING_RIGHTS_RW},
+        {.mobj = fix.rw, .mobj_offset = 0, .length = PS, .address = A0 + PS, .access = SPRING_RIGHTS_RW},
+        {.mobj = fix.rw, .mobj_offset = 0, .length = PS, .address = SPRING_ANYWHERE, .access = SPRING_RIGHTS_W},
+        {.mobj = fix.ro, .mobj_offset = 12 * PS, .length = 8 * PS, .address = SPRING_ANYWHERE,
          .access = SPRING_RIGHTS_RO},
-        {.mobj = f.ro, .mobj_offset = 0, .length = PS, .address = AFREE + 8 * PS, .access = SPRING_RIGHTS_RW},
+        {.mobj = fix.ro, .mobj_offset = 0, .length = PS, .address = AFREE + 8 * PS, .access = SPRING_RIGHTS_RW},
     };
     /* Entries after a failure are still tried; the first failure is returned. */
-    ck_assert_rc(spring_as_map_many(f.as, m, 5), SPRING_EEXIST);
+    ck_assert_rc(spring_as_map_many(fix.as, m, 5), SPRING_EEXIST);
     static const int want[] = {0, SPRING_EEXIST, SPRING_EINVAL, 0, SPRING_ERIGHTS};
     for (size_t i = 0; i < 5; i++)
         CASE_RC(i, m[i].result, want[i]);
     ck_assert_uint_eq(m[0].address, AFREE);
     ck_assert_uint_eq(m[3].length, 4 * PS); /* shortened by the pager */
     ck_assert_uint_eq(m[3].address, PS);
-    ck_assert_uint_eq(test_as_stats(f.as).nregions, 4);
-    ck_assert_uint_eq(read_byte(f.as, AFREE + PS), tp_pattern(PS));
-    ck_assert_uint_eq(read_byte(f.as, PS + 3 * PS), tp_pattern(15 * PS));
+    ck_assert_uint_eq(test_as_stats(fix.as).nregions, 4);
+    ck_assert_uint_eq(read_byte(fix.as, AFREE + PS), tp_pattern(PS));
+    ck_assert_uint_eq(read_byte(fix.as, PS + 3 * PS), tp_pattern(15 * PS));
     /* All succeeding. */
     spring_mapping_t ok[2] = {
-        {.mobj = f.rw, .length = PS, .address = AFREE + 16 * PS, .access = SPRING_RIGHTS_RO},
-        {.mobj = f.ro, .mobj_offset = PS, .length = PS, .address = SPRING_ANYWHERE, .access = SPRING_RIGHTS_RO},
+        {.mobj = fix.rw, .length = PS, .address = AFREE + 16 * PS, .access = SPRING_RIGHTS_RO},
+        {.mobj = fix.ro, .mobj_offset = PS, .length = PS, .address = SPRING_ANYWHERE, .access = SPRING_RIGHTS_RO},
     };
-    ck_assert_rc(spring_as_map_many(f.as, ok, 2), 0);
+    ck_assert_rc(spring_as_map_many(fix.as, ok, 2), 0);
     ck_assert_int_eq(ok[0].result, 0);
     ck_assert_int_eq(ok[1].result, 0);
-    ck_assert_uint_eq(test_as_stats(f.as).nregions, 6);
-    CHECK_VMM(f.vmm);
-    fix_fini(&f);
+    ck_assert_uint_eq(test_as_stats(fix.as).nregions, 6);
+    CHECK_VMM(fix.vmm);
 }
 END_TEST
 
 START_TEST(test_as_unmap)
 {
-    fix_t f;
-    fix_init(&f, false, 0);
     static const struct {
         bool null_as;
         spring_addr_t addr;
@@ -449,27 +438,27 @@ START_TEST(test_as_unmap)
         {false, A0, (spring_off_t)0 - PS, SPRING_ERANGE},
     };
     snap_t s;
-    snap_take(f.as, &s);
+    snap_take(fix.as, &s);
     for (size_t i = 0; i < NELEM(t); i++) {
-        CASE_RC(i, spring_as_unmap(t[i].null_as ? NULL : f.as, t[i].addr, t[i].len), t[i].want);
-        snap_check(f.as, &s, __func__, i);
+        CASE_RC(i, spring_as_unmap(t[i].null_as ? NULL : fix.as, t[i].addr, t[i].len), t[i].want);
+        snap_check(fix.as, &s, __func__, i);
     }
     /* Unmapped ranges are ignored. */
-    ck_assert_rc(spring_as_unmap(f.as, AFREE, 16 * PS), 0);
-    snap_check(f.as, &s, __func__, 50);
+    ck_assert_rc(spring_as_unmap(fix.as, AFREE, 16 * PS), 0);
+    snap_check(fix.as, &s, __func__, 50);
     /* A split that needs memory it cannot have changes nothing. */
-    ck_assert_rc(spring__test_inject_alloc_failure(f.vmm, 1), 0);
-    ck_assert_rc(spring_as_unmap(f.as, A0 + 3 * PS, PS), SPRING_ENOMEM);
-    ck_assert_rc(spring__test_inject_alloc_failure(f.vmm, 0), 0);
-    snap_check(f.as, &s, __func__, 51);
-    CHECK_VMM(f.vmm);
+    ck_assert_rc(spring__test_inject_alloc_failure(fix.vmm, 1), 0);
+    ck_assert_rc(spring_as_unmap(fix.as, A0 + 3 * PS, PS), SPRING_ENOMEM);
+    ck_assert_rc(spring__test_inject_alloc_failure(fix.vmm, 0), 0);
+    snap_check(fix.as, &s, __func__, 51);
+    CHECK_VMM(fix.vmm);
     /* Legal: a hole in the middle splits the region. */
-    ck_assert_uint_eq(read_byte(f.as, A0 + 3 * PS), tp_pattern(3 * PS));
-    ck_assert_rc(spring_as_unmap(f.as, A0 + 3 * PS, PS), 0);
+    ck_assert_uint_eq(read_byte(fix.as, A0 + 3 * PS), tp_pattern(3 * PS));
+    ck_assert_rc(spring_as_unmap(fix.as, A0 + 3 * PS, PS), 0);
     spring_mapping_t m[4];
     size_t n;
     bool more;
-    ck_assert_rc(spring_as_get_mappings(f.as, A0, 8 * PS, m, 4, &n, &more), 0);
+    ck_assert_rc(spring_as_get_mappings(fix.as, A0, 8 * PS, m, 4, &n, &more), 0);
     ck_assert_uint_eq(n, 2);
     ck_assert_uint_eq(m[0].address, A0);
     ck_assert_uint_eq(m[0].length, 3 * PS);
@@ -478,21 +467,20 @@ START_TEST(test_as_unmap)
     ck_assert_uint_eq(m[1].mobj_offset, 4 * PS);
     spring_mappings_release(m, n);
     uint8_t v;
-    ck_assert_rc(spring_as_read(f.as, A0 + 3 * PS, &v, 1), SPRING_ENOTMAPPED);
-    ck_assert_uint_eq(read_byte(f.as, A0 + 4 * PS), tp_pattern(4 * PS));
-    ck_assert_uint_eq(read_byte(f.as, A0 + 2 * PS), tp_pattern(2 * PS));
+    ck_assert_rc(spring_as_read(fix.as, A0 + 3 * PS, &v, 1), SPRING_ENOTMAPPED);
+    ck_assert_uint_eq(read_byte(fix.as, A0 + 4 * PS), tp_pattern(4 * PS));
+    ck_assert_uint_eq(read_byte(fix.as, A0 + 2 * PS), tp_pattern(2 * PS));
     /* One range over several regions and gaps. */
-    ck_assert_rc(spring_as_unmap(f.as, A0 + PS, A1 + 2 * PS - (A0 + PS)), 0);
-    ck_assert_rc(spring_as_get_mappings(f.as, PS, SPACE_LIMIT - PS, m, 4, &n, &more), 0);
+    ck_assert_rc(spring_as_unmap(fix.as, A0 + PS, A1 + 2 * PS - (A0 + PS)), 0);
+    ck_assert_rc(spring_as_get_mappings(fix.as, PS, SPACE_LIMIT - PS, m, 4, &n, &more), 0);
     ck_assert_uint_eq(n, 2);
     ck_assert_uint_eq(m[0].address, A0);
     ck_assert_uint_eq(m[0].length, PS);
     ck_assert_uint_eq(m[1].address, A1 + 2 * PS);
     ck_assert_uint_eq(m[1].mobj_offset, 10 * PS);
     spring_mappings_release(m, n);
-    ck_assert_uint_eq(test_as_stats(f.as).mapped, 3 * PS);
-    CHECK_VMM(f.vmm);
-    fix_fini(&f);
+    ck_assert_uint_eq(test_as_stats(fix.as).mapped, 3 * PS);
+    CHECK_VMM(fix.vmm);
 }
 END_TEST
 
@@ -578,8 +566,6 @@ END_TEST
 
 START_TEST(test_as_allocate_memory_and_mobj)
 {
-    fix_t f;
-    fix_init(&f, false, 0);
     static const struct {
         unsigned flags;
         spring_off_t len;
@@ -601,50 +587,47 @@ START_TEST(test_as_allocate_memory_and_mobj)
         {0, PS, A1, 3, SPRING_EEXIST},
     };
     snap_t s;
-    snap_take(f.as, &s);
+    snap_take(fix.as, &s);
     for (size_t i = 0; i < NELEM(t); i++) {
         spring_off_t len = t[i].len;
         spring_addr_t addr = t[i].addr;
         spring_mobj_t *m = NULL;
-        CASE_RC(i, spring_as_allocate_memory_and_mobj((t[i].flags & F_NULL_AS) ? NULL : f.as,
+        CASE_RC(i, spring_as_allocate_memory_and_mobj((t[i].flags & F_NULL_AS) ? NULL : fix.as,
                                                       (t[i].flags & F_NULL_LEN) ? NULL : &len,
                                                       (t[i].flags & F_NULL_ADDR) ? NULL : &addr,
                                                       (spring_rights_t)t[i].access,
                                                       (t[i].flags & F_NULL_MOBJ) ? NULL : &m),
                 t[i].want);
         ck_assert_ptr_null(m);
-        snap_check(f.as, &s, __func__, i);
+        snap_check(fix.as, &s, __func__, i);
     }
     /* Legal: the object can be mapped again, and outlives our reference. */
     spring_off_t len = 4 * PS, mlen;
     spring_addr_t addr = AFREE;
     spring_mobj_t *m = NULL;
-    ck_assert_rc(spring_as_allocate_memory_and_mobj(f.as, &len, &addr, SPRING_RIGHTS_RW, &m), 0);
+    ck_assert_rc(spring_as_allocate_memory_and_mobj(fix.as, &len, &addr, SPRING_RIGHTS_RW, &m), 0);
     ck_assert_ptr_nonnull(m);
     ck_assert_uint_eq(addr, AFREE);
     ck_assert_rc(spring_mobj_get_length(m, &mlen), 0);
     ck_assert_uint_eq(mlen, 4 * PS);
-    map_at(f.as, m, PS, 2 * PS, AFREE + 16 * PS, SPRING_RIGHTS_RO);
+    map_at(fix.as, m, PS, 2 * PS, AFREE + 16 * PS, SPRING_RIGHTS_RO);
     spring_mobj_unref(m);
-    write_byte(f.as, AFREE + PS + 3, 0x66);
-    ck_assert_uint_eq(read_byte(f.as, AFREE + 16 * PS + 3), 0x66);
-    ck_assert_uint_eq(read_byte(f.as, AFREE + 16 * PS + PS), 0);
+    write_byte(fix.as, AFREE + PS + 3, 0x66);
+    ck_assert_uint_eq(read_byte(fix.as, AFREE + 16 * PS + 3), 0x66);
+    ck_assert_uint_eq(read_byte(fix.as, AFREE + 16 * PS + PS), 0);
     spring_mapping_t mp[1];
     size_t n;
     bool more;
-    ck_assert_rc(spring_as_get_mappings(f.as, AFREE, PS, mp, 1, &n, &more), 0);
+    ck_assert_rc(spring_as_get_mappings(fix.as, AFREE, PS, mp, 1, &n, &more), 0);
     ck_assert_uint_eq(n, 1);
     ck_assert_ptr_eq(mp[0].mobj, m);
     spring_mappings_release(mp, n);
-    CHECK_VMM(f.vmm);
-    fix_fini(&f);
+    CHECK_VMM(fix.vmm);
 }
 END_TEST
 
 START_TEST(test_as_change_access_rights)
 {
-    fix_t f;
-    fix_init(&f, false, 0);
     static const struct {
         bool null_as;
         spring_addr_t addr;
@@ -672,30 +655,30 @@ START_TEST(test_as_change_access_rights)
         {false, A0 + 2 * PS, PS, 7, SPRING_ERIGHTS},
         {false, A0, 8 * PS, 5, SPRING_ERIGHTS},
     };
-    write_byte(f.as, A0 + PS, 1);
+    write_byte(fix.as, A0 + PS, 1);
     snap_t s;
-    snap_take(f.as, &s);
+    snap_take(fix.as, &s);
     for (size_t i = 0; i < NELEM(t); i++) {
-        CASE_RC(i, spring_as_change_access_rights(t[i].null_as ? NULL : f.as, t[i].addr, t[i].len,
+        CASE_RC(i, spring_as_change_access_rights(t[i].null_as ? NULL : fix.as, t[i].addr, t[i].len,
                                                   (spring_rights_t)t[i].rights),
                 t[i].want);
-        snap_check(f.as, &s, __func__, i);
-        write_byte(f.as, A0 + PS, (uint8_t)i); /* still writable */
+        snap_check(fix.as, &s, __func__, i);
+        write_byte(fix.as, A0 + PS, (uint8_t)i); /* still writable */
     }
     /* Out of memory for the split: nothing changed. */
-    ck_assert_rc(spring__test_inject_alloc_failure(f.vmm, 1), 0);
-    ck_assert_rc(spring_as_change_access_rights(f.as, A0 + 2 * PS, PS, SPRING_RIGHTS_RO), SPRING_ENOMEM);
-    ck_assert_rc(spring__test_inject_alloc_failure(f.vmm, 0), 0);
-    snap_check(f.as, &s, __func__, 100);
-    write_byte(f.as, A0 + 2 * PS, 1);
-    CHECK_VMM(f.vmm);
+    ck_assert_rc(spring__test_inject_alloc_failure(fix.vmm, 1), 0);
+    ck_assert_rc(spring_as_change_access_rights(fix.as, A0 + 2 * PS, PS, SPRING_RIGHTS_RO), SPRING_ENOMEM);
+    ck_assert_rc(spring__test_inject_alloc_failure(fix.vmm, 0), 0);
+    snap_check(fix.as, &s, __func__, 100);
+    write_byte(fix.as, A0 + 2 * PS, 1);
+    CHECK_VMM(fix.vmm);
     /* Legal: a read-only page and a guard page inside the region. */
-    ck_assert_rc(spring_as_change_access_rights(f.as, A0 + 2 * PS, PS, SPRING_RIGHTS_RO), 0);
-    ck_assert_rc(spring_as_change_access_rights(f.as, A0 + 4 * PS, PS, SPRING_RIGHTS_NONE), 0);
+    ck_assert_rc(spring_as_change_access_rights(fix.as, A0 + 2 * PS, PS, SPRING_RIGHTS_RO), 0);
+    ck_assert_rc(spring_as_change_access_rights(fix.as, A0 + 4 * PS, PS, SPRING_RIGHTS_NONE), 0);
     spring_mapping_t m[8];
     size_t n;
     bool more;
-    ck_assert_rc(spring_as_get_mappings(f.as, A0, 8 * PS, m, 8, &n, &more), 0);
+    ck_assert_rc(spring_as_get_mappings(fix.as, A0, 8 * PS, m, 8, &n, &more), 0);
     ck_assert_uint_eq(n, 5);
     static const int acc[] = {3, 1, 3, 0, 3};
     for (size_t i = 0; i < n; i++) {
@@ -704,33 +687,30 @@ START_TEST(test_as_change_access_rights)
     }
     spring_mappings_release(m, n);
     uint8_t v;
-    ck_assert_rc(spring_as_write(f.as, A0 + 2 * PS, &v, 1), SPRING_EACCES);
-    ck_assert_uint_eq(read_byte(f.as, A0 + 2 * PS), 1);
-    ck_assert_rc(spring_as_read(f.as, A0 + 4 * PS, &v, 1), SPRING_EACCES);
-    write_byte(f.as, A0 + 3 * PS, 9);
+    ck_assert_rc(spring_as_write(fix.as, A0 + 2 * PS, &v, 1), SPRING_EACCES);
+    ck_assert_uint_eq(read_byte(fix.as, A0 + 2 * PS), 1);
+    ck_assert_rc(spring_as_read(fix.as, A0 + 4 * PS, &v, 1), SPRING_EACCES);
+    write_byte(fix.as, A0 + 3 * PS, 9);
     /* Back to read-write: one run again. */
-    ck_assert_rc(spring_as_change_access_rights(f.as, A0, 8 * PS, SPRING_RIGHTS_RW), 0);
-    ck_assert_rc(spring_as_get_mappings(f.as, A0, 8 * PS, m, 8, &n, &more), 0);
+    ck_assert_rc(spring_as_change_access_rights(fix.as, A0, 8 * PS, SPRING_RIGHTS_RW), 0);
+    ck_assert_rc(spring_as_get_mappings(fix.as, A0, 8 * PS, m, 8, &n, &more), 0);
     ck_assert_uint_eq(n, 1);
     spring_mappings_release(m, n);
-    write_byte(f.as, A0 + 4 * PS, 2);
+    write_byte(fix.as, A0 + 4 * PS, 2);
     /* Across two adjacent regions; NONE on a read-only mapping. */
-    map_at(f.as, f.rw, 8 * PS, 2 * PS, A0 + 8 * PS, SPRING_RIGHTS_RW);
-    ck_assert_rc(spring_as_change_access_rights(f.as, A0 + 6 * PS, 4 * PS, SPRING_RIGHTS_RO), 0);
-    ck_assert_rc(spring_as_write(f.as, A0 + 9 * PS, &v, 1), SPRING_EACCES);
-    ck_assert_rc(spring_as_change_access_rights(f.as, A1, 4 * PS, SPRING_RIGHTS_NONE), 0);
-    ck_assert_rc(spring_as_read(f.as, A1, &v, 1), SPRING_EACCES);
-    ck_assert_rc(spring_as_change_access_rights(f.as, A1, 4 * PS, SPRING_RIGHTS_RO), 0);
-    ck_assert_uint_eq(read_byte(f.as, A1), tp_pattern(8 * PS));
-    CHECK_VMM(f.vmm);
-    fix_fini(&f);
+    map_at(fix.as, fix.rw, 8 * PS, 2 * PS, A0 + 8 * PS, SPRING_RIGHTS_RW);
+    ck_assert_rc(spring_as_change_access_rights(fix.as, A0 + 6 * PS, 4 * PS, SPRING_RIGHTS_RO), 0);
+    ck_assert_rc(spring_as_write(fix.as, A0 + 9 * PS, &v, 1), SPRING_EACCES);
+    ck_assert_rc(spring_as_change_access_rights(fix.as, A1, 4 * PS, SPRING_RIGHTS_NONE), 0);
+    ck_assert_rc(spring_as_read(fix.as, A1, &v, 1), SPRING_EACCES);
+    ck_assert_rc(spring_as_change_access_rights(fix.as, A1, 4 * PS, SPRING_RIGHTS_RO), 0);
+    ck_assert_uint_eq(read_byte(fix.as, A1), tp_pattern(8 * PS));
+    CHECK_VMM(fix.vmm);
 }
 END_TEST
 
 START_TEST(test_as_flush)
 {
-    fix_t f;
-    fix_init(&f, false, 0);
     static const struct {
         bool null_as;
         spring_addr_t addr;
@@ -745,50 +725,49 @@ START_TEST(test_as_flush)
         {false, SPACE_LIMIT - PS, 2 * PS, SPRING_ERANGE},
         {false, ATOP, 2 * PS, SPRING_ERANGE},
     };
-    write_byte(f.as, A0, 0xd1);
+    write_byte(fix.as, A0, 0xd1);
     for (size_t i = 0; i < NELEM(t); i++) {
-        CASE_RC(i, spring_as_flush(t[i].null_as ? NULL : f.as, t[i].addr, t[i].len, i & 1), t[i].want);
-        ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_OUT) + tp_count(f.tp, TP_SYNC), 0);
+        CASE_RC(i, spring_as_flush(t[i].null_as ? NULL : fix.as, t[i].addr, t[i].len, i & 1), t[i].want);
+        ck_assert_uint_eq(tp_count(fix.tp, TP_PAGE_OUT) + tp_count(fix.tp, TP_SYNC), 0);
     }
-    ck_assert_rc(spring_as_flush(f.as, AFREE, 4 * PS, false), 0); /* nothing mapped there */
-    size_t page_ins = tp_count(f.tp, TP_PAGE_IN);
+    ck_assert_rc(spring_as_flush(fix.as, AFREE, 4 * PS, false), 0); /* nothing mapped there */
+    size_t page_ins = tp_count(fix.tp, TP_PAGE_IN);
     /* please_keep: sync, the page stays cached. */
-    ck_assert_rc(spring_as_flush(f.as, A0, PS, true), 0);
-    ck_assert_uint_eq(tp_count(f.tp, TP_SYNC), 1);
-    ck_assert_uint_eq(tp_store(f.tp)[0], 0xd1);
-    ck_assert_uint_eq(read_byte(f.as, A0), 0xd1);
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), page_ins);
+    ck_assert_rc(spring_as_flush(fix.as, A0, PS, true), 0);
+    ck_assert_uint_eq(tp_count(fix.tp, TP_SYNC), 1);
+    ck_assert_uint_eq(tp_store(fix.tp)[0], 0xd1);
+    ck_assert_uint_eq(read_byte(fix.as, A0), 0xd1);
+    ck_assert_uint_eq(tp_count(fix.tp, TP_PAGE_IN), page_ins);
     /* Without it: page_out, and the page goes. */
-    write_byte(f.as, A0, 0xd2);
-    ck_assert_uint_eq(read_byte(f.as, A0 + 5 * PS), tp_pattern(5 * PS)); /* clean */
-    page_ins = tp_count(f.tp, TP_PAGE_IN);
-    ck_assert_rc(spring_as_flush(f.as, A0, 8 * PS, false), 0);
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_OUT), 1); /* the clean page is just dropped */
-    ck_assert_uint_eq(tp_store(f.tp)[0], 0xd2);
-    ck_assert_uint_eq(test_as_stats(f.as).resident, 0);
-    ck_assert_uint_eq(read_byte(f.as, A0), 0xd2);
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), page_ins + 1);
+    write_byte(fix.as, A0, 0xd2);
+    ck_assert_uint_eq(read_byte(fix.as, A0 + 5 * PS), tp_pattern(5 * PS)); /* clean */
+    page_ins = tp_count(fix.tp, TP_PAGE_IN);
+    ck_assert_rc(spring_as_flush(fix.as, A0, 8 * PS, false), 0);
+    ck_assert_uint_eq(tp_count(fix.tp, TP_PAGE_OUT), 1); /* the clean page is just dropped */
+    ck_assert_uint_eq(tp_store(fix.tp)[0], 0xd2);
+    ck_assert_uint_eq(test_as_stats(fix.as).resident, 0);
+    ck_assert_uint_eq(read_byte(fix.as, A0), 0xd2);
+    ck_assert_uint_eq(tp_count(fix.tp, TP_PAGE_IN), page_ins + 1);
     /* A pager failure: EPAGER, the page stays cached and modified; a
      * pager without space (a full swap): ENOSPC, likewise. */
-    write_byte(f.as, A0, 0xd3);
-    tp_fail(f.tp, TP_PAGE_OUT, SPRING_ENOSPC, false);
-    ck_assert_rc(spring_as_flush(f.as, A0, PS, false), SPRING_ENOSPC);
-    ck_assert_uint_eq(tp_store(f.tp)[0], 0xd2);
-    tp_fail(f.tp, TP_PAGE_OUT, SPRING_EOVERFLOW, false);
-    ck_assert_rc(spring_as_flush(f.as, A0, PS, false), SPRING_EPAGER);
-    ck_assert_uint_eq(tp_store(f.tp)[0], 0xd2);
-    page_ins = tp_count(f.tp, TP_PAGE_IN);
-    ck_assert_uint_eq(read_byte(f.as, A0), 0xd3);
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), page_ins);
-    ck_assert_rc(spring_as_flush(f.as, A0, PS, false), 0);
-    ck_assert_uint_eq(tp_store(f.tp)[0], 0xd3);
-    tp_fail(f.tp, TP_SYNC, SPRING_EOVERFLOW, false);
-    write_byte(f.as, A0, 0xd4);
-    ck_assert_rc(spring_as_flush(f.as, A0, PS, true), SPRING_EPAGER);
-    ck_assert_rc(spring_as_flush(f.as, A0, PS, true), 0);
-    ck_assert_uint_eq(tp_store(f.tp)[0], 0xd4);
-    CHECK_VMM(f.vmm);
-    fix_fini(&f);
+    write_byte(fix.as, A0, 0xd3);
+    tp_fail(fix.tp, TP_PAGE_OUT, SPRING_ENOSPC, false);
+    ck_assert_rc(spring_as_flush(fix.as, A0, PS, false), SPRING_ENOSPC);
+    ck_assert_uint_eq(tp_store(fix.tp)[0], 0xd2);
+    tp_fail(fix.tp, TP_PAGE_OUT, SPRING_EOVERFLOW, false);
+    ck_assert_rc(spring_as_flush(fix.as, A0, PS, false), SPRING_EPAGER);
+    ck_assert_uint_eq(tp_store(fix.tp)[0], 0xd2);
+    page_ins = tp_count(fix.tp, TP_PAGE_IN);
+    ck_assert_uint_eq(read_byte(fix.as, A0), 0xd3);
+    ck_assert_uint_eq(tp_count(fix.tp, TP_PAGE_IN), page_ins);
+    ck_assert_rc(spring_as_flush(fix.as, A0, PS, false), 0);
+    ck_assert_uint_eq(tp_store(fix.tp)[0], 0xd3);
+    tp_fail(fix.tp, TP_SYNC, SPRING_EOVERFLOW, false);
+    write_byte(fix.as, A0, 0xd4);
+    ck_assert_rc(spring_as_flush(fix.as, A0, PS, true), SPRING_EPAGER);
+    ck_assert_rc(spring_as_flush(fix.as, A0, PS, true), 0);
+    ck_assert_uint_eq(tp_store(fix.tp)[0], 0xd4);
+    CHECK_VMM(fix.vmm);
 }
 END_TEST
 
@@ -824,8 +803,6 @@ END_TEST
 
 START_TEST(test_as_get_mappings)
 {
-    fix_t f;
-    fix_init(&f, false, 0);
     spring_mapping_t m[4];
     size_t n = 77;
     bool more = true;
@@ -853,21 +830,21 @@ START_TEST(test_as_get_mappings)
         {false, ATOP, 2 * PS, m, 4, &nsink, &msink, SPRING_ERANGE},
     };
     for (size_t i = 0; i < NELEM(t); i++)
-        CASE_RC(i, spring_as_get_mappings(t[i].null_as ? NULL : f.as, t[i].addr, t[i].len, t[i].out, t[i].cap,
+        CASE_RC(i, spring_as_get_mappings(t[i].null_as ? NULL : fix.as, t[i].addr, t[i].len, t[i].out, t[i].cap,
                                           t[i].n, t[i].more),
                 t[i].want);
     /* Everything. */
-    ck_assert_rc(spring_as_get_mappings(f.as, PS, SPACE_LIMIT - PS, m, 4, &n, &more), 0);
+    ck_assert_rc(spring_as_get_mappings(fix.as, PS, SPACE_LIMIT - PS, m, 4, &n, &more), 0);
     ck_assert_uint_eq(n, 2);
     ck_assert(!more);
-    ck_assert_ptr_eq(m[0].mobj, f.rw);
+    ck_assert_ptr_eq(m[0].mobj, fix.rw);
     ck_assert_uint_eq(m[0].mobj_offset, 0);
     ck_assert_uint_eq(m[0].length, 8 * PS);
     ck_assert_uint_eq(m[0].address, A0);
     ck_assert_int_eq(m[0].access, SPRING_RIGHTS_RW);
     ck_assert_int_eq(m[0].max_access, SPRING_RIGHTS_RW);
     ck_assert(!m[0].locked);
-    ck_assert_ptr_eq(m[1].mobj, f.ro);
+    ck_assert_ptr_eq(m[1].mobj, fix.ro);
     ck_assert_uint_eq(m[1].mobj_offset, 8 * PS);
     ck_assert_uint_eq(m[1].length, 4 * PS);
     ck_assert_uint_eq(m[1].address, A1);
@@ -877,37 +854,36 @@ START_TEST(test_as_get_mappings)
     ck_assert_ptr_null(m[0].mobj);
     ck_assert_ptr_null(m[1].mobj);
     /* No room at all, and too little room: more_regions. */
-    ck_assert_rc(spring_as_get_mappings(f.as, PS, SPACE_LIMIT - PS, NULL, 0, &n, &more), 0);
+    ck_assert_rc(spring_as_get_mappings(fix.as, PS, SPACE_LIMIT - PS, NULL, 0, &n, &more), 0);
     ck_assert_uint_eq(n, 0);
     ck_assert(more);
-    ck_assert_rc(spring_as_get_mappings(f.as, PS, SPACE_LIMIT - PS, m, 1, &n, &more), 0);
+    ck_assert_rc(spring_as_get_mappings(fix.as, PS, SPACE_LIMIT - PS, m, 1, &n, &more), 0);
     ck_assert_uint_eq(n, 1);
     ck_assert(more);
     ck_assert_uint_eq(m[0].address, A0);
     spring_mappings_release(m, n);
     /* Exactly enough room. */
-    ck_assert_rc(spring_as_get_mappings(f.as, PS, SPACE_LIMIT - PS, m, 2, &n, &more), 0);
+    ck_assert_rc(spring_as_get_mappings(fix.as, PS, SPACE_LIMIT - PS, m, 2, &n, &more), 0);
     ck_assert_uint_eq(n, 2);
     ck_assert(!more);
     spring_mappings_release(m, n);
     /* Clipped to the range. */
-    ck_assert_rc(spring_as_get_mappings(f.as, A0 + 2 * PS, 3 * PS, m, 4, &n, &more), 0);
+    ck_assert_rc(spring_as_get_mappings(fix.as, A0 + 2 * PS, 3 * PS, m, 4, &n, &more), 0);
     ck_assert_uint_eq(n, 1);
     ck_assert_uint_eq(m[0].address, A0 + 2 * PS);
     ck_assert_uint_eq(m[0].length, 3 * PS);
     ck_assert_uint_eq(m[0].mobj_offset, 2 * PS);
     spring_mappings_release(m, n);
-    ck_assert_rc(spring_as_get_mappings(f.as, A0 + 7 * PS, A1 + PS - (A0 + 7 * PS), m, 4, &n, &more), 0);
+    ck_assert_rc(spring_as_get_mappings(fix.as, A0 + 7 * PS, A1 + PS - (A0 + 7 * PS), m, 4, &n, &more), 0);
     ck_assert_uint_eq(n, 2);
     ck_assert_uint_eq(m[0].length, PS);
     ck_assert_uint_eq(m[1].address, A1);
     ck_assert_uint_eq(m[1].length, PS);
     spring_mappings_release(m, n);
     /* Nothing there. */
-    ck_assert_rc(spring_as_get_mappings(f.as, AFREE, PS, NULL, 0, &n, &more), 0);
+    ck_assert_rc(spring_as_get_mappings(fix.as, AFREE, PS, NULL, 0, &n, &more), 0);
     ck_assert_uint_eq(n, 0);
     ck_assert(!more);
-    fix_fini(&f);
 }
 END_TEST
 
@@ -953,25 +929,23 @@ END_TEST
 
 START_TEST(test_as_statistics)
 {
-    fix_t f;
-    fix_init(&f, false, 0);
     spring_as_statistics_t st;
     ck_assert_rc(spring_as_statistics(NULL, &st), SPRING_EINVAL);
-    ck_assert_rc(spring_as_statistics(f.as, NULL), SPRING_EINVAL);
-    st = test_as_stats(f.as);
+    ck_assert_rc(spring_as_statistics(fix.as, NULL), SPRING_EINVAL);
+    st = test_as_stats(fix.as);
     ck_assert_uint_eq(st.nregions, 2);
     ck_assert_uint_eq(st.mapped, 12 * PS);
     ck_assert_uint_eq(st.resident, 0);
     ck_assert_uint_eq(st.faults + st.zero_fills + st.page_ins + st.protection_faults + st.unmapped_faults, 0);
-    ck_assert_uint_eq(read_byte(f.as, A0), tp_pattern(0));                /* a page-in */
+    ck_assert_uint_eq(read_byte(fix.as, A0), tp_pattern(0));                /* a page-in */
     spring_off_t len = PS;
     spring_addr_t addr = SPRING_ANYWHERE;
-    ck_assert_rc(spring_as_allocate_memory(f.as, &len, &addr, SPRING_RIGHTS_RW), 0);
-    ck_assert_uint_eq(read_byte(f.as, addr), 0);                   /* a zero fill */
+    ck_assert_rc(spring_as_allocate_memory(fix.as, &len, &addr, SPRING_RIGHTS_RW), 0);
+    ck_assert_uint_eq(read_byte(fix.as, addr), 0);                   /* a zero fill */
     uint8_t v = 0;
-    ck_assert_rc(spring_as_write(f.as, A1, &v, 1), SPRING_EACCES); /* a protection fault */
-    ck_assert_rc(spring_as_read(f.as, AFREE, &v, 1), SPRING_ENOTMAPPED);
-    st = test_as_stats(f.as);
+    ck_assert_rc(spring_as_write(fix.as, A1, &v, 1), SPRING_EACCES); /* a protection fault */
+    ck_assert_rc(spring_as_read(fix.as, AFREE, &v, 1), SPRING_ENOTMAPPED);
+    st = test_as_stats(fix.as);
     ck_assert_uint_eq(st.nregions, 3);
     ck_assert_uint_eq(st.mapped, 13 * PS);
     ck_assert_uint_eq(st.resident, 2);
@@ -981,15 +955,12 @@ START_TEST(test_as_statistics)
     ck_assert_uint_eq(st.zero_fills, 1);
     ck_assert_uint_eq(st.protection_faults, 1);
     ck_assert_uint_eq(st.unmapped_faults, 1);
-    fix_fini(&f);
 }
 END_TEST
 
 START_TEST(test_as_set_swap_pager)
 {
-    fix_t f;
-    fix_init(&f, false, 0);
-    cswap_t c1 = {f.reg, "api", 0, 0, 0, {0}, 0}, c2 = {f.reg, "api", 0, 0, 0, {0}, 0}, bad = {0};
+    cswap_t c1 = {fix.reg, "api", 0, 0, 0, {0}, 0}, c2 = {fix.reg, "api", 0, 0, 0, {0}, 0}, bad = {0};
     const struct {
         bool null_as;
         const spring_swap_pager_ops_t *ops;
@@ -1001,45 +972,45 @@ START_TEST(test_as_set_swap_pager)
         {false, &cs_ops_no_create, SPRING_EINVAL},
     };
     for (size_t i = 0; i < NELEM(t); i++)
-        CASE_RC(i, spring_as_set_swap_pager(t[i].null_as ? NULL : f.as, t[i].ops, &bad), t[i].want);
+        CASE_RC(i, spring_as_set_swap_pager(t[i].null_as ? NULL : fix.as, t[i].ops, &bad), t[i].want);
     spring_mobj_t *m[4] = {NULL};
     spring_off_t len = PS;
     spring_addr_t addr = SPRING_ANYWHERE;
-    ck_assert_rc(spring_as_allocate_memory_and_mobj(f.as, &len, &addr, SPRING_RIGHTS_RW, &m[0]), 0);
+    ck_assert_rc(spring_as_allocate_memory_and_mobj(fix.as, &len, &addr, SPRING_RIGHTS_RW, &m[0]), 0);
     ck_assert_int_eq(bad.creates, 0); /* none of them was set */
     /* The address space's own swap pager. */
-    ck_assert_rc(spring_as_set_swap_pager(f.as, &cs_ops, &c1), 0);
+    ck_assert_rc(spring_as_set_swap_pager(fix.as, &cs_ops, &c1), 0);
     len = 2 * PS, addr = SPRING_ANYWHERE;
-    ck_assert_rc(spring_as_allocate_memory_and_mobj(f.as, &len, &addr, SPRING_RIGHTS_RW, &m[1]), 0);
+    ck_assert_rc(spring_as_allocate_memory_and_mobj(fix.as, &len, &addr, SPRING_RIGHTS_RW, &m[1]), 0);
     ck_assert_int_eq(c1.creates, 1);
-    write_byte(f.as, addr + PS, 0x12);
-    ck_assert_uint_eq(read_byte(f.as, addr + PS), 0x12);
+    write_byte(fix.as, addr + PS, 0x12);
+    ck_assert_uint_eq(read_byte(fix.as, addr + PS), 0x12);
     /* Replaced: the old one is kept until the address space goes (a
      * concurrent allocation may still be using it). */
-    ck_assert_rc(spring_as_set_swap_pager(f.as, &cs_ops, &c2), 0);
+    ck_assert_rc(spring_as_set_swap_pager(fix.as, &cs_ops, &c2), 0);
     ck_assert_int_eq(c1.releases, 0);
     len = PS, addr = SPRING_ANYWHERE;
-    ck_assert_rc(spring_as_allocate_memory_and_mobj(f.as, &len, &addr, SPRING_RIGHTS_RW, &m[2]), 0);
+    ck_assert_rc(spring_as_allocate_memory_and_mobj(fix.as, &len, &addr, SPRING_RIGHTS_RW, &m[2]), 0);
     ck_assert_int_eq(c1.creates, 1);
     ck_assert_int_eq(c2.creates, 1);
     /* The swap pager failing: nothing mapped, no object. */
     c2.rc = SPRING_EPAGER;
     spring_mobj_t *none = NULL;
-    size_t nregions = test_as_stats(f.as).nregions;
+    size_t nregions = test_as_stats(fix.as).nregions;
     len = PS, addr = SPRING_ANYWHERE;
-    ck_assert_int_ne(spring_as_allocate_memory_and_mobj(f.as, &len, &addr, SPRING_RIGHTS_RW, &none), 0);
+    ck_assert_int_ne(spring_as_allocate_memory_and_mobj(fix.as, &len, &addr, SPRING_RIGHTS_RW, &none), 0);
     ck_assert_ptr_null(none);
-    ck_assert_uint_eq(test_as_stats(f.as).nregions, nregions);
+    ck_assert_uint_eq(test_as_stats(fix.as).nregions, nregions);
     c2.rc = 0;
     /* NULL: back to the VMM's swap pagers. */
-    ck_assert_rc(spring_as_set_swap_pager(f.as, NULL, NULL), 0);
+    ck_assert_rc(spring_as_set_swap_pager(fix.as, NULL, NULL), 0);
     ck_assert_int_eq(c2.releases, 0);
     len = PS, addr = SPRING_ANYWHERE;
-    ck_assert_rc(spring_as_allocate_memory_and_mobj(f.as, &len, &addr, SPRING_RIGHTS_RW, &m[3]), 0);
+    ck_assert_rc(spring_as_allocate_memory_and_mobj(fix.as, &len, &addr, SPRING_RIGHTS_RW, &m[3]), 0);
     ck_assert_int_eq(c2.creates, 2); /* the VMM's in-tree pager served it */
     /* Released with the address space. */
-    ck_assert_rc(spring_as_set_swap_pager(f.as, &cs_ops, &c2), 0);
-    spring_as_destroy(f.as);
+    ck_assert_rc(spring_as_set_swap_pager(fix.as, &cs_ops, &c2), 0);
+    spring_as_destroy(fix.as);
     ck_assert_int_eq(c1.releases, 1);
     ck_assert_int_eq(c2.releases, 2);
     ck_assert_int_eq(c1.releases, 1);
@@ -1048,8 +1019,7 @@ START_TEST(test_as_set_swap_pager)
         spring_mobj_unref(m[i]);
     cs_free(&c1);
     cs_free(&c2);
-    ck_assert_rc(spring_as_new(f.vmm, NULL, &f.as), 0);
-    fix_fini(&f);
+    ck_assert_rc(spring_as_new(fix.vmm, NULL, &fix.as), 0);
 }
 END_TEST
 
@@ -1180,14 +1150,12 @@ static int ev_handler(spring_as_t *as, const spring_as_event_t *ev, void *arg)
 
 START_TEST(test_as_catch_as_events)
 {
-    fix_t f;
-    fix_init(&f, false, 0);
     ck_assert_rc(spring_as_catch_as_events(NULL, ev_handler, &evr), SPRING_EINVAL);
     memset(&evr, 0, sizeof evr);
-    evr.mobj = f.rw;
-    ck_assert_rc(spring_as_catch_as_events(f.as, ev_handler, &evr), 0);
+    evr.mobj = fix.rw;
+    ck_assert_rc(spring_as_catch_as_events(fix.as, ev_handler, &evr), 0);
     /* An unmapped access the handler resolves. */
-    ck_assert_uint_eq(read_byte(f.as, AFREE + 10), tp_pattern(10));
+    ck_assert_uint_eq(read_byte(fix.as, AFREE + 10), tp_pattern(10));
     /* The handler's own map is not reported: no event is delivered on a
      * thread while it runs a handler. */
     ck_assert_uint_eq(evr.n, 1);
@@ -1198,15 +1166,15 @@ START_TEST(test_as_catch_as_events)
     /* An access violation it declines. */
     evr.n = 0;
     uint8_t v = 0;
-    ck_assert_rc(spring_as_write(f.as, A1 + 5, &v, 1), SPRING_EACCES);
+    ck_assert_rc(spring_as_write(fix.as, A1 + 5, &v, 1), SPRING_EACCES);
     ck_assert_uint_ge(evr.n, 1);
     ck_assert_int_eq(evr.ev[0].kind, SPRING_AS_EVENT_ACCESS);
     ck_assert_uint_eq(evr.ev[0].address, A1 + 5);
     ck_assert_int_eq(evr.ev[0].access, SPRING_RIGHTS_W);
     /* Protection and unmapping. */
     evr.n = 0;
-    ck_assert_rc(spring_as_change_access_rights(f.as, A0, 2 * PS, SPRING_RIGHTS_RO), 0);
-    ck_assert_rc(spring_as_unmap(f.as, AFREE, PS), 0);
+    ck_assert_rc(spring_as_change_access_rights(fix.as, A0, 2 * PS, SPRING_RIGHTS_RO), 0);
+    ck_assert_rc(spring_as_unmap(fix.as, AFREE, PS), 0);
     ck_assert_uint_eq(evr.n, 2);
     ck_assert_int_eq(evr.ev[0].kind, SPRING_AS_EVENT_PROTECT);
     ck_assert_uint_eq(evr.ev[0].address, A0);
@@ -1216,20 +1184,17 @@ START_TEST(test_as_catch_as_events)
     ck_assert_uint_eq(evr.ev[1].address, AFREE);
     ck_assert_uint_eq(evr.ev[1].length, PS);
     /* Removed: no more events. */
-    ck_assert_rc(spring_as_catch_as_events(f.as, NULL, NULL), 0);
+    ck_assert_rc(spring_as_catch_as_events(fix.as, NULL, NULL), 0);
     evr.n = 0;
-    ck_assert_rc(spring_as_read(f.as, AFREE, &v, 1), SPRING_ENOTMAPPED);
-    ck_assert_rc(spring_as_unmap(f.as, A0, PS), 0);
+    ck_assert_rc(spring_as_read(fix.as, AFREE, &v, 1), SPRING_ENOTMAPPED);
+    ck_assert_rc(spring_as_unmap(fix.as, A0, PS), 0);
     ck_assert_uint_eq(evr.n, 0);
-    fix_fini(&f);
 }
 END_TEST
 
 START_TEST(test_as_read_write_fault)
 {
-    fix_t f;
-    fix_init(&f, false, 0);
-    ck_assert_rc(spring_as_change_access_rights(f.as, A0 + 7 * PS, PS, SPRING_RIGHTS_NONE), 0);
+    ck_assert_rc(spring_as_change_access_rights(fix.as, A0 + 7 * PS, PS, SPRING_RIGHTS_NONE), 0);
     enum { OP_READ, OP_WRITE, OP_FAULT };
     static uint8_t buf[16];
     static const struct {
@@ -1267,9 +1232,9 @@ START_TEST(test_as_read_write_fault)
         {OP_FAULT, false, false, AFREE, 0, 1, SPRING_ENOTMAPPED},
         {OP_FAULT, false, false, (spring_addr_t)0 - 1, 0, 1, SPRING_ENOTMAPPED},
     };
-    size_t ncalls = tp_ncalls(f.tp);
+    size_t ncalls = tp_ncalls(fix.tp);
     for (size_t i = 0; i < NELEM(t); i++) {
-        spring_as_t *as = t[i].null_as ? NULL : f.as;
+        spring_as_t *as = t[i].null_as ? NULL : fix.as;
         int rc;
         if (t[i].op == OP_READ)
             rc = spring_as_read(as, t[i].addr, t[i].null_buf ? NULL : buf, t[i].len);
@@ -1280,44 +1245,41 @@ START_TEST(test_as_read_write_fault)
         CASE_RC(i, rc, t[i].want);
     }
     /* Only the reads that reached mapped pages called the pager. */
-    ck_assert_uint_le(tp_ncalls(f.tp), ncalls + 2);
+    ck_assert_uint_le(tp_ncalls(fix.tp), ncalls + 2);
     /* Legal: any alignment and length, across pages. */
     uint8_t big[3 * PS];
-    ck_assert_rc(spring_as_read(f.as, A0 + 100, big, sizeof big), 0);
+    ck_assert_rc(spring_as_read(fix.as, A0 + 100, big, sizeof big), 0);
     for (size_t i = 0; i < sizeof big; i++)
         ck_assert_uint_eq(big[i], tp_pattern(100 + i));
     memset(big, 0xc3, sizeof big);
-    ck_assert_rc(spring_as_write(f.as, A0 + PS - 1, big, 2 * PS + 2), 0);
-    ck_assert_uint_eq(read_byte(f.as, A0 + PS - 2), tp_pattern(PS - 2));
-    ck_assert_uint_eq(read_byte(f.as, A0 + PS - 1), 0xc3);
-    ck_assert_uint_eq(read_byte(f.as, A0 + 3 * PS), 0xc3);
-    ck_assert_uint_eq(read_byte(f.as, A0 + 3 * PS + 1), tp_pattern(3 * PS + 1));
-    ck_assert_rc(spring_as_read(f.as, A0, NULL, 0), 0);
-    ck_assert_rc(spring_as_fault(f.as, A0 + 5 * PS + 77, SPRING_RIGHTS_R), 0);
-    ck_assert_rc(spring_as_fault(f.as, A0 + 5 * PS, SPRING_RIGHTS_W), 0);
-    ck_assert_rc(spring_as_fault(f.as, A1, SPRING_RIGHTS_R), 0);
-    spring_mobj_t *rx = tp_mobj(f.tp, SPRING_RIGHTS_RX);
-    map_at(f.as, rx, 0, PS, AFREE, SPRING_RIGHTS_RX);
-    ck_assert_rc(spring_as_fault(f.as, AFREE + 8, SPRING_RIGHTS_X), 0);
-    ck_assert_rc(spring_as_fault(f.as, AFREE + 8, SPRING_RIGHTS_W), SPRING_EACCES);
+    ck_assert_rc(spring_as_write(fix.as, A0 + PS - 1, big, 2 * PS + 2), 0);
+    ck_assert_uint_eq(read_byte(fix.as, A0 + PS - 2), tp_pattern(PS - 2));
+    ck_assert_uint_eq(read_byte(fix.as, A0 + PS - 1), 0xc3);
+    ck_assert_uint_eq(read_byte(fix.as, A0 + 3 * PS), 0xc3);
+    ck_assert_uint_eq(read_byte(fix.as, A0 + 3 * PS + 1), tp_pattern(3 * PS + 1));
+    ck_assert_rc(spring_as_read(fix.as, A0, NULL, 0), 0);
+    ck_assert_rc(spring_as_fault(fix.as, A0 + 5 * PS + 77, SPRING_RIGHTS_R), 0);
+    ck_assert_rc(spring_as_fault(fix.as, A0 + 5 * PS, SPRING_RIGHTS_W), 0);
+    ck_assert_rc(spring_as_fault(fix.as, A1, SPRING_RIGHTS_R), 0);
+    spring_mobj_t *rx = tp_mobj(fix.tp, SPRING_RIGHTS_RX);
+    map_at(fix.as, rx, 0, PS, AFREE, SPRING_RIGHTS_RX);
+    ck_assert_rc(spring_as_fault(fix.as, AFREE + 8, SPRING_RIGHTS_X), 0);
+    ck_assert_rc(spring_as_fault(fix.as, AFREE + 8, SPRING_RIGHTS_W), SPRING_EACCES);
     /* A pager failure fails the access (EPAGER); the next one works. */
-    tp_fail(f.tp, TP_PAGE_IN, SPRING_ENOSPC, false);
+    tp_fail(fix.tp, TP_PAGE_IN, SPRING_ENOSPC, false);
     uint8_t v;
-    ck_assert_rc(spring_as_read(f.as, A1 + PS, &v, 1), SPRING_EPAGER);
-    ck_assert_uint_eq(read_byte(f.as, A1 + PS), tp_pattern(9 * PS));
-    tp_fail(f.tp, TP_PAGE_IN, SPRING_ENOSPC, false);
-    ck_assert_rc(spring_as_fault(f.as, A0 + 4 * PS, SPRING_RIGHTS_W), SPRING_EPAGER);
-    CHECK_VMM(f.vmm);
-    ck_assert_rc(spring_as_unmap(f.as, AFREE, PS), 0);
+    ck_assert_rc(spring_as_read(fix.as, A1 + PS, &v, 1), SPRING_EPAGER);
+    ck_assert_uint_eq(read_byte(fix.as, A1 + PS), tp_pattern(9 * PS));
+    tp_fail(fix.tp, TP_PAGE_IN, SPRING_ENOSPC, false);
+    ck_assert_rc(spring_as_fault(fix.as, A0 + 4 * PS, SPRING_RIGHTS_W), SPRING_EPAGER);
+    CHECK_VMM(fix.vmm);
+    ck_assert_rc(spring_as_unmap(fix.as, AFREE, PS), 0);
     spring_mobj_unref(rx);
-    fix_fini(&f);
 }
 END_TEST
 
 START_TEST(test_as_translate_pins)
 {
-    fix_t f;
-    fix_init(&f, false, 0);
     void *p = NULL;
     spring_pin_t pin = {0};
     static void *psink;
@@ -1340,13 +1302,13 @@ START_TEST(test_as_translate_pins)
         {false, &psink, &pinsink, A0, 4, SPRING_EACCES},
     };
     for (size_t i = 0; i < NELEM(t); i++) {
-        CASE_RC(i, spring_as_translate(t[i].null_as ? NULL : f.as, t[i].addr, (spring_rights_t)t[i].access,
+        CASE_RC(i, spring_as_translate(t[i].null_as ? NULL : fix.as, t[i].addr, (spring_rights_t)t[i].access,
                                        t[i].ptr, t[i].pin),
                 t[i].want);
         ck_assert(!spring_pin_valid(&pinsink));
     }
     /* A read pin. */
-    ck_assert_rc(spring_as_translate(f.as, A0 + 10, SPRING_RIGHTS_R, &p, &pin), 0);
+    ck_assert_rc(spring_as_translate(fix.as, A0 + 10, SPRING_RIGHTS_R, &p, &pin), 0);
     ck_assert_uint_eq(*(uint8_t *)p, tp_pattern(10));
     ck_assert_uint_eq(((uint8_t *)p)[PS - 11], tp_pattern(PS - 1)); /* valid to the end of the page */
     ck_assert(spring_pin_valid(&pin));
@@ -1360,53 +1322,56 @@ START_TEST(test_as_translate_pins)
     spring_pin_release(&zero);
     ck_assert(!spring_pin_valid(&zero));
     /* A write pin: writes through the pointer reach the cache. */
-    ck_assert_rc(spring_as_translate(f.as, A0 + PS, SPRING_RIGHTS_W, &p, &pin), 0);
+    ck_assert_rc(spring_as_translate(fix.as, A0 + PS, SPRING_RIGHTS_W, &p, &pin), 0);
     *(uint8_t *)p = 0x7e;
     spring_pin_release(&pin);
-    ck_assert_uint_eq(read_byte(f.as, A0 + PS), 0x7e);
-    ck_assert_rc(spring_as_flush(f.as, A0 + PS, PS, true), 0);
-    ck_assert_uint_eq(tp_store(f.tp)[PS], 0x7e);
+    ck_assert_uint_eq(read_byte(fix.as, A0 + PS), 0x7e);
+    ck_assert_rc(spring_as_flush(fix.as, A0 + PS, PS, true), 0);
+    ck_assert_uint_eq(tp_store(fix.tp)[PS], 0x7e);
     /* unmap neither waits nor revokes. */
-    ck_assert_rc(spring_as_translate(f.as, A0 + 2 * PS, SPRING_RIGHTS_R, &p, &pin), 0);
-    ck_assert_rc(spring_as_unmap(f.as, A0 + 2 * PS, PS), 0);
+    ck_assert_rc(spring_as_translate(fix.as, A0 + 2 * PS, SPRING_RIGHTS_R, &p, &pin), 0);
+    ck_assert_rc(spring_as_unmap(fix.as, A0 + 2 * PS, PS), 0);
     ck_assert(spring_pin_valid(&pin));
     ck_assert_uint_eq(*(uint8_t *)p, tp_pattern(2 * PS));
     spring_pin_release(&pin);
     /* delete_range revokes: the pointer stays readable memory until released. */
-    ck_assert_rc(spring_as_translate(f.as, A0 + 3 * PS, SPRING_RIGHTS_R, &p, &pin), 0);
-    ck_assert_rc(spring_cache_delete_range(tp_cache(f.tp), 3 * PS, PS, NULL), 0);
+    ck_assert_rc(spring_as_translate(fix.as, A0 + 3 * PS, SPRING_RIGHTS_R, &p, &pin), 0);
+    ck_assert_rc(spring_cache_delete_range(tp_cache(fix.tp), 3 * PS, PS, NULL), 0);
     ck_assert(!spring_pin_valid(&pin));
     ck_assert_uint_eq(*(uint8_t *)p, tp_pattern(3 * PS));
     spring_pin_release(&pin);
     ck_assert(!spring_pin_valid(&pin));
-    CHECK_VMM(f.vmm);
-    fix_fini(&f);
+    CHECK_VMM(fix.vmm);
 }
 END_TEST
 
 void api_as(Suite *s)
 {
     TCase *t = tcase_create("as");
-    tcase_add_test(t, test_as_options_new);
+    tcase_add_checked_fixture(t, fix_setup, fix_teardown);
     tcase_add_test(t, test_as_map_illegal);
-    tcase_add_test(t, test_as_map_bind_protocol);
     tcase_add_test(t, test_as_map_legal);
-    tcase_add_test(t, test_as_map_enomem);
-    tcase_add_test(t, test_as_map_foreign_rights);
     tcase_add_test(t, test_as_map_many);
     tcase_add_test(t, test_as_unmap);
-    tcase_add_test(t, test_as_allocate_memory);
     tcase_add_test(t, test_as_allocate_memory_and_mobj);
     tcase_add_test(t, test_as_change_access_rights);
     tcase_add_test(t, test_as_flush);
-    tcase_add_test(t, test_as_get_page_size);
     tcase_add_test(t, test_as_get_mappings);
-    tcase_add_test(t, test_mappings_release);
     tcase_add_test(t, test_as_statistics);
     tcase_add_test(t, test_as_set_swap_pager);
-    tcase_add_test(t, test_as_lock_memory);
     tcase_add_test(t, test_as_catch_as_events);
     tcase_add_test(t, test_as_read_write_fault);
     tcase_add_test(t, test_as_translate_pins);
+    suite_add_tcase(s, t);
+    /* The tests that make their own set-up. */
+    t = tcase_create("as");
+    tcase_add_test(t, test_as_options_new);
+    tcase_add_test(t, test_as_map_bind_protocol);
+    tcase_add_test(t, test_as_map_enomem);
+    tcase_add_test(t, test_as_map_foreign_rights);
+    tcase_add_test(t, test_as_allocate_memory);
+    tcase_add_test(t, test_as_get_page_size);
+    tcase_add_test(t, test_mappings_release);
+    tcase_add_test(t, test_as_lock_memory);
     suite_add_tcase(s, t);
 }

@@ -103,12 +103,10 @@ END_TEST
 
 START_TEST(test_cache_flush_back)
 {
-    fix_t f;
-    fix_init(&f, false, 0);
-    spring_cache_obj_t c = tp_cache(f.tp);
-    write_byte(f.as, A0, 0xab);
-    ck_assert_uint_eq(read_byte(f.as, A0 + PS), tp_pattern(PS));
-    size_t page_ins = tp_count(f.tp, TP_PAGE_IN);
+    spring_cache_obj_t c = tp_cache(fix.tp);
+    write_byte(fix.as, A0, 0xab);
+    ck_assert_uint_eq(read_byte(fix.as, A0 + PS), tp_pattern(PS));
+    size_t page_ins = tp_count(fix.tp, TP_PAGE_IN);
     spring_ownership_t own = SPRING_OWN_SHARED;
     spring_data_t *d = NULL;
     ck_assert_rc(spring_cache_flush_back(c, 0, 2 * PS, &own, &d), 0);
@@ -120,14 +118,14 @@ START_TEST(test_cache_flush_back)
     ck_assert_uint_eq(d->blocks[0].length, PS);
     ck_assert_uint_eq(((const uint8_t *)d->blocks[0].bytes)[0], 0xab);
     spring_data_free(d);
-    ck_assert_uint_eq(test_as_stats(f.as).resident, 0);
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_OUT), 0); /* returned, not paged out */
+    ck_assert_uint_eq(test_as_stats(fix.as).resident, 0);
+    ck_assert_uint_eq(tp_count(fix.tp, TP_PAGE_OUT), 0); /* returned, not paged out */
     /* Both pages are gone: the pager's copy comes back (it did not store the
      * returned data), and the cache now passes SHARED to the pager. */
-    ck_assert_uint_eq(read_byte(f.as, A0), tp_pattern(0));
-    ck_assert_uint_eq(read_byte(f.as, A0 + PS), tp_pattern(PS));
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), page_ins + 2);
-    tp_call_t last = tp_call(f.tp, tp_ncalls(f.tp) - 1);
+    ck_assert_uint_eq(read_byte(fix.as, A0), tp_pattern(0));
+    ck_assert_uint_eq(read_byte(fix.as, A0 + PS), tp_pattern(PS));
+    ck_assert_uint_eq(tp_count(fix.tp, TP_PAGE_IN), page_ins + 2);
+    tp_call_t last = tp_call(fix.tp, tp_ncalls(fix.tp) - 1);
     ck_assert_int_eq(last.own, SPRING_OWN_SHARED);
     ck_assert_int_eq(last.access, SPRING_RIGHTS_RO); /* shared: a read asks for read-only */
     /* data and own may be NULL; UNCHANGED reports the state. */
@@ -138,18 +136,15 @@ START_TEST(test_cache_flush_back)
     ck_assert_uint_eq(d->nblocks, 0);
     ck_assert_uint_eq(spring_data_length(d), 0);
     spring_data_free(d);
-    fix_fini(&f);
 }
 END_TEST
 
 START_TEST(test_cache_deny_writes)
 {
-    fix_t f;
-    fix_init(&f, false, 0);
-    spring_cache_obj_t c = tp_cache(f.tp);
-    write_byte(f.as, A0, 0x21);
-    ck_assert_uint_eq(read_byte(f.as, A0 + PS), tp_pattern(PS)); /* read-write (exclusive), clean */
-    size_t page_ins = tp_count(f.tp, TP_PAGE_IN);
+    spring_cache_obj_t c = tp_cache(fix.tp);
+    write_byte(fix.as, A0, 0x21);
+    ck_assert_uint_eq(read_byte(fix.as, A0 + PS), tp_pattern(PS)); /* read-write (exclusive), clean */
+    size_t page_ins = tp_count(fix.tp, TP_PAGE_IN);
     spring_data_t *d = NULL;
     ck_assert_rc(spring_cache_deny_writes(c, 0, SPRING_SIZE_ALL, NULL, &d), 0);
     ck_assert_uint_eq(d->nblocks, 1);
@@ -157,32 +152,29 @@ START_TEST(test_cache_deny_writes)
     ck_assert_uint_eq(((const uint8_t *)d->blocks[0].bytes)[0], 0x21);
     spring_data_free(d);
     /* A read-only copy stays: reads need no pager call ... */
-    ck_assert_uint_eq(read_byte(f.as, A0), 0x21);
-    ck_assert_uint_eq(test_as_stats(f.as).resident, 2);
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), page_ins);
+    ck_assert_uint_eq(read_byte(fix.as, A0), 0x21);
+    ck_assert_uint_eq(test_as_stats(fix.as).resident, 2);
+    ck_assert_uint_eq(tp_count(fix.tp, TP_PAGE_IN), page_ins);
     /* ... a write asks the pager for write access again. */
-    write_byte(f.as, A0 + 1, 0x22);
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), page_ins + 1);
-    tp_call_t last = tp_call(f.tp, tp_ncalls(f.tp) - 1);
+    write_byte(fix.as, A0 + 1, 0x22);
+    ck_assert_uint_eq(tp_count(fix.tp, TP_PAGE_IN), page_ins + 1);
+    tp_call_t last = tp_call(fix.tp, tp_ncalls(fix.tp) - 1);
     ck_assert_int_eq(last.kind, TP_PAGE_IN);
     ck_assert(last.upgrade);
     ck_assert_int_eq(last.access, SPRING_RIGHTS_RW);
-    ck_assert_uint_eq(read_byte(f.as, A0), 0x21);
+    ck_assert_uint_eq(read_byte(fix.as, A0), 0x21);
     /* Nothing modified in page 1: nothing returned. */
     ck_assert_rc(spring_cache_deny_writes(c, PS, PS, NULL, &d), 0);
     ck_assert_uint_eq(d->nblocks, 0);
     spring_data_free(d);
-    fix_fini(&f);
 }
 END_TEST
 
 START_TEST(test_cache_write_back)
 {
-    fix_t f;
-    fix_init(&f, false, 0);
-    spring_cache_obj_t c = tp_cache(f.tp);
-    write_byte(f.as, A0 + 3 * PS, 0x41);
-    size_t page_ins = tp_count(f.tp, TP_PAGE_IN);
+    spring_cache_obj_t c = tp_cache(fix.tp);
+    write_byte(fix.as, A0 + 3 * PS, 0x41);
+    size_t page_ins = tp_count(fix.tp, TP_PAGE_IN);
     spring_data_t *d = NULL;
     spring_ownership_t own = SPRING_OWN_EXCLUSIVE;
     ck_assert_rc(spring_cache_write_back(c, 0, SPRING_SIZE_ALL, &own, &d), 0);
@@ -192,63 +184,56 @@ START_TEST(test_cache_write_back)
     ck_assert_uint_eq(((const uint8_t *)d->blocks[0].bytes)[0], 0x41);
     spring_data_free(d);
     /* Still cached read-write: a write needs no pager call. */
-    ck_assert_uint_eq(read_byte(f.as, A0 + 3 * PS), 0x41);
+    ck_assert_uint_eq(read_byte(fix.as, A0 + 3 * PS), 0x41);
     ck_assert_rc(spring_cache_write_back(c, 0, SPRING_SIZE_ALL, NULL, &d), 0);
     ck_assert_uint_eq(d->nblocks, 0); /* clean since */
     spring_data_free(d);
-    write_byte(f.as, A0 + 3 * PS + 1, 0x42);
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), page_ins);
+    write_byte(fix.as, A0 + 3 * PS + 1, 0x42);
+    ck_assert_uint_eq(tp_count(fix.tp, TP_PAGE_IN), page_ins);
     ck_assert_rc(spring_cache_write_back(c, 3 * PS, PS, NULL, &d), 0);
     ck_assert_uint_eq(d->nblocks, 1);
     ck_assert_uint_eq(((const uint8_t *)d->blocks[0].bytes)[1], 0x42);
     spring_data_free(d);
     ck_assert_rc(spring_cache_write_back(c, 0, SPRING_SIZE_ALL, NULL, NULL), 0); /* data may be NULL */
-    fix_fini(&f);
 }
 END_TEST
 
 START_TEST(test_cache_delete_range)
 {
-    fix_t f;
-    fix_init(&f, false, 0);
-    spring_cache_obj_t c = tp_cache(f.tp);
-    write_byte(f.as, A0 + 2 * PS, 0x99);
-    ck_assert_uint_eq(read_byte(f.as, A0 + 4 * PS), tp_pattern(4 * PS));
-    size_t page_ins = tp_count(f.tp, TP_PAGE_IN);
+    spring_cache_obj_t c = tp_cache(fix.tp);
+    write_byte(fix.as, A0 + 2 * PS, 0x99);
+    ck_assert_uint_eq(read_byte(fix.as, A0 + 4 * PS), tp_pattern(4 * PS));
+    size_t page_ins = tp_count(fix.tp, TP_PAGE_IN);
     spring_ownership_t own = SPRING_OWN_SHARED;
     ck_assert_rc(spring_cache_delete_range(c, 2 * PS, PS, &own), 0);
     ck_assert_int_eq(own, SPRING_OWN_SHARED);
-    ck_assert_uint_eq(test_as_stats(f.as).resident, 1);
+    ck_assert_uint_eq(test_as_stats(fix.as).resident, 1);
     /* The modification is gone; nothing was sent to the pager. */
-    ck_assert_uint_eq(read_byte(f.as, A0 + 2 * PS), tp_pattern(2 * PS));
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), page_ins + 1);
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_OUT) + tp_count(f.tp, TP_SYNC) + tp_count(f.tp, TP_WRITE_OUT), 0);
+    ck_assert_uint_eq(read_byte(fix.as, A0 + 2 * PS), tp_pattern(2 * PS));
+    ck_assert_uint_eq(tp_count(fix.tp, TP_PAGE_IN), page_ins + 1);
+    ck_assert_uint_eq(tp_count(fix.tp, TP_PAGE_OUT) + tp_count(fix.tp, TP_SYNC) + tp_count(fix.tp, TP_WRITE_OUT), 0);
     ck_assert_rc(spring_cache_delete_range(c, 0, SPRING_SIZE_ALL, NULL), 0);
-    ck_assert_uint_eq(test_as_stats(f.as).resident, 0);
-    fix_fini(&f);
+    ck_assert_uint_eq(test_as_stats(fix.as).resident, 0);
 }
 END_TEST
 
 START_TEST(test_cache_zero_fill)
 {
-    fix_t f;
-    fix_init(&f, false, 0);
-    spring_cache_obj_t c = tp_cache(f.tp);
-    ck_assert_uint_eq(read_byte(f.as, A0 + 3 * PS + 7), tp_pattern(3 * PS + 7));
-    size_t page_ins = tp_count(f.tp, TP_PAGE_IN);
+    spring_cache_obj_t c = tp_cache(fix.tp);
+    ck_assert_uint_eq(read_byte(fix.as, A0 + 3 * PS + 7), tp_pattern(3 * PS + 7));
+    size_t page_ins = tp_count(fix.tp, TP_PAGE_IN);
     ck_assert_rc(spring_cache_zero_fill(c, 2 * PS, 2 * PS, NULL), 0);
-    dirty_pool(f.vmm);
+    dirty_pool(fix.vmm);
     uint8_t buf[2 * PS];
     memset(buf, 0xff, sizeof buf);
-    ck_assert_rc(spring_as_read(f.as, A0 + 2 * PS, buf, sizeof buf), 0);
+    ck_assert_rc(spring_as_read(fix.as, A0 + 2 * PS, buf, sizeof buf), 0);
     for (size_t i = 0; i < sizeof buf; i++)
         ck_assert_uint_eq(buf[i], 0);
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), page_ins); /* no pager call */
+    ck_assert_uint_eq(tp_count(fix.tp, TP_PAGE_IN), page_ins); /* no pager call */
     /* Held read-write: a write needs no pager call either. */
-    write_byte(f.as, A0 + 2 * PS, 5);
-    ck_assert_uint_eq(tp_count(f.tp, TP_PAGE_IN), page_ins);
-    ck_assert_uint_eq(read_byte(f.as, A0 + 4 * PS), tp_pattern(4 * PS)); /* outside the range */
-    fix_fini(&f);
+    write_byte(fix.as, A0 + 2 * PS, 5);
+    ck_assert_uint_eq(tp_count(fix.tp, TP_PAGE_IN), page_ins);
+    ck_assert_uint_eq(read_byte(fix.as, A0 + 4 * PS), tp_pattern(4 * PS)); /* outside the range */
 }
 END_TEST
 
@@ -366,26 +351,24 @@ END_TEST
 
 START_TEST(test_cache_destroy)
 {
-    fix_t f;
-    fix_init(&f, false, 0);
-    spring_cache_obj_t c = tp_cache(f.tp);
-    spring_cache_rights_t r = tp_rights(f.tp);
-    ck_assert_uint_eq(read_byte(f.as, A0), tp_pattern(0));
-    ck_assert_uint_eq(read_byte(f.as, A1), tp_pattern(8 * PS));
+    spring_cache_obj_t c = tp_cache(fix.tp);
+    spring_cache_rights_t r = tp_rights(fix.tp);
+    ck_assert_uint_eq(read_byte(fix.as, A0), tp_pattern(0));
+    ck_assert_uint_eq(read_byte(fix.as, A1), tp_pattern(8 * PS));
     /* Illegal handles destroy nothing. */
     uint64_t bad[16];
     size_t n = forgeries(c.h, bad);
     bad[n++] = r.h;
-    bad[n++] = vmm_obj(f.vmm, SPRING_PRIV_SYSTEM).h;
+    bad[n++] = vmm_obj(fix.vmm, SPRING_PRIV_SYSTEM).h;
     for (size_t i = 0; i < n; i++)
         CASE_RC(i, spring_cache_destroy((spring_cache_obj_t){bad[i]}), SPRING_EBADHANDLE);
-    ck_assert_uint_eq(tp_count(f.tp, TP_DONE_WITH_POBJ), 0);
-    ck_assert_uint_eq(read_byte(f.as, A0 + 1), tp_pattern(1));
-    size_t ncaches = test_vm_info(f.vmm).ncaches;
+    ck_assert_uint_eq(tp_count(fix.tp, TP_DONE_WITH_POBJ), 0);
+    ck_assert_uint_eq(read_byte(fix.as, A0 + 1), tp_pattern(1));
+    size_t ncaches = test_vm_info(fix.vmm).ncaches;
 
     ck_assert_rc(spring_cache_destroy(c), 0);
-    ck_assert_uint_eq(tp_count(f.tp, TP_DONE_WITH_POBJ), 1);
-    ck_assert_uint_eq(test_vm_info(f.vmm).ncaches, ncaches - 1);
+    ck_assert_uint_eq(tp_count(fix.tp, TP_DONE_WITH_POBJ), 1);
+    ck_assert_uint_eq(test_vm_info(fix.vmm).ncaches, ncaches - 1);
     /* Every call on its handles: EBADHANDLE. */
     for (int op = 0; op < C_NOPS; op++) {
         int rc = cache_call((enum cop)op, c, 0, SPRING_SIZE_ALL, NULL);
@@ -403,7 +386,7 @@ START_TEST(test_cache_destroy)
     ck_assert_rc(spring_cache_rights_release(r), SPRING_EBADHANDLE);
     /* The regions stay, and fault with EDESTROYED. */
     snap_t s;
-    snap_take(f.as, &s);
+    snap_take(fix.as, &s);
     ck_assert_uint_eq(s.n, 2);
     uint8_t v;
     void *p;
@@ -415,32 +398,29 @@ START_TEST(test_cache_destroy)
     for (size_t i = 0; i < NELEM(t); i++) {
         int rc;
         switch (t[i].how) {
-        case 0: rc = spring_as_read(f.as, t[i].a, &v, 1); break;
-        case 1: rc = spring_as_write(f.as, t[i].a, &v, 1); break;
-        case 2: rc = spring_as_fault(f.as, t[i].a, SPRING_RIGHTS_R); break;
-        case 3: rc = spring_as_fault(f.as, t[i].a, SPRING_RIGHTS_W); break;
-        default: rc = spring_as_translate(f.as, t[i].a, SPRING_RIGHTS_R, &p, &pin); break;
+        case 0: rc = spring_as_read(fix.as, t[i].a, &v, 1); break;
+        case 1: rc = spring_as_write(fix.as, t[i].a, &v, 1); break;
+        case 2: rc = spring_as_fault(fix.as, t[i].a, SPRING_RIGHTS_R); break;
+        case 3: rc = spring_as_fault(fix.as, t[i].a, SPRING_RIGHTS_W); break;
+        default: rc = spring_as_translate(fix.as, t[i].a, SPRING_RIGHTS_R, &p, &pin); break;
         }
         CASE_RC(i, rc, SPRING_EDESTROYED);
     }
-    snap_check(f.as, &s, __func__, 0);
-    CHECK_VMM(f.vmm);
+    snap_check(fix.as, &s, __func__, 0);
+    CHECK_VMM(fix.vmm);
     /* Unmapping works; mapping again binds a new cache. */
-    ck_assert_rc(spring_as_unmap(f.as, A0, 8 * PS), 0);
-    map_at(f.as, f.rw, 0, 8 * PS, A0, SPRING_RIGHTS_RW);
-    ck_assert_uint_eq(read_byte(f.as, A0 + 6), tp_pattern(6));
-    ck_assert_uint_ne(tp_cache(f.tp).h, c.h);
-    ck_assert_rc(spring_as_read(f.as, A1, &v, 1), SPRING_EDESTROYED); /* still the old cache */
-    fix_fini(&f);
+    ck_assert_rc(spring_as_unmap(fix.as, A0, 8 * PS), 0);
+    map_at(fix.as, fix.rw, 0, 8 * PS, A0, SPRING_RIGHTS_RW);
+    ck_assert_uint_eq(read_byte(fix.as, A0 + 6), tp_pattern(6));
+    ck_assert_uint_ne(tp_cache(fix.tp).h, c.h);
+    ck_assert_rc(spring_as_read(fix.as, A1, &v, 1), SPRING_EDESTROYED); /* still the old cache */
 }
 END_TEST
 
 START_TEST(test_cache_rights)
 {
-    fix_t f;
-    fix_init(&f, false, 0);
-    spring_cache_obj_t c = tp_cache(f.tp);
-    spring_cache_rights_t all = tp_rights(f.tp), ro, rw, stale;
+    spring_cache_obj_t c = tp_cache(fix.tp);
+    spring_cache_rights_t all = tp_rights(fix.tp), ro, rw, stale;
     spring_rights_t got;
     ck_assert_rc(spring_cache_rights_get(all, &got), 0);
     ck_assert_int_eq(got, SPRING_RIGHTS_RWX);
@@ -461,7 +441,7 @@ START_TEST(test_cache_rights)
         {0, &sink, SPRING_EBADHANDLE},
         {c.h, &sink, SPRING_EBADHANDLE},     /* a cache handle where a cache-rights is expected */
         {stale.h, &sink, SPRING_EBADHANDLE}, /* released */
-        {vmm_obj(f.vmm, SPRING_PRIV_USER).h, &sink, SPRING_EBADHANDLE},
+        {vmm_obj(fix.vmm, SPRING_PRIV_USER).h, &sink, SPRING_EBADHANDLE},
         {all.h ^ ((uint64_t)1 << 40), &sink, SPRING_EBADHANDLE},
     };
     for (size_t i = 0; i < NELEM(g); i++)
@@ -512,7 +492,7 @@ START_TEST(test_cache_rights)
     }
 
     /* release */
-    const uint64_t rel[] = {FORGED, 0, c.h, stale.h, vmm_obj(f.vmm, SPRING_PRIV_USER).h};
+    const uint64_t rel[] = {FORGED, 0, c.h, stale.h, vmm_obj(fix.vmm, SPRING_PRIV_USER).h};
     for (size_t i = 0; i < NELEM(rel); i++)
         CASE_RC(i, spring_cache_rights_release((spring_cache_rights_t){rel[i]}), SPRING_EBADHANDLE);
     ck_assert_rc(spring_cache_rights_release(ro), 0);
@@ -521,24 +501,27 @@ START_TEST(test_cache_rights)
     /* The cache is not affected. */
     ck_assert_rc(spring_cache_rights_get(rw, &got), 0);
     ck_assert_int_eq(got, SPRING_RIGHTS_RW);
-    ck_assert_uint_eq(read_byte(f.as, A0 + 9), tp_pattern(9));
+    ck_assert_uint_eq(read_byte(fix.as, A0 + 9), tp_pattern(9));
     ck_assert_rc(spring_cache_write_back(c, 0, SPRING_SIZE_ALL, NULL, NULL), 0);
     ck_assert_rc(spring_cache_rights_release(rw), 0);
-    fix_fini(&f);
 }
 END_TEST
 
 void api_cache(Suite *s)
 {
     TCase *t = tcase_create("cache");
-    tcase_add_test(t, test_cache_range_illegal);
+    tcase_add_checked_fixture(t, fix_setup, fix_teardown);
     tcase_add_test(t, test_cache_flush_back);
     tcase_add_test(t, test_cache_deny_writes);
     tcase_add_test(t, test_cache_write_back);
     tcase_add_test(t, test_cache_delete_range);
     tcase_add_test(t, test_cache_zero_fill);
-    tcase_add_test(t, test_cache_populate);
     tcase_add_test(t, test_cache_destroy);
     tcase_add_test(t, test_cache_rights);
+    suite_add_tcase(s, t);
+    /* The tests that make their own set-up. */
+    t = tcase_create("cache");
+    tcase_add_test(t, test_cache_range_illegal);
+    tcase_add_test(t, test_cache_populate);
     suite_add_tcase(s, t);
 }

@@ -1,7 +1,7 @@
 /*
  * helpers.c - the helpers of api.h that the features of t/check_api share:
  * forged handles, exact maps, one-byte accesses, mapping snapshots and the
- * fixture.
+ * fixture (also as Check's checked fixture).
  */
 #include "api.h"
 
@@ -92,4 +92,16 @@ void fix_fini(fix_t *f)
     spring_mobj_unref(f->ro);
     tp_free(f->tp);
     test_vmm_free(f->vmm, f->reg);
+}
+
+fix_t fix;
+
+void fix_setup(void)
+{
+    fix_init(&fix, false, 0);
+}
+
+void fix_teardown(void)
+{
+    fix_fini(&fix);
 }

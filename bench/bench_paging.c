@@ -276,7 +276,7 @@ static spring_vmm_t *new_vmm(const char *name, size_t nframes)
 static spring_vm_info_t vm_info(spring_vmm_t *vmm)
 {
     spring_vmm_obj_t o;
-    spring_vm_info_t info;
+    spring_vm_info_t info = {.size = sizeof info};
     DIE(spring_vmm_get_object(vmm, SPRING_PRIV_USER, &o));
     DIE(spring_vmm_get_vm_info(o, &info));
     return info;
@@ -703,7 +703,7 @@ static uint64_t expected_sum(size_t file_bytes)
 /* The page_in calls the mapping's pager has answered so far. */
 static uint64_t page_in_calls(struct penv *e)
 {
-    spring_pager_stats_t st;
+    spring_pager_stats_t st = {.size = sizeof st};
     DIE(spring_as_pager_stats(e->as, e->addr, &st));
     return st.page_ins;
 }
@@ -1153,7 +1153,7 @@ static void bench_metadata(void)
         DIE(spring_as_write(as, a + (spring_addr_t)i * PAGE, &one, 1));
     size_t r2 = rss_bytes();
     spring_vm_info_t info = vm_info(vmm);
-    spring_as_statistics_t st;
+    spring_as_statistics_t st = {.size = sizeof st};
     DIE(spring_as_statistics(as, &st));
     size_t pool = nframes * PAGE;
     double at_new = ((double)r1 - (double)r0 - (double)pool) / (double)nframes;

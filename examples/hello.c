@@ -61,14 +61,14 @@ int main(void)
         CHECK(spring_as_read(as, addr + off, &c, 1));
     }
 
-    spring_as_statistics_t st;
+    spring_as_statistics_t st = {.size = sizeof st};
     CHECK(spring_as_statistics(as, &st));
     printf("address space: %zu region(s), %" PRIu64 " KiB mapped, %zu pages resident, %" PRIu64
            " faults (%" PRIu64 " zero-fill, %" PRIu64 " paged in), %" PRIu64 " translations without a fault\n",
            st.nregions, st.mapped >> 10, st.resident, st.faults, st.zero_fills, st.page_ins, st.tlb_hits);
 
     spring_vmm_obj_t vo;
-    spring_vm_info_t vi;
+    spring_vm_info_t vi = {.size = sizeof vi};
     CHECK(spring_vmm_get_object(vmm, SPRING_PRIV_USER, &vo));
     CHECK(spring_vmm_get_vm_info(vo, &vi));
     printf("vmm %s: %zu frames of %zu bytes, %zu free; %" PRIu64 " page-ins, %" PRIu64

@@ -149,6 +149,14 @@ if $LIST; then
     exit 0
 fi
 
+# Structures that grow (common.h): the size a caller gives is honoured.
+mut struct-in-tail-unchecked \
+    's|^    if (size > known \&\& !spring__all_zero(|    if (0 \&\& size > known \&\& !spring__all_zero(|' \
+    "a configuration from a newer header with fields this library does not know is accepted (spring__struct_in)"
+mut struct-out-tail-kept \
+    's|^        memset((unsigned char \*)dst + known, 0, size - known);$|        (void)0;|' \
+    "a caller's larger statistics structure keeps garbage in the fields this library does not know (spring__struct_out)"
+
 # ------------------------------------------------------------------
 # The scratch tree.
 

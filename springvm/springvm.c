@@ -223,7 +223,7 @@ struct sample {
 static void sample_now(struct runner *r, double t)
 {
     spring_vmm_obj_t vo;
-    spring_vm_info_t vi;
+    spring_vm_info_t vi = {.size = sizeof vi};
     if (spring_vmm_get_object(r->vmm, SPRING_PRIV_USER, &vo) != 0 || spring_vmm_get_vm_info(vo, &vi) != 0)
         return;
     if (r->nsamples == r->capsamples) {
@@ -714,7 +714,7 @@ static void collect_maps(struct runner *r, const json_t *root)
 
 static void print_stats(struct runner *r, double secs, const json_t *root)
 {
-    spring_vm_info_t vi;
+    spring_vm_info_t vi = {.size = sizeof vi};
     spring_vmm_obj_t vo;
     if (spring_vmm_get_object(r->vmm, SPRING_PRIV_USER, &vo) != 0 || spring_vmm_get_vm_info(vo, &vi) != 0)
         die("the VMM's information: %s", spring_last_error());
@@ -737,12 +737,12 @@ static void print_stats(struct runner *r, double secs, const json_t *root)
         for (size_t i = 0; i < json_array_size(ases); i++) {
             const char *an = json_string_value(json_object_get(json_array_get(ases, i), "name"));
             spring_as_t *as;
-            spring_as_statistics_t st;
+            spring_as_statistics_t st = {.size = sizeof st};
             if (spring_stack_get_as(r->stack, an, &as) != 0 || spring_as_statistics(as, &st) != 0)
                 die("statistics of %s", an);
             json_t *pj = json_array();
             for (size_t k = 0; k < r->nmaps; k++) {
-                spring_pager_stats_t ps;
+                spring_pager_stats_t ps = {.size = sizeof ps};
                 if (r->maps[k].as != as || !r->maps[k].name ||
                     spring_as_pager_stats(as, r->maps[k].addr, &ps) != 0)
                     continue;
@@ -787,7 +787,7 @@ static void print_stats(struct runner *r, double secs, const json_t *root)
     for (size_t i = 0; i < json_array_size(ases); i++) {
         const char *an = json_string_value(json_object_get(json_array_get(ases, i), "name"));
         spring_as_t *as;
-        spring_as_statistics_t st;
+        spring_as_statistics_t st = {.size = sizeof st};
         if (spring_stack_get_as(r->stack, an, &as) != 0 || spring_as_statistics(as, &st) != 0)
             die("statistics of %s", an);
         printf("%-14s %-8zu %-9zu %-10" PRIu64 " %-10" PRIu64 " %-10" PRIu64 " %-10" PRIu64 " %-10" PRIu64 "\n", an,
@@ -797,7 +797,7 @@ static void print_stats(struct runner *r, double secs, const json_t *root)
     printf("\n%-24s %-9s %-9s %-7s %-9s %-9s %-12s %-12s %-9s\n", "pager of mapping", "page_in", "page_out", "sync",
            "write_out", "failures", "bytes_in", "bytes_out", "pager_ms");
     for (size_t k = 0; k < r->nmaps; k++) {
-        spring_pager_stats_t ps;
+        spring_pager_stats_t ps = {.size = sizeof ps};
         if (!r->maps[k].name || spring_as_pager_stats(r->maps[k].as, r->maps[k].addr, &ps) != 0)
             continue;
         char nm[64];
@@ -860,7 +860,7 @@ static int cmd_run(int argc, char **argv, bool check_only)
     }
     if (spring_stack_get_vmm(r.stack, &r.vmm) != 0)
         die("%s", spring_stack_error());
-    spring_vm_info_t vi;
+    spring_vm_info_t vi = {.size = sizeof vi};
     spring_vmm_obj_t vo;
     if (spring_vmm_get_object(r.vmm, SPRING_PRIV_USER, &vo) != 0 || spring_vmm_get_vm_info(vo, &vi) != 0)
         die("the VMM's information");

@@ -697,7 +697,7 @@ int springvm_test_pager(int argc, char **argv)
            t.nops, t.writes, t.reads, t.file_ops, t.flushes, t.syncs, t.rebinds, t.disk_checks, t.mismatches,
            t.failures, t.protocol);
     spring_vmm_obj_t vo;
-    spring_vm_info_t vi_end;
+    spring_vm_info_t vi_end = {.size = sizeof vi_end};
     if (spring_registry_lookup(t.reg, cfg.name, NULL, &vo) == 0 && spring_vmm_get_vm_info(vo, &vi_end) == 0)
         printf("springvm test-pager: the pager was called %" PRIu64 " times to page in and %" PRIu64
                " times to page out\n", vi_end.page_ins, vi_end.page_outs);

@@ -108,7 +108,7 @@ START_TEST(test_filepager_shared_and_coherent)
     ck_assert_rc(spring_as_read(as, vw + 3 * PS + 5, b, 8), 0);
     ck_assert(memcmp(b, "coherent", 8) == 0);
     ck_assert_rc(spring_as_write(as, ro, "x", 1), SPRING_EACCES);
-    spring_pager_stats_t s1, s2;
+    spring_pager_stats_t s1 = {.size = sizeof s1}, s2 = {.size = sizeof s2};
     ck_assert_rc(spring_as_pager_stats(as, rw, &s1), 0);
     ck_assert_rc(spring_as_pager_stats(as, ro, &s2), 0);
     ck_assert_uint_eq(s1.page_ins, s2.page_ins); /* the same cache's pager object */

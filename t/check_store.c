@@ -612,7 +612,7 @@ START_TEST(test_store_views_share_cache)
             expect_page(f.as, a_rx, p, 0, PS);
 
     /* The three mappings are one cache: one pager, the same statistics. */
-    spring_pager_stats_t s1, s2, s3;
+    spring_pager_stats_t s1 = {.size = sizeof s1}, s2 = {.size = sizeof s2}, s3 = {.size = sizeof s3};
     ck_assert_rc(spring_as_pager_stats(f.as, a_rw, &s1), 0);
     ck_assert_rc(spring_as_pager_stats(f.as, a_ro, &s2), 0);
     ck_assert_rc(spring_as_pager_stats(f.as, a_rx, &s3), 0);
@@ -675,7 +675,7 @@ START_TEST(test_store_two_vmms)
     write_page(bas, ab, 5, 2);
     ck_assert_rc(spring_vmm_sync(b), 0);
     ms_expect(f.ms, 5 * PS, PS, 2);
-    spring_pager_stats_t sa, sb;
+    spring_pager_stats_t sa = {.size = sizeof sa}, sb = {.size = sizeof sb};
     ck_assert_rc(spring_as_pager_stats(f.as, a, &sa), 0);
     ck_assert_rc(spring_as_pager_stats(bas, ab, &sb), 0);
     ck_assert_uint_eq(sa.page_ins, 2);
@@ -720,7 +720,7 @@ START_TEST(test_store_data_reaches_store)
 
     /* Eviction alone: 64 pages through 16 frames. */
     write_all(&f, a, N, 1);
-    spring_pager_stats_t s;
+    spring_pager_stats_t s = {.size = sizeof s};
     ck_assert_rc(spring_as_pager_stats(f.as, a, &s), 0);
     ck_assert_uint_ge(s.page_outs, 1);
     ms_expect(f.ms, 0, 32 * PS, 1); /* the first half was evicted long ago */
@@ -1089,7 +1089,7 @@ START_TEST(test_store_hostile)
      * and the next page-in still sees the data. */
     write_page(f.as, a, 2, 3);
     ck_assert_rc(spring_store_sync(f.st), SPRING_ENOSPC);
-    spring_pager_stats_t s0, s1;
+    spring_pager_stats_t s0 = {.size = sizeof s0}, s1 = {.size = sizeof s1};
     ck_assert_rc(spring_as_pager_stats(f.as, a, &s0), 0);
     ck_assert_rc(spring_as_flush(f.as, a, 8 * PS, false), 0);
     ck_assert_rc(spring_as_pager_stats(f.as, a, &s1), 0);
@@ -1379,7 +1379,7 @@ START_TEST(test_store_concurrent_sync)
     ck_assert_rc(spring_store_sync(f.st), 0);
     for (spring_off_t p = 0; p < CC_PAGES; p++)
         ms_expect(f.ms, p * PS, PS, cc.gen[p]);
-    spring_pager_stats_t st;
+    spring_pager_stats_t st = {.size = sizeof st};
     ck_assert_rc(spring_as_pager_stats(f.as, cc.a, &st), 0);
     ck_assert_uint_ge(st.page_outs, 1); /* eviction did run alongside */
     spring_mobj_unref(m);

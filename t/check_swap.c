@@ -290,9 +290,9 @@ START_TEST(test_swap_full)
     ck_assert_msg(ok + nb >= 16 && ok + nb <= 32, "%zu pages written before the swap was full", ok + nb);
     spring_vm_info_t vi = test_vm_info(vmm);
     ck_assert_msg(vi.pageouts_nospace > 0, "pageouts_nospace 0");
-    spring_pager_stats_t ps;
+    spring_pager_stats_t ps = {.size = sizeof ps};
     ck_assert_rc(spring_as_pager_stats(as, a, &ps), 0);
-    spring_pager_stats_t psb;
+    spring_pager_stats_t psb = {.size = sizeof psb};
     ck_assert_rc(spring_as_pager_stats(as, b, &psb), 0);
     ck_assert_msg(ps.nospace + psb.nospace > 0, "no page_out was refused for lack of room");
     ck_assert_uint_eq(ps.failures, 0);

@@ -906,7 +906,7 @@ static bool check_mappings(world_t *w, int as)
 
 static bool check_stats(world_t *w, int as)
 {
-    spring_as_statistics_t st;
+    spring_as_statistics_t st = {.size = sizeof st};
     int rc = spring_as_statistics(w->as[as], &st);
     EXPECT(rc == 0, "stats: statistics returned %s", spring_err_name(rc));
     size_t nr, nl;
@@ -920,7 +920,7 @@ static bool check_stats(world_t *w, int as)
 
 static bool check_vm_info(world_t *w)
 {
-    spring_vm_info_t vi;
+    spring_vm_info_t vi = {.size = sizeof vi};
     int rc = spring_vmm_get_vm_info(w->vobj, &vi);
     EXPECT(rc == 0, "vm_info: get_vm_info returned %s", spring_err_name(rc));
     size_t lf = model_locked_frames(w->m), nc = model_ncaches(w->m);
@@ -2570,7 +2570,7 @@ static bool run_sequence(world_t *w)
 
 static void print_summary(world_t *w)
 {
-    spring_vm_info_t vi;
+    spring_vm_info_t vi = {.size = sizeof vi};
     if (spring_vmm_get_vm_info(w->vobj, &vi) != 0)
         return;
     printf("random: %" PRIu64 " operations; %" PRIu64 " faults, %" PRIu64 " page-ins, %" PRIu64 " page-outs, %"
@@ -2698,7 +2698,7 @@ START_TEST(test_reduced_failed_lock_keeps_locks)
                   "the page locked before the failed lock_memory is no longer locked alone (%zu runs)", n);
     spring_mappings_release(mp, n);
     spring_vmm_obj_t vo;
-    spring_vm_info_t vi;
+    spring_vm_info_t vi = {.size = sizeof vi};
     ck_assert_rc(spring_vmm_get_object(vmm, SPRING_PRIV_USER, &vo), 0);
     ck_assert_rc(spring_vmm_get_vm_info(vo, &vi), 0);
     ck_assert_uint_eq(vi.locked_frames, 1);

@@ -535,7 +535,7 @@ static void assert_frames_free(struct run *r)
 static spring_vm_info_t vm_info(spring_vmm_t *vmm)
 {
     spring_vmm_obj_t vo;
-    spring_vm_info_t info;
+    spring_vm_info_t info = {.size = sizeof info};
     ck_assert_rc(spring_vmm_get_object(vmm, SPRING_PRIV_USER, &vo), 0);
     ck_assert_rc(spring_vmm_get_vm_info(vo, &info), 0);
     return info;

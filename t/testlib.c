@@ -30,7 +30,7 @@ spring_vmm_t *test_vmm(const char *name, size_t nframes, spring_registry_t **reg
 static spring_vm_info_t vm_info_or_abort(spring_vmm_t *vmm)
 {
     spring_vmm_obj_t o;
-    spring_vm_info_t info;
+    spring_vm_info_t info = {.size = sizeof info};
     if (spring_vmm_get_object(vmm, SPRING_PRIV_USER, &o) != 0 || spring_vmm_get_vm_info(o, &info) != 0)
         abort();
     return info;
@@ -578,7 +578,7 @@ void tp_set_own_reply(tpager_t *tp, spring_ownership_t own)
 spring_vm_info_t test_vm_info(spring_vmm_t *vmm)
 {
     spring_vmm_obj_t o;
-    spring_vm_info_t info;
+    spring_vm_info_t info = {.size = sizeof info};
     ck_assert_rc(spring_vmm_get_object(vmm, SPRING_PRIV_USER, &o), 0);
     ck_assert_rc(spring_vmm_get_vm_info(o, &info), 0);
     return info;
@@ -586,7 +586,7 @@ spring_vm_info_t test_vm_info(spring_vmm_t *vmm)
 
 spring_as_statistics_t test_as_stats(spring_as_t *as)
 {
-    spring_as_statistics_t st;
+    spring_as_statistics_t st = {.size = sizeof st};
     ck_assert_rc(spring_as_statistics(as, &st), 0);
     return st;
 }

@@ -30,6 +30,8 @@ typedef struct spring_as spring_as_t;
 
 /** @brief Options for a new address space.  Initialize with spring_as_options_init(). */
 typedef struct spring_as_options {
+    size_t size;         /**< sizeof(spring_as_options_t), set by spring_as_options_init()
+                              (@ref sized_structs "structures that grow") */
     spring_addr_t base;  /**< lowest usable address (page aligned); 0 means one page: address 0 is never usable */
     spring_addr_t limit; /**< one past the highest usable address; default 2^47 */
     bool privileged;     /**< authenticated for lock_memory (§4.1.2) */
@@ -46,7 +48,8 @@ SPRING_API void spring_as_options_init(spring_as_options_t *opts);
  * @param vmm the VMM (borrow: it must outlive the address space).
  * @param opts the options (copy), or NULL for the defaults.
  * @param out produce: the address space.
- * @return 0; #SPRING_EINVAL for NULL or base >= limit; #SPRING_EALIGN for
+ * @return 0; #SPRING_EINVAL for NULL, base >= limit, or an options @c size
+ *   the library cannot read (@ref sized_structs "structures that grow"); #SPRING_EALIGN for
  *   unaligned bounds; #SPRING_ENOMEM; or the HAT's code.
  */
 SPRING_API int spring_as_new(spring_vmm_t *vmm, const spring_as_options_t *opts, spring_as_t **out);
@@ -228,6 +231,8 @@ SPRING_API void spring_mappings_release(spring_mapping_t *m, size_t n);
 
 /** @brief Per-address-space statistics (Appendix A statistics). */
 typedef struct spring_as_statistics {
+    size_t size;             /**< set by the caller to sizeof(spring_as_statistics_t) before the call
+                                  (@ref sized_structs "structures that grow") */
     size_t nregions;         /**< regions mapped */
     spring_off_t mapped;     /**< bytes mapped */
     size_t resident;         /**< pages entered in the HAT */
@@ -243,8 +248,9 @@ typedef struct spring_as_statistics {
 /**
  * @brief statistics (Appendix A).
  * @param as the address space (borrow).
- * @param stats produce.
- * @return 0; #SPRING_EINVAL for NULL.
+ * @param stats borrow: the caller sets stats->size; the rest is produced.
+ * @return 0; #SPRING_EINVAL for NULL or a @c size smaller than the first
+ *   version of the structure.
  */
 SPRING_API int spring_as_statistics(spring_as_t *as, spring_as_statistics_t *stats);
 
@@ -253,8 +259,10 @@ SPRING_API int spring_as_statistics(spring_as_t *as, spring_as_statistics_t *sta
  *        (the embedder's view of spring_cache_pager_stats()).
  * @param as the address space (borrow).
  * @param address any address inside the mapping.
- * @param stats produce: the statistics of the mapped cache's pager object.
- * @return 0; #SPRING_EINVAL for NULL; #SPRING_ENOTMAPPED.
+ * @param stats borrow: the caller sets stats->size; the statistics of the
+ *        mapped cache's pager object are produced.
+ * @return 0; #SPRING_EINVAL for NULL or a @c size smaller than the first
+ *   version of the structure; #SPRING_ENOTMAPPED.
  */
 SPRING_API int spring_as_pager_stats(spring_as_t *as, spring_addr_t address, spring_pager_stats_t *stats);
 

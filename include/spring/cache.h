@@ -181,6 +181,8 @@ SPRING_API int spring_cache_rights_release(spring_cache_rights_t rights);
  * Every call counts, retries of a system pager's failed call included.
  */
 typedef struct spring_pager_stats {
+    size_t size;          /**< set by the caller to sizeof(spring_pager_stats_t) before the call
+                               (@ref sized_structs "structures that grow") */
     uint64_t page_ins;    /**< page_in calls */
     uint64_t page_outs;   /**< page_out calls (one call may carry several blocks) */
     uint64_t syncs;       /**< sync calls */
@@ -197,8 +199,10 @@ typedef struct spring_pager_stats {
 /**
  * @brief The statistics of a cache's pager object.
  * @param cache the cache object (copy).
- * @param stats produce: the statistics.
- * @return 0; #SPRING_EINVAL for NULL @p stats; #SPRING_EBADHANDLE.
+ * @param stats borrow: the caller sets stats->size; the statistics are
+ *        produced.
+ * @return 0; #SPRING_EINVAL for NULL @p stats or a @c size smaller than the
+ *   first version of the structure; #SPRING_EBADHANDLE.
  */
 SPRING_API int spring_cache_pager_stats(spring_cache_obj_t cache, spring_pager_stats_t *stats);
 

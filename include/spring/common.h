@@ -9,6 +9,26 @@
  * - @b consume: ownership moves to the callee.
  * - @b borrow: an in-out argument.
  * - @b produce: an out argument; the caller owns what is produced.
+ *
+ * @anchor sized_structs
+ * <b>Structures that grow.</b>  A structure that later versions of the
+ * library may extend (spring_vmm_config_t, spring_as_options_t,
+ * spring_vm_info_t, spring_as_statistics_t, spring_pager_stats_t) starts
+ * with <tt>size_t size</tt>: the caller sets it to @c sizeof the structure
+ * as the header it was compiled with declares it, before every call that
+ * reads or fills it.  The init functions (spring_vmm_config_init(),
+ * spring_as_options_init()) set it; for a structure the library fills,
+ * write for example <tt>spring_vm_info_t info = {.size = sizeof info};</tt>.
+ * The library reads and writes only the first @c size bytes, so a program
+ * built against an older header keeps working with a newer library: fields
+ * it does not know take their defaults (input) or are not written
+ * (output).  A @c size smaller than the structure's first version is
+ * #SPRING_EINVAL; a larger @c size than the library knows is accepted for a
+ * structure the library fills (the bytes it does not know are zeroed) and,
+ * for one it reads, only if those bytes are zero (else #SPRING_EINVAL: the
+ * caller asks for something this library cannot do).  A @c size above
+ * #SPRING_STRUCT_SIZE_MAX is #SPRING_EINVAL too: it is no structure's size,
+ * but a @c size never set.  Fields are only ever appended.
  */
 #ifndef SPRING_COMMON_H
 #define SPRING_COMMON_H
@@ -27,6 +47,10 @@ extern "C" {
 #else
 #define SPRING_API
 #endif
+
+/** @brief The largest @c size a structure that grows may give (@ref
+ *         sized_structs "structures that grow"). */
+#define SPRING_STRUCT_SIZE_MAX 4096u
 
 /** @brief A virtual address inside an address space. */
 typedef uint64_t spring_addr_t;

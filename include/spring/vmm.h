@@ -81,6 +81,8 @@ typedef struct spring_vmm_hold {
 
 /** @brief Configuration of a new VMM.  Initialize with spring_vmm_config_init(). */
 typedef struct spring_vmm_config {
+    size_t size;                   /**< sizeof(spring_vmm_config_t), set by spring_vmm_config_init()
+                                        (@ref sized_structs "structures that grow") */
     const char *name;              /**< the VMM's name, used in bind requests (copied) */
     size_t page_size;              /**< a power of two, at least 4096 */
     size_t nframes;                /**< number of page frames in the pool (at least 4) */
@@ -110,7 +112,8 @@ SPRING_API void spring_vmm_config_init(spring_vmm_config_t *cfg);
  * @brief Create a VMM.
  * @param cfg the configuration (copy).
  * @param out produce: the VMM.
- * @return 0; #SPRING_EINVAL for NULL arguments, an empty name, a page size
+ * @return 0; #SPRING_EINVAL for NULL arguments, a @c size the library
+ *   cannot read (@ref sized_structs "structures that grow"), an empty name, a page size
  *   that is not a power of two of at least 4096, fewer than 4 frames, or a
  *   trace ring larger than #SPRING_TRACE_MAX_RECORDS;
  *   a HAT vtable missing a required slot, or whose mmu_page_size is not
@@ -230,6 +233,8 @@ SPRING_API int spring_vmm_reclaim_caches(spring_vmm_t *vmm, size_t keep);
 
 /** @brief VMM-wide information and statistics (get_vm_info, Appendix C). */
 typedef struct spring_vm_info {
+    size_t size;                 /**< set by the caller to sizeof(spring_vm_info_t) before the call
+                                      (@ref sized_structs "structures that grow") */
     size_t page_size;            /**< bytes per page */
     size_t nframes;              /**< frames in the pool */
     size_t free_frames;          /**< frames on the free list */
@@ -255,8 +260,9 @@ typedef struct spring_vm_info {
 /**
  * @brief get_vm_info (Appendix C).
  * @param vmm_obj the vmm object (copy).
- * @param info produce: the information.
- * @return 0; #SPRING_EINVAL for NULL; #SPRING_EBADHANDLE for a bad handle.
+ * @param info borrow: the caller sets info->size; the rest is produced.
+ * @return 0; #SPRING_EINVAL for NULL or a @c size smaller than the first
+ *   version of the structure; #SPRING_EBADHANDLE for a bad handle.
  */
 SPRING_API int spring_vmm_get_vm_info(spring_vmm_obj_t vmm_obj, spring_vm_info_t *info);
 

@@ -220,6 +220,7 @@ void spring_as_options_init(spring_as_options_t *opts)
     if (opts == NULL)
         return;
     memset(opts, 0, sizeof *opts);
+    opts->size = sizeof *opts;
     opts->base = 0; /* 0 = one page */
     opts->limit = AS_DEFAULT_LIMIT;
     opts->privileged = false;
@@ -228,12 +229,9 @@ void spring_as_options_init(spring_as_options_t *opts)
 int spring_as_new(spring_vmm_t *vmm, const spring_as_options_t *opts, spring_as_t **out)
 {
     spring_as_options_t o;
-    if (vmm == NULL || out == NULL)
+    spring_as_options_init(&o);
+    if (vmm == NULL || out == NULL || (opts != NULL && spring__struct_in(&o, sizeof o, SPRING__AS_OPTIONS_V1, opts) != 0))
         return SPRING_EINVAL;
-    if (opts)
-        o = *opts;
-    else
-        spring_as_options_init(&o);
     if (o.base == 0)
         o.base = vmm->page_size;
     if ((o.base | o.limit) & (vmm->page_size - 1))
@@ -1123,11 +1121,11 @@ void spring_mappings_release(spring_mapping_t *m, size_t n)
     }
 }
 
-int spring_as_statistics(spring_as_t *as, spring_as_statistics_t *st)
+int spring_as_statistics(spring_as_t *as, spring_as_statistics_t *out)
 {
-    if (as == NULL || st == NULL)
+    if (as == NULL || out == NULL || spring__struct_out_check(out, SPRING__AS_STATS_V1) != 0)
         return SPRING_EINVAL;
-    memset(st, 0, sizeof *st);
+    spring_as_statistics_t stats = {.size = sizeof stats}, *st = &stats;
     vm_rdlock(&as->lock);
     st->nregions = as->nregions;
     st->mapped = as->mapped;
@@ -1145,19 +1143,24 @@ int spring_as_statistics(spring_as_t *as, spring_as_statistics_t *st)
     st->protection_faults = atomic_load(&as->st_prot_faults);
     st->unmapped_faults = atomic_load(&as->st_unmapped_faults);
     st->tlb_hits = atomic_load(&as->st_tlb_hits);
+    spring__struct_out(out, st, sizeof *st);
     return 0;
 }
 
 int spring_as_pager_stats(spring_as_t *as, spring_addr_t address, spring_pager_stats_t *stats)
 {
-    if (as == NULL || stats == NULL)
+    if (as == NULL || stats == NULL || spring__struct_out_check(stats, SPRING__PAGER_STATS_V1) != 0)
         return SPRING_EINVAL;
+    spring_pager_stats_t st = {.size = sizeof st};
     vm_rdlock(&as->lock);
     struct vm_region *r = region_find(as, address);
     if (r != NULL)
-        spring__cache_pager_stats(r->cache, stats);
+        spring__cache_pager_stats(r->cache, &st);
     vm_rwunlock(&as->lock);
-    return r != NULL ? 0 : SPRING_ENOTMAPPED;
+    if (r == NULL)
+        return SPRING_ENOTMAPPED;
+    spring__struct_out(stats, &st, sizeof st);
+    return 0;
 }
 
 int spring_as_set_swap_pager(spring_as_t *as, const spring_swap_pager_ops_t *ops, void *swapper)

@@ -370,13 +370,15 @@ void spring__cache_pager_stats(struct vm_cache *c, spring_pager_stats_t *st)
 int spring_cache_pager_stats(spring_cache_obj_t cache, spring_pager_stats_t *stats)
 {
     struct vm_cache *c;
-    if (stats == NULL)
+    if (stats == NULL || spring__struct_out_check(stats, SPRING__PAGER_STATS_V1) != 0)
         return SPRING_EINVAL;
     int rc = spring__cache_from_handle(cache, &c);
     if (rc)
         return rc;
-    spring__cache_pager_stats(c, stats);
+    spring_pager_stats_t st = {.size = sizeof st};
+    spring__cache_pager_stats(c, &st);
     spring__cache_unref(c);
+    spring__struct_out(stats, &st, sizeof st);
     return 0;
 }
 

@@ -750,7 +750,7 @@ static int entry_make(spring_store_t *st, const char *vmm_name, const spring_bin
 {
     ASSERT_HELD(st);
     spring_vmm_obj_t vobj;
-    spring_vm_info_t vi;
+    spring_vm_info_t vi = {.size = sizeof vi};
     int rc = spring_registry_lookup(st->reg, vmm_name, st->credential, &vobj);
     if (rc == 0)
         rc = spring_vmm_get_vm_info(vobj, &vi);

@@ -363,7 +363,7 @@ void *spring__anon_swap_new(spring_vmm_t *vmm)
         return NULL;
     sw->vmm_name = strdup(spring_vmm_name(vmm));
     atomic_init(&sw->refs, 1);
-    spring_vm_info_t info;
+    spring_vm_info_t info = {.size = sizeof info};
     if (sw->vmm_name == NULL || spring_vmm_get_object(vmm, SPRING_PRIV_SYSTEM, &sw->vobj) != 0 ||
         spring_vmm_get_vm_info(sw->vobj, &info) != 0) {
         free(sw->vmm_name);

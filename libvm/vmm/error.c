@@ -2,6 +2,7 @@
  * and small shared helpers. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "vmm/vm_int.h"
 
@@ -76,4 +77,38 @@ void spring_set_last_error(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(last_error, sizeof last_error, fmt, ap);
     va_end(ap);
+}
+
+/* ------------------------------------------------------------------ */
+/* Structures that grow (common.h).                                     */
+
+int spring__struct_in(void *dst, size_t known, size_t first, const void *src)
+{
+    size_t size;
+    memcpy(&size, src, sizeof size);
+    if (size < first || size > SPRING_STRUCT_SIZE_MAX)
+        return SPRING_EINVAL;
+    if (size > known && !spring__all_zero((const unsigned char *)src + known, size - known))
+        return SPRING_EINVAL;
+    memcpy((unsigned char *)dst + sizeof size, (const unsigned char *)src + sizeof size,
+           (size < known ? size : known) - sizeof size);
+    memcpy(dst, &known, sizeof known);
+    return 0;
+}
+
+int spring__struct_out_check(const void *dst, size_t first)
+{
+    size_t size;
+    memcpy(&size, dst, sizeof size);
+    return size < first || size > SPRING_STRUCT_SIZE_MAX ? SPRING_EINVAL : 0;
+}
+
+void spring__struct_out(void *dst, const void *src, size_t known)
+{
+    size_t size;
+    memcpy(&size, dst, sizeof size);
+    memcpy((unsigned char *)dst + sizeof size, (const unsigned char *)src + sizeof size,
+           (size < known ? size : known) - sizeof size);
+    if (size > known)
+        memset((unsigned char *)dst + known, 0, size - known);
 }

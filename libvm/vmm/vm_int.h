@@ -479,6 +479,26 @@ SPRING__HIDDEN int spring__bind(spring_vmm_t *vmm, uint64_t as_id, spring_mobj_t
 /* data.c */
 SPRING__HIDDEN bool spring__all_zero(const void *p, size_t n);
 
+/* error.c: structures that grow (common.h, "structures that grow"); each
+ * starts with its size_t size.  struct_in: the caller's structure src,
+ * read into dst (known bytes, holding the defaults), where first is the
+ * size of the structure's first version; 0, or SPRING_EINVAL for a size
+ * below first or a larger one whose bytes past known are not zero.
+ * dst->size becomes known.  struct_out: a structure the library fills,
+ * checked before (SPRING_EINVAL for a size below first), then the known
+ * bytes of src copied to dst up to dst's size (dst->size kept), the bytes
+ * past known zeroed. */
+SPRING__HIDDEN int spring__struct_in(void *dst, size_t known, size_t first, const void *src);
+SPRING__HIDDEN int spring__struct_out_check(const void *dst, size_t first);
+SPRING__HIDDEN void spring__struct_out(void *dst, const void *src, size_t known);
+/* The first version of each (the sizes when the size field came in; a
+ * field appended later leaves these as they are). */
+#define SPRING__VMM_CONFIG_V1 sizeof(spring_vmm_config_t)
+#define SPRING__AS_OPTIONS_V1 sizeof(spring_as_options_t)
+#define SPRING__VM_INFO_V1 sizeof(spring_vm_info_t)
+#define SPRING__AS_STATS_V1 sizeof(spring_as_statistics_t)
+#define SPRING__PAGER_STATS_V1 sizeof(spring_pager_stats_t)
+
 /* HAT dispatch (the wrappers need the structures above). */
 #include "hat/hatcall.h"
 

@@ -68,6 +68,7 @@ void spring_vmm_config_init(spring_vmm_config_t *cfg)
     if (cfg == NULL)
         return;
     memset(cfg, 0, sizeof *cfg);
+    cfg->size = sizeof *cfg;
     cfg->name = "vmm";
     cfg->page_size = 4096;
     cfg->nframes = 1024;
@@ -99,10 +100,16 @@ static void vmm_free(spring_vmm_t *vmm)
     free(vmm);
 }
 
-int spring_vmm_new(const spring_vmm_config_t *cfg, spring_vmm_t **out)
+int spring_vmm_new(const spring_vmm_config_t *cfg_in, spring_vmm_t **out)
 {
     int rc;
-    if (cfg == NULL || out == NULL || cfg->name == NULL || cfg->name[0] == '\0' || !pow2(cfg->page_size) ||
+    spring_vmm_config_t cfg_copy;
+    spring_vmm_config_init(&cfg_copy);
+    if (cfg_in == NULL || out == NULL ||
+        spring__struct_in(&cfg_copy, sizeof cfg_copy, SPRING__VMM_CONFIG_V1, cfg_in) != 0)
+        return SPRING_EINVAL;
+    const spring_vmm_config_t *cfg = &cfg_copy;
+    if (cfg->name == NULL || cfg->name[0] == '\0' || !pow2(cfg->page_size) ||
         cfg->page_size < 4096 || cfg->nframes < 4 || (cfg->mode != SPRING_VMM_THREADED &&
         cfg->mode != SPRING_VMM_DETERMINISTIC))
         return SPRING_EINVAL;
@@ -262,14 +269,14 @@ spring_vmm_t *spring__vmm_from_obj(spring_vmm_obj_t o, spring_privilege_t *priv)
     return obj;
 }
 
-int spring_vmm_get_vm_info(spring_vmm_obj_t vmm_obj, spring_vm_info_t *info)
+int spring_vmm_get_vm_info(spring_vmm_obj_t vmm_obj, spring_vm_info_t *out)
 {
-    if (info == NULL)
+    if (out == NULL || spring__struct_out_check(out, SPRING__VM_INFO_V1) != 0)
         return SPRING_EINVAL;
     spring_vmm_t *vmm = spring__vmm_from_obj(vmm_obj, NULL);
     if (vmm == NULL)
         return SPRING_EBADHANDLE;
-    memset(info, 0, sizeof *info);
+    spring_vm_info_t i = {.size = sizeof i}, *info = &i;
     info->page_size = vmm->page_size;
     info->nframes = vmm->nframes;
     vm_lock(&vmm->page_lock);
@@ -290,6 +297,7 @@ int spring_vmm_get_vm_info(spring_vmm_obj_t vmm_obj, spring_vm_info_t *info)
     info->reclaims_clean = atomic_load(&vmm->st_reclaims_clean);
     info->zero_fills = atomic_load(&vmm->st_zero_fills);
     info->pageouts_nospace = atomic_load(&vmm->st_nospace);
+    spring__struct_out(out, info, sizeof *info);
     return 0;
 }
 

@@ -594,7 +594,7 @@ static int p_instance_new(const spring_plugin_env_t *env, const spring_options_t
     if (files == NULL || env == NULL || swapper == NULL)
         return SPRING_EINVAL;
     spring_vmm_obj_t vobj;
-    spring_vm_info_t vi;
+    spring_vm_info_t vi = {.size = sizeof vi};
     int rc = spring_registry_lookup(env->registry, env->vmm_name, env->credential, &vobj);
     if (rc == 0)
         rc = spring_vmm_get_vm_info(vobj, &vi);

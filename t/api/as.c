@@ -929,7 +929,7 @@ END_TEST
 
 START_TEST(test_as_statistics)
 {
-    spring_as_statistics_t st;
+    spring_as_statistics_t st = {.size = sizeof st};
     ck_assert_rc(spring_as_statistics(NULL, &st), SPRING_EINVAL);
     ck_assert_rc(spring_as_statistics(fix.as, NULL), SPRING_EINVAL);
     st = test_as_stats(fix.as);

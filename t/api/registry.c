@@ -28,7 +28,7 @@ START_TEST(test_registry_add_remove)
         CASE_RC(i, spring_registry_add_vmm(add[i].reg, add[i].vmm), add[i].want);
     /* The name still leads to the first VMM. */
     spring_vmm_obj_t o;
-    spring_vm_info_t info;
+    spring_vm_info_t info = {.size = sizeof info};
     ck_assert_rc(spring_registry_lookup(reg, "a", NULL, &o), 0);
     ck_assert_uint_eq(o.h, vmm_obj(a, SPRING_PRIV_USER).h);
     ck_assert_rc(spring_vmm_get_vm_info(o, &info), 0);

@@ -264,7 +264,7 @@ START_TEST(test_vmm_destroy_busy)
     /* Nothing changed: the address space, the vmm object, the registry. */
     CHECK_VMM(vmm);
     ck_assert_str_eq(spring_vmm_name(vmm), "api");
-    spring_vm_info_t after;
+    spring_vm_info_t after = {.size = sizeof after};
     ck_assert_rc(spring_vmm_get_vm_info(vo, &after), 0);
     ck_assert_uint_eq(after.naddress_spaces, before.naddress_spaces);
     ck_assert_uint_eq(after.ncaches, before.ncaches);
@@ -319,7 +319,7 @@ START_TEST(test_vmm_get_object)
     ck_assert_uint_ne(user.h, sys.h);
     ck_assert_uint_eq(user.h, user2.h);
     /* Both work; only the system one may add swap pagers. */
-    spring_vm_info_t info;
+    spring_vm_info_t info = {.size = sizeof info};
     ck_assert_rc(spring_vmm_get_vm_info(user, &info), 0);
     ck_assert_rc(spring_vmm_get_vm_info(sys, &info), 0);
     cswap_t cs = {0};
@@ -377,7 +377,7 @@ START_TEST(test_vmm_get_vm_info)
     fix_t f;
     fix_init(&f, false, 0);
     spring_vmm_obj_t user = vmm_obj(f.vmm, SPRING_PRIV_USER);
-    spring_vm_info_t info;
+    spring_vm_info_t info = {.size = sizeof info};
     ck_assert_rc(spring_vmm_get_vm_info(user, NULL), SPRING_EINVAL);
     /* Handles that are not vmm objects. */
     spring_vmm_t *gone = test_vmm("gone", 4, NULL);
@@ -390,6 +390,7 @@ START_TEST(test_vmm_get_vm_info)
     bad[n++] = stale.h;           /* a destroyed VMM's */
     for (size_t i = 0; i < n; i++) {
         memset(&info, 0x5a, sizeof info);
+        info.size = sizeof info;
         CASE_RC(i, spring_vmm_get_vm_info((spring_vmm_obj_t){bad[i]}, &info), SPRING_EBADHANDLE);
     }
     /* Legal. */
@@ -449,7 +450,7 @@ START_TEST(test_pager_stats)
 {
     fix_t f;
     fix_init(&f, false, 0);
-    spring_pager_stats_t st;
+    spring_pager_stats_t st = {.size = sizeof st};
     spring_cache_obj_t c = tp_cache(f.tp);
     ck_assert_rc(spring_cache_pager_stats(c, NULL), SPRING_EINVAL);
     ck_assert_rc(spring_cache_pager_stats((spring_cache_obj_t){FORGED}, &st), SPRING_EBADHANDLE);
@@ -472,7 +473,7 @@ START_TEST(test_pager_stats)
     ck_assert_rc(spring_as_read(f.as, A0 + 5 * PS, &v, 1), SPRING_EPAGER);
     ck_assert_msg(strstr(spring_last_error(), "page_in") && strstr(spring_last_error(), "SPRING_ENOSPC"), "%s",
                   spring_last_error());
-    spring_pager_stats_t st2;
+    spring_pager_stats_t st2 = {.size = sizeof st2};
     ck_assert_rc(spring_as_pager_stats(f.as, A0 + 3, &st2), 0);
     ck_assert_uint_eq(st2.syncs, 1);
     ck_assert_uint_eq(st2.bytes_out, PS);
@@ -480,7 +481,7 @@ START_TEST(test_pager_stats)
     ck_assert_uint_eq(st2.failures, 1);
     ck_assert_uint_ge(st2.ns, st.ns);
     /* The read-only object at A1 maps the same cache: the same pager. */
-    spring_pager_stats_t st3;
+    spring_pager_stats_t st3 = {.size = sizeof st3};
     ck_assert_rc(spring_as_pager_stats(f.as, A1, &st3), 0);
     ck_assert_uint_eq(st3.page_ins, st2.page_ins);
     fix_fini(&f);

@@ -284,7 +284,7 @@ START_TEST(test_anywhere_first_fit)
         CHECK_VMM(fx.vmm);
     }
     /* A space too full for the request: SPRING_ENOSPC, nothing changes. */
-    spring_as_statistics_t before, after;
+    spring_as_statistics_t before = {.size = sizeof before}, after = {.size = sizeof after};
     ck_assert_rc(spring_as_statistics(fx.as, &before), 0);
     len = (spring_off_t)1 << 46;
     a = SPRING_ANYWHERE;

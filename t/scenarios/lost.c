@@ -30,7 +30,7 @@ START_TEST(test_swap_full_keeps_pages)
     ck_assert_msg(written >= 4 && written <= 16, "%d pages written before the pool filled", (int)written);
     size_t outs = tp_count(f.tp, TP_PAGE_OUT);
     ck_assert_msg(outs >= 1 && outs <= 4, "%zu page_out calls for one refused allocation", outs);
-    spring_pager_stats_t st;
+    spring_pager_stats_t st = {.size = sizeof st};
     ck_assert_rc(spring_as_pager_stats(f.as, f.a, &st), 0);
     ck_assert_uint_eq(st.nospace, st.page_outs);
     ck_assert_uint_eq(st.failures, 0);

@@ -974,7 +974,7 @@ out:
     return rc;
 }
 
-static int as_fault_pin(spring_as_t *as, spring_addr_t va, spring_rights_t access, int pin, size_t *frame,
+static int as_fault_pin(spring_as_t *as, spring_addr_t va, spring_rights_t access, enum vm_pin pin, size_t *frame,
                         bool ignore_prot);
 
 int spring_as_lock_memory(spring_as_t *as, spring_addr_t address, spring_off_t length)
@@ -996,7 +996,7 @@ int spring_as_lock_memory(spring_as_t *as, spring_addr_t address, spring_off_t l
     /* Make every page resident now. */
     for (spring_addr_t a = address; a < end && rc == 0; a += as->vmm->page_size) {
         size_t f;
-        rc = as_fault_pin(as, a, SPRING_RIGHTS_R, 0, &f, true);
+        rc = as_fault_pin(as, a, SPRING_RIGHTS_R, VM_PIN_NONE, &f, true);
         for (size_t i = 0; rc != 0 && i < nruns; i++)
             (void)set_locked(as, runs[i].s, runs[i].e, false, NULL, NULL);
     }
@@ -1215,7 +1215,7 @@ static bool valid_access(spring_rights_t a)
 static bool fault_event(spring_as_t *as, spring_as_event_kind_t kind, spring_addr_t va, spring_rights_t access,
                         unsigned *tries)
 {
-    if (++*tries > 8)
+    if (++*tries > VM_FAULT_HANDLER_TRIES)
         return false;
     return deliver(as, kind, va, 0, access) == 1;
 }
@@ -1230,15 +1230,64 @@ static void trace_fault_end(spring_as_t *as, uint64_t t0, uint64_t cache, spring
              .offset = off, .access = access, .duration_ns = spring__trace_since(t0));
 }
 
+/*
+ * A word on faults: the whole fault path, its cases, locks and retries.
+ *
+ * Who comes here.  spring_as_read, spring_as_write and spring_as_translate
+ * ask the HAT first (translate_pin, as_copy: a hit costs no lock and ends
+ * there); spring_as_translate_fast asks its per-thread table first
+ * (mem/qsbr.c).  A miss, spring_as_fault and lock_memory come to
+ * as_fault_pin, below, with what to do to the frame (enum vm_pin).
+ *
+ * The cases, in the order they are tried, and where their code is:
+ *   1. Unmapped: no region covers the page (region_find: the hint, then
+ *      the B+ tree).  SPRING_ENOTMAPPED, after the event handler had its
+ *      chance (fault_event).
+ *   2. Refused: the subregion's rights lack the access.  SPRING_EACCES,
+ *      after the handler had its chance.
+ *   3. Resident in the right mode: spring__cache_fault_fast
+ *      (cache/fault.c) finds the block in the page hash and enters it
+ *      (fault_enter: the faulting page and, map-ahead, the block's other
+ *      pages the same run of rights covers).
+ *   4. Zero-fill: the zero-fill table covers the page and a frame is free:
+ *      spring__cache_fault_fast makes the block (zero_block) and enters it.
+ *   5. Everything else is the slow path, spring__cache_fault_slow
+ *      (cache/fault.c), with no address-space lock held: wait for a block
+ *      in transit (on the cache's cv); upgrade a read-only block for a
+ *      write (block_upgrade: page_in with the upgrade flag, §5.1); or page
+ *      the block in through a stub (block_page_in, zero-fill with a frame
+ *      taken by waiting included).  It enters nothing: the fault starts
+ *      over at case 1 and ends in case 3.
+ *   6. The HAT needs a frame for its own tables (enter says
+ *      SPRING_ENOFRAMES): the page-out path makes room
+ *      (spring__pageout_make_room, cache/pageout.c) with no lock held, and
+ *      the fault starts over.
+ *
+ * Locks.  Cases 1 to 4 and 6's attempt run under as->lock for reading;
+ * cases 3 and 4 take the cache lock inside it (and the page lock for a
+ * frame, and the HAT's lock in enter), in the order of docs/locking.md.
+ * The slow path holds a reference to the cache and only the cache lock,
+ * which it drops across every pager call (a stub marks the block in
+ * transit, so that a second fault on it waits instead of calling the pager
+ * again).  No lock is held while an event handler or a pager runs.
+ *
+ * Retries.  The handler may resolve a fault at most VM_FAULT_HANDLER_TRIES
+ * times; the fault starts over at most VM_FAULT_LOOPS times (then
+ * SPRING_ENOFRAMES); the slow path makes at most VM_FAULT_PAGER_TRIES
+ * pager calls for one block (then SPRING_EPAGER: the pager keeps taking the
+ * block away).  A cache destroyed meanwhile ends the fault with
+ * SPRING_EDESTROYED.
+ */
+
 /* Resolve a fault at va for access; enter the translation and pin the
- * frame as asked (0, 1, 2 = write pin).  With ignore_prot the rights are
+ * frame as asked (enum vm_pin).  With ignore_prot the rights are
  * not checked (lock_memory makes guard pages resident too) and nothing is
  * entered in the HAT unless the rights allow the access.
  *
  * Trace records (trace.h) are made where the statistics count: an
  * unmapped address, an access the rights refuse, a page zero-filled or
  * paged in, and the fault's end (handled, or failed in the cache layer). */
-static int as_fault_pin(spring_as_t *as, spring_addr_t va, spring_rights_t access, int pin, size_t *frame,
+static int as_fault_pin(spring_as_t *as, spring_addr_t va, spring_rights_t access, enum vm_pin pin, size_t *frame,
                         bool ignore_prot)
 {
     spring_vmm_t *vmm = as->vmm;
@@ -1289,7 +1338,7 @@ static int as_fault_pin(spring_as_t *as, spring_addr_t va, spring_rights_t acces
         } else {
             rc = spring__cache_fault_fast(c, &f);
         }
-        if (rc == SPRING_ENOFRAMES && ++loops <= 1000) {
+        if (rc == SPRING_ENOFRAMES && ++loops <= VM_FAULT_LOOPS) {
             /* The HAT needs a free frame for its tables: make room with no
              * lock held, and enter again. */
             vm_rwunlock(&as->lock);
@@ -1336,7 +1385,7 @@ static int as_fault_pin(spring_as_t *as, spring_addr_t va, spring_rights_t acces
         f.paged_in = f.zero_filled = false;
         if (ignore_prot && (prot & access) != access)
             return 0;
-        if (++loops > 1000) {
+        if (++loops > VM_FAULT_LOOPS) {
             trace_fault_end(as, t0, cid, va, coff, access, SPRING_ENOFRAMES);
             return SPRING_ENOFRAMES;
         }
@@ -1345,7 +1394,7 @@ static int as_fault_pin(spring_as_t *as, spring_addr_t va, spring_rights_t acces
 
 int spring__as_fault_fast(spring_as_t *as, spring_addr_t va, spring_rights_t access, size_t *frame)
 {
-    return as_fault_pin(as, va, access, 3, frame, false);
+    return as_fault_pin(as, va, access, VM_PIN_FAST, frame, false);
 }
 
 int spring_as_fault(spring_as_t *as, spring_addr_t address, spring_rights_t access)
@@ -1354,7 +1403,7 @@ int spring_as_fault(spring_as_t *as, spring_addr_t address, spring_rights_t acce
     size_t f;
     if (as == NULL || !valid_access(access))
         return SPRING_EINVAL;
-    return as_fault_pin(as, address, access, 0, &f, false);
+    return as_fault_pin(as, address, access, VM_PIN_NONE, &f, false);
 }
 
 /* Translate with a pin: the HAT's fast path, else a fault. */
@@ -1381,7 +1430,7 @@ static int translate_pin(spring_as_t *as, spring_addr_t va, spring_rights_t acce
         }
         spring__frame_unpin(vmm, fr, w);
     }
-    return as_fault_pin(as, va, access, w ? 2 : 1, frame, false);
+    return as_fault_pin(as, va, access, w ? VM_PIN_WRITE : VM_PIN_READ, frame, false);
 }
 
 int spring_as_translate(spring_as_t *as, spring_addr_t address, spring_rights_t access, void **ptr,

@@ -60,7 +60,7 @@ static int fault_enter(struct vm_cache *c, struct vm_block *b, struct vm_fault *
         if (i != idx && va >= f->ahead_lo && va < f->ahead_hi)
             (void)spring__hat_enter(vmm, f->hatctx, va, b->frames[i], prot); /* a hint: ENOMEM only loses it */
     }
-    if (f->pin == 3) {
+    if (f->pin == VM_PIN_FAST) {
         /* A fast translation (qsbr.c): no pin; the block's frames are freed
          * after a grace period, and one for writing needs the block marked
          * modified, and a grace period before it is marked clean again. */
@@ -70,9 +70,9 @@ static int fault_enter(struct vm_cache *c, struct vm_block *b, struct vm_fault *
             b->fastw = true;
             b->fastw_gp = 0;
         }
-    } else if (f->pin) {
+    } else if (f->pin != VM_PIN_NONE) {
         atomic_fetch_add(&vmm->frames[fr].pins, 1);
-        if (f->pin == 2) {
+        if (f->pin == VM_PIN_WRITE) {
             atomic_fetch_add(&vmm->frames[fr].wpins, 1);
             b->dirty = true; /* writes through the pin bypass the HAT's bits */
         }
@@ -334,7 +334,7 @@ int spring__cache_fault_slow(struct vm_cache *c, struct vm_fault *f)
             rc = SPRING_EDESTROYED;
             break;
         }
-        if (tries > 64) {
+        if (tries > VM_FAULT_PAGER_TRIES) {
             rc = SPRING_EPAGER; /* the pager keeps taking the block away */
             break;
         }

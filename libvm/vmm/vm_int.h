@@ -407,6 +407,20 @@ SPRING__HIDDEN void spring__cache_note_rw(struct vm_cache *c);
 /* Live caches, and those on the unattached lists.  => no lock held. */
 SPRING__HIDDEN void spring__cache_count(spring_vmm_t *vmm, size_t *ncaches, size_t *unattached);
 SPRING__HIDDEN void spring__cache_detach(struct vm_cache *c);
+/* What a fault does to the frame it enters (struct vm_fault.pin). */
+enum vm_pin {
+    VM_PIN_NONE = 0,  /* nothing: spring_as_fault, lock_memory */
+    VM_PIN_READ = 1,  /* a pin (spring_as_translate for reading, as_copy) */
+    VM_PIN_WRITE = 2, /* a write pin: the block is marked modified */
+    VM_PIN_FAST = 3   /* no pin: a fast translation (QSBR, mem/qsbr.c) */
+};
+/* The fault path's bounds (as/as.c, cache/fault.c): how often an
+ * address-space event handler may resolve one fault, how often a fault
+ * starts over for frames (the HAT's tables, or a page brought in and taken
+ * away again), and how many pager calls one fault may make for its block. */
+#define VM_FAULT_HANDLER_TRIES 8
+#define VM_FAULT_LOOPS 1000
+#define VM_FAULT_PAGER_TRIES 64
 /* A fault in the cache layer (§9.4 step 3). */
 struct vm_fault {
     spring_off_t off;       /* cache offset of the faulting page */
@@ -416,7 +430,7 @@ struct vm_fault {
     spring_addr_t va;       /* page-aligned virtual address */
     spring_rights_t prot;   /* the mapping's rights for the page */
     spring_addr_t ahead_lo, ahead_hi; /* where the same rights map the cache linearly (map-ahead) */
-    int pin;                /* 0: none, 1: pin the frame, 2: write pin, 3: fast (QSBR, qsbr.c) */
+    enum vm_pin pin;        /* what to do to the frame entered */
     size_t frame;           /* out: the frame entered */
     bool zero_filled;       /* out */
     bool paged_in;          /* out */

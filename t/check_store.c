@@ -775,6 +775,39 @@ START_TEST(test_store_data_reaches_store)
 }
 END_TEST
 
+/* Failures injected where the helper calls the store (storecall.h): a
+ * failed write leaves the data held and modified, and a later sync writes
+ * it; a failed get_length fails the page-in with the store's code; an
+ * unknown slot is refused. */
+START_TEST(test_store_injected_failures)
+{
+    sfx_t f;
+    sfx_setup(&f, "inject", 16, 8 * PS, kinds[_i], 0);
+    ck_assert_rc(spring__test_store_fail(f.st, "no-such-slot", 1, SPRING_EIO), SPRING_EINVAL);
+    ck_assert_rc(spring__test_store_fail(NULL, "write", 1, SPRING_EIO), SPRING_EINVAL);
+    spring_mobj_t *m = view(f.st, SPRING_RIGHTS_RW);
+    spring_addr_t a = map(f.as, m, 8 * PS, SPRING_RIGHTS_RW);
+    write_all(&f, a, 8, 1);
+    const char *slot = kinds[_i] == &full_ops ? "write_pages" : "write";
+    ck_assert_rc(spring__test_store_fail(f.st, slot, 1, SPRING_ENOSPC), 0);
+    ck_assert_rc(spring_store_sync(f.st), SPRING_ENOSPC);
+    ck_assert_rc(spring_store_sync(f.st), 0);
+    ms_expect(f.ms, 0, 8 * PS, 1);
+    for (spring_off_t p = 0; p < 8; p++)
+        expect_page(f.as, a, p, 1, PS);
+    /* A page-in whose get_length fails. */
+    ck_assert_rc(spring_as_flush(f.as, a, 8 * PS, false), 0);
+    ck_assert_rc(spring__test_store_fail(f.st, "get_length", 1, SPRING_EIO), 0);
+    uint8_t b;
+    expect_pager_fail(spring_as_read(f.as, a, &b, 1), "SPRING_EIO");
+    expect_page(f.as, a, 0, 1, PS);
+    spring_as_destroy(f.as);
+    f.as = NULL;
+    spring_mobj_unref(m);
+    sfx_fini(&f);
+}
+END_TEST
+
 /* Blocks of several pages: read_pages is called once per block, and a
  * block the end cuts is read up to the end. */
 START_TEST(test_store_blocks)
@@ -1605,6 +1638,7 @@ Suite *test_suite(void)
     tcase_add_loop_test(t, test_store_views_share_cache, 0, 2);
     tcase_add_loop_test(t, test_store_two_vmms, 0, 2);
     tcase_add_loop_test(t, test_store_data_reaches_store, 0, 2);
+    tcase_add_loop_test(t, test_store_injected_failures, 0, 2);
     tcase_add_test(t, test_store_blocks);
     tcase_add_loop_test(t, test_store_past_end, 0, 2);
     tcase_add_loop_test(t, test_store_truncate_grow, 0, 2);

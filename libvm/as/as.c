@@ -1168,10 +1168,9 @@ int spring_as_set_swap_pager(spring_as_t *as, const spring_swap_pager_ops_t *ops
     AS_API_ENTER(as);
     if (as == NULL)
         return SPRING_EINVAL;
-    if (ops != NULL && (ops->version < 1 || ops->version > SPRING_SWAP_PAGER_OPS_VERSION))
-        return SPRING_EVERSION;
-    if (ops != NULL && ops->create_mobj == NULL)
-        return SPRING_EINVAL;
+    int rc = ops != NULL ? spring__swap_ops_check(ops) : 0;
+    if (rc)
+        return rc;
     struct vm_swap *keep = spring__calloc(as->vmm, 1, sizeof *keep);
     if (keep == NULL)
         return SPRING_ENOMEM;

@@ -87,10 +87,9 @@ int spring__cache_new(spring_vmm_t *vmm, spring_privilege_t priv, const spring_p
 {
     if (ops == NULL || info == NULL || out == NULL || !spring_rights_valid(max_rights) || !spring__valid_own(own))
         return SPRING_EINVAL;
-    if (ops->version < 1 || ops->version > SPRING_PAGER_OPS_VERSION)
-        return SPRING_EVERSION;
-    if (ops->page_in == NULL || ops->page_out == NULL)
-        return SPRING_EINVAL;
+    int rc = spring__pager_ops_check(ops);
+    if (rc)
+        return rc;
     if (info->kind != SPRING_CACHE_DATA && info->kind != SPRING_CACHE_TEXT && info->kind != SPRING_CACHE_ANON)
         return SPRING_EINVAL;
     spring_off_t bs = info->block_size ? info->block_size : vmm->page_size;
@@ -133,7 +132,7 @@ int spring__cache_new(spring_vmm_t *vmm, spring_privilege_t priv, const spring_p
     RB_INIT(&c->blocks);
     RB_INIT(&c->locks);
     RB_INIT(&c->zr);
-    int rc = spring__handle_new(VM_H_CACHE, c, 0, &c->handle);
+    rc = spring__handle_new(VM_H_CACHE, c, 0, &c->handle);
     if (rc) {
         vm_mutex_destroy(&c->lock);
         pthread_cond_destroy(&c->cv);

@@ -32,6 +32,12 @@ void spring__hat_destroy(spring_vmm_t *vmm);
 
 #define SPRING__HAT(vmm) ((vmm)->hat)
 
+/* The backend's capability flags (spring_hat_ops_t::flags). */
+static inline unsigned spring__hat_flags(const spring_vmm_t *vmm)
+{
+    return vmm->hat->flags;
+}
+
 static inline int spring__hat_ctx_create(spring_vmm_t *vmm, spring_as_t *as, void **ctx)
 {
     return SPRING__HAT(vmm)->ctx_create(vmm->hatp, as, ctx);

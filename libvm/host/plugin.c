@@ -27,6 +27,8 @@
 
 #include <spring/spring.h>
 
+#include "plugincall.h"
+
 const char *spring_plugin_kind_name(spring_plugin_kind_t kind)
 {
     switch (kind) {
@@ -937,4 +939,47 @@ int spring_plugin_list(const char *const *dirs, spring_plugin_visit_fn fn, void 
     free(s.names);
     free_dirs(v);
     return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Calls of a loaded plugin's provision (plugincall.h).                 */
+
+int spring__plugin_pager_new(const spring_plugin_t *d, const spring_plugin_env_t *env, const spring_options_t *opts,
+                             void **inst)
+{
+    return d->pager->instance_new(env, opts, inst);
+}
+
+int spring__plugin_pager_mobj(const spring_plugin_t *d, void *inst, const spring_options_t *opts,
+                              spring_mobj_t **out)
+{
+    return d->pager->mobj_new(inst, opts, out);
+}
+
+void spring__plugin_pager_stop(const spring_plugin_t *d, void *inst)
+{
+    if (d->pager->instance_stop != NULL)
+        d->pager->instance_stop(inst);
+}
+
+void spring__plugin_pager_destroy(const spring_plugin_t *d, void *inst)
+{
+    d->pager->instance_destroy(inst);
+}
+
+int spring__plugin_swap_new(const spring_plugin_t *d, const spring_plugin_env_t *env, const spring_options_t *opts,
+                            void **inst)
+{
+    return d->swap->instance_new(env, opts, inst);
+}
+
+const spring_swap_pager_ops_t *spring__plugin_swap_ops(const spring_plugin_t *d)
+{
+    return d->swap->ops;
+}
+
+void spring__plugin_swap_release(const spring_plugin_t *d, void *inst)
+{
+    if (d->swap->ops->release != NULL)
+        d->swap->ops->release(inst);
 }

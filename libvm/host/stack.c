@@ -21,6 +21,8 @@
 
 #include <spring/spring.h>
 
+#include "plugincall.h"
+
 /* ------------------------------------------------------------------ */
 /* The stack.                                                           */
 
@@ -463,9 +465,8 @@ static void teardown(spring_stack_t *s)
 static void stop_pagers(spring_stack_t *s)
 {
     for (size_t i = 0; i < s->npagers; i++) {
-        const spring_pager_plugin_t *pp = spring_plugin_info(s->pagers[i].lib)->pager;
-        if (s->pagers[i].inst && pp->instance_stop)
-            pp->instance_stop(s->pagers[i].inst);
+        if (s->pagers[i].inst)
+            spring__plugin_pager_stop(spring_plugin_info(s->pagers[i].lib), s->pagers[i].inst);
     }
 }
 
@@ -484,7 +485,7 @@ static void free_all(spring_stack_t *s)
     for (size_t i = 0; i < s->npagers; i++) {
         struct st_pager *p = &s->pagers[i];
         if (p->inst)
-            spring_plugin_info(p->lib)->pager->instance_destroy(p->inst);
+            spring__plugin_pager_destroy(spring_plugin_info(p->lib), p->inst);
         spring_options_free(p->opts);
         spring_plugin_unref(p->lib);
         free(p->name);
@@ -492,8 +493,8 @@ static void free_all(spring_stack_t *s)
     free(s->pagers);
     for (size_t i = 0; i < s->nswaps; i++) {
         struct st_swap *w = &s->swaps[i];
-        if (w->inst && spring_plugin_info(w->lib)->swap->ops->release)
-            spring_plugin_info(w->lib)->swap->ops->release(w->inst);
+        if (w->inst)
+            spring__plugin_swap_release(spring_plugin_info(w->lib), w->inst);
         spring_options_free(w->opts);
         spring_plugin_unref(w->lib);
         free(w->name);
@@ -690,7 +691,7 @@ static int build_instances(struct ctx *c, const json_t *root, bool swap)
             w->temporary = temp;
             spring_plugin_env_t env = make_env(s, true);
             clear_error();
-            if ((rc = d->swap->instance_new(&env, o, &inst)) != 0) {
+            if ((rc = spring__plugin_swap_new(d, &env, o, &inst)) != 0) {
                 return fail_quoting(c, rc, p, true, "swap pager %s (plugin %s) could not start", name, d->name);
             }
             w->inst = inst;
@@ -703,7 +704,7 @@ static int build_instances(struct ctx *c, const json_t *root, bool swap)
             g->opts = o;
             spring_plugin_env_t env = make_env(s, d->pager->needs_system);
             clear_error();
-            if ((rc = d->pager->instance_new(&env, o, &inst)) != 0) {
+            if ((rc = spring__plugin_pager_new(d, &env, o, &inst)) != 0) {
                 return fail_quoting(c, rc, p, true, "pager %s (plugin %s) could not start", name, d->name);
             }
             g->inst = inst;
@@ -775,7 +776,8 @@ static int claim_swaps(struct ctx *c, const json_t *root)
         struct st_swap *w = &s->swaps[i];
         if (w->used_by >= 0)
             continue;
-        int rc = spring_vmm_add_swap_pager(s->vobj, spring_plugin_info(w->lib)->swap->ops, w->inst, w->temporary);
+        int rc = spring_vmm_add_swap_pager(s->vobj, spring__plugin_swap_ops(spring_plugin_info(w->lib)), w->inst,
+                                           w->temporary);
         char p[256];
         itempath(p, sizeof p, "swap", i);
         if (rc)
@@ -838,7 +840,7 @@ static int build_objects(struct ctx *c, const json_t *root)
                                      &oo)))
                 return rc;
             clear_error();
-            rc = pp->mobj_new(s->pagers[k].inst, oo, &o->m);
+            rc = spring__plugin_pager_mobj(spring_plugin_info(s->pagers[k].lib), s->pagers[k].inst, oo, &o->m);
             spring_options_free(oo);
             if (rc != 0 || o->m == NULL) {
                 o->m = NULL;
@@ -1024,7 +1026,7 @@ static int build_ases(struct ctx *c, const json_t *root)
             return fail(c, rc, p, "the address space could not be made: %s", spring_strerror(rc));
         if (sw != NULL) {
             struct st_swap *w = &s->swaps[find_swap(s, sw)];
-            rc = spring_as_set_swap_pager(x->as, spring_plugin_info(w->lib)->swap->ops, w->inst);
+            rc = spring_as_set_swap_pager(x->as, spring__plugin_swap_ops(spring_plugin_info(w->lib)), w->inst);
             if (rc)
                 return fail(c, rc, p, "swap pager %s could not be set: %s", sw, spring_strerror(rc));
             w->inst = NULL; /* the address space's now */

@@ -72,6 +72,8 @@
 
 #include <spring/spring.h>
 
+#include "storecall.h"
+
 /* libbsd's tree.h marks static generated functions with __unused. */
 #ifndef __unused
 #define __unused __attribute__((unused))
@@ -202,8 +204,7 @@ struct store_view {
 };
 
 struct spring_store {
-    const spring_store_ops_t *ops; /* [c] */
-    void *impl;                    /* [c] */
+    struct store_call call;        /* [c] the store, called only through storecall.h */
     spring_registry_t *reg;        /* [c] */
     char *credential;              /* [c] a copy, or NULL */
     spring_pager_info_t info;      /* [c] */
@@ -259,19 +260,11 @@ static void io_done(spring_store_t *st)
     pthread_rwlock_unlock(&st->io);
 }
 
-/* A store method's code as the helper reports it. */
-static int store_rc(int rc)
-{
-    if (rc == 0 || (rc < 0 && rc > SPRING__ERR_MIN))
-        return rc;
-    return SPRING_EPROTO;
-}
-
 static int store_length(spring_store_t *st, spring_off_t *len)
 {
     ASSERT_NO_LOCK();
     *len = 0;
-    return store_rc(st->ops->get_length(st->impl, len));
+    return sc_get_length(&st->call, len);
 }
 
 static spring_off_t min_off(spring_off_t a, spring_off_t b)
@@ -299,8 +292,7 @@ static void store_unref(spring_store_t *st)
             free(h->batch);
         }
     }
-    if (st->ops->release)
-        st->ops->release(st->impl);
+    sc_release(&st->call);
     pthread_mutex_destroy(&st->lock);
     pthread_cond_destroy(&st->fence_cv);
     pthread_rwlock_destroy(&st->io);
@@ -459,11 +451,10 @@ static int put_pages(spring_store_t *st, const struct pg *p, size_t n, size_t si
 {
     ASSERT_IO();
     ASSERT_NO_LOCK();
-    const spring_store_ops_t *ops = st->ops;
     const void **vec = NULL;
     int rc = 0;
     size_t i = 0;
-    if (ops->write_pages != NULL && n > 0 && (vec = malloc(n * sizeof *vec)) == NULL) {
+    if (sc_has(&st->call, SO_WRITE_PAGES) && n > 0 && (vec = malloc(n * sizeof *vec)) == NULL) {
         *done = 0;
         return SPRING_ENOMEM;
     }
@@ -479,16 +470,16 @@ static int put_pages(spring_store_t *st, const struct pg *p, size_t n, size_t si
                 vec[j - i] = p[j].bytes;
                 j++;
             }
-            if ((rc = store_rc(ops->write_pages(st->impl, q->off, vec, j - i, size))) != 0)
+            if ((rc = sc_write_pages(&st->call, q->off, vec, j - i, size)) != 0)
                 break;
             i = j;
             continue;
         }
         size_t limit = (size_t)min_off(size, len - q->off);
         size_t v = q->bytes != NULL ? (q->valid < limit ? q->valid : limit) : 0;
-        if (v > 0 && (rc = store_rc(ops->write(st->impl, q->off, q->bytes, v))) != 0)
+        if (v > 0 && (rc = sc_write(&st->call, q->off, q->bytes, v)) != 0)
             break;
-        if (limit > v && (rc = store_rc(ops->write(st->impl, q->off + v, NULL, limit - v))) != 0)
+        if (limit > v && (rc = sc_write(&st->call, q->off + v, NULL, limit - v)) != 0)
             break;
         i++;
     }
@@ -564,7 +555,6 @@ static int p_page_in(void *self, spring_off_t offset, spring_off_t size, spring_
 {
     struct store_entry *e = self;
     spring_store_t *st = e->st;
-    const spring_store_ops_t *ops = st->ops;
     size_t ps = dst->page_size;
     spring_off_t len;
     if (!dst->upgrade) {
@@ -582,17 +572,17 @@ static int p_page_in(void *self, spring_off_t offset, spring_off_t size, spring_
         goto out; /* an upgrade: the cached data is current, send nothing */
     size_t whole = (size_t)min_off(dst->npages, (len - offset) / ps);
     if (whole > 0) {
-        if (ops->read_pages != NULL)
-            rc = store_rc(ops->read_pages(st->impl, offset, dst->pages, whole, ps));
+        if (sc_has(&st->call, SO_READ_PAGES))
+            rc = sc_read_pages(&st->call, offset, dst->pages, whole, ps);
         else
             for (size_t i = 0; i < whole && rc == 0; i++)
-                rc = store_rc(ops->read(st->impl, offset + (spring_off_t)i * ps, dst->pages[i], ps));
+                rc = sc_read(&st->call, offset + (spring_off_t)i * ps, dst->pages[i], ps);
     }
     size_t i = whole;
     if (rc == 0 && i < dst->npages && offset + (spring_off_t)i * ps < len) {
         /* The page the end cuts: its tail reads zero. */
         size_t tail = (size_t)(len - (offset + (spring_off_t)i * ps));
-        rc = store_rc(ops->read(st->impl, offset + (spring_off_t)i * ps, dst->pages[i], tail));
+        rc = sc_read(&st->call, offset + (spring_off_t)i * ps, dst->pages[i], tail);
         memset((uint8_t *)dst->pages[i] + tail, 0, ps - tail);
         i++;
     }
@@ -679,12 +669,11 @@ static int p_zero_fill_range(void *self, spring_off_t offset, spring_off_t size,
     (void)own;
     struct store_entry *e = self;
     spring_store_t *st = e->st;
-    const spring_store_ops_t *ops = st->ops;
     uint64_t epoch = io_begin_write(st);
     spring_off_t len;
     int rc = 0;
-    if (ops->version >= 2 && ops->discard != NULL && (rc = store_length(st, &len)) == 0 && offset < len)
-        rc = store_rc(ops->discard(st->impl, offset, min_off(size, len - offset)));
+    if (sc_has(&st->call, SO_DISCARD) && (rc = store_length(st, &len)) == 0 && offset < len)
+        rc = sc_discard(&st->call, offset, min_off(size, len - offset));
     if (rc == 0) {
         st_lock(st);
         held_drop(st, offset, size, epoch);
@@ -1050,7 +1039,7 @@ static const void *v_query(void *self, const char *name, int version)
     struct store_view *v = self;
     if (strcmp(name, SPRING_MOBJ_VIEW_INTERFACE) == 0)
         return version == 1 ? &view_iface : NULL;
-    return v->st->ops->query ? v->st->ops->query(v->st->impl, name, version) : NULL;
+    return sc_query(&v->st->call, name, version);
 }
 
 static const spring_mobj_ops_t store_mobj_ops = {
@@ -1083,7 +1072,7 @@ static int v_view(spring_mobj_t *mobj, spring_rights_t max, spring_mobj_t **out)
 void *spring_store_data(spring_mobj_t *mobj)
 {
     struct store_view *v = mobj ? view_of(mobj) : NULL;
-    return v ? v->st->impl : NULL;
+    return v ? v->st->call.impl : NULL;
 }
 
 spring_rights_t spring_store_mobj_rights(spring_mobj_t *mobj)
@@ -1095,7 +1084,7 @@ spring_rights_t spring_store_mobj_rights(spring_mobj_t *mobj)
 const spring_store_ops_t *spring_store_ops_of(spring_mobj_t *mobj)
 {
     struct store_view *v = mobj ? view_of(mobj) : NULL;
-    return v ? v->st->ops : NULL;
+    return v ? v->st->call.ops : NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1145,9 +1134,10 @@ int spring_store_new(const spring_store_ops_t *ops, void *store, const spring_st
 {
     if (ops == NULL || cfg == NULL || out == NULL)
         return SPRING_EINVAL;
-    if (ops->version < 1 || ops->version > SPRING_STORE_OPS_VERSION)
-        return SPRING_EVERSION;
-    if (ops->read == NULL || ops->write == NULL || ops->get_length == NULL || cfg->registry == NULL)
+    int rc = sc_check(ops);
+    if (rc)
+        return rc;
+    if (cfg->registry == NULL)
         return SPRING_EINVAL;
     spring_off_t bs = cfg->block_size;
     if (bs != 0 && (bs < UNIT || (bs & (bs - 1)) != 0))
@@ -1161,8 +1151,8 @@ int spring_store_new(const spring_store_ops_t *ops, void *store, const spring_st
         free(st);
         return SPRING_ENOMEM;
     }
-    st->ops = ops;
-    st->impl = store;
+    st->call.ops = ops;
+    st->call.impl = store;
     st->reg = cfg->registry;
     st->info = (spring_pager_info_t){.block_size = bs, .kind = cfg->kind, .cost = 0,
                                      .keep_unattached = cfg->keep_unattached};
@@ -1217,8 +1207,8 @@ int spring_store_sync(spring_store_t *st)
     int wrc = held_write(st);
     if (rc == 0)
         rc = wrc;
-    if (st->ops->sync != NULL) {
-        int src = store_rc(st->ops->sync(st->impl));
+    if (sc_has(&st->call, SO_SYNC)) {
+        int src = sc_sync(&st->call);
         if (rc == 0)
             rc = src;
     }
@@ -1237,7 +1227,7 @@ int spring_store_set_length(spring_store_t *st, spring_off_t length)
 {
     if (st == NULL)
         return SPRING_EINVAL;
-    if (st->ops->set_length == NULL)
+    if (!sc_has(&st->call, SO_SET_LENGTH))
         return SPRING_ENOSYS;
     ASSERT_NO_LOCK();
     ASSERT_NO_IO();
@@ -1247,7 +1237,7 @@ int spring_store_set_length(spring_store_t *st, spring_off_t length)
     spring_off_t old;
     int rc = store_length(st, &old);
     if (rc == 0)
-        rc = store_rc(st->ops->set_length(st->impl, length));
+        rc = sc_set_length(&st->call, length);
     spring_off_t lo = min_off(old, length);
     if (rc == 0) {
         /* Held data past the lower end is gone. */
@@ -1308,6 +1298,26 @@ void spring_store_unref(spring_store_t *st)
     if (st != NULL)
         user_unref(st);
 }
+
+#ifdef SPRING_TEST_HOOKS
+int spring__test_store_fail(spring_store_t *st, const char *slot, unsigned nth, int rc)
+{
+    static const char *const names[SO_COUNT] = {
+        [SO_READ] = "read",       [SO_WRITE] = "write",           [SO_GET_LENGTH] = "get_length",
+        [SO_READ_PAGES] = "read_pages", [SO_WRITE_PAGES] = "write_pages", [SO_SET_LENGTH] = "set_length",
+        [SO_SYNC] = "sync",       [SO_DISCARD] = "discard",
+    };
+    if (st == NULL || slot == NULL)
+        return SPRING_EINVAL;
+    for (int op = 0; op < SO_COUNT; op++)
+        if (strcmp(names[op], slot) == 0) {
+            atomic_store(&st->call.fail_rc[op], rc);
+            atomic_store(&st->call.fail_nth[op], nth);
+            return 0;
+        }
+    return SPRING_EINVAL;
+}
+#endif
 
 #ifdef SPRING_TEST_HOOKS
 void spring__test_store_hook(spring_store_t *st, void (*fn)(void *arg, int where, spring_cache_rights_t *rights),

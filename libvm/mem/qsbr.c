@@ -309,7 +309,7 @@ int spring__translate_fast_slow(spring_as_t *as, spring_addr_t address, spring_r
         return SPRING_EINVAL;
     }
     spring_vmm_t *vmm = as->vmm;
-    if (!(vmm->hat->flags & SPRING_HAT_FAST))
+    if (!(spring__hat_flags(vmm) & SPRING_HAT_FAST))
         return SPRING_ENOSYS; /* the backend sees every access */
     atomic_store(&vmm->fast_active, true);
     /* The generation before the translation is resolved: a revocation

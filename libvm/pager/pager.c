@@ -11,6 +11,36 @@
 #include "cache/cache_int.h" /* the cache layout; includes vm_int.h and pagercall.h */
 
 /* ------------------------------------------------------------------ */
+/* The vtables' versions and required slots.                            */
+
+int spring__pager_ops_check(const spring_pager_ops_t *ops)
+{
+    if (ops == NULL)
+        return SPRING_EINVAL;
+    if (ops->version < 1 || ops->version > SPRING_PAGER_OPS_VERSION)
+        return SPRING_EVERSION;
+    return ops->page_in == NULL || ops->page_out == NULL ? SPRING_EINVAL : 0;
+}
+
+int spring__mobj_ops_check(const spring_mobj_ops_t *ops)
+{
+    if (ops == NULL)
+        return SPRING_EINVAL;
+    if (ops->version < 1 || ops->version > SPRING_MOBJ_OPS_VERSION)
+        return SPRING_EVERSION;
+    return ops->bind == NULL || ops->final_bind == NULL ? SPRING_EINVAL : 0;
+}
+
+int spring__swap_ops_check(const spring_swap_pager_ops_t *ops)
+{
+    if (ops == NULL)
+        return SPRING_EINVAL;
+    if (ops->version < 1 || ops->version > SPRING_SWAP_PAGER_OPS_VERSION)
+        return SPRING_EVERSION;
+    return ops->create_mobj == NULL ? SPRING_EINVAL : 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* Statistics and return codes.                                         */
 
 static void count(struct vm_cache *c, int what, uint64_t ns, int rc, uint64_t bytes_in, uint64_t bytes_out)

@@ -6,8 +6,9 @@
  *
  * Each wrapper
  *   - asserts (debug build) that the calling thread holds no VMM lock,
- *   - checks an optional slot for NULL (versions are checked when the
- *     vtable is handed to the VMM),
+ *   - checks an optional slot for NULL (versions and required slots are
+ *     checked when the vtable is handed to the VMM, by the checks below,
+ *     also here),
  *   - applies the privilege policy: a #SPRING_PRIV_SYSTEM pager's failed
  *     data call is retried (vmm.h, SPRING_SYSTEM_RETRIES),
  *   - maps the pager's return code (0; a negative SPRING_E* code becomes
@@ -32,6 +33,14 @@
 
 struct vm_cache;
 struct vm_swap;
+
+/* The vtables' checks, made when one is handed to the VMM (the cache's
+ * pager object, a memory object, a swap pager): 0; SPRING_EVERSION for a
+ * version this library does not know; SPRING_EINVAL for NULL or a
+ * required slot missing. */
+int spring__pager_ops_check(const spring_pager_ops_t *ops);
+int spring__mobj_ops_check(const spring_mobj_ops_t *ops);
+int spring__swap_ops_check(const spring_swap_pager_ops_t *ops);
 
 /* How modified blocks go back (page_out, sync or write_out). */
 enum vm_push_how {

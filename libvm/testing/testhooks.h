@@ -52,4 +52,12 @@ const char *spring__test_corruption_name(unsigned i);
 void spring__test_store_hook(spring_store_t *st, void (*fn)(void *arg, int where, spring_cache_rights_t *rights),
                              void *arg);
 
+/* Make the nth call (1 = the next) of a store's slot by the store helper
+ * fail with rc, in place of the call (host/storecall.h, the one place the
+ * helper calls a store): slot is "read", "write", "get_length",
+ * "read_pages", "write_pages", "set_length", "sync" or "discard"; nth 0
+ * turns it off.  0, or SPRING_EINVAL for NULL or an unknown slot.
+ * (store.c) */
+int spring__test_store_fail(spring_store_t *st, const char *slot, unsigned nth, int rc);
+
 #endif

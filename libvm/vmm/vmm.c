@@ -327,20 +327,12 @@ int spring_vmm_reclaim_caches(spring_vmm_t *vmm, size_t keep)
 /* ------------------------------------------------------------------ */
 /* Swap pagers.                                                         */
 
-static bool swap_ops_ok(const spring_swap_pager_ops_t *ops)
-{
-    return ops != NULL && ops->create_mobj != NULL;
-}
-
 int spring_vmm_add_swap_pager(spring_vmm_obj_t vmm_obj, const spring_swap_pager_ops_t *ops, void *swapper,
                               bool temporary)
 {
-    if (ops == NULL)
-        return SPRING_EINVAL;
-    if (ops->version < 1 || ops->version > SPRING_SWAP_PAGER_OPS_VERSION)
-        return SPRING_EVERSION;
-    if (!swap_ops_ok(ops))
-        return SPRING_EINVAL;
+    int rc = spring__swap_ops_check(ops);
+    if (rc)
+        return rc;
     spring_privilege_t priv;
     spring_vmm_t *vmm = spring__vmm_from_obj(vmm_obj, &priv);
     if (vmm == NULL)
@@ -399,12 +391,11 @@ int spring__vmm_new_anon(spring_vmm_t *vmm, struct vm_swap *first, spring_off_t 
 
 int spring_mobj_new(const spring_mobj_ops_t *ops, void *self, spring_mobj_t **out)
 {
-    if (ops == NULL || out == NULL)
+    if (out == NULL)
         return SPRING_EINVAL;
-    if (ops->version < 1 || ops->version > SPRING_MOBJ_OPS_VERSION)
-        return SPRING_EVERSION;
-    if (ops->bind == NULL || ops->final_bind == NULL)
-        return SPRING_EINVAL;
+    int rc = spring__mobj_ops_check(ops);
+    if (rc)
+        return rc;
     spring_mobj_t *m = malloc(sizeof *m);
     if (m == NULL)
         return SPRING_ENOMEM;

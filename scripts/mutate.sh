@@ -154,6 +154,9 @@ mut fast-free-no-grace-period \
 mut fast-grace-not-restarted \
     's/^    if (vmm->gp_again || !TAILQ_EMPTY(\&vmm->defer_wait)) {$/    if (vmm->gp_again) {/' \
     "frames freed during a grace period wait, after it ends, for someone to ask another (gp_done_cb)"
+mut trace-last-kind-refused \
+    's/^#define KIND_MAX SPRING_TRACE_CACHE_DESTROY$/#define KIND_MAX SPRING_TRACE_CACHE_POPULATE/' \
+    "spring_trace_print refuses a dump holding a cache.destroy record as corrupt"
 
 if $LIST; then
     for i in "${!NAMES[@]}"; do

@@ -142,6 +142,28 @@ mut delete-keeps-zero-fill \
     '/} else if (op == OP_DELETE) {/{n;s/if ((rc = \(spring__\)\{0,1\}zr_remove(c, off, end)) != 0)/if ((rc = 0) != 0)/}' \
     "delete_range leaves zero-fill ranges in place (take_data)"
 
+# Issue 11, section 5 (tests that can fail, second round): behaviours of
+# the fast translations, the event trace and springvm test-pager that no
+# test checked before.
+mut fast-read-entry-writes \
+    's/ (uintptr_t)(access == SPRING_RIGHTS_W ? SPRING_RIGHTS_RW : access);$/ (uintptr_t)SPRING_RIGHTS_RW;/' \
+    "a read fast translation's entry serves later writes: not refused on read-only pages, not marked modified"
+mut fast-free-no-grace-period \
+    's/^    if (!vmm->gp_inflight \&\& !TAILQ_EMPTY(\&vmm->defer_wait))$/    if (0)/' \
+    "frames freed behind fast readers start no grace period: they wait for an allocation to ask one"
+mut fast-grace-not-restarted \
+    's/^    if (vmm->gp_again || !TAILQ_EMPTY(\&vmm->defer_wait)) {$/    if (vmm->gp_again) {/' \
+    "frames freed during a grace period wait, after it ends, for someone to ask another (gp_done_cb)"
+mut trace-last-kind-refused \
+    's/^#define KIND_MAX SPRING_TRACE_CACHE_DESTROY$/#define KIND_MAX SPRING_TRACE_CACHE_POPULATE/' \
+    "spring_trace_print refuses a dump holding a cache.destroy record as corrupt"
+mut test-pager-ignores-protocol \
+    's/return t->mismatches + t->failures + t->protocol != 0;/return t->mismatches + t->failures != 0;/' \
+    "springvm test-pager passes a pager whose only fault is protocol violations (SPRING_EPROTO)"
+mut test-pager-skips-last-byte \
+    's/^    if (memcmp(got, want, len) == 0)$/    if (memcmp(got, want, len - 1) == 0)/' \
+    "springvm test-pager's model does not compare the last byte of a page"
+
 if $LIST; then
     for i in "${!NAMES[@]}"; do
         printf '%-28s %s\n' "${NAMES[$i]}" "${WHATS[$i]}"

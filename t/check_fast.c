@@ -4,7 +4,9 @@
  * the next translation, no frame reused while a registered thread may
  * still read it, no write through a fast pointer escaping write-back, and
  * a thread that never passes a quiescent point making allocation fail with
- * SPRING_EQUIESCE rather than reuse a frame early.
+ * SPRING_EQUIESCE rather than reuse a frame early, a write translation
+ * asked after a read one of the same page, and frames freed behind fast
+ * readers coming back to the pool by themselves after a grace period.
  *
  * Not run under ThreadSanitizer: liburcu is not built for it.  Only the
  * public headers are used.
@@ -14,6 +16,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "testlib.h"
 #include "testmain.h"
@@ -371,6 +374,126 @@ START_TEST(test_fast_flush_waits_for_writer)
 }
 END_TEST
 
+/* A write translation asked after a read translation of the same page:
+ * the thread's entry for the page serves reads only, so the write goes to
+ * the slow path.  On a read-only page it is refused and the data stays;
+ * on a clean writable page it is granted, the block is marked modified,
+ * and a write through it reaches the pager at the next flush. */
+START_TEST(test_fast_write_after_read)
+{
+    fx_t f;
+    fx_init(&f, 16, 4);
+    fill(&f, 0, 0x21);
+    fill(&f, 1, 0x22);
+    ck_assert_rc(spring_as_flush(f.as, f.a, 2 * PS, true), 0); /* both clean, kept */
+    ck_assert_rc(spring_as_change_access_rights(f.as, f.a, PS, SPRING_RIGHTS_RO), 0);
+    ck_assert_rc(spring_thread_register(), 0);
+    void *p = NULL, *q = NULL;
+    /* The read-only page: read, then write refused (twice: no entry
+     * serves it either). */
+    ck_assert_rc(spring_as_translate_fast(f.as, f.a + 8, SPRING_RIGHTS_R, &p), 0);
+    ck_assert_uint_eq(*(uint8_t *)p, 0x21);
+    ck_assert_rc(spring_as_translate_fast(f.as, f.a + 8, SPRING_RIGHTS_W, &q), SPRING_EACCES);
+    ck_assert_rc(spring_as_translate_fast(f.as, f.a + 8, SPRING_RIGHTS_R, &p), 0);
+    ck_assert_rc(spring_as_translate_fast(f.as, f.a + 8, SPRING_RIGHTS_W, &q), SPRING_EACCES);
+    ck_assert_rc(spring_as_fault(f.as, f.a + 8, SPRING_RIGHTS_W), SPRING_EACCES);
+    /* The clean page: read, then write granted; the write is sent by the
+     * next flush. */
+    ck_assert_rc(spring_as_translate_fast(f.as, f.a + PS + 8, SPRING_RIGHTS_R, &p), 0);
+    ck_assert_uint_eq(*(uint8_t *)p, 0x22);
+    ck_assert_rc(spring_as_translate_fast(f.as, f.a + PS + 8, SPRING_RIGHTS_W, &q), 0);
+    *(uint8_t *)q = 0x99;
+    spring_quiescent();
+    ck_assert_rc(spring_as_flush(f.as, f.a, 2 * PS, false), 0);
+    spring_thread_unregister();
+    tp_lock(f.tp);
+    ck_assert_uint_eq(tp_store(f.tp)[8], 0x21);
+    ck_assert_uint_eq(tp_store(f.tp)[PS + 8], 0x99);
+    ck_assert_uint_eq(tp_store(f.tp)[PS + 9], 0x22);
+    tp_unlock(f.tp);
+    uint8_t v;
+    ck_assert_rc(spring_as_read(f.as, f.a + 8, &v, 1), 0);
+    ck_assert_uint_eq(v, 0x21);
+    ck_assert_rc(spring_as_read(f.as, f.a + PS + 8, &v, 1), 0);
+    ck_assert_uint_eq(v, 0x99);
+    fx_fini(&f);
+}
+END_TEST
+
+/* Wait, reading only the VMM's information (which drives nothing), until
+ * every frame but the HAT's own is free again, for at most five seconds.
+ * Returns the free frames last seen. */
+static size_t wait_pool_full(spring_vmm_t *vmm)
+{
+    spring_vm_info_t vi = test_vm_info(vmm);
+    for (int i = 0; i < 5000 && vi.free_frames + vi.special_frames < vi.nframes; i++) {
+        struct timespec ms = {0, 1000 * 1000};
+        nanosleep(&ms, NULL);
+        vi = test_vm_info(vmm);
+    }
+    return vi.free_frames + vi.special_frames;
+}
+
+/* A thread that reads two pages through fast translations and then passes
+ * no quiescent point until told. */
+struct reader2 {
+    spring_as_t *as;
+    spring_addr_t a[2];
+    atomic_int phase; /* 1: holding; 2: go on */
+    int rc;
+};
+
+static void *reader2_thread(void *arg)
+{
+    struct reader2 *r = arg;
+    void *p;
+    ck_assert_rc(spring_thread_register(), 0);
+    for (int i = 0; i < 2 && r->rc == 0; i++)
+        r->rc = spring_as_translate_fast(r->as, r->a[i], SPRING_RIGHTS_R, &p);
+    atomic_store(&r->phase, 1);
+    while (atomic_load(&r->phase) != 2)
+        ; /* no quiescent point on purpose: the grace period waits */
+    spring_quiescent();
+    spring_thread_unregister();
+    return NULL;
+}
+
+/* Frames of blocks fast translations reached come back to the pool after
+ * a grace period with no further activity: the test makes no call that
+ * could ask for a grace period or for frames while it waits.  Frames freed
+ * while no grace period runs start one; frames freed while one runs wait
+ * for the next, which starts when that one ends. */
+START_TEST(test_fast_grace_frees_by_itself)
+{
+    fx_t f;
+    fx_init(&f, 16, 4);
+    spring_cache_obj_t c = tp_cache(f.tp);
+    size_t nframes = test_vm_info(f.vmm).nframes;
+    /* No grace period running. */
+    ck_assert_rc(spring_thread_register(), 0);
+    void *p;
+    ck_assert_rc(spring_as_translate_fast(f.as, f.a, SPRING_RIGHTS_R, &p), 0);
+    spring_thread_unregister();
+    ck_assert_rc(spring_cache_delete_range(c, 0, PS, NULL), 0);
+    ck_assert_uint_eq(wait_pool_full(f.vmm), nframes);
+    /* One running (a reader holds it open) when the second page goes. */
+    struct reader2 r = {.as = f.as, .a = {f.a + PS, f.a + 2 * PS}};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, reader2_thread, &r), 0);
+    while (atomic_load(&r.phase) != 1)
+        sched_yield();
+    ck_assert_rc(r.rc, 0);
+    ck_assert_rc(spring_cache_delete_range(c, PS, PS, NULL), 0);     /* starts a grace period */
+    ck_assert_rc(spring_cache_delete_range(c, 2 * PS, PS, NULL), 0); /* during it */
+    spring_vm_info_t vi = test_vm_info(f.vmm); /* held back while the reader holds the grace period */
+    ck_assert_uint_lt(vi.free_frames + vi.special_frames, nframes);
+    atomic_store(&r.phase, 2);
+    pthread_join(th, NULL);
+    ck_assert_uint_eq(wait_pool_full(f.vmm), nframes);
+    fx_fini(&f);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
     Suite *s = suite_create("fast");
@@ -383,6 +506,8 @@ Suite *test_suite(void)
     tcase_add_test(t, test_fast_equiesce);
     tcase_add_test(t, test_fast_write_not_lost);
     tcase_add_test(t, test_fast_flush_waits_for_writer);
+    tcase_add_test(t, test_fast_write_after_read);
+    tcase_add_test(t, test_fast_grace_frees_by_itself);
     suite_add_tcase(s, t);
     return s;
 }

@@ -262,8 +262,9 @@ START_TEST(test_run_trace)
 END_TEST
 
 /* test-pager passes a good pager (a store in memory, files), fails one
- * that drops its page_out data with the seed and the operations, and
- * refuses what is not a pager plugin. */
+ * that drops its page_out data with the seed and the operations, fails
+ * one that loses the last byte of every page and one that breaks the
+ * protocol with its data right, and refuses what is not a pager plugin. */
 START_TEST(test_test_pager)
 {
     int rc = run("test-pager mempager --seed 5 --ops 3000", out, sizeof out, err, sizeof err);
@@ -339,17 +340,32 @@ START_TEST(test_test_pager)
                       strstr(out, "16 pages of 4096 bytes tested") && strstr(out, "passed"),
                   "rc %d: %s%s", rc, out, err);
     /* ... and each of its bugs fails: data dropped at page_out, wrong zero
-     * flags at page_in, the all-zero indication of page_out ignored. */
-    const char *bugs[] = {"drop", "zero_first_byte", "ignore_zero_out"};
+     * flags at page_in, the all-zero indication of page_out ignored, the
+     * last byte of every page lost at page_out. */
+    const char *bugs[] = {"drop", "zero_first_byte", "ignore_zero_out", "lose_last_byte"};
     for (size_t b = 0; b < sizeof bugs / sizeof bugs[0]; b++)
         for (int seed = 1; seed <= 3; seed++) {
             snprintf(args, sizeof args, "test-pager rawpager bug=%s --seed %d --ops 20000", bugs[b], seed);
             rc = run(args, out, sizeof out, err, sizeof err);
             ck_assert_msg(rc == 1 && strstr(err, "MISMATCH") && strstr(out, "FAILED"), "bug %s seed %d: rc %d: %s%s",
                           bugs[b], seed, rc, out, err);
+            if (strcmp(bugs[b], "lose_last_byte") == 0) /* the first byte found wrong: a page's last */
+                ck_assert_msg(strstr(err, "MISMATCH: offset 0x") && strstr(err, "fff (page "), "%s", err);
         }
+    /* A pager that keeps every byte right but answers page_in outside the
+     * protocol (a byte count for 0) fails too: a protocol violation, no
+     * mismatch. */
+    for (int seed = 1; seed <= 3; seed++) {
+        snprintf(args, sizeof args, "test-pager rawpager bug=count_in --seed %d --ops 3000", seed);
+        rc = run(args, out, sizeof out, err, sizeof err);
+        ck_assert_msg(rc == 1 && strstr(out, "FAILED") && strstr(err, "(SPRING_EPROTO)") &&
+                          strstr(out, " 0 mismatches, 0 failed calls, ") && !strstr(out, " 0 protocol violations"),
+                      "count_in seed %d: rc %d: %s%s", seed, rc, out, err);
+    }
     ck_assert_int_eq(run("test-pager rawpager bug=bogus", out, sizeof out, err, sizeof err), 2);
-    ck_assert_msg(strstr(err, "expected none, drop, zero_first_byte or ignore_zero_out, found bogus"), "%s", err);
+    ck_assert_msg(strstr(err, "expected none, drop, zero_first_byte, ignore_zero_out, lose_last_byte or count_in, "
+                              "found bogus"),
+                  "%s", err);
     /* Bad inputs: exit 2 with the reason. */
     ck_assert_int_eq(run("test-pager nosuchpager", out, sizeof out, err, sizeof err), 2);
     ck_assert_msg(strstr(err, "plugin nosuchpager: not found"), "%s", err);

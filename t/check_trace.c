@@ -2,9 +2,9 @@
  * check_trace.c - the VMM's event trace (trace.h, docs/trace.md): the
  * records a known sequence of calls makes, in order and with their
  * fields; the ring's overflow; tracing off by default; resizing; the
- * dump file and its text form; dump files that are not dumps, truncated or
- * newer; many threads faulting with tracing on; and illegal uses of every
- * trace call.  Only the public headers are used.
+ * dump file and its text form, for every record kind; dump files that are
+ * not dumps, truncated or newer; many threads faulting with tracing on;
+ * and illegal uses of every trace call.  Only the public headers are used.
  */
 #define _GNU_SOURCE /* asprintf */
 #include <check.h>
@@ -606,6 +606,202 @@ START_TEST(test_trace_dump_and_print)
 }
 END_TEST
 
+/* The text spring_trace_print() gives a record (docs/trace.md). */
+static void record_line(const spring_trace_record_t *r, char *out, size_t n)
+{
+    char acc[4] = {(r->access & SPRING_RIGHTS_R) ? 'r' : '-', (r->access & SPRING_RIGHTS_W) ? 'w' : '-',
+                   (r->access & SPRING_RIGHTS_X) ? 'x' : '-', '\0'};
+    snprintf(out, n, "%llu %llu t%u %s rc=%s cache=%llu as=%llu addr=%#llx off=%#llx len=%#llx access=%s dur=%llu\n",
+             (unsigned long long)r->seq, (unsigned long long)r->time_ns, r->thread,
+             spring_trace_kind_name((int)r->kind), spring_err_name(r->result), (unsigned long long)r->cache,
+             (unsigned long long)r->as, (unsigned long long)r->address, (unsigned long long)r->offset,
+             (unsigned long long)r->length, acc, (unsigned long long)r->duration_ns);
+}
+
+/* The first record of a kind, or NULL. */
+static const spring_trace_record_t *find_kind(const spring_trace_record_t *r, size_t n, int kind)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((int)r[i].kind == kind)
+            return &r[i];
+    return NULL;
+}
+
+/* Every kind trace.h enumerates, in one trace: each is in the dump with
+ * its fields, and in the printed text as its own line with its name and
+ * fields; a few fields per kind are checked against the calls that made
+ * them (docs/trace.md's table). */
+START_TEST(test_trace_every_kind_dumped_and_printed)
+{
+    fx_t f;
+    fx_setup(&f, VMM_NAME, 32, 4, 0, SPRING_OWN_EXCLUSIVE, false, true);
+    tp_set_slots(f.tp, TP_NO_SYNC); /* data kept goes back with write_out */
+    ck_assert_rc(spring_vmm_trace_set_size(f.vmm, 256), 0);
+    uint64_t asid = spring_as_trace_id(f.as);
+    /* bind leads to no cache: final_bind. */
+    spring_cache_rights_t forged = {0x5eed};
+    tp_set_bind_rights(f.tp, forged);
+    fx_map(&f, SPRING_RIGHTS_RW);
+    spring_cache_obj_t c = tp_cache(f.tp);
+    uint64_t cid = cache_id(&f);
+    ck_assert_rc(spring_cache_zero_fill(c, 0, PS, NULL), 0);                 /* cache.zero_fill */
+    ck_assert_rc(spring_as_fault(f.as, f.a + 16, SPRING_RIGHTS_W), 0);       /* fault.zero_fill, fault */
+    ck_assert_rc(spring_as_fault(f.as, f.a + PS + 8, SPRING_RIGHTS_R), 0);   /* pager.page_in, fault.page_in */
+    ck_assert_rc(spring_as_change_access_rights(f.as, f.a + 3 * PS, PS, SPRING_RIGHTS_RO), 0);
+    ck_assert_rc(spring_as_fault(f.as, f.a + 3 * PS, SPRING_RIGHTS_W), SPRING_EACCES); /* fault.protection */
+    ck_assert_rc(spring_as_fault(f.as, f.a + f.len + 8 * PS, SPRING_RIGHTS_X), SPRING_ENOTMAPPED); /* unmapped */
+    ck_assert_rc(spring_as_flush(f.as, f.a, PS, true), 0);                   /* pager.write_out */
+    uint8_t byte = 5;
+    ck_assert_rc(spring_as_write(f.as, f.a + 2 * PS, &byte, 1), 0);
+    ck_assert_rc(spring_as_flush(f.as, f.a + 2 * PS, PS, false), 0);         /* pager.page_out */
+    /* Anonymous memory: zero_fill_range when allocated, sync when kept. */
+    spring_off_t alen = PS;
+    spring_addr_t anon = SPRING_ANYWHERE;
+    ck_assert_rc(spring_as_allocate_memory(f.as, &alen, &anon, SPRING_RIGHTS_RW), 0); /* zero_fill_range */
+    ck_assert_rc(spring_as_write(f.as, anon, &byte, 1), 0);
+    ck_assert_rc(spring_as_flush(f.as, anon, PS, true), 0);                  /* pager.sync */
+    /* The pager's calls on its cache. */
+    spring_data_t *d = NULL;
+    ck_assert_rc(spring_cache_flush_back(c, 3 * PS, PS, NULL, &d), 0);
+    spring_data_free(d);
+    ck_assert_rc(spring_cache_deny_writes(c, 2 * PS, PS, NULL, &d), 0);
+    spring_data_free(d);
+    ck_assert_rc(spring_cache_write_back(c, PS, PS, NULL, &d), 0);
+    spring_data_free(d);
+    ck_assert_rc(spring_cache_delete_range(c, 2 * PS, 2 * PS, NULL), 0);
+    spring_data_block_t blk = {3 * PS, PS, NULL};
+    spring_data_t pd = {1, &blk};
+    ck_assert_rc(spring_cache_populate(c, 3 * PS, PS, SPRING_RIGHTS_RO, NULL, &pd), 0);
+    /* The end: done_with_cache, done_with_pager_object, cache.destroy. */
+    ck_assert_rc(spring_as_unmap(f.as, f.a, f.len), 0);
+    ck_assert_rc(spring_cache_destroy(c), 0);
+
+    spring_trace_record_t r[256];
+    uint64_t lost = 99;
+    size_t n = read_all(f.vmm, r, NELEM(r), &lost);
+    ck_assert_uint_eq(lost, 0);
+    expect_well_formed(r, n);
+
+    /* Each kind's own fields.  ANON: the anonymous memory's cache offset,
+     * as its fault records it. */
+    const uint64_t ANON = UINT64_MAX;
+    uint64_t anon_off = ANON;
+    for (size_t i = 0; i < n; i++)
+        if (r[i].kind == SPRING_TRACE_FAULT_ZERO_FILL && r[i].address == anon)
+            anon_off = r[i].offset;
+    ck_assert_uint_ne(anon_off, ANON);
+    const struct {
+        int kind;
+        bool cache;    /* carries this test pager's cache id (else 0 or another cache's) */
+        bool as;       /* carries the address space's id (else 0) */
+        int result;
+        uint64_t offset, length;
+        uint32_t access;
+    } want[] = {
+        {SPRING_TRACE_BIND, false, true, 0, 0, 4 * PS, SPRING_RIGHTS_RW},
+        {SPRING_TRACE_FINAL_BIND, true, true, 0, 0, 4 * PS, SPRING_RIGHTS_RW},
+        {SPRING_TRACE_PAGE_IN, true, false, 0, PS, PS, SPRING_RIGHTS_RW}, /* exclusive: a read asks for RW */
+        {SPRING_TRACE_PAGE_OUT, true, false, 0, 2 * PS, PS, 0},
+        {SPRING_TRACE_WRITE_OUT, true, false, 0, 0, PS, 0},
+        {SPRING_TRACE_SYNC, false, false, 0, ANON, PS, 0},
+        {SPRING_TRACE_ZERO_FILL_RANGE, false, false, 0, ANON, PS, 0},
+        {SPRING_TRACE_DONE_WITH_CACHE, true, false, 0, 0, 0, 0},
+        {SPRING_TRACE_DONE_WITH_PAGER_OBJECT, true, false, 0, 0, 0, 0},
+        {SPRING_TRACE_FAULT, true, true, 0, 0, 0, SPRING_RIGHTS_W},
+        {SPRING_TRACE_FAULT_ZERO_FILL, true, true, 0, 0, 0, SPRING_RIGHTS_W},
+        {SPRING_TRACE_FAULT_PAGE_IN, true, true, 0, PS, 0, SPRING_RIGHTS_R},
+        {SPRING_TRACE_FAULT_PROTECTION, true, true, SPRING_EACCES, 3 * PS, 0, SPRING_RIGHTS_W},
+        {SPRING_TRACE_FAULT_UNMAPPED, false, true, SPRING_ENOTMAPPED, 0, 0, SPRING_RIGHTS_X},
+        {SPRING_TRACE_CACHE_FLUSH_BACK, true, false, 0, 3 * PS, PS, 0},
+        {SPRING_TRACE_CACHE_DENY_WRITES, true, false, 0, 2 * PS, PS, 0},
+        {SPRING_TRACE_CACHE_WRITE_BACK, true, false, 0, PS, PS, 0},
+        {SPRING_TRACE_CACHE_DELETE_RANGE, true, false, 0, 2 * PS, 2 * PS, 0},
+        {SPRING_TRACE_CACHE_ZERO_FILL, true, false, 0, 0, PS, 0},
+        {SPRING_TRACE_CACHE_POPULATE, true, false, 0, 3 * PS, PS, SPRING_RIGHTS_RO},
+        {SPRING_TRACE_CACHE_DESTROY, true, false, 0, 0, 0, 0},
+    };
+    /* The list is every kind of the map, once. */
+#define COUNT_KIND(name, value, text) +1
+    ck_assert_uint_eq(NELEM(want), 0 SPRING_TRACE_KIND_MAP(COUNT_KIND));
+#undef COUNT_KIND
+    for (size_t k = 0; k < NELEM(want); k++) {
+        const spring_trace_record_t *x = find_kind(r, n, want[k].kind);
+        const char *name = spring_trace_kind_name(want[k].kind);
+        if (x == NULL)
+            show(r, n);
+        ck_assert_msg(x != NULL, "no %s record in the trace (see the log)", name);
+        ck_assert_msg(want[k].cache ? x->cache == cid : x->cache != cid, "%s: cache %llu (this cache is %llu)", name,
+                      (unsigned long long)x->cache, (unsigned long long)cid);
+        ck_assert_msg(x->as == (want[k].as ? asid : 0), "%s: as %llu", name, (unsigned long long)x->as);
+        ck_assert_msg(x->result == want[k].result, "%s: result %s", name, spring_err_name(x->result));
+        ck_assert_msg(x->offset == (want[k].offset == ANON ? anon_off : want[k].offset), "%s: offset %#llx", name,
+                      (unsigned long long)x->offset);
+        ck_assert_msg(x->length == want[k].length, "%s: length %#llx", name, (unsigned long long)x->length);
+        ck_assert_msg(x->access == want[k].access, "%s: access %u", name, x->access);
+    }
+    /* The anonymous memory's records name its cache, not the pager's. */
+    uint64_t anon_cid = find_kind(r, n, SPRING_TRACE_SYNC)->cache;
+    ck_assert_uint_ne(anon_cid, 0);
+    ck_assert_uint_eq(find_kind(r, n, SPRING_TRACE_ZERO_FILL_RANGE)->cache, anon_cid);
+    ck_assert_uint_eq(find_kind(r, n, SPRING_TRACE_FAULT_ZERO_FILL)->address, f.a + 16);
+    ck_assert_uint_eq(find_kind(r, n, SPRING_TRACE_FAULT_PAGE_IN)->address, f.a + PS + 8);
+    ck_assert_uint_eq(find_kind(r, n, SPRING_TRACE_FAULT_PROTECTION)->address, f.a + 3 * PS);
+    ck_assert_uint_eq(find_kind(r, n, SPRING_TRACE_FAULT_UNMAPPED)->address, f.a + f.len + 8 * PS);
+
+    /* The dump: every record, every field. */
+    int fd;
+    char *path = temp_file(&fd);
+    ck_assert_rc(spring_vmm_trace_dump(f.vmm, fd), 0);
+    ck_assert_int_eq(close(fd), 0);
+    size_t len;
+    uint8_t *b = (uint8_t *)file_text(path, &len);
+    ck_assert_uint_eq(len, 64 + n * 80);
+    ck_assert_uint_eq(le64(b + 24), n);
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *q = b + 64 + i * 80;
+        ck_assert_uint_eq(le64(q + 0), r[i].seq);
+        ck_assert_uint_eq(le64(q + 8), r[i].time_ns);
+        ck_assert_uint_eq(le64(q + 16), r[i].duration_ns);
+        ck_assert_uint_eq(le64(q + 24), r[i].cache);
+        ck_assert_uint_eq(le64(q + 32), r[i].as);
+        ck_assert_uint_eq(le64(q + 40), r[i].address);
+        ck_assert_uint_eq(le64(q + 48), r[i].offset);
+        ck_assert_uint_eq(le64(q + 56), r[i].length);
+        ck_assert_uint_eq(le32(q + 64), r[i].kind);
+        ck_assert_uint_eq(le32(q + 68), (uint32_t)r[i].result);
+        ck_assert_uint_eq(le32(q + 72), r[i].access);
+        ck_assert_uint_eq(le32(q + 76), r[i].thread);
+    }
+    free(b);
+
+    /* The text: the two comment lines, then exactly one line per record,
+     * in order, each with its kind's name and its fields. */
+    int rc;
+    char *text = print_to_string(path, &rc);
+    ck_assert_msg(rc == 0, "spring_trace_print: %s (%s)", spring_err_name(rc), spring_last_error());
+    const char *at = strchr(text, '\n');
+    ck_assert_ptr_nonnull(at);
+    ck_assert_msg(strncmp(at + 1, "# seq ", 6) == 0, "%s", text);
+    at = strchr(at + 1, '\n') + 1;
+    for (size_t i = 0; i < n; i++) {
+        char line[512];
+        record_line(&r[i], line, sizeof line);
+        ck_assert_msg(strncmp(at, line, strlen(line)) == 0, "record %zu: want\n%sin\n%s", i, line, text);
+        at += strlen(line);
+    }
+    ck_assert_str_eq(at, "");
+    /* Every kind's name is in the text. */
+#define KIND_IN_TEXT(name, value, kind_text) \
+    ck_assert_msg(strstr(text, " " kind_text " rc=") != NULL, "%s not printed:\n%s", kind_text, text);
+    SPRING_TRACE_KIND_MAP(KIND_IN_TEXT)
+#undef KIND_IN_TEXT
+    free(text);
+    unlink(path);
+    free(path);
+    fx_fini(&f);
+}
+END_TEST
+
 /* Files that are not dumps, are corrupt, truncated or newer are refused
  * with the documented codes, and nothing is printed. */
 START_TEST(test_trace_bad_files)
@@ -913,6 +1109,7 @@ Suite *test_suite(void)
     tcase_add_test(t, test_trace_off_by_default);
     tcase_add_test(t, test_trace_overflow);
     tcase_add_test(t, test_trace_dump_and_print);
+    tcase_add_test(t, test_trace_every_kind_dumped_and_printed);
     tcase_add_test(t, test_trace_bad_files);
     tcase_add_test(t, test_trace_dump_write_fails);
     tcase_add_test(t, test_trace_concurrent);

@@ -10,7 +10,12 @@
  *   zero_first_byte  page_in marks a page all-zero when its first byte is
  *                    zero (wrong zero flags: data lost on the way in);
  *   ignore_zero_out  page_out ignores the all-zero indication (a page
- *                    written zero comes back with its old bytes).
+ *                    written zero comes back with its old bytes);
+ *   lose_last_byte   page_out stores every page but its last byte (the
+ *                    last byte of each page comes back with its old value);
+ *   count_in         page_in delivers the data right but answers the number
+ *                    of bytes it delivered, as read(2) would, instead of 0:
+ *                    a protocol violation (SPRING_EPROTO), no data lost.
  * Without done_with_pager_object the pager never learns that its cache is
  * gone: it asks (spring_cache_rights_get answers SPRING_EBADHANDLE) before
  * it hands the cache out again.  Without release it frees its buffers when
@@ -22,7 +27,7 @@
 
 #include <spring/spring.h>
 
-enum bug { BUG_NONE, BUG_DROP, BUG_ZERO_FIRST_BYTE, BUG_IGNORE_ZERO_OUT };
+enum bug { BUG_NONE, BUG_DROP, BUG_ZERO_FIRST_BYTE, BUG_IGNORE_ZERO_OUT, BUG_LOSE_LAST_BYTE, BUG_COUNT_IN, BUG_N };
 
 struct inst {
     spring_registry_t *reg;
@@ -62,6 +67,8 @@ static int r_page_in(void *self, spring_off_t offset, spring_off_t size, spring_
             memcpy(dst->pages[i], o->bytes + at, dst->page_size);
     }
     pthread_mutex_unlock(&o->lock);
+    if (o->in->bug == BUG_COUNT_IN)
+        return (int)(dst->npages * dst->page_size); /* the bug: a count, where the protocol wants 0 */
     return 0;
 }
 
@@ -77,10 +84,12 @@ static int r_page_out(void *self, spring_off_t offset, spring_off_t size, spring
         const spring_data_block_t *e = &data->blocks[i];
         if (e->offset >= o->length || e->length > o->length - e->offset)
             continue;
+        /* the bug lose_last_byte: each page (one entry) short of its last byte */
+        size_t n = (size_t)e->length - (o->in->bug == BUG_LOSE_LAST_BYTE && e->length > 0);
         if (e->bytes != NULL)
-            memcpy(o->bytes + e->offset, e->bytes, e->length);
+            memcpy(o->bytes + e->offset, e->bytes, n);
         else if (o->in->bug != BUG_IGNORE_ZERO_OUT) /* the bug: the indication ignored */
-            memset(o->bytes + e->offset, 0, e->length);
+            memset(o->bytes + e->offset, 0, n);
     }
     pthread_mutex_unlock(&o->lock);
     return 0;
@@ -165,14 +174,16 @@ static const spring_mobj_ops_t mobj_ops = {
 
 static int p_instance_new(const spring_plugin_env_t *env, const spring_options_t *opts, void **instance)
 {
-    static const char *const bugs[] = {"none", "drop", "zero_first_byte", "ignore_zero_out"};
+    static const char *const bugs[BUG_N] = {"none",           "drop",           "zero_first_byte",
+                                            "ignore_zero_out", "lose_last_byte", "count_in"};
     const char *b = spring_options_string(opts, "bug");
     int bug = -1;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < BUG_N; i++)
         if (strcmp(b, bugs[i]) == 0)
             bug = i;
     if (bug < 0) {
-        spring_set_last_error("rawpager: bug: expected none, drop, zero_first_byte or ignore_zero_out, found %s", b);
+        spring_set_last_error("rawpager: bug: expected none, drop, zero_first_byte, ignore_zero_out, lose_last_byte "
+                              "or count_in, found %s", b);
         return SPRING_EINVAL;
     }
     struct inst *in = calloc(1, sizeof *in);
@@ -234,7 +245,8 @@ static void p_instance_destroy(void *instance)
 }
 
 static const spring_plugin_option_t options[] = {
-    {"bug", SPRING_OPT_STRING, "none", "none, or a bug: drop, zero_first_byte, ignore_zero_out", 0, 0},
+    {"bug", SPRING_OPT_STRING, "none",
+     "none, or a bug: drop, zero_first_byte, ignore_zero_out, lose_last_byte, count_in", 0, 0},
 };
 static const spring_plugin_option_t object_options[] = {
     {"size", SPRING_OPT_SIZE, "1MiB", "the object's length", 4096, 1 << 30},

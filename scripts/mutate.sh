@@ -142,6 +142,17 @@ mut delete-keeps-zero-fill \
     '/} else if (op == OP_DELETE) {/{n;s/if ((rc = \(spring__\)\{0,1\}zr_remove(c, off, end)) != 0)/if ((rc = 0) != 0)/}' \
     "delete_range leaves zero-fill ranges in place (take_data)"
 
+# Issue 11 section 5, second round: the store helper, the plugins, the JSON
+# stack and the option checker (each killed by a test that checks what a
+# user sees: t/check_store, t/check_filepager, t/check_swap, t/check_stack,
+# t/check_plugin).
+mut stack-swap-shared-by-two \
+    's/^        if (s->swaps\[k\].used_by >= 0)$/        if (0)/' \
+    "a configuration may give one swap pager to two address spaces (stack.c claim_swaps)"
+mut stack-no-as-no-swap \
+    's/^\(    size_t nas = json_is_array(a) ? json_array_size(a) : 0;\)/\1 if (a == NULL) return 0;/' \
+    "a configuration without address spaces never gives its swap pagers to the VMM (stack.c claim_swaps)"
+
 if $LIST; then
     for i in "${!NAMES[@]}"; do
         printf '%-28s %s\n' "${NAMES[$i]}" "${WHATS[$i]}"

@@ -146,6 +146,18 @@ mut delete-keeps-zero-fill \
 # stack and the option checker (each killed by a test that checks what a
 # user sees: t/check_store, t/check_filepager, t/check_swap, t/check_stack,
 # t/check_plugin).
+mut store-tail-not-zeroed \
+    's/^\( *\)memset((uint8_t \*)dst->pages\[i\] + tail, 0, ps - tail);$/\1(void)0;/' \
+    "the bytes past a store's end in its last page keep what the frame held (store.c page_in)"
+mut store-view-widens-rights \
+    's/^\( *\)if (!spring_rights_subset(max, v->max))$/\1if (0)/' \
+    "a view of a store's view may have more rights than its parent (store.c v_view)"
+mut store-shrink-keeps-held \
+    's/^\( *\)held_drop_from(st, lo + (UNIT - lo % UNIT) % UNIT);$/\1(void)0;/' \
+    "a shrink keeps the data held past the new end, which a growth brings back (store.c set_length)"
+mut store-shrink-keeps-held-tail \
+    's/^\( *\)h->valid = (size_t)(lo % UNIT);$/\1(void)0;/' \
+    "a shrink keeps the held bytes past the new end in its boundary unit (store.c set_length)"
 mut stack-swap-shared-by-two \
     's/^        if (s->swaps\[k\].used_by >= 0)$/        if (0)/' \
     "a configuration may give one swap pager to two address spaces (stack.c claim_swaps)"

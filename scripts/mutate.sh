@@ -158,6 +158,30 @@ mut store-shrink-keeps-held \
 mut store-shrink-keeps-held-tail \
     's/^\( *\)h->valid = (size_t)(lo % UNIT);$/\1(void)0;/' \
     "a shrink keeps the held bytes past the new end in its boundary unit (store.c set_length)"
+mut fp-vec-chunk-offset \
+    's/^\( *\)off_t at = (off_t)offset + (off_t)(done \* page_size);$/\1off_t at = (off_t)offset;/' \
+    "every 64-page chunk of a vectored transfer goes to the first chunk's offset (filepager vec_io)"
+mut fp-vec-chunk-pages \
+    's/(struct iovec){pages\[done + i\] ? pages\[done + i\] :/(struct iovec){pages[i] ? pages[i] :/' \
+    "every 64-page chunk of a vectored transfer uses the first chunk's pages (filepager vec_io)"
+mut fp-short-readv-stale \
+    's/^\( *\)memset((char \*)pages\[done + i\] + have, 0, page_size - have);$/\1(void)0;/' \
+    "a preadv cut short by a file that shrank leaves the frames' old bytes (filepager vec_io)"
+mut fp-short-read-stale \
+    's/^\( *\)memset((char \*)buf + done, 0, length - done);$/\1(void)0;/' \
+    "a pread cut short by a file that shrank leaves the frame's old bytes (filepager s_read)"
+mut fp-fsync-option-ignored \
+    's/^    in->fsync = spring_options_bool(opts, "fsync");$/    in->fsync = false;/' \
+    "the filepager's fsync option is ignored: a sync never makes the data durable"
+mut fp-fdatasync-not-called \
+    's/^    if (fdatasync(f->fd) != 0) {$/    if (0) {/' \
+    "a filepager sync with fsync on does not call fdatasync"
+mut fp-enospc-as-eio \
+    '/^static bool io_fails(struct fp_instance \*in)$/,/EDQUOT/ s/^    case ENOSPC:$/    case -ENOSPC:/' \
+    "the filepager reports a full file system (ENOSPC) as an I/O error, not as no space"
+mut fp-edquot-as-eio \
+    '/^static bool io_fails(struct fp_instance \*in)$/,/EDQUOT/ s/^    case EDQUOT: return SPRING_ENOSPC;$/    case -EDQUOT: return SPRING_ENOSPC;/' \
+    "the filepager reports an exhausted quota (EDQUOT) as an I/O error, not as no space"
 mut stack-swap-shared-by-two \
     's/^        if (s->swaps\[k\].used_by >= 0)$/        if (0)/' \
     "a configuration may give one swap pager to two address spaces (stack.c claim_swaps)"

@@ -182,6 +182,30 @@ mut fp-enospc-as-eio \
 mut fp-edquot-as-eio \
     '/^static bool io_fails(struct fp_instance \*in)$/,/EDQUOT/ s/^    case EDQUOT: return SPRING_ENOSPC;$/    case -EDQUOT: return SPRING_ENOSPC;/' \
     "the filepager reports an exhausted quota (EDQUOT) as an I/O error, not as no space"
+mut swap-enospc-as-eio \
+    '/^static void slot_give(/,/EDQUOT/ s/^    case ENOSPC:$/    case -ENOSPC:/' \
+    "the swap plugin reports a full file system (ENOSPC) as an I/O error, not as no space"
+mut swap-edquot-as-eio \
+    '/^static void slot_give(/,/EDQUOT/ s/^    case EDQUOT: return SPRING_ENOSPC;$/    case -EDQUOT: return SPRING_ENOSPC;/' \
+    "the swap plugin reports an exhausted quota (EDQUOT) as an I/O error, not as no space"
+mut swap-recycled-slot-head \
+    's/^    if (inner > 0)$/    if (0)/' \
+    "a part written into a page without a slot leaves a recycled slot's old bytes before it (swap write_piece)"
+mut swap-recycled-slot-tail \
+    's/^    if (rc == 0 \&\& inner + n < in->page_size)$/    if (0)/' \
+    "a part written into a page without a slot leaves a recycled slot's old bytes after it (swap write_piece)"
+mut swap-partial-zero-ignored \
+    's/^            return io_write(o, x, inner, NULL, n);$/            return 0;/' \
+    "zeros written into part of a page with a slot are not written (swap write_piece)"
+mut swap-zero-but-last-byte \
+    's/memcmp(b, b + 1, n - 1) == 0/memcmp(b, b + 1, n - 2) == 0/' \
+    "a page zero but for its last byte is taken for a zero page and lost (swap all_zero)"
+mut swap-zero-but-first-byte \
+    's/b\[0\] == 0 \&\& memcmp(b, b + 1, n - 1) == 0/memcmp(b + 1, b + 2, n - 2) == 0/' \
+    "a page zero but for its first byte is taken for a zero page and lost (swap all_zero)"
+mut swap-uniform-page-zero \
+    's/(b\[0\] == 0 \&\& memcmp(b, b + 1, n - 1) == 0)/(memcmp(b, b + 1, n - 1) == 0)/' \
+    "a page of one non-zero byte value is taken for a zero page and lost (swap all_zero)"
 mut stack-swap-shared-by-two \
     's/^        if (s->swaps\[k\].used_by >= 0)$/        if (0)/' \
     "a configuration may give one swap pager to two address spaces (stack.c claim_swaps)"

@@ -212,6 +212,12 @@ mut stack-swap-shared-by-two \
 mut stack-no-as-no-swap \
     's/^\(    size_t nas = json_is_array(a) ? json_array_size(a) : 0;\)/\1 if (a == NULL) return 0;/' \
     "a configuration without address spaces never gives its swap pagers to the VMM (stack.c claim_swaps)"
+mut opt-range-from-zero-unchecked \
+    's/(o->min != 0 || o->max != 0)/(o->min != 0)/' \
+    "an option whose range starts at 0 takes any value (plugin.c parse_value)"
+mut opt-range-to-zero-unchecked \
+    's/(o->min != 0 || o->max != 0)/(o->max != 0)/' \
+    "an option whose range ends at 0 takes any value (plugin.c parse_value)"
 
 if $LIST; then
     for i in "${!NAMES[@]}"; do

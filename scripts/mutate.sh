@@ -164,6 +164,83 @@ mut test-pager-skips-last-byte \
     's/^    if (memcmp(got, want, len) == 0)$/    if (memcmp(got, want, len - 1) == 0)/' \
     "springvm test-pager's model does not compare the last byte of a page"
 
+# Issue 11 section 5, second round: the store helper, the plugins, the JSON
+# stack and the option checker (each killed by a test that checks what a
+# user sees: t/check_store, t/check_filepager, t/check_swap, t/check_stack,
+# t/check_plugin).
+mut store-tail-not-zeroed \
+    's/^\( *\)memset((uint8_t \*)dst->pages\[i\] + tail, 0, ps - tail);$/\1(void)0;/' \
+    "the bytes past a store's end in its last page keep what the frame held (store.c page_in)"
+mut store-view-widens-rights \
+    's/^\( *\)if (!spring_rights_subset(max, v->max))$/\1if (0)/' \
+    "a view of a store's view may have more rights than its parent (store.c v_view)"
+mut store-shrink-keeps-held \
+    's/^\( *\)held_drop_from(st, lo + (UNIT - lo % UNIT) % UNIT);$/\1(void)0;/' \
+    "a shrink keeps the data held past the new end, which a growth brings back (store.c set_length)"
+mut store-shrink-keeps-held-tail \
+    's/^\( *\)h->valid = (size_t)(lo % UNIT);$/\1(void)0;/' \
+    "a shrink keeps the held bytes past the new end in its boundary unit (store.c set_length)"
+mut fp-vec-chunk-offset \
+    's/^\( *\)off_t at = (off_t)offset + (off_t)(done \* page_size);$/\1off_t at = (off_t)offset;/' \
+    "every 64-page chunk of a vectored transfer goes to the first chunk's offset (filepager vec_io)"
+mut fp-vec-chunk-pages \
+    's/(struct iovec){pages\[done + i\] ? pages\[done + i\] :/(struct iovec){pages[i] ? pages[i] :/' \
+    "every 64-page chunk of a vectored transfer uses the first chunk's pages (filepager vec_io)"
+mut fp-short-readv-stale \
+    's/^\( *\)memset((char \*)pages\[done + i\] + have, 0, page_size - have);$/\1(void)0;/' \
+    "a preadv cut short by a file that shrank leaves the frames' old bytes (filepager vec_io)"
+mut fp-short-read-stale \
+    's/^\( *\)memset((char \*)buf + done, 0, length - done);$/\1(void)0;/' \
+    "a pread cut short by a file that shrank leaves the frame's old bytes (filepager s_read)"
+mut fp-fsync-option-ignored \
+    's/^    in->fsync = spring_options_bool(opts, "fsync");$/    in->fsync = false;/' \
+    "the filepager's fsync option is ignored: a sync never makes the data durable"
+mut fp-fdatasync-not-called \
+    's/^    if (fdatasync(f->fd) != 0) {$/    if (0) {/' \
+    "a filepager sync with fsync on does not call fdatasync"
+mut fp-enospc-as-eio \
+    '/^static bool io_fails(struct fp_instance \*in)$/,/EDQUOT/ s/^    case ENOSPC:$/    case -ENOSPC:/' \
+    "the filepager reports a full file system (ENOSPC) as an I/O error, not as no space"
+mut fp-edquot-as-eio \
+    '/^static bool io_fails(struct fp_instance \*in)$/,/EDQUOT/ s/^    case EDQUOT: return SPRING_ENOSPC;$/    case -EDQUOT: return SPRING_ENOSPC;/' \
+    "the filepager reports an exhausted quota (EDQUOT) as an I/O error, not as no space"
+mut swap-enospc-as-eio \
+    '/^static void slot_give(/,/EDQUOT/ s/^    case ENOSPC:$/    case -ENOSPC:/' \
+    "the swap plugin reports a full file system (ENOSPC) as an I/O error, not as no space"
+mut swap-edquot-as-eio \
+    '/^static void slot_give(/,/EDQUOT/ s/^    case EDQUOT: return SPRING_ENOSPC;$/    case -EDQUOT: return SPRING_ENOSPC;/' \
+    "the swap plugin reports an exhausted quota (EDQUOT) as an I/O error, not as no space"
+mut swap-recycled-slot-head \
+    's/^    if (inner > 0)$/    if (0)/' \
+    "a part written into a page without a slot leaves a recycled slot's old bytes before it (swap write_piece)"
+mut swap-recycled-slot-tail \
+    's/^    if (rc == 0 \&\& inner + n < in->page_size)$/    if (0)/' \
+    "a part written into a page without a slot leaves a recycled slot's old bytes after it (swap write_piece)"
+mut swap-partial-zero-ignored \
+    's/^            return io_write(o, x, inner, NULL, n);$/            return 0;/' \
+    "zeros written into part of a page with a slot are not written (swap write_piece)"
+mut swap-zero-but-last-byte \
+    's/memcmp(b, b + 1, n - 1) == 0/memcmp(b, b + 1, n - 2) == 0/' \
+    "a page zero but for its last byte is taken for a zero page and lost (swap all_zero)"
+mut swap-zero-but-first-byte \
+    's/b\[0\] == 0 \&\& memcmp(b, b + 1, n - 1) == 0/memcmp(b + 1, b + 2, n - 2) == 0/' \
+    "a page zero but for its first byte is taken for a zero page and lost (swap all_zero)"
+mut swap-uniform-page-zero \
+    's/(b\[0\] == 0 \&\& memcmp(b, b + 1, n - 1) == 0)/(memcmp(b, b + 1, n - 1) == 0)/' \
+    "a page of one non-zero byte value is taken for a zero page and lost (swap all_zero)"
+mut stack-swap-shared-by-two \
+    's/^        if (s->swaps\[k\].used_by >= 0)$/        if (0)/' \
+    "a configuration may give one swap pager to two address spaces (stack.c claim_swaps)"
+mut stack-no-as-no-swap \
+    's/^\(    size_t nas = json_is_array(a) ? json_array_size(a) : 0;\)/\1 if (a == NULL) return 0;/' \
+    "a configuration without address spaces never gives its swap pagers to the VMM (stack.c claim_swaps)"
+mut opt-range-from-zero-unchecked \
+    's/(o->min != 0 || o->max != 0)/(o->min != 0)/' \
+    "an option whose range starts at 0 takes any value (plugin.c parse_value)"
+mut opt-range-to-zero-unchecked \
+    's/(o->min != 0 || o->max != 0)/(o->max != 0)/' \
+    "an option whose range ends at 0 takes any value (plugin.c parse_value)"
+
 if $LIST; then
     for i in "${!NAMES[@]}"; do
         printf '%-28s %s\n' "${NAMES[$i]}" "${WHATS[$i]}"

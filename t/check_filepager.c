@@ -6,14 +6,21 @@
  * (a mapping past the end is refused, accesses past a truncation fail with
  * SPRING_ERANGE, the tail of the last page reads zero, truncate then grow
  * reads zeros, a write extends); a missing file, a directory, a permission
- * denied and an injected I/O error are each reported with nothing corrupted.
+ * denied and an injected I/O error are each reported with nothing corrupted;
+ * a full file system (ENOSPC, EDQUOT) is the pager's "no space"; transfers
+ * of more pages than one system call carries; a read cut short by a file
+ * that shrank behind the pager; fdatasync on sync when fsync is on.
  */
+#define _GNU_SOURCE
 #include <check.h>
+#include <dlfcn.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,22 +32,81 @@
 static char dir[64];
 static char file[128];
 
+/* ------------------------------------------------------------------ */
+/* The file system under the pager.  This program defines preadv, pread
+ * and fdatasync, and exports them (it is linked with -export-dynamic), so
+ * the plugin's calls come here before they go on to the C library's: a
+ * test can shrink the file between the pager's look at its length and its
+ * read, as another process could, and count the fdatasync calls. */
+
+static atomic_llong shrink_at_preadv = -1; /* cut the file read to this length at the next preadv; -1: no */
+static atomic_llong shrink_at_pread = -1;  /* the same at the next pread */
+static atomic_int fdatasyncs;              /* fdatasync calls */
+
+static void *next_fn(const char *name)
+{
+    void *fn = dlsym(RTLD_NEXT, name);
+    if (fn == NULL)
+        abort();
+    return fn;
+}
+
+static void shrink_now(int fd, atomic_llong *len)
+{
+    long long l = atomic_exchange(len, -1);
+    if (l >= 0 && ftruncate(fd, (off_t)l) != 0)
+        abort();
+}
+
+ssize_t preadv(int fd, const struct iovec *iov, int n, off_t off)
+{
+    static ssize_t (*real)(int, const struct iovec *, int, off_t);
+    if (real == NULL)
+        *(void **)&real = next_fn("preadv");
+    shrink_now(fd, &shrink_at_preadv);
+    return real(fd, iov, n, off);
+}
+
+ssize_t pread(int fd, void *buf, size_t n, off_t off)
+{
+    static ssize_t (*real)(int, void *, size_t, off_t);
+    if (real == NULL)
+        *(void **)&real = next_fn("pread");
+    shrink_now(fd, &shrink_at_pread);
+    return real(fd, buf, n, off);
+}
+
+int fdatasync(int fd)
+{
+    static int (*real)(int);
+    if (real == NULL)
+        *(void **)&real = next_fn("fdatasync");
+    atomic_fetch_add(&fdatasyncs, 1);
+    return real(fd);
+}
+
 static uint8_t pat(size_t off)
 {
     return (uint8_t)(off * 31 + off / PS * 7 + 3);
 }
 
-/* A file of len bytes, every page different. */
-static void make_file(size_t len)
+/* Write the file again: len bytes of the pattern (the same file). */
+static void fill_file(size_t len)
 {
-    snprintf(dir, sizeof dir, "/tmp/springvm-fp-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(file, sizeof file, "%s/data.bin", dir);
     FILE *f = fopen(file, "wb");
     ck_assert_ptr_nonnull(f);
     for (size_t i = 0; i < len; i++)
         fputc(pat(i), f);
     fclose(f);
+}
+
+/* A file of len bytes, every page different, in a new directory. */
+static void make_file(size_t len)
+{
+    snprintf(dir, sizeof dir, "/tmp/springvm-fp-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(file, sizeof file, "%s/data.bin", dir);
+    fill_file(len);
 }
 
 static void rm_dir(void)
@@ -50,21 +116,29 @@ static void rm_dir(void)
     ck_assert_int_eq(system(cmd), 0);
 }
 
-static spring_stack_t *open_stack(const char *objects, const char *mappings, const char *popts)
+/* A stack of a VMM with a pool of pool bytes, one filepager instance
+ * "files" with options popts, the objects and one address space "a" with
+ * the mappings. */
+static spring_stack_t *open_stack_pool(const char *pool, const char *objects, const char *mappings, const char *popts)
 {
     char json[4096];
     snprintf(json, sizeof json,
-             "{\"vmm\": {\"name\": \"fp\", \"pool\": \"64KiB\", \"mode\": \"deterministic\"},\n"
+             "{\"vmm\": {\"name\": \"fp\", \"pool\": \"%s\", \"mode\": \"deterministic\"},\n"
              " \"pagers\": [{\"name\": \"files\", \"plugin\": \"filepager\", \"options\": {%s}}],\n"
              " \"objects\": [%s],\n"
              " \"address_spaces\": [{\"name\": \"a\", \"mappings\": [%s]}]}\n",
-             popts, objects, mappings);
+             pool, popts, objects, mappings);
     char origin[160];
     snprintf(origin, sizeof origin, "%s/node.json", dir); /* relative paths: the file's directory */
     spring_stack_t *s;
     int rc = spring_stack_open_string(json, origin, &s);
     ck_assert_msg(rc == 0, "%s: %s", spring_err_name(rc), spring_stack_error());
     return s;
+}
+
+static spring_stack_t *open_stack(const char *objects, const char *mappings, const char *popts)
+{
+    return open_stack_pool("64KiB", objects, mappings, popts);
 }
 
 static spring_addr_t where(spring_stack_t *s, const char *m)
@@ -83,6 +157,21 @@ static void disk(size_t off, void *buf, size_t n)
     ck_assert_int_eq(pread(fd, buf, n, (off_t)off), (ssize_t)n);
     close(fd);
 }
+
+/* Page p of the mapping at a reads the file's pattern in [0, valid) and
+ * zero after. */
+static void expect_page(spring_as_t *as, spring_addr_t a, size_t p, size_t valid)
+{
+    uint8_t b[PS];
+    ck_assert_rc(spring_as_read(as, a + (spring_addr_t)(p * PS), b, PS), 0);
+    for (size_t i = 0; i < PS; i++) {
+        uint8_t want = i < valid ? pat(p * PS + i) : 0;
+        ck_assert_msg(b[i] == want, "page %zu byte %zu: %#x, want %#x", p, i, b[i], want);
+    }
+}
+
+static const char *const one_file = "{\"name\": \"f\", \"pager\": \"files\", \"options\": {\"path\": \"data.bin\"}}";
+static const char *const one_mapping = "{\"name\": \"m\", \"object\": \"f\"}";
 
 START_TEST(test_filepager_shared_and_coherent)
 {
@@ -267,6 +356,213 @@ START_TEST(test_filepager_errors)
 }
 END_TEST
 
+/* Transfers of more pages than one preadv or pwritev carries (64): a
+ * block of 128 pages is paged in right, and a sync of 100 contiguous
+ * modified pages puts each where it belongs. */
+START_TEST(test_filepager_large_transfers)
+{
+    make_file(256 * PS);
+    spring_stack_t *s = open_stack_pool("4MiB", one_file, one_mapping, "\"block_size\": \"512KiB\"");
+    spring_as_t *as;
+    ck_assert_rc(spring_stack_get_as(s, "a", &as), 0);
+    spring_addr_t a = where(s, "m");
+    expect_page(as, a, 200, PS);
+    spring_pager_stats_t st = {.size = sizeof st};
+    ck_assert_rc(spring_as_pager_stats(as, a, &st), 0);
+    ck_assert_uint_eq(st.page_ins, 1); /* pages 128 to 255 in one page-in */
+    for (size_t p = 0; p < 256; p++)
+        expect_page(as, a, p, PS);
+    ck_assert_rc(spring_as_pager_stats(as, a, &st), 0);
+    ck_assert_uint_eq(st.page_ins, 2);
+    ck_assert_rc(spring_stack_put_as(s, as), 0);
+    ck_assert_rc(spring_stack_close(s), 0);
+
+    /* One-page blocks: 100 contiguous pages modified, one sync. */
+    s = open_stack_pool("1MiB", one_file, one_mapping, "");
+    ck_assert_rc(spring_stack_get_as(s, "a", &as), 0);
+    a = where(s, "m");
+    static uint8_t buf[100 * PS], got[256 * PS];
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (uint8_t)~pat(10 * PS + i);
+    ck_assert_rc(spring_as_write(as, a + 10 * PS, buf, sizeof buf), 0);
+    spring_mobj_t *m;
+    ck_assert_rc(spring_stack_get_mobj(s, "f", &m), 0);
+    const spring_file_t *f = spring_mobj_query(m, SPRING_FILE_INTERFACE, 1);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_rc(f->sync(m), 0);
+    disk(0, got, sizeof got);
+    for (size_t i = 0; i < sizeof got; i++) {
+        uint8_t want = i >= 10 * PS && i < 110 * PS ? buf[i - 10 * PS] : pat(i);
+        ck_assert_msg(got[i] == want, "file byte %zu (page %zu): %#x, want %#x", i, i / PS, got[i], want);
+    }
+    ck_assert_rc(spring_stack_put_mobj(s, m), 0);
+    ck_assert_rc(spring_stack_put_as(s, as), 0);
+    ck_assert_rc(spring_stack_close(s), 0);
+    rm_dir();
+}
+END_TEST
+
+/* Make every page frame of the VMM (16) hold a whole page of the file:
+ * with nothing cached, the file is written again whole (32 pages), read
+ * through the mapping twice, then dropped from the cache, so that the
+ * frames are free and still hold its pages (the VMM scrubs a frame only
+ * for another cache, §7.4). */
+static void fill_frames(spring_as_t *as, spring_addr_t a)
+{
+    ck_assert_rc(spring_as_flush(as, a, 32 * PS, false), 0);
+    fill_file(32 * PS);
+    for (int round = 0; round < 2; round++)
+        for (size_t p = 0; p < 32; p++)
+            expect_page(as, a, p, PS);
+    ck_assert_rc(spring_as_flush(as, a, 32 * PS, false), 0);
+}
+
+/* The file shrinks behind the pager between its look at the length and
+ * its read, so the read comes back short: what it did not get reads zero,
+ * not what the page frame held before.  Blocks of four pages: the whole
+ * pages of a block are read with preadv, the page the end cuts with
+ * pread. */
+START_TEST(test_filepager_short_read)
+{
+    make_file(32 * PS);
+    spring_stack_t *s = open_stack(one_file, one_mapping, "\"block_size\": \"16KiB\"");
+    spring_as_t *as;
+    ck_assert_rc(spring_stack_get_as(s, "a", &as), 0);
+    spring_addr_t a = where(s, "m");
+    /* preadv of pages 4 to 7 gets page 4 and 100 bytes of page 5. */
+    fill_frames(as, a);
+    atomic_store(&shrink_at_preadv, 5 * PS + 100);
+    expect_page(as, a, 5, 100);
+    ck_assert_msg(atomic_load(&shrink_at_preadv) == -1, "no preadv was made"); /* it did shrink */
+    expect_page(as, a, 4, PS);
+    expect_page(as, a, 6, 0);
+    expect_page(as, a, 7, 0);
+    /* pread of the 100 bytes of page 5 gets 40. */
+    fill_frames(as, a);
+    ck_assert_int_eq(truncate(file, 5 * PS + 100), 0);
+    atomic_store(&shrink_at_pread, 5 * PS + 40);
+    expect_page(as, a, 5, 40);
+    ck_assert_msg(atomic_load(&shrink_at_pread) == -1, "no pread was made");
+    expect_page(as, a, 4, PS);
+    /* The next page-in sees the new end. */
+    ck_assert_rc(spring_as_flush(as, a, 32 * PS, false), 0);
+    expect_page(as, a, 5, 40);
+    uint8_t b[8];
+    ck_assert_rc(spring_as_read(as, a + 8 * PS, b, sizeof b), SPRING_ERANGE);
+    ck_assert_rc(spring_stack_put_as(s, as), 0);
+    ck_assert_rc(spring_stack_close(s), 0);
+    rm_dir();
+}
+END_TEST
+
+/* A sync through the file interface runs fdatasync when the option fsync
+ * is on, and not when it is off: counted where the plugin calls it, and
+ * seen by the failure injection (the fdatasync is one of the instance's
+ * I/O calls, here the first). */
+START_TEST(test_filepager_fsync)
+{
+    make_file(4 * PS);
+    for (int on = 0; on < 2; on++) {
+        char popts[128];
+        snprintf(popts, sizeof popts, "\"fsync\": %s, \"fail_io_after\": 1", on ? "true" : "false");
+        spring_stack_t *s = open_stack(one_file, one_mapping, popts);
+        spring_as_t *as;
+        ck_assert_rc(spring_stack_get_as(s, "a", &as), 0);
+        spring_addr_t a = where(s, "m");
+        spring_mobj_t *m;
+        ck_assert_rc(spring_stack_get_mobj(s, "f", &m), 0);
+        const spring_file_t *f = spring_mobj_query(m, SPRING_FILE_INTERFACE, 1);
+        ck_assert_ptr_nonnull(f);
+        atomic_store(&fdatasyncs, 0);
+        /* Nothing modified: the sync's one I/O call is its fdatasync. */
+        int rc = f->sync(m);
+        if (on) {
+            ck_assert_rc(rc, SPRING_EIO);
+            ck_assert_msg(strstr(spring_last_error(), "data.bin: fsync: injected I/O error"), "%s",
+                          spring_last_error());
+        } else {
+            ck_assert_rc(rc, 0);
+        }
+        rc = spring_as_write(as, a + PS, "synced", 6);
+        if (!on) { /* the first I/O call of the instance is this page-in */
+            ck_assert_rc(rc, SPRING_EPAGER);
+            rc = spring_as_write(as, a + PS, "synced", 6);
+        }
+        ck_assert_rc(rc, 0);
+        int calls = atomic_load(&fdatasyncs);
+        ck_assert_int_eq(calls, 0);
+        ck_assert_rc(f->sync(m), 0);
+        calls = atomic_load(&fdatasyncs);
+        ck_assert_int_eq(calls, on);
+        uint8_t b[6];
+        disk(PS, b, sizeof b);
+        ck_assert(memcmp(b, "synced", 6) == 0);
+        ck_assert_rc(spring_stack_put_mobj(s, m), 0);
+        ck_assert_rc(spring_stack_put_as(s, as), 0);
+        ck_assert_rc(spring_stack_close(s), 0);
+    }
+    rm_dir();
+}
+END_TEST
+
+/* A full file system (ENOSPC) or an exhausted quota (EDQUOT), injected
+ * where the pager writes: SPRING_ENOSPC, the pager's "no space" (pager.h),
+ * from a flush (a page_out: counted as no space, not as a failure) and
+ * from a sync through the file interface; the data stays cached and
+ * reaches the file once the write works. */
+START_TEST(test_filepager_no_space)
+{
+    static const char *const errs[] = {"ENOSPC", "EDQUOT"};
+    make_file(4 * PS);
+    for (size_t k = 0; k < 2; k++)
+        for (int via_file = 0; via_file < 2; via_file++) {
+            char popts[128], msg[16];
+            fill_file(4 * PS);
+            snprintf(popts, sizeof popts, "\"fail_io_after\": 2, \"fail_io_errno\": \"%s\"", errs[k]);
+            spring_stack_t *s = open_stack(one_file, one_mapping, popts);
+            spring_as_t *as;
+            ck_assert_rc(spring_stack_get_as(s, "a", &as), 0);
+            spring_addr_t a = where(s, "m");
+            spring_mobj_t *m;
+            ck_assert_rc(spring_stack_get_mobj(s, "f", &m), 0);
+            const spring_file_t *f = spring_mobj_query(m, SPRING_FILE_INTERFACE, 1);
+            ck_assert_ptr_nonnull(f);
+            snprintf(msg, sizeof msg, "full %s %d", errs[k], via_file);
+            ck_assert_rc(spring_as_write(as, a + 2 * PS + 8, msg, sizeof msg), 0); /* I/O call 1: the page-in */
+            int rc = via_file ? f->sync(m) : spring_as_flush(as, a, 4 * PS, false); /* 2: the write */
+            ck_assert_msg(rc == SPRING_ENOSPC, "%s, via %s: %s, want SPRING_ENOSPC (%s)", errs[k],
+                          via_file ? "sync" : "flush", spring_err_name(rc), spring_last_error());
+            uint8_t b[sizeof msg];
+            disk(2 * PS + 8, b, sizeof b);
+            ck_assert_uint_eq(b[0], pat(2 * PS + 8)); /* not written */
+            ck_assert_rc(spring_as_read(as, a + 2 * PS + 8, b, sizeof b), 0);
+            ck_assert(memcmp(b, msg, sizeof msg) == 0); /* not lost */
+            spring_pager_stats_t st = {.size = sizeof st};
+            ck_assert_rc(spring_as_pager_stats(as, a, &st), 0);
+            ck_assert_uint_eq(st.nospace, via_file ? 0 : 1);
+            ck_assert_uint_eq(st.failures, 0);
+            ck_assert_rc(via_file ? f->sync(m) : spring_as_flush(as, a, 4 * PS, false), 0);
+            disk(2 * PS + 8, b, sizeof b);
+            ck_assert(memcmp(b, msg, sizeof msg) == 0);
+            ck_assert_rc(spring_stack_put_mobj(s, m), 0);
+            ck_assert_rc(spring_stack_put_as(s, as), 0);
+            ck_assert_rc(spring_stack_close(s), 0);
+        }
+    /* An error the option does not know. */
+    char json[1024], origin[160];
+    snprintf(origin, sizeof origin, "%s/node.json", dir);
+    snprintf(json, sizeof json,
+             "{\"vmm\": {\"mode\": \"deterministic\"}, \"pagers\": [{\"name\": \"files\", \"plugin\": \"filepager\", "
+             "\"options\": {\"fail_io_errno\": \"EAGAIN\"}}]}");
+    spring_stack_t *s = NULL;
+    ck_assert_rc(spring_stack_open_string(json, origin, &s), SPRING_EINVAL);
+    ck_assert_msg(strstr(spring_stack_error(), "fail_io_errno: expected EIO, ENOSPC, EDQUOT, EROFS or ENOMEM, found "
+                                               "\"EAGAIN\""),
+                  "%s", spring_stack_error());
+    rm_dir();
+}
+END_TEST
+
 /* Open data.bin (writable or not) in a stack; expect SPRING_EPERM naming
  * the file and the system's reason.  0, or 1 with the reason on stderr. */
 static int open_denied(bool writable)
@@ -345,6 +641,10 @@ Suite *test_suite(void)
     tcase_add_test(t, test_filepager_lengths);
     tcase_add_test(t, test_filepager_errors);
     tcase_add_test(t, test_filepager_permission_denied);
+    tcase_add_test(t, test_filepager_large_transfers);
+    tcase_add_test(t, test_filepager_short_read);
+    tcase_add_test(t, test_filepager_fsync);
+    tcase_add_test(t, test_filepager_no_space);
     suite_add_tcase(s, t);
     return s;
 }

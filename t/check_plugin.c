@@ -145,6 +145,48 @@ START_TEST(test_options_errors)
 }
 END_TEST
 
+/* Ranges with 0 at one end: checked like any other (only min == max == 0
+ * means no limit), 0 itself inside, one step past either end out. */
+START_TEST(test_options_ranges_at_zero)
+{
+    static const spring_plugin_option_t zs[] = {
+        {"count", SPRING_OPT_INT, "0", "from zero", 0, 10},
+        {"below", SPRING_OPT_INT, "0", "up to zero", -5, 0},
+        {"bytes", SPRING_OPT_SIZE, "0", "a size from zero", 0, 1 << 20},
+        {"big", SPRING_OPT_INT, "0", "from zero, no top", 0, INT64_MAX},
+    };
+    spring_options_t *o;
+    ck_assert_rc(spring_options_new(zs, sizeof zs / sizeof *zs, &o), 0);
+    ck_assert_rc(spring_options_set(o, "count", "0"), 0);
+    ck_assert_rc(spring_options_set(o, "count", "10"), 0);
+    ck_assert_int_eq(spring_options_int(o, "count"), 10);
+    ck_assert_rc(spring_options_set(o, "count", "-1"), SPRING_ERANGE);
+    expect_msg("option count", "-1 is out of range", "[0, 10]");
+    ck_assert_rc(spring_options_set(o, "count", "11"), SPRING_ERANGE);
+    ck_assert_int_eq(spring_options_int(o, "count"), 10);
+    ck_assert_rc(spring_options_set(o, "below", "0"), 0);
+    ck_assert_rc(spring_options_set(o, "below", "-5"), 0);
+    ck_assert_rc(spring_options_set(o, "below", "1"), SPRING_ERANGE);
+    expect_msg("option below", "1 is out of range", "[-5, 0]");
+    ck_assert_rc(spring_options_set(o, "below", "-6"), SPRING_ERANGE);
+    ck_assert_int_eq(spring_options_int(o, "below"), -5);
+    ck_assert_rc(spring_options_set(o, "bytes", "0"), 0);
+    ck_assert_rc(spring_options_set(o, "bytes", "1MiB"), 0);
+    ck_assert_rc(spring_options_set(o, "bytes", "1048577"), SPRING_ERANGE);
+    expect_msg("option bytes", "out of range", "[0, 1048576]");
+    ck_assert_uint_eq(spring_options_size(o, "bytes"), 1 << 20);
+    ck_assert_rc(spring_options_set(o, "big", "0"), 0);
+    ck_assert_rc(spring_options_set(o, "big", "9223372036854775807"), 0);
+    ck_assert_rc(spring_options_set(o, "big", "-1"), SPRING_ERANGE);
+    ck_assert_int_eq(spring_options_int(o, "big"), INT64_MAX);
+    spring_options_free(o);
+    /* A default outside such a range is refused too. */
+    static const spring_plugin_option_t bad[] = {{"n", SPRING_OPT_INT, "-1", "", 0, 5}};
+    ck_assert_rc(spring_options_new(bad, 1, &o), SPRING_EINVAL);
+    expect_msg("option n", "default \"-1\"", "not a valid integer");
+}
+END_TEST
+
 START_TEST(test_parse_size)
 {
     static const struct {
@@ -702,6 +744,7 @@ Suite *test_suite(void)
     TCase *t = tcase_create("options");
     tcase_add_test(t, test_options_defaults_and_values);
     tcase_add_test(t, test_options_errors);
+    tcase_add_test(t, test_options_ranges_at_zero);
     tcase_add_test(t, test_parse_size);
     suite_add_tcase(s, t);
     t = tcase_create("loader");

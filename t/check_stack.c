@@ -2,8 +2,10 @@
  * check_stack.c - a paging stack from JSON (stack.h): a configuration
  * builds the VMM with a HAT plugin and its options, anonymous objects and
  * address spaces with their mappings, which the program takes by name and
- * gives back; close refuses while anything is taken; and a table of
- * malformed configurations, each with the exact message a user reads.
+ * gives back; close refuses while anything is taken; swap pagers (one
+ * per address space at most; the VMM's otherwise, with or without address
+ * spaces); and a table of malformed configurations, each with the exact
+ * message a user reads.
  * Only the public headers are used; the plugins are those of t/plugins.
  */
 #include <check.h>
@@ -164,6 +166,48 @@ START_TEST(test_stack_from_file)
 }
 END_TEST
 
+/* Swap pagers: one that two address spaces name is refused, with the
+ * message, and the swap file its instance made is gone; one that no
+ * address space names serves the VMM's anonymous memory, in a
+ * configuration with address spaces or without. */
+START_TEST(test_stack_swap_pagers)
+{
+    unsetenv("SPRING_PLUGIN_PATH");
+    char f[128], sw[256], json[1024];
+    snprintf(f, sizeof f, "/tmp/springvm-check-stack-%ld.swap", (long)getpid());
+    snprintf(sw, sizeof sw,
+             "\"swap\": [{\"name\": \"s\", \"plugin\": \"swap\", \"options\": {\"files\": \"%s\", \"size\": \"1MiB\"}}]",
+             f);
+    snprintf(json, sizeof json,
+             "{\"vmm\": {\"default_swap\": false}, %s,\n"
+             " \"address_spaces\": [{\"name\": \"a\", \"swap\": \"s\"}, {\"name\": \"b\", \"swap\": \"s\"}]}",
+             sw);
+    spring_stack_t *s = (void *)1;
+    ck_assert_rc(spring_stack_open_string(json, "two.json", &s), SPRING_ECONFIG);
+    ck_assert_ptr_null(s);
+    ck_assert_str_eq(spring_stack_error(),
+                     "two.json: address_spaces[1].swap: swap pager \"s\" is already the swap pager of address_spaces[0]");
+    ck_assert_msg(access(f, F_OK) != 0, "%s left behind", f);
+    for (int with_as = 0; with_as < 2; with_as++) {
+        snprintf(json, sizeof json,
+                 "{\"vmm\": {\"default_swap\": false}, %s,\n"
+                 " \"objects\": [{\"name\": \"o\", \"anonymous\": 8192}]%s}",
+                 sw, with_as ? ", \"address_spaces\": [{\"name\": \"a\", \"mappings\": [{\"name\": \"m\", "
+                               "\"anonymous\": 8192}]}]"
+                             : "");
+        int rc = spring_stack_open_string(json, "vmm.json", &s);
+        ck_assert_msg(rc == 0, "%s: %s", spring_err_name(rc), spring_stack_error());
+        spring_mobj_t *m;
+        ck_assert_rc(spring_stack_get_mobj(s, "o", &m), 0);
+        ck_assert_msg(spring_mobj_query(m, SPRING_SWAP_INTERFACE, SPRING_SWAP_INTERFACE_VERSION) != NULL,
+                      "object o is not the swap plugin's");
+        ck_assert_rc(spring_stack_put_mobj(s, m), 0);
+        ck_assert_rc(spring_stack_close(s), 0);
+        ck_assert_msg(access(f, F_OK) != 0, "%s left behind", f);
+    }
+}
+END_TEST
+
 /* Malformed configurations and the exact message of each. */
 static const struct {
     const char *json;
@@ -307,6 +351,7 @@ Suite *test_suite(void)
     tcase_add_test(t, test_stack_illegal);
     tcase_add_test(t, test_stack_from_file);
     tcase_add_test(t, test_stack_bad_configs);
+    tcase_add_test(t, test_stack_swap_pagers);
     suite_add_tcase(s, t);
     return s;
 }

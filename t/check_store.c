@@ -965,6 +965,128 @@ START_TEST(test_store_truncate_grow)
 }
 END_TEST
 
+/* The bytes past the end in the last page read zero also when the frame
+ * the page-in is given last held this cache's own data: the VMM scrubs
+ * only frames that held another cache's data (§7.4), so the zeros are the
+ * helper's to write. */
+START_TEST(test_store_tail_zero_own_frame)
+{
+    enum { N = 32 };
+    sfx_t f;
+    sfx_setup(&f, "tail", 16, N * PS, kinds[_i], 0); /* 32 pages through 16 frames: every frame holds one */
+    spring_mobj_t *m = view(f.st, SPRING_RIGHTS_RW);
+    spring_addr_t a = map(f.as, m, N * PS, SPRING_RIGHTS_RW);
+    for (spring_off_t p = 0; p < N; p++)
+        expect_page(f.as, a, p, 0, PS);
+    ck_assert_uint_eq(test_vm_info(f.vmm).nframes, 16);
+    const spring_off_t ends[] = {5 * PS + 100, 3 * PS + 1, PS + PS - 1};
+    for (size_t k = 0; k < sizeof ends / sizeof *ends; k++) {
+        /* Nothing cached: the frames are free and still hold the cache's
+         * pages.  Then the store ends inside a page. */
+        ck_assert_rc(spring_as_flush(f.as, a, N * PS, false), 0);
+        ms_shrink(f.ms, ends[k]);
+        spring_off_t last = ends[k] / PS;
+        expect_page(f.as, a, last, 0, (size_t)(ends[k] % PS));
+        if (last > 0)
+            expect_page(f.as, a, last - 1, 0, PS);
+    }
+    spring_mobj_unref(m);
+    sfx_fini(&f);
+}
+END_TEST
+
+/* A view of a view (the view interface, pager.h) has at most its parent's
+ * rights: asking for more is refused, asking for fewer gives a view that
+ * shares the store's cache and cannot be mapped beyond its own rights. */
+START_TEST(test_store_view_of_view)
+{
+    sfx_t f;
+    sfx_setup(&f, "vov", 32, 8 * PS, &full_ops, 0);
+    spring_mobj_t *ro = view(f.st, SPRING_RIGHTS_RO), *rw = view(f.st, SPRING_RIGHTS_RW);
+    const spring_mobj_view_t *vro = spring_mobj_query(ro, SPRING_MOBJ_VIEW_INTERFACE, 1);
+    const spring_mobj_view_t *vrw = spring_mobj_query(rw, SPRING_MOBJ_VIEW_INTERFACE, 1);
+    ck_assert_ptr_nonnull(vro);
+    ck_assert_ptr_nonnull(vrw);
+    spring_mobj_t *const poison = (spring_mobj_t *)&f;
+    spring_mobj_t *out = poison;
+    /* More rights than the parent: refused, nothing made. */
+    ck_assert_rc(vro->view(ro, SPRING_RIGHTS_RW, &out), SPRING_ERIGHTS);
+    ck_assert_rc(vro->view(ro, SPRING_RIGHTS_RX, &out), SPRING_ERIGHTS);
+    ck_assert_rc(vro->view(ro, SPRING_RIGHTS_RWX, &out), SPRING_ERIGHTS);
+    ck_assert_rc(vrw->view(rw, SPRING_RIGHTS_RWX, &out), SPRING_ERIGHTS);
+    ck_assert_rc(vrw->view(rw, SPRING_RIGHTS_RX, &out), SPRING_ERIGHTS);
+    ck_assert_rc(vrw->view(rw, SPRING_RIGHTS_W, &out), SPRING_EINVAL);
+    ck_assert_rc(vrw->view(rw, SPRING_RIGHTS_RO, NULL), SPRING_EINVAL);
+    ck_assert_ptr_eq(out, poison);
+    /* Fewer (or the same): a view of the same store, with those rights. */
+    spring_mobj_t *ro2, *roro;
+    ck_assert_rc(vrw->view(rw, SPRING_RIGHTS_RO, &ro2), 0);
+    ck_assert_rc(vro->view(ro2, SPRING_RIGHTS_RO, &roro), 0);
+    ck_assert_uint_eq(spring_store_mobj_rights(ro2), SPRING_RIGHTS_RO);
+    ck_assert_uint_eq(spring_store_mobj_rights(roro), SPRING_RIGHTS_RO);
+    ck_assert_ptr_eq(spring_store_data(roro), f.ms);
+    spring_addr_t a = SPRING_ANYWHERE;
+    spring_off_t l = 8 * PS;
+    ck_assert_rc(spring_as_map(f.as, roro, 0, &l, &a, SPRING_RIGHTS_RW), SPRING_ERIGHTS);
+    spring_addr_t arw = map(f.as, rw, 8 * PS, SPRING_RIGHTS_RW), aro = map(f.as, roro, 8 * PS, SPRING_RIGHTS_RO);
+    ck_assert_rc(spring_as_change_access_rights(f.as, aro, 8 * PS, SPRING_RIGHTS_RW), SPRING_ERIGHTS);
+    write_page(f.as, arw, 2, 1);
+    expect_page(f.as, aro, 2, 1, PS); /* one cache */
+    ck_assert_uint_eq(sfx_caches(&f), 1);
+    spring_mobj_unref(roro);
+    spring_mobj_unref(ro2);
+    spring_mobj_unref(ro);
+    spring_mobj_unref(rw);
+    sfx_fini(&f);
+}
+END_TEST
+
+/* The store shrinks, and grows again, while the helper still holds data
+ * a failed spring_store_sync left it: the held bytes past the new end are
+ * gone (they read zero after the growth, and never reach the store), the
+ * held bytes before it stay and reach the store once writes work. */
+START_TEST(test_store_shrink_while_held)
+{
+    sfx_t f;
+    sfx_setup(&f, "heldshrink", 32, 8 * PS, &full_ops, 0);
+    spring_mobj_t *m = view(f.st, SPRING_RIGHTS_RW);
+    spring_addr_t a = map(f.as, m, 8 * PS, SPRING_RIGHTS_RW);
+    write_all(&f, a, 8, 1);
+    ms_set(f.ms, &f.ms->fail_write, SPRING_ENOSPC);
+    ck_assert_rc(spring_store_sync(f.st), SPRING_ENOSPC); /* the helper holds the eight pages */
+    ck_assert_rc(spring_as_flush(f.as, a, 8 * PS, false), 0); /* clean now: dropped */
+    ms_expect(f.ms, 0, 8 * PS, 0);
+    /* Shrink into page 2: the length changes, the held data before the
+     * end still cannot be written. */
+    const spring_off_t end = 2 * PS + 100;
+    ck_assert_rc(spring_store_set_length(f.st, end), SPRING_ENOSPC);
+    spring_off_t l;
+    ck_assert_rc(spring_store_get_length(f.st, &l), 0);
+    ck_assert_uint_eq(l, end);
+    expect_page(f.as, a, 1, 1, PS);
+    expect_page(f.as, a, 2, 1, 100);
+    uint8_t buf[8];
+    expect_past_end(spring_as_read(f.as, a + 3 * PS, buf, sizeof buf));
+    /* Grow again, the data still held: from the old end on, zeros. */
+    ck_assert_rc(spring_store_set_length(f.st, 8 * PS), SPRING_ENOSPC);
+    expect_page(f.as, a, 2, 1, 100);
+    for (spring_off_t p = 3; p < 8; p++)
+        expect_page(f.as, a, p, 0, 0);
+    /* Writes work again: the held data reaches the store, and only it. */
+    ms_set(f.ms, &f.ms->fail_write, 0);
+    ck_assert_rc(spring_store_sync(f.st), 0);
+    ms_expect(f.ms, 0, end, 1);
+    ms_expect_zero(f.ms, end, 8 * PS - end);
+    ck_assert_rc(spring_as_flush(f.as, a, 8 * PS, false), 0);
+    expect_page(f.as, a, 0, 1, PS);
+    expect_page(f.as, a, 2, 1, 100);
+    for (spring_off_t p = 3; p < 8; p++)
+        expect_page(f.as, a, p, 0, 0);
+    spring_mobj_unref(m);
+    sfx_fini(&f);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* final_bind (§7.5).                                                   */
 
@@ -1642,6 +1764,9 @@ Suite *test_suite(void)
     tcase_add_test(t, test_store_blocks);
     tcase_add_loop_test(t, test_store_past_end, 0, 2);
     tcase_add_loop_test(t, test_store_truncate_grow, 0, 2);
+    tcase_add_loop_test(t, test_store_tail_zero_own_frame, 0, 2);
+    tcase_add_test(t, test_store_view_of_view);
+    tcase_add_test(t, test_store_shrink_while_held);
     tcase_add_loop_test(t, test_store_final_bind, 0, 2);
     tcase_add_loop_test(t, test_store_read_error, 0, 2);
     tcase_add_loop_test(t, test_store_hostile, 0, 2);

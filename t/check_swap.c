@@ -3,7 +3,9 @@
  * than the frame pool goes to slots of swap files and comes back intact;
  * slots are freed and reused as memory comes and goes; a full swap makes
  * accesses fail with SPRING_ENOFRAMES and never loses a page; a swap pager
- * serving one address space; two swap files; bad options.  Stacks are
+ * serving one address space; two swap files; bad options; a file system
+ * that refuses a write for lack of space; parts of pages written through
+ * the store interface; pages that are zero but for one byte.  Stacks are
  * built from JSON (stack.h); statistics come from the objects'
  * spring.swap interface (swap.h).  Only the public headers are used.
  */
@@ -88,23 +90,31 @@ static spring_swap_stats_t swap_stats_at(spring_as_t *as, spring_addr_t addr)
     return st;
 }
 
-/* A stack of one swap file (tag names it) of swap bytes, a pool of pool
- * bytes, and one address space "a" with one anonymous mapping "heap" of
- * heap bytes: its address space and where the mapping is. */
-static spring_stack_t *swap_stack(const char *tag, const char *pool, const char *swap, const char *heap,
-                                  char *f, size_t fn, spring_as_t **as, spring_addr_t *at, spring_off_t *len)
+/* A stack of one swap file (tag names it) of swap bytes, with the further
+ * swap options extra (", ..." or ""), a pool of pool bytes, and one
+ * address space "a" with one anonymous mapping "heap" of heap bytes: its
+ * address space and where the mapping is. */
+static spring_stack_t *swap_stack_opts(const char *tag, const char *pool, const char *swap, const char *heap,
+                                       const char *extra, char *f, size_t fn, spring_as_t **as, spring_addr_t *at,
+                                       spring_off_t *len)
 {
     char json[2048];
     tmp_path(f, fn, tag);
     snprintf(json, sizeof json,
              "{\"vmm\": {\"name\": \"sw-%s\", \"pool\": \"%s\", \"mode\": \"deterministic\", \"default_swap\": false},\n"
-             " \"swap\": [{\"name\": \"s0\", \"plugin\": \"swap\", \"options\": {\"files\": \"%s\", \"size\": \"%s\"}}],\n"
+             " \"swap\": [{\"name\": \"s0\", \"plugin\": \"swap\", \"options\": {\"files\": \"%s\", \"size\": \"%s\"%s}}],\n"
              " \"address_spaces\": [{\"name\": \"a\", \"mappings\": [{\"name\": \"heap\", \"anonymous\": \"%s\"}]}]}",
-             tag, pool, f, swap, heap);
+             tag, pool, f, swap, extra, heap);
     spring_stack_t *s = open_stack(json);
     ck_assert_rc(spring_stack_get_as(s, "a", as), 0);
     ck_assert_rc(spring_stack_mapping(s, "a", "heap", at, len), 0);
     return s;
+}
+
+static spring_stack_t *swap_stack(const char *tag, const char *pool, const char *swap, const char *heap,
+                                  char *f, size_t fn, spring_as_t **as, spring_addr_t *at, spring_off_t *len)
+{
+    return swap_stack_opts(tag, pool, swap, heap, "", f, fn, as, at, len);
 }
 
 static bool exists(const char *path)
@@ -437,6 +447,9 @@ START_TEST(test_swap_bad_options)
         {"\"files\": \"@, @\"", SPRING_EINVAL, {"swap pager s0", "named twice"}},
         {"\"files\": \"@\", \"size\": \"100\"", SPRING_EINVAL, {"swap pager s0", "less than one page"}},
         {"\"files\": \"@\", \"colour\": \"red\"", SPRING_ECONFIG, {"swap[0].options", "colour"}},
+        {"\"files\": \"@\", \"fail_io_errno\": \"EAGAIN\"", SPRING_EINVAL,
+         {"swap pager s0", "fail_io_errno: expected EIO, ENOSPC, EDQUOT, EROFS or ENOMEM, found \"EAGAIN\""}},
+        {"\"files\": \"@\", \"fail_io_after\": -1", SPRING_ECONFIG, {"swap[0].options.fail_io_after", "[0, "}},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char opts[512], json[2048];
@@ -460,6 +473,150 @@ START_TEST(test_swap_bad_options)
 }
 END_TEST
 
+/* (7) The file system refuses a write to the swap file for lack of space
+ * (ENOSPC) or of quota (EDQUOT), injected at the first write: the swap
+ * pager answers SPRING_ENOSPC, as for a full swap, so the VMM keeps the
+ * page and counts "no space", not a failure; every page reads back. */
+START_TEST(test_swap_file_system_full)
+{
+    static const char *const errs[] = {"ENOSPC", "EDQUOT"};
+    for (size_t k = 0; k < 2; k++) {
+        char f[256], extra[128], tag[32];
+        snprintf(extra, sizeof extra, ", \"fail_io_after\": 1, \"fail_io_errno\": \"%s\"", errs[k]);
+        snprintf(tag, sizeof tag, "fsfull%zu", k);
+        spring_as_t *as;
+        spring_addr_t a;
+        spring_off_t len;
+        spring_stack_t *s = swap_stack_opts(tag, "64KiB", "1MiB", "128KiB", extra, f, sizeof f, &as, &a, &len);
+        size_t np = (size_t)len / PS; /* 32 pages, 16 frames */
+        for (size_t p = 0; p < np; p++) {
+            int rc = write_page(as, a, 6, p);
+            for (int tries = 0; rc == SPRING_ENOFRAMES && tries < 3; tries++)
+                rc = write_page(as, a, 6, p); /* the pass that met the refusal gave up: the next one goes on */
+            ck_assert_msg(rc == 0, "%s: page %zu: %s", errs[k], p, spring_err_name(rc));
+        }
+        for (size_t p = 0; p < np; p++)
+            ck_assert_rc(check_page(as, a, 6, p), 0);
+        spring_pager_stats_t ps = {.size = sizeof ps};
+        ck_assert_rc(spring_as_pager_stats(as, a, &ps), 0);
+        ck_assert_msg(ps.nospace >= 1, "%s: no page_out refused for lack of room", errs[k]);
+        ck_assert_msg(ps.failures == 0, "%s: %llu failures", errs[k], (unsigned long long)ps.failures);
+        spring_swap_stats_t st = swap_stats_at(as, a);
+        ck_assert_uint_eq(st.writes_refused_full, 0); /* the slots were not full */
+        ck_assert_uint_ge(st.slots_used, np - 16);
+        ck_assert_rc(spring_stack_put_as(s, as), 0);
+        ck_assert_rc(spring_stack_close(s), 0);
+    }
+}
+END_TEST
+
+/* (8) Parts of pages written through the store interface (store.h: the
+ * helper writes only the part of a page before a store's end): a page
+ * without a slot takes one, maybe a slot another page gave back, and reads
+ * zero but for the part written; a page with a slot keeps the rest of its
+ * data; zeros written into part of a page read zero; a part of zeros
+ * takes no slot. */
+START_TEST(test_swap_store_partial_writes)
+{
+    char f[256], json[2048];
+    tmp_path(f, sizeof f, "part");
+    snprintf(json, sizeof json,
+             "{\"vmm\": {\"name\": \"sw8\", \"pool\": \"64KiB\", \"mode\": \"deterministic\", \"default_swap\": false},\n"
+             " \"swap\": [{\"name\": \"s0\", \"plugin\": \"swap\", \"options\": {\"files\": \"%s\", \"size\": \"64KiB\"}}],\n"
+             " \"objects\": [{\"name\": \"o\", \"anonymous\": \"64KiB\"}]}",
+             f);
+    spring_stack_t *s = open_stack(json);
+    spring_mobj_t *m;
+    ck_assert_rc(spring_stack_get_mobj(s, "o", &m), 0);
+    const spring_store_ops_t *ops = spring_store_ops_of(m);
+    void *st = spring_store_data(m);
+    ck_assert_ptr_nonnull(ops);
+    ck_assert_ptr_nonnull(st);
+    const spring_swap_iface_t *sw = spring_mobj_query(m, SPRING_SWAP_INTERFACE, SPRING_SWAP_INTERFACE_VERSION);
+    ck_assert_ptr_nonnull(sw);
+    spring_swap_stats_t ss;
+    unsigned char page[PS], got[PS], want[PS];
+    /* Pages 0 and 1 written whole take two slots; page 1 written zero
+     * gives its slot back (the slot still holds page 1's bytes). */
+    fill(page, 8, 0);
+    ck_assert_rc(ops->write(st, 0, page, PS), 0);
+    fill(page, 8, 1);
+    ck_assert_rc(ops->write(st, PS, page, PS), 0);
+    ck_assert_rc(sw->stats(m, &ss), 0);
+    ck_assert_uint_eq(ss.slots_used, 2);
+    ck_assert_rc(ops->write(st, PS, NULL, PS), 0);
+    ck_assert_rc(sw->stats(m, &ss), 0);
+    ck_assert_uint_eq(ss.slots_used, 1);
+    /* 50 bytes into page 5, which has no slot: it takes the freed one. */
+    memset(page, 0xab, 50);
+    ck_assert_rc(ops->write(st, 5 * PS + 100, page, 50), 0);
+    ck_assert_rc(sw->stats(m, &ss), 0);
+    ck_assert_uint_eq(ss.slots_used, 2);
+    memset(want, 0, PS);
+    memset(want + 100, 0xab, 50);
+    ck_assert_rc(ops->read(st, 5 * PS, got, PS), 0);
+    for (size_t i = 0; i < PS; i++)
+        ck_assert_msg(got[i] == want[i], "page 5 byte %zu: %#x, want %#x", i, got[i], want[i]);
+    ck_assert_rc(ops->read(st, PS, got, PS), 0);
+    for (size_t i = 0; i < PS; i++)
+        ck_assert_msg(got[i] == 0, "page 1 byte %zu: %#x after it was written zero", i, got[i]);
+    /* Page 0 has a slot: 10 bytes of data and 20 of zeros into it, the
+     * rest stays. */
+    memset(page, 0xcd, 10);
+    ck_assert_rc(ops->write(st, 200, page, 10), 0);
+    ck_assert_rc(ops->write(st, 300, NULL, 20), 0);
+    fill(want, 8, 0);
+    memset(want + 200, 0xcd, 10);
+    memset(want + 300, 0, 20);
+    ck_assert_rc(ops->read(st, 0, got, PS), 0);
+    for (size_t i = 0; i < PS; i++)
+        ck_assert_msg(got[i] == want[i], "page 0 byte %zu: %#x, want %#x", i, got[i], want[i]);
+    /* Zeros into part of a page without a slot: no slot. */
+    memset(page, 0, PS);
+    ck_assert_rc(ops->write(st, 7 * PS + 8, page, 64), 0);
+    ck_assert_rc(ops->write(st, 8 * PS + 8, NULL, 64), 0);
+    ck_assert_rc(sw->stats(m, &ss), 0);
+    ck_assert_uint_eq(ss.slots_used, 2);
+    ck_assert_rc(spring_stack_put_mobj(s, m), 0);
+    ck_assert_rc(spring_stack_close(s), 0);
+    ck_assert(!exists(f));
+}
+END_TEST
+
+/* (9) Pages that are zero but for one byte (the last, the first, one in
+ * the middle) and a page of one non-zero value go to swap and come back
+ * whole; a page written all zero takes no slot. */
+START_TEST(test_swap_nearly_zero_pages)
+{
+    char f[256];
+    spring_as_t *as;
+    spring_addr_t a;
+    spring_off_t len;
+    spring_stack_t *s = swap_stack("nearzero", "64KiB", "256KiB", "64KiB", f, sizeof f, &as, &a, &len);
+    enum { NP = 5 };
+    static unsigned char pages[NP][PS];
+    memset(pages, 0, sizeof pages);
+    pages[0][PS - 1] = 0x5a;
+    pages[1][0] = 0x5a;
+    pages[2][PS / 2] = 0x5a;
+    memset(pages[3], 0xff, PS);
+    /* pages[4]: all zero */
+    for (size_t p = 0; p < NP; p++)
+        ck_assert_rc(spring_as_write(as, a + (spring_addr_t)(p * PS), pages[p], PS), 0);
+    ck_assert_rc(spring_as_flush(as, a, len, false), 0); /* every page to swap */
+    spring_swap_stats_t st = swap_stats_at(as, a);
+    ck_assert_uint_eq(st.slots_used, NP - 1);
+    unsigned char got[PS];
+    for (size_t p = 0; p < NP; p++) {
+        ck_assert_rc(spring_as_read(as, a + (spring_addr_t)(p * PS), got, PS), 0);
+        for (size_t i = 0; i < PS; i++)
+            ck_assert_msg(got[i] == pages[p][i], "page %zu byte %zu: %#x, want %#x", p, i, got[i], pages[p][i]);
+    }
+    ck_assert_rc(spring_stack_put_as(s, as), 0);
+    ck_assert_rc(spring_stack_close(s), 0);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
     Suite *s = suite_create("swap");
@@ -473,6 +630,9 @@ Suite *test_suite(void)
     tcase_add_test(t, test_swap_per_address_space);
     tcase_add_test(t, test_swap_two_files);
     tcase_add_test(t, test_swap_bad_options);
+    tcase_add_test(t, test_swap_file_system_full);
+    tcase_add_test(t, test_swap_store_partial_writes);
+    tcase_add_test(t, test_swap_nearly_zero_pages);
     suite_add_tcase(s, t);
     return s;
 }

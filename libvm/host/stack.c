@@ -740,15 +740,14 @@ static void names_of(char *buf, size_t n, const char *const *names, size_t strid
         snprintf(buf, n, "none");
 }
 
-/* Address spaces' swap pagers: which swap entries they take (so that the
- * others go to the VMM).  Runs before the swap pagers are added. */
+/* Address spaces' swap pagers: which swap entries they take; the others
+ * go to the VMM (also when there is no address space). */
 static int claim_swaps(struct ctx *c, const json_t *root)
 {
     spring_stack_t *s = c->s;
     const json_t *a = json_object_get(root, "address_spaces");
-    if (a == NULL || !json_is_array(a))
-        return 0; /* reported by build_ases */
-    for (size_t i = 0; i < json_array_size(a); i++) {
+    size_t nas = json_is_array(a) ? json_array_size(a) : 0; /* not an array: reported by build_ases */
+    for (size_t i = 0; i < nas; i++) {
         const json_t *e = json_array_get(a, i);
         char p[256], kp[300];
         itempath(p, sizeof p, "address_spaces", i);

@@ -12,9 +12,10 @@
  * design: the file pager maps the file itself, and no second cache
  * exists).  Coherence with mappings in other VMMs is not provided.
  *
- * Every system call on a file goes through one small I/O layer (struct
- * fp_io) that the option fail_io_after can make fail, so that tests can
- * show an I/O error is reported and nothing is corrupted.
+ * Every read, write, truncate and fsync of a file passes the failure
+ * injection of the options fail_io_after and fail_io_errno first, so that
+ * tests can show an I/O error (or a full file system) is reported as the
+ * system's would be and nothing is corrupted.
  *
  * Built from the public headers only; exports only its entry symbol.
  *
@@ -44,7 +45,7 @@
 struct fp_instance;
 
 /* Whether this I/O call is to fail (fail_io_after: the Nth call from the
- * instance's start fails with EIO; 0: never). */
+ * instance's start fails with the errno fail_io_errno names; 0: never). */
 static bool io_fails(struct fp_instance *in);
 
 struct fp_instance {
@@ -55,6 +56,7 @@ struct fp_instance {
     spring_off_t block_size;  /* [c] */
     bool fsync;               /* [c] sync makes data durable with fdatasync */
     atomic_long io_left;      /* [a] I/O calls until the injected failure; <= 0: none */
+    int fail_errno;           /* [c] the errno of the injected failure */
     pthread_mutex_t lock;
     spring_as_t *as;          /* [lock] the instance's own address space, made on first use */
     bool stopped;             /* [lock] the VMM is going: no own address space any more */
@@ -102,15 +104,18 @@ struct fp_file {
     struct fp_file *next;     /* [in->lock] */
 };
 
-/* The injected I/O failure (fail_io_after), described for the caller. */
+/* The injected I/O failure (fail_io_after), described for the caller; it
+ * sets errno as the failed system call would. */
 static bool injected(struct fp_file *f, const char *what, const spring_off_t *off)
 {
     if (!io_fails(f->in))
         return false;
+    int e = f->in->fail_errno;
     if (off != NULL)
-        spring_set_last_error("%s: %s at %lld: injected I/O error", f->path, what, (long long)*off);
+        spring_set_last_error("%s: %s at %lld: injected I/O error: %s", f->path, what, (long long)*off, strerror(e));
     else
-        spring_set_last_error("%s: %s: injected I/O error", f->path, what);
+        spring_set_last_error("%s: %s: injected I/O error: %s", f->path, what, strerror(e));
+    errno = e;
     return true;
 }
 
@@ -121,7 +126,7 @@ static int s_read_pages(void *store, spring_off_t offset, void *const *pages, si
 {
     struct fp_file *f = store;
     if (injected(f, "read", &offset))
-        return SPRING_EIO;
+        return io_code(errno);
     return vec_io(f, false, offset, pages, npages, page_size);
 }
 
@@ -129,7 +134,7 @@ static int s_read(void *store, spring_off_t offset, void *buf, size_t length)
 {
     struct fp_file *f = store;
     if (injected(f, "read", &offset))
-        return SPRING_EIO;
+        return io_code(errno);
     size_t done = 0;
     while (done < length) {
         ssize_t r = pread(f->fd, (char *)buf + done, length - done, (off_t)offset + (off_t)done);
@@ -172,7 +177,7 @@ static int s_write(void *store, spring_off_t offset, const void *buf, size_t len
 {
     struct fp_file *f = store;
     if (injected(f, "write", &offset))
-        return SPRING_EIO;
+        return io_code(errno);
     if (buf != NULL)
         return write_all(f, buf, length, offset);
     for (size_t done = 0; done < length;) { /* zeros */
@@ -225,7 +230,7 @@ static int s_write_pages(void *store, spring_off_t offset, const void *const *pa
 {
     struct fp_file *f = store;
     if (injected(f, "write", &offset))
-        return SPRING_EIO;
+        return io_code(errno);
     return vec_io(f, true, offset, (void *const *)pages, npages, page_size);
 }
 
@@ -250,7 +255,7 @@ static int s_set_length(void *store, spring_off_t length)
         return SPRING_ERIGHTS;
     }
     if (injected(f, "truncate", NULL))
-        return SPRING_EIO;
+        return io_code(errno);
     if (ftruncate(f->fd, (off_t)length) != 0) {
         int e = errno;
         spring_set_last_error("%s: truncate to %lld: %s", f->path, (long long)length, strerror(e));
@@ -265,7 +270,7 @@ static int s_sync(void *store)
     if (!f->in->fsync || !f->writable)
         return 0;
     if (injected(f, "fsync", NULL))
-        return SPRING_EIO;
+        return io_code(errno);
     if (fdatasync(f->fd) != 0) {
         int e = errno;
         spring_set_last_error("%s: fsync: %s", f->path, strerror(e));
@@ -441,9 +446,16 @@ static const spring_plugin_option_t instance_options[] = {
      (int64_t)1 << 30},
     {"fsync", SPRING_OPT_BOOL, "true", "a sync makes written data durable (fdatasync) before it returns", 0, 0},
     {"fail_io_after", SPRING_OPT_INT, "0",
-     "for tests: the Nth read, write, truncate or fsync of a file fails with SPRING_EIO (0: never)", 0,
-     INT64_MAX},
+     "for tests: the Nth read, write, truncate or fsync of a file fails (0: never)", 0, INT64_MAX},
+    {"fail_io_errno", SPRING_OPT_STRING, "EIO",
+     "for tests: the system's error of that failure: EIO, ENOSPC, EDQUOT, EROFS or ENOMEM", 0, 0},
 };
+
+/* The errors fail_io_errno may name. */
+static const struct {
+    const char *name;
+    int e;
+} fail_errnos[] = {{"EIO", EIO}, {"ENOSPC", ENOSPC}, {"EDQUOT", EDQUOT}, {"EROFS", EROFS}, {"ENOMEM", ENOMEM}};
 
 static const spring_plugin_option_t object_options[] = {
     {"path", SPRING_OPT_STRING, NULL, "the file (relative paths: to the configuration's directory)", 0, 0},
@@ -463,6 +475,15 @@ static int p_instance_new(const spring_plugin_env_t *env, const spring_options_t
     in->block_size = (spring_off_t)spring_options_size(opts, "block_size");
     in->fsync = spring_options_bool(opts, "fsync");
     atomic_init(&in->io_left, (long)spring_options_int(opts, "fail_io_after"));
+    const char *fe = spring_options_string(opts, "fail_io_errno");
+    for (size_t i = 0; i < sizeof fail_errnos / sizeof *fail_errnos; i++)
+        if (strcmp(fe, fail_errnos[i].name) == 0)
+            in->fail_errno = fail_errnos[i].e;
+    if (in->fail_errno == 0) {
+        spring_set_last_error("fail_io_errno: expected EIO, ENOSPC, EDQUOT, EROFS or ENOMEM, found \"%s\"", fe);
+        free(in);
+        return SPRING_EINVAL;
+    }
     if ((env->credential && (in->cred = strdup(env->credential)) == NULL) ||
         (env->base_dir && (in->base_dir = strdup(env->base_dir)) == NULL)) {
         free(in->cred);

@@ -17,6 +17,10 @@
  * Each object answers spring_mobj_query() for SPRING_SWAP_INTERFACE
  * (swap.h) with the instance's slot statistics.
  *
+ * Every read and write of a swap file passes the failure injection of the
+ * options fail_io_after and fail_io_errno first, so that tests can show an
+ * I/O error, or a full file system, is reported as the system's would be.
+ *
  * Built from the public headers only; exports only its entry symbol.
  *
  * Lifetime: the instance is reference counted: one reference for whoever
@@ -74,6 +78,8 @@ struct sw_instance {
     uint64_t slots_used;         /* [in] */
     uint64_t refused;            /* [in] writes refused with SPRING_ENOSPC */
     uint32_t objects;            /* [in] objects alive */
+    atomic_long io_left;         /* [a] I/O calls until the injected failure; <= 0: none */
+    int fail_errno;              /* [c] the errno of the injected failure */
 };
 
 /* A slot reference in a page table: 0 = no slot; else the file index + 1
@@ -235,11 +241,26 @@ static void pt_del(struct sw_pt *t, uint64_t key)
     }
 }
 
+/* Whether this read or write of a swap file is to fail (fail_io_after:
+ * the Nth from the instance's start; 0: never): then errno is set as the
+ * failed system call would set it (fail_io_errno), and the error says so. */
+static bool injected(struct sw_instance *in, const struct sw_file *f, const char *what, off_t at)
+{
+    if (atomic_load(&in->io_left) <= 0 || atomic_fetch_sub(&in->io_left, 1) != 1)
+        return false;
+    int e = in->fail_errno;
+    spring_set_last_error("%s: %s at %lld: injected I/O error: %s", f->path, what, (long long)at, strerror(e));
+    errno = e;
+    return true;
+}
+
 static int io_read(struct sw_obj *o, sw_slot_t x, size_t inner, void *buf, size_t n)
 {
     struct sw_file *f = &o->in->files[SLOT_FILE(x)];
     off_t at = (off_t)SLOT_INDEX(x) * (off_t)o->in->page_size + (off_t)inner;
     size_t done = 0;
+    if (injected(o->in, f, "read", at))
+        return io_code(errno);
     while (done < n) {
         ssize_t r = pread(f->fd, (char *)buf + done, n - done, at + (off_t)done);
         if (r < 0 && errno == EINTR)
@@ -266,6 +287,8 @@ static int io_write(struct sw_obj *o, sw_slot_t x, size_t inner, const void *buf
     struct sw_file *f = &o->in->files[SLOT_FILE(x)];
     off_t at = (off_t)SLOT_INDEX(x) * (off_t)o->in->page_size + (off_t)inner;
     size_t done = 0;
+    if (injected(o->in, f, "write", at))
+        return io_code(errno);
     while (done < n) {
         size_t want = n - done;
         const void *src = (const char *)buf + done;
@@ -537,7 +560,17 @@ static const spring_plugin_option_t instance_options[] = {
     {"size", SPRING_OPT_SIZE, "64MiB", "each swap file's size (created, or truncated, to it); one slot per page",
      0, 0},
     {"remove", SPRING_OPT_BOOL, "true", "unlink the swap files this instance created when it ends", 0, 0},
+    {"fail_io_after", SPRING_OPT_INT, "0", "for tests: the Nth read or write of a swap file fails (0: never)", 0,
+     INT64_MAX},
+    {"fail_io_errno", SPRING_OPT_STRING, "EIO",
+     "for tests: the system's error of that failure: EIO, ENOSPC, EDQUOT, EROFS or ENOMEM", 0, 0},
 };
+
+/* The errors fail_io_errno may name. */
+static const struct {
+    const char *name;
+    int e;
+} fail_errnos[] = {{"EIO", EIO}, {"ENOSPC", ENOSPC}, {"EDQUOT", EDQUOT}, {"EROFS", EROFS}, {"ENOMEM", ENOMEM}};
 
 /* Open one swap file and size it.  On failure spring_last_error() says why. */
 static int file_open(struct sw_instance *in, struct sw_file *f, const char *base_dir, const char *name, size_t len,
@@ -606,6 +639,15 @@ static int p_instance_new(const spring_plugin_env_t *env, const spring_options_t
         spring_set_last_error("size %llu is less than one page (%zu bytes)", (unsigned long long)size, vi.page_size);
         return SPRING_EINVAL;
     }
+    const char *fe = spring_options_string(opts, "fail_io_errno");
+    int fail_errno = 0;
+    for (size_t i = 0; i < sizeof fail_errnos / sizeof *fail_errnos; i++)
+        if (strcmp(fe, fail_errnos[i].name) == 0)
+            fail_errno = fail_errnos[i].e;
+    if (fail_errno == 0) {
+        spring_set_last_error("fail_io_errno: expected EIO, ENOSPC, EDQUOT, EROFS or ENOMEM, found \"%s\"", fe);
+        return SPRING_EINVAL;
+    }
     /* The list: comma-separated, blanks around a name ignored, none empty. */
     size_t nfiles = 1;
     for (const char *p = files; *p; p++)
@@ -619,6 +661,8 @@ static int p_instance_new(const spring_plugin_env_t *env, const spring_options_t
         return SPRING_ENOMEM;
     }
     atomic_init(&in->refs, 1);
+    atomic_init(&in->io_left, (long)spring_options_int(opts, "fail_io_after"));
+    in->fail_errno = fail_errno;
     pthread_mutex_init(&in->lock, NULL);
     in->reg = env->registry;
     in->page_size = vi.page_size;

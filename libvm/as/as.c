@@ -88,14 +88,14 @@ static struct vm_region *region_first_after(spring_as_t *as, spring_addr_t va)
  * => as->lock held for writing. */
 static void region_insert(spring_as_t *as, struct vm_region *r)
 {
-    vm_assert_held(&as->lock);
+    vm_assert_wrheld(&as->lock);
     rt_insert(&as->idx, r->start, r);
 }
 
 /* => as->lock held for writing. */
 static void region_remove(spring_as_t *as, struct vm_region *r)
 {
-    vm_assert_held(&as->lock);
+    vm_assert_wrheld(&as->lock);
     rt_remove(&as->idx, r->start);
 }
 
@@ -113,8 +113,10 @@ static struct vm_subregion *sub_find(struct vm_region *r, spring_addr_t va)
 }
 
 /* Make room for `extra` more runs.  => as->lock held for writing. */
-static int sub_reserve(spring_vmm_t *vmm, struct vm_region *r, size_t extra)
+static int sub_reserve(spring_as_t *as, struct vm_region *r, size_t extra)
 {
+    vm_assert_wrheld(&as->lock);
+    spring_vmm_t *vmm = as->vmm;
     struct vm_subregion *n;
     if (r->sub == &r->sub1) { /* the inline run moves out to an allocated array */
         n = spring__malloc(vmm, (r->nsub + extra) * sizeof *n);
@@ -199,6 +201,7 @@ static int deliver(spring_as_t *as, spring_as_event_kind_t kind, spring_addr_t a
     if (fn == NULL)
         return 0;
     spring_as_event_t ev = {kind, a, len, rights};
+    spring__assert_no_locks("calling an address-space event handler");
     in_handler++;
     int r = fn(as, &ev, arg);
     in_handler--;
@@ -312,6 +315,7 @@ void spring_as_destroy(spring_as_t *as)
  * them is mapped again before they are in). */
 static void tells_enter(spring_as_t *as, struct vm_tell *t, size_t n)
 {
+    vm_assert_held(&as->lock);
     pthread_t self = pthread_self();
     vm_lock(&as->free_lock);
     for (size_t i = 0; i < n; i++) {
@@ -326,6 +330,7 @@ static void tells_enter(spring_as_t *as, struct vm_tell *t, size_t n)
  * their cache references).  => no lock held. */
 static void tells_make(spring_as_t *as, struct vm_tell *t, size_t n)
 {
+    spring__assert_no_locks("tells_make");
     for (size_t i = 0; i < n; i++) /* a hint: a failure is counted only */
         (void)spring__cache_tell_zero(t[i].c, t[i].off, t[i].end - t[i].off);
     vm_lock(&as->free_lock);
@@ -347,6 +352,7 @@ static void tells_make(spring_as_t *as, struct vm_tell *t, size_t n)
  * itself).  => no lock held. */
 static void tells_wait(spring_as_t *as, struct vm_cache *c, spring_off_t off, spring_off_t end)
 {
+    spring__assert_no_locks("tells_wait");
     pthread_t self = pthread_self();
     vm_lock(&as->free_lock);
     for (;;) {
@@ -403,7 +409,7 @@ static int find_free(spring_as_t *as, spring_off_t len, spring_addr_t *out)
  * => as->lock held for writing. */
 static void free_hint_lower(spring_as_t *as, spring_addr_t addr)
 {
-    vm_assert_held(&as->lock);
+    vm_assert_wrheld(&as->lock);
     if (addr >= as->free_hint)
         return;
     struct vm_region *p = rt_find_le(&as->idx, addr);
@@ -438,6 +444,7 @@ enum { MAP_ANON_DEFAULT = 1 };
 static int map_internal(spring_as_t *as, spring_mobj_t *mobj, spring_off_t off, spring_off_t *length,
                         spring_addr_t *address, spring_rights_t access, int flags)
 {
+    spring__assert_no_locks("map_internal");
     spring_vmm_t *vmm = as->vmm;
     spring_off_t len = *length;
     spring_addr_t addr = *address;
@@ -626,6 +633,7 @@ static void sub_clip(struct vm_region *r, spring_addr_t s, spring_addr_t e)
  * => no lock held. */
 static int unmap_range(spring_as_t *as, spring_addr_t addr, spring_off_t len, bool events)
 {
+    spring__assert_no_locks("unmap_range");
     spring_vmm_t *vmm = as->vmm;
     spring_addr_t end = addr + len;
     struct vm_region *spare = NULL;
@@ -852,7 +860,7 @@ int spring_as_allocate_memory_and_mobj(spring_as_t *as, spring_off_t *length, sp
 static int cover_and_reserve(spring_as_t *as, spring_addr_t addr, spring_addr_t end, spring_rights_t rights,
                              bool check_rights)
 {
-    vm_assert_held(&as->lock);
+    vm_assert_wrheld(&as->lock);
     spring_addr_t at = addr;
     struct vm_region *r = region_first_after(as, addr);
     for (; at < end; r = region_next(as, r)) {
@@ -863,7 +871,7 @@ static int cover_and_reserve(spring_as_t *as, spring_addr_t addr, spring_addr_t 
         at = r->end;
     }
     for (r = region_first_after(as, addr); r && r->start < end; r = region_next(as, r))
-        if (sub_reserve(as->vmm, r, 2) != 0)
+        if (sub_reserve(as, r, 2) != 0)
             return SPRING_ENOMEM;
     return 0;
 }
@@ -913,6 +921,7 @@ struct lock_run {
 static int set_locked(spring_as_t *as, spring_addr_t addr, spring_addr_t end, bool lock, struct lock_run **changed,
                       size_t *nchanged)
 {
+    spring__assert_no_locks("set_locked");
     vm_wrlock(&as->lock);
     int rc = cover_and_reserve(as, addr, end, 0, false);
     if (rc) {
@@ -1214,6 +1223,7 @@ static bool valid_access(spring_rights_t a)
 static bool fault_event(spring_as_t *as, spring_as_event_kind_t kind, spring_addr_t va, spring_rights_t access,
                         unsigned *tries)
 {
+    spring__assert_no_locks("fault_event");
     if (++*tries > VM_FAULT_HANDLER_TRIES)
         return false;
     return deliver(as, kind, va, 0, access) == 1;
@@ -1516,10 +1526,12 @@ int spring_as_write(spring_as_t *as, spring_addr_t address, const void *buf, siz
 }
 
 /* ------------------------------------------------------------------ */
-/* Consistency check of one address space.  => no lock held.            */
+/* Consistency check of one address space.  => vmm->as_list_lock held  */
+/* (the checker walks the list), no other lock.                         */
 
 int spring__as_check(spring_as_t *as, const char **why)
 {
+    vm_assert_held(&as->vmm->as_list_lock);
     int rc = 0;
     vm_rdlock(&as->lock);
     struct vm_region *r, *prev = NULL;

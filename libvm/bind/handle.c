@@ -98,6 +98,7 @@ int spring__handle_new(int type, void *obj, unsigned aux, uint64_t *out)
 /* => htab_lock held. */
 static struct hslot *h_find(uint64_t h, int type)
 {
+    vm_assert_held(&htab_lock);
     uint32_t idx = (uint32_t)(h & H_INDEX_MASK);
     uint64_t check = h >> H_INDEX_BITS;
     if (h == 0 || idx >= htab_used)

@@ -292,6 +292,7 @@ static struct vm_zrange *zr_node_alloc(struct vm_cache *c)
 /* The first range ending after off.  => c->lock held. */
 static struct vm_zrange *zr_first_after(const struct vm_cache *c, spring_off_t off)
 {
+    vm_assert_held(&c->lock);
     struct vm_zrange *n = RB_ROOT(&c->zr), *best = NULL;
     while (n != NULL) {
         if (n->end > off) {
@@ -402,9 +403,11 @@ bool spring__block_locked(struct vm_cache *c, spring_off_t boff)
  * SPRING_ELOCKLIMIT if the pool cannot hold the newly reserved frames: two
  * of the largest blocks of any cache always stay unlocked, so that faults
  * on every cache can make progress.
- * => no lock held. */
+ * => no cache lock held (the address-space lock may be: lock_memory and
+ *    unmap hold it). */
 int spring__cache_lock_range(struct vm_cache *c, spring_off_t off, spring_off_t size, int delta)
 {
+    vm_assert_no_rank(VM_RANK_CACHE);
     spring_vmm_t *vmm = c->vmm;
     spring_off_t ps = vmm->page_size, end = off + size;
     int rc = 0;

@@ -55,6 +55,7 @@ void spring__cache_unref(struct vm_cache *c)
 static void list_move(struct vm_cache *c, int list)
 {
     spring_vmm_t *vmm = c->vmm;
+    vm_assert_held(&vmm->cache_lock);
     if (c->list == list)
         return;
     if (c->list != VM_CL_NONE)
@@ -147,9 +148,11 @@ int spring__cache_new(spring_vmm_t *vmm, spring_privilege_t priv, const spring_p
     return 0;
 }
 
-/* Issue a cache-rights handle.  => no lock held. */
+/* Issue a cache-rights handle.  => no cache lock held (a bind key's lock
+ * may be: bind holds it across the cache's creation). */
 static int rights_new(struct vm_cache *c, spring_rights_t r, uint64_t *out)
 {
+    vm_assert_no_rank(VM_RANK_CACHE);
     vm_lock(&c->lock);
     if (c->destroyed) {
         vm_unlock(&c->lock);
@@ -197,6 +200,7 @@ static bool attach(struct vm_cache *c, bool rw, bool always)
 
 void spring__cache_note_rw(struct vm_cache *c)
 {
+    spring__assert_no_locks("spring__cache_note_rw");
     vm_lock(&c->lock);
     c->rw_attach++;
     vm_unlock(&c->lock);
@@ -204,6 +208,7 @@ void spring__cache_note_rw(struct vm_cache *c)
 
 void spring__cache_count(spring_vmm_t *vmm, size_t *ncaches, size_t *unattached)
 {
+    spring__assert_no_locks("spring__cache_count");
     vm_lock(&vmm->cache_lock);
     *ncaches = vmm->ncaches;
     *unattached = 0;
@@ -225,6 +230,7 @@ void spring__cache_attach(struct vm_cache *c, bool rw)
  * pager did not ask to keep are reclaimed at once.  => no lock held. */
 void spring__cache_detach(struct vm_cache *c)
 {
+    spring__assert_no_locks("spring__cache_detach");
     spring_vmm_t *vmm = c->vmm;
     bool last = false;
     vm_lock(&vmm->cache_lock);
@@ -295,6 +301,7 @@ void spring__pager_done(struct vm_cache *c)
  * => no lock held. */
 static void cache_kill(struct vm_cache *c)
 {
+    spring__assert_no_locks("cache_kill");
     spring_vmm_t *vmm = c->vmm;
     vm_lock(&vmm->cache_lock);
     c->dying = true; /* a failed reclaim must not put it back on a list */
@@ -505,6 +512,7 @@ static bool cache_clean(struct vm_cache *c)
  * => no lock held. */
 int spring__cache_reclaim(spring_vmm_t *vmm, size_t keep)
 {
+    spring__assert_no_locks("spring__cache_reclaim");
     int n = 0;
     for (;;) {
         struct vm_cache *victim = NULL;
@@ -569,6 +577,7 @@ int spring__cache_reclaim(spring_vmm_t *vmm, size_t keep)
 
 int spring__cache_push_all(spring_vmm_t *vmm, bool keep, bool skip_anon)
 {
+    spring__assert_no_locks("spring__cache_push_all");
     vm_lock(&vmm->cache_lock);
     size_t n = 0, i = 0;
     struct vm_cache *c;
@@ -616,9 +625,11 @@ void spring__cache_destroy_all(spring_vmm_t *vmm)
     }
 }
 
-/* Pages of [off, off+len) that are cached.  => no lock held. */
+/* Pages of [off, off+len) that are cached.  => no cache lock held (the
+ * address-space lock may be: spring_as_statistics holds it). */
 size_t spring__cache_resident(struct vm_cache *c, spring_off_t off, spring_off_t len)
 {
+    vm_assert_no_rank(VM_RANK_CACHE);
     size_t n = 0;
     spring_off_t ps = c->vmm->page_size, end = off + len;
     vm_lock(&c->lock);
@@ -640,6 +651,7 @@ size_t spring__cache_resident(struct vm_cache *c, spring_off_t off, spring_off_t
 
 int spring__cache_check(struct vm_cache *c, const char **why)
 {
+    spring__assert_no_locks("spring__cache_check");
     spring_vmm_t *vmm = c->vmm;
     int rc = 0;
     vm_lock(&c->lock);

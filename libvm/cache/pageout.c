@@ -226,6 +226,7 @@ void spring__pageout_move(spring_vmm_t *vmm, struct vm_block *b, bool out)
 
 int spring__pageout_make_room(spring_vmm_t *vmm, size_t n)
 {
+    spring__assert_no_locks("spring__pageout_make_room");
     struct timespec deadline = {0, 0};
     atomic_fetch_add(&vmm->cv_waiters, 1); /* unpins and transfers ending wake us */
     atomic_fetch_add(&vmm->room_gen, 1);  /* a new pass: pagers that were full may have room again */
@@ -289,6 +290,7 @@ int spring__pageout_make_room(spring_vmm_t *vmm, size_t n)
 
 int spring__cache_evict(struct vm_cache *c, spring_off_t off)
 {
+    spring__assert_no_locks("spring__cache_evict");
     spring_vmm_t *vmm = c->vmm;
     struct push p;
     int ret;
@@ -364,6 +366,7 @@ out:
 
 int spring__cache_flush(struct vm_cache *c, spring_off_t off, spring_off_t size, bool keep)
 {
+    spring__assert_no_locks("spring__cache_flush");
     spring_vmm_t *vmm = c->vmm;
     spring_off_t end = off + size;
     struct push p;

@@ -314,6 +314,7 @@ int spring__cache_discard(struct vm_cache *c, spring_off_t off, spring_off_t siz
 
 int spring__cache_tell_zero(struct vm_cache *c, spring_off_t off, spring_off_t size)
 {
+    spring__assert_no_locks("spring__cache_tell_zero");
     /* Appendix D zero_fill_range. */
     vm_lock(&c->lock);
     if (c->destroyed || c->pops->zero_fill_range == NULL) {

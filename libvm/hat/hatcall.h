@@ -32,6 +32,10 @@ void spring__hat_destroy(spring_vmm_t *vmm);
 
 #define SPRING__HAT(vmm) ((vmm)->hat)
 
+/* Every slot call (debug build): the page lock is not held (docs/locking.md,
+ * row 11: a backend's take_frames and give_frames take it). */
+#define HAT_CALL_CHECK(vmm) vm_assert_unheld(&(vmm)->page_lock)
+
 /* The backend's capability flags (spring_hat_ops_t::flags). */
 static inline unsigned spring__hat_flags(const spring_vmm_t *vmm)
 {
@@ -40,11 +44,13 @@ static inline unsigned spring__hat_flags(const spring_vmm_t *vmm)
 
 static inline int spring__hat_ctx_create(spring_vmm_t *vmm, spring_as_t *as, void **ctx)
 {
+    HAT_CALL_CHECK(vmm);
     return SPRING__HAT(vmm)->ctx_create(vmm->hatp, as, ctx);
 }
 
 static inline void spring__hat_ctx_destroy(spring_vmm_t *vmm, void *ctx)
 {
+    HAT_CALL_CHECK(vmm);
     SPRING__HAT(vmm)->ctx_destroy(vmm->hatp, ctx);
 }
 
@@ -54,6 +60,7 @@ static inline void spring__hat_ctx_destroy(spring_vmm_t *vmm, void *ctx)
 static inline int spring__hat_enter(spring_vmm_t *vmm, void *ctx, spring_addr_t va, size_t frame,
                                     spring_rights_t prot)
 {
+    HAT_CALL_CHECK(vmm);
     int rc = SPRING__HAT(vmm)->enter(vmm->hatp, ctx, va, frame, prot);
     return rc == 0 || (rc < 0 && rc > SPRING__ERR_MIN) ? rc : SPRING_ENOMEM;
 }
@@ -69,6 +76,7 @@ static inline void spring__hat_revoked(spring_vmm_t *vmm)
 
 static inline void spring__hat_remove(spring_vmm_t *vmm, void *ctx, spring_addr_t va, spring_off_t len)
 {
+    HAT_CALL_CHECK(vmm);
     SPRING__HAT(vmm)->remove(vmm->hatp, ctx, va, len);
     spring__hat_revoked(vmm);
 }
@@ -76,30 +84,35 @@ static inline void spring__hat_remove(spring_vmm_t *vmm, void *ctx, spring_addr_
 static inline void spring__hat_protect(spring_vmm_t *vmm, void *ctx, spring_addr_t va, spring_off_t len,
                                        spring_rights_t prot)
 {
+    HAT_CALL_CHECK(vmm);
     SPRING__HAT(vmm)->protect(vmm->hatp, ctx, va, len, prot);
     spring__hat_revoked(vmm);
 }
 
 static inline void spring__hat_frame_unload(spring_vmm_t *vmm, size_t frame)
 {
+    HAT_CALL_CHECK(vmm);
     SPRING__HAT(vmm)->frame_unload(vmm->hatp, frame);
     spring__hat_revoked(vmm);
 }
 
 static inline void spring__hat_frame_protect(spring_vmm_t *vmm, size_t frame, spring_rights_t prot)
 {
+    HAT_CALL_CHECK(vmm);
     SPRING__HAT(vmm)->frame_protect(vmm->hatp, frame, prot);
     spring__hat_revoked(vmm);
 }
 
 static inline unsigned spring__hat_frame_refmod(spring_vmm_t *vmm, size_t frame, unsigned clear)
 {
+    HAT_CALL_CHECK(vmm);
     return SPRING__HAT(vmm)->frame_refmod(vmm->hatp, frame, clear);
 }
 
 static inline int spring__hat_translate(spring_vmm_t *vmm, void *ctx, spring_addr_t va, spring_rights_t access,
                                         size_t *frame)
 {
+    HAT_CALL_CHECK(vmm);
     return SPRING__HAT(vmm)->translate(vmm->hatp, ctx, va, access, frame);
 }
 

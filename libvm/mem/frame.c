@@ -122,6 +122,7 @@ static void free_one_locked(spring_vmm_t *vmm, struct vm_frame *f)
 
 void spring__frames_free(spring_vmm_t *vmm, const size_t *fr, size_t n)
 {
+    vm_assert_unheld(&vmm->page_lock);
     vm_lock(&vmm->page_lock);
     for (size_t i = 0; i < n; i++) {
         struct vm_frame *f = &vmm->frames[fr[i]];
@@ -240,6 +241,7 @@ int spring__frames_alloc_nowait(spring_vmm_t *vmm, size_t n, size_t *out)
  */
 int spring__frames_alloc(spring_vmm_t *vmm, size_t n, size_t *out)
 {
+    vm_assert_no_rank(VM_RANK_CACHE);
     if (n == 0 || n > vmm->nframes)
         return SPRING_ENOFRAMES;
     for (;;) {

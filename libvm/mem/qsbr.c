@@ -175,6 +175,7 @@ int spring__gp_init(spring_vmm_t *vmm)
 
 void spring__frames_free_deferred(spring_vmm_t *vmm, const size_t *fr, size_t n)
 {
+    vm_assert_unheld(&vmm->page_lock);
     vm_lock(&vmm->page_lock);
     if (vmm->gp_closed) { /* the VMM is going: no address space, no reader */
         vm_unlock(&vmm->page_lock);

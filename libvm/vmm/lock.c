@@ -15,6 +15,7 @@
 struct held {
     const void *l;
     int rank;
+    bool write; /* taken exclusively (a mutex, or a rwlock for writing) */
 };
 
 static _Thread_local struct held held[VM_MAX_HELD];
@@ -37,7 +38,6 @@ void spring__lock_fail(const char *what, const void *l, const char *file, int li
 
 void spring__lock_note(const void *l, int rank, bool write)
 {
-    (void)write;
     if (rank == 0) { /* re-taken after a condition wait: keep its first rank */
         for (int i = nheld; i < VM_MAX_HELD; i++)
             if (held[i].l == l) {
@@ -61,6 +61,7 @@ void spring__lock_note(const void *l, int rank, bool write)
         spring__lock_fail("beyond the record's capacity", l, __FILE__, __LINE__);
     held[nheld].l = l;
     held[nheld].rank = rank;
+    held[nheld].write = write;
     nheld++;
 }
 
@@ -82,6 +83,22 @@ bool spring__lock_held(const void *l)
 {
     for (int i = 0; i < nheld; i++)
         if (held[i].l == l)
+            return true;
+    return false;
+}
+
+bool spring__lock_held_write(const void *l)
+{
+    for (int i = 0; i < nheld; i++)
+        if (held[i].l == l)
+            return held[i].write;
+    return false;
+}
+
+bool spring__rank_held(int rank)
+{
+    for (int i = 0; i < nheld; i++)
+        if (held[i].rank == rank)
             return true;
     return false;
 }

@@ -10,7 +10,10 @@
  *     (nor of the same rank, except in the order the table gives for two
  *     locks of one class: by increasing address),
  *   - vm_assert_held() / vm_assert_unheld() check a function's stated
- *     precondition ("=> caller holds c->lock"),
+ *     precondition ("=> caller holds c->lock"), vm_assert_wrheld() one
+ *     that names the mode ("=> as->lock held for writing": the record
+ *     keeps the mode each lock was taken in), vm_assert_no_rank() one that
+ *     names a class of locks ("=> no cache lock held"),
  *   - spring__assert_no_locks() is called before every call into a pager,
  *     a swap pager, an event handler or a HAT fault upcall: no VMM lock may
  *     be held across one (paper §9.4).
@@ -66,18 +69,26 @@ typedef struct vm_rwlock {
 void spring__lock_note(const void *l, int rank, bool write);
 void spring__unlock_note(const void *l);
 bool spring__lock_held(const void *l);
+bool spring__lock_held_write(const void *l);
+bool spring__rank_held(int rank);
 void spring__lock_fail(const char *what, const void *l, const char *file, int line);
 void spring__assert_no_locks_at(const char *what, const char *file, int line);
 #define vm_assert_held(l) \
     ((void)(spring__lock_held(l) || (spring__lock_fail("not held", (l), __FILE__, __LINE__), 0)))
 #define vm_assert_unheld(l) \
     ((void)(!spring__lock_held(l) || (spring__lock_fail("held", (l), __FILE__, __LINE__), 0)))
+#define vm_assert_wrheld(l) \
+    ((void)(spring__lock_held_write(l) || (spring__lock_fail("not held for writing", (l), __FILE__, __LINE__), 0)))
+#define vm_assert_no_rank(rank) \
+    ((void)(!spring__rank_held(rank) || (spring__lock_fail("of that rank held", NULL, __FILE__, __LINE__), 0)))
 #define spring__assert_no_locks(what) spring__assert_no_locks_at((what), __FILE__, __LINE__)
 #define VM_DEBUG_ONLY(x) x
 #else
 #define VM_MUTEX_INITIALIZER(rank) {PTHREAD_MUTEX_INITIALIZER}
 #define vm_assert_held(l) ((void)(l))
 #define vm_assert_unheld(l) ((void)(l))
+#define vm_assert_wrheld(l) ((void)(l))
+#define vm_assert_no_rank(rank) ((void)(rank))
 #define spring__assert_no_locks(what) ((void)0)
 #define VM_DEBUG_ONLY(x)
 #endif

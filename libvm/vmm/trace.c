@@ -91,8 +91,10 @@ void spring__trace_put(spring_vmm_t *vmm, spring_trace_record_t *r)
 }
 
 /* Copy the newest n records held, oldest first.  => trace_lock held. */
-static void ring_copy(const struct vm_trace *t, spring_trace_record_t *out, size_t n)
+static void ring_copy(spring_vmm_t *vmm, spring_trace_record_t *out, size_t n)
 {
+    vm_assert_held(&vmm->trace_lock);
+    const struct vm_trace *t = &vmm->trace;
     uint64_t s = t->next - n;
     for (size_t i = 0; i < n; i++, s++)
         out[i] = t->ring[s % t->cap];
@@ -144,7 +146,7 @@ int spring_vmm_trace_read(spring_vmm_t *vmm, spring_trace_record_t *records, siz
     vm_lock(&vmm->trace_lock);
     const struct vm_trace *t = &vmm->trace;
     size_t k = SPRING__MIN(t->count, max);
-    ring_copy(t, records, k);
+    ring_copy(vmm, records, k);
     uint64_t l = t->lost;
     vm_unlock(&vmm->trace_lock);
     *n = k;
@@ -289,7 +291,7 @@ int spring_vmm_trace_dump(spring_vmm_t *vmm, int fd)
     const struct vm_trace *t = &vmm->trace;
     size_t n = t->count;
     if (n)
-        ring_copy(t, recs, n);
+        ring_copy(vmm, recs, n);
     uint64_t lost = t->lost, ringcap = t->cap;
     vm_unlock(&vmm->trace_lock);
 

@@ -13,6 +13,8 @@
 
 #include <spring/spring.h>
 
+#include "testmain.h"
+
 #define ck_assert_rc(x, want)                                                             \
     do {                                                                                  \
         int rc_ = (x);                                                                    \
@@ -41,20 +43,20 @@ static spring_vm_info_t info(spring_vmm_t *vmm)
     return i;
 }
 
+/* An address space of vmm with len bytes of anonymous memory: its address. */
+static spring_addr_t anon_as(spring_vmm_t *vmm, spring_off_t len, spring_as_t **as)
+{
+    ck_assert_rc(spring_as_new(vmm, NULL, as), 0);
+    spring_addr_t a = SPRING_ANYWHERE;
+    ck_assert_rc(spring_as_allocate_memory(*as, &len, &a, SPRING_RIGHTS_RW), 0);
+    return a;
+}
+
 START_TEST(test_core_runs)
 {
-    spring_vmm_config_t cfg;
-    spring_vmm_config_init(&cfg);
-    cfg.name = "core";
-    cfg.nframes = 32;
-    cfg.mode = SPRING_VMM_DETERMINISTIC;
-    spring_vmm_t *vmm;
-    ck_assert_rc(spring_vmm_new(&cfg, &vmm), 0);
+    spring_vmm_t *vmm = vmm_small("core");
     spring_as_t *as;
-    ck_assert_rc(spring_as_new(vmm, NULL, &as), 0);
-    spring_off_t len = 8 * 4096;
-    spring_addr_t a = SPRING_ANYWHERE;
-    ck_assert_rc(spring_as_allocate_memory(as, &len, &a, SPRING_RIGHTS_RW), 0);
+    spring_addr_t a = anon_as(vmm, 8 * 4096, &as);
     ck_assert_rc(spring_as_write(as, a + 4095, "core", 5), 0);
     char buf[5];
     ck_assert_rc(spring_as_read(as, a + 4095, buf, 5), 0);
@@ -70,18 +72,9 @@ END_TEST
 START_TEST(test_sync_flags)
 {
     ck_assert_rc(spring_vmm_sync_flags(NULL, 0), SPRING_EINVAL);
-    spring_vmm_config_t cfg;
-    spring_vmm_config_init(&cfg);
-    cfg.name = "sync";
-    cfg.nframes = 32;
-    cfg.mode = SPRING_VMM_DETERMINISTIC;
-    spring_vmm_t *vmm;
-    ck_assert_rc(spring_vmm_new(&cfg, &vmm), 0);
+    spring_vmm_t *vmm = vmm_small("sync");
     spring_as_t *as;
-    ck_assert_rc(spring_as_new(vmm, NULL, &as), 0);
-    spring_off_t len = 4 * 4096;
-    spring_addr_t a = SPRING_ANYWHERE;
-    ck_assert_rc(spring_as_allocate_memory(as, &len, &a, SPRING_RIGHTS_RW), 0);
+    spring_addr_t a = anon_as(vmm, 4 * 4096, &as);
     ck_assert_rc(spring_as_write(as, a, "anon", 4), 0);
     uint64_t wb = info(vmm).write_backs, po = info(vmm).page_outs;
     ck_assert_rc(spring_vmm_sync_flags(vmm, 2), SPRING_EINVAL);
@@ -191,10 +184,7 @@ START_TEST(test_sized_outputs)
 {
     spring_vmm_t *vmm = vmm_small("out");
     spring_as_t *as;
-    ck_assert_rc(spring_as_new(vmm, NULL, &as), 0);
-    spring_off_t len = 4096;
-    spring_addr_t a = SPRING_ANYWHERE;
-    ck_assert_rc(spring_as_allocate_memory(as, &len, &a, SPRING_RIGHTS_RW), 0);
+    spring_addr_t a = anon_as(vmm, 4096, &as);
     ck_assert_rc(spring_as_write(as, a, "x", 1), 0);
     spring_vmm_obj_t o;
     ck_assert_rc(spring_vmm_get_object(vmm, SPRING_PRIV_USER, &o), 0);

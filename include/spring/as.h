@@ -10,8 +10,12 @@
  *
  * All addresses, offsets and lengths given to these calls must be multiples
  * of the page size unless a function says otherwise.  Every function is
- * thread-safe.  None may be called from inside a pager method of a pager
- * whose data the call may need (it could wait for that pager).
+ * thread-safe, spring_as_destroy() included: it waits for the calls in
+ * progress on the space, and every function taking the space fails with
+ * #SPRING_EDESTROYED when called while destroy waits (what a call may not
+ * do is begin after destroy returned: see there).  None may be called from
+ * inside a pager method of a pager whose data the call may need (it could
+ * wait for that pager).
  */
 #ifndef SPRING_AS_H
 #define SPRING_AS_H
@@ -56,7 +60,29 @@ SPRING_API int spring_as_new(spring_vmm_t *vmm, const spring_as_options_t *opts,
 
 /**
  * @brief Destroy an address space: every region is unmapped.
- * @param as the address space (consume); NULL is ignored.
+ *
+ * Calls on the space that other threads are inside when destroy is called
+ * are waited for: destroy returns only after each of them has returned,
+ * with its usual result (a call held in a pager or an event handler holds
+ * destroy as long).  spring_as_translate_fast() is no exception.  A call
+ * that begins while destroy waits fails with #SPRING_EDESTROYED and
+ * changes nothing (spring_as_get_page_size() answers 0).
+ *
+ * When destroy returns the space is freed memory, and a call that begins
+ * then cannot be caught: it is the caller's bug.  So is one that begins
+ * after destroy was called, unless the caller knows destroy still waits
+ * (for a call it holds).  A thread that may begin calls on the space must
+ * therefore be stopped before destroy is called; a thread already inside
+ * a call (blocked in a pager, say) need not be waited for by the caller.
+ * Destroying a space twice is the caller's bug too.
+ *
+ * Called from inside a call on the same space (from its event handler, or
+ * from a pager method or a handler run for one of its calls), destroy
+ * would wait for itself: it does nothing instead, and spring_last_error()
+ * says why.
+ *
+ * @param as the address space (consume, once no other call on it can
+ *        begin); NULL is ignored.
  */
 SPRING_API void spring_as_destroy(spring_as_t *as);
 
@@ -200,7 +226,7 @@ SPRING_API int spring_as_flush(spring_as_t *as, spring_addr_t address, spring_of
 /**
  * @brief get_page_size (Appendix A).
  * @param as the address space (borrow).
- * @return the page size in bytes, or 0 for NULL.
+ * @return the page size in bytes, or 0 for NULL or a space being destroyed.
  */
 SPRING_API size_t spring_as_get_page_size(const spring_as_t *as);
 
@@ -327,7 +353,9 @@ typedef struct spring_as_event {
 
 /**
  * @brief An event handler.  It runs with no VMM lock held, in the thread
- *        that caused the event, and may call any address-space function.
+ *        that caused the event, and may call any address-space function
+ *        (but for spring_as_destroy() of the space whose call it runs in,
+ *        which is refused).
  *
  * While a thread runs a handler, no event is delivered on that thread (of
  * any address space): a fault it takes fails as it would with no handler

@@ -16,17 +16,257 @@
  * it (and the cache lock) only when the page is already resident, and
  * otherwise drops it, has the cache layer bring the page in, and retries.
  */
+#include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#endif
 
 #include "as/rtree.h"
 #include "vmm/vm_int.h"
 
-/* The top of a public call on an address space: in the debug build, its
- * VMM's consistency checker runs when the outermost call returns. */
-#define AS_API_ENTER(as) \
-    VM_API_ENTER();      \
-    if ((as) != NULL)    \
+/* ------------------------------------------------------------------ */
+/* Calls in progress (spring_as_destroy waits for them).                */
+
+/*
+ * spring_as_destroy marks the space dying, waits until no call on it is in
+ * progress, and only then takes it apart.  Every public call enters
+ * (as_enter) before it touches the space and leaves (as_leave) when it
+ * returns; one that finds the space dying leaves at once and fails with
+ * SPRING_EDESTROYED.  Nothing here makes a call that begins after destroy
+ * returned safe: the space is freed memory then (as.h says so).
+ *
+ * The hot calls (a read, a write or a translation that hits in the HAT)
+ * must not pay for this with an atomic read-modify-write on a line every
+ * thread of the space shares.  So a thread's outermost call is recorded in
+ * the thread's own record (`in`, a hazard pointer) with a plain store, and
+ * destroy finds it by scanning the records.  The reader's store of `in`
+ * then load of `dying`, against destroy's store of `dying` then scan, is
+ * Dekker's pattern: each side needs a full fence between its store and its
+ * load.  membarrier(2) (MEMBARRIER_CMD_PRIVATE_EXPEDITED) makes every
+ * running thread of the process execute one, so destroy issues it and the
+ * reader only keeps the compiler from reordering.  Where membarrier is
+ * missing (an old kernel, valgrind) threads get no record: every call is
+ * counted, as below.
+ *
+ * A call a thread makes while it is in one already (from a pager method,
+ * an event handler or a HAT fault upcall) is counted in the space's `busy`
+ * instead: the record holds one space.  So is every call of a thread whose
+ * record could not be allocated.  The record also lists the spaces of the
+ * thread's counted calls (AS_NEST_MAX of them), so that a destroy from
+ * inside a call on the same space is refused instead of waiting for itself.
+ *
+ * Records live on one process-wide list (threads_lock, a leaf); a thread
+ * gets one at its first call and gives it back when it exits.
+ */
+
+#define AS_NEST_MAX 4
+
+struct as_thread {
+    _Atomic(spring_as_t *) in;        /* [a] the space of the thread's outermost call, or NULL */
+    spring_as_t *nested[AS_NEST_MAX]; /* its own thread only: the spaces of its counted calls */
+    unsigned nnested;                 /* its own thread only */
+    LIST_ENTRY(as_thread) link;       /* [threads_lock] */
+};
+
+/* How a call was entered (struct vm_as_call.how). */
+enum { CALL_NONE, CALL_RECORDED, CALL_COUNTED, CALL_COUNTED_LISTED };
+
+static _Thread_local struct as_thread *tl_thread __attribute__((tls_model("initial-exec")));
+static vm_mutex_t threads_lock = VM_MUTEX_INITIALIZER(VM_RANK_AS_THREADS);
+static LIST_HEAD(, as_thread) threads = LIST_HEAD_INITIALIZER(threads);
+static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
+static pthread_key_t threads_key;
+static bool threads_key_ok;  /* [c after threads_once] */
+static bool use_membarrier;  /* [c after threads_once] destroy fences for the readers; records exist */
+
+/* A thread exits: its record goes (it is in no call). */
+static void thread_exit(void *p)
+{
+    struct as_thread *t = p;
+    vm_lock(&threads_lock);
+    LIST_REMOVE(t, link);
+    vm_unlock(&threads_lock);
+    free(t);
+    tl_thread = NULL;
+}
+
+static void threads_init(void)
+{
+    threads_key_ok = pthread_key_create(&threads_key, thread_exit) == 0;
+#if defined(__linux__) && defined(__NR_membarrier)
+    use_membarrier = syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+#endif
+}
+
+/* The calling thread's record, made now; NULL if it cannot be (or if
+ * membarrier is missing: every call is counted then). */
+static struct as_thread *thread_record(void)
+{
+    pthread_once(&threads_once, threads_init);
+    struct as_thread *t;
+    if (!use_membarrier || !threads_key_ok || (t = calloc(1, sizeof *t)) == NULL)
+        return NULL;
+    if (pthread_setspecific(threads_key, t) != 0) {
+        free(t);
+        return NULL;
+    }
+    vm_lock(&threads_lock);
+    LIST_INSERT_HEAD(&threads, t, link);
+    vm_unlock(&threads_lock);
+    tl_thread = t;
+    return t;
+}
+
+/* Record the thread's outermost call.  => t is the thread's, t->in NULL. */
+static inline void record_call(struct as_thread *t, spring_as_t *as)
+{
+    atomic_store_explicit(&t->in, as, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst); /* destroy's membarrier is the fence */
+}
+
+/* as_enter's other cases: a first call of the thread, a nested call. */
+static __attribute__((noinline)) void as_enter_slow(spring_as_t *as, struct vm_as_call *c)
+{
+    struct as_thread *t = tl_thread;
+    if (t == NULL)
+        t = thread_record();
+    if (t != NULL && atomic_load_explicit(&t->in, memory_order_relaxed) == NULL) {
+        record_call(t, as);
+        c->rec = t;
+        c->how = CALL_RECORDED;
+        return;
+    }
+    atomic_fetch_add(&as->busy, 1); /* then as_enter reads dying: seq_cst, against destroy */
+    c->how = CALL_COUNTED;
+    if (t != NULL && t->nnested < AS_NEST_MAX) {
+        t->nested[t->nnested++] = as;
+        c->rec = t;
+        c->how = CALL_COUNTED_LISTED;
+    }
+}
+
+static __attribute__((noinline)) void as_leave_counted(struct vm_as_call *c)
+{
+    if (c->how == CALL_COUNTED_LISTED)
+        ((struct as_thread *)c->rec)->nnested--;
+    atomic_fetch_sub_explicit(&c->as->busy, 1, memory_order_release);
+}
+
+/* Leave the call c entered (nothing if it entered none).  Afterwards the
+ * space may be freed at any time. */
+static inline void as_leave(struct vm_as_call *c)
+{
+    if (__builtin_expect(c->how == CALL_RECORDED, 1))
+        atomic_store_explicit(&((struct as_thread *)c->rec)->in, NULL, memory_order_release);
+    else if (c->how != CALL_NONE)
+        as_leave_counted(c);
+    c->how = CALL_NONE;
+}
+
+/* Enter a call on as.  False (and nothing entered) if as is being
+ * destroyed.  => no lock held. */
+static inline bool as_enter(spring_as_t *as, struct vm_as_call *c)
+{
+    spring__assert_no_locks("as_enter");
+    c->as = as;
+    struct as_thread *t = tl_thread;
+    if (__builtin_expect(t != NULL && atomic_load_explicit(&t->in, memory_order_relaxed) == NULL, 1)) {
+        record_call(t, as);
+        c->rec = t;
+        c->how = CALL_RECORDED;
+    } else {
+        as_enter_slow(as, c);
+    }
+    if (__builtin_expect(!atomic_load(&as->dying), 1))
+        return true;
+    as_leave(c);
+    return false;
+}
+
+bool spring__as_enter(spring_as_t *as, struct vm_as_call *c)
+{
+    return as_enter(as, c);
+}
+
+void spring__as_leave(struct vm_as_call *c)
+{
+    as_leave(c);
+}
+
+/* Whether the calling thread is inside a call on as. */
+static bool in_call_here(const spring_as_t *as)
+{
+    const struct as_thread *t = tl_thread;
+    if (t == NULL)
+        return false;
+    if (atomic_load_explicit(&t->in, memory_order_relaxed) == as)
+        return true;
+    for (unsigned i = 0; i < t->nnested; i++)
+        if (t->nested[i] == as)
+            return true;
+    return false;
+}
+
+/* Whether some thread's record shows a call on as in progress. */
+static bool recorded_anywhere(const spring_as_t *as)
+{
+    bool found = false;
+    vm_lock(&threads_lock);
+    const struct as_thread *t;
+    LIST_FOREACH(t, &threads, link)
+        if (atomic_load(&t->in) == as) {
+            found = true;
+            break;
+        }
+    vm_unlock(&threads_lock);
+    return found;
+}
+
+/* Wait until no call on as is in progress.  => as->dying set; no lock
+ * held.  Calls in progress can wait for pagers, so the wait polls, backing
+ * off to a millisecond. */
+static void wait_for_calls(spring_as_t *as)
+{
+    pthread_once(&threads_once, threads_init);
+#if defined(__linux__) && defined(__NR_membarrier)
+    if (use_membarrier)
+        while (syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0 && errno == EINTR)
+            continue;
+#endif
+    for (unsigned spins = 0; atomic_load(&as->busy) != 0 || recorded_anywhere(as); spins++) {
+        if (spins < 16) {
+            sched_yield();
+        } else {
+            long us = spins < 16 + 10 ? 1L << (spins - 16) : 1000;
+            struct timespec ts = {0, us * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+/* The top of a call on an address space that is not a public call of the
+ * debug build's checker (see AS_API_ENTER): enter it, or return `fail`
+ * when the space is being destroyed.  The call is left when the function
+ * returns. */
+#define AS_ENTER(as, fail)                                                            \
+    struct vm_as_call as_call_ __attribute__((cleanup(as_leave))) = {NULL, NULL, CALL_NONE}; \
+    if ((as) != NULL && !as_enter((as), &as_call_))                                   \
+    return (fail)
+
+/* The top of a public call on an address space: it enters the call (a
+ * space being destroyed fails it with SPRING_EDESTROYED), and in the
+ * debug build its VMM's consistency checker runs when the outermost call
+ * returns. */
+#define AS_API_ENTER(as)                \
+    VM_API_ENTER();                     \
+    AS_ENTER(as, SPRING_EDESTROYED);    \
+    if ((as) != NULL)                   \
     VM_API_VMM((as)->vmm)
 
 
@@ -278,7 +518,22 @@ void spring_as_destroy(spring_as_t *as)
 {
     if (as == NULL)
         return;
+    if (in_call_here(as)) {
+        /* It would wait for itself; the call it is in goes on using the
+         * space when this returns. */
+        spring__set_error(SPRING_EBUSY, "spring_as_destroy: called from inside a call on the same address "
+                                        "space; the space is not destroyed");
+        return;
+    }
+    spring__assert_no_locks("spring_as_destroy");
+    if (atomic_exchange(&as->dying, true))
+        return; /* another thread is destroying it */
     spring_vmm_t *vmm = as->vmm;
+    /* Fast translations cached for the space are stale from now on: a
+     * spring_as_translate_fast() that begins now takes the slow path, and
+     * fails there as every other call does. */
+    spring__hat_revoked(vmm);
+    wait_for_calls(as);
     vm_wrlock(&as->lock);
     as->handler = NULL;
     vm_rwunlock(&as->lock);
@@ -305,7 +560,7 @@ void spring_as_destroy(spring_as_t *as)
     pthread_cond_destroy(&as->anon_cv);
     vm_mutex_destroy(&as->free_lock);
     vm_rwlock_destroy(&as->lock);
-    free(as);
+    spring__as_free_deferred(as);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1076,12 +1331,15 @@ int spring_as_flush(spring_as_t *as, spring_addr_t address, spring_off_t length,
 
 size_t spring_as_get_page_size(const spring_as_t *as)
 {
-    return as ? as->vmm->page_size : 0;
+    spring_as_t *s = (spring_as_t *)(uintptr_t)as; /* entering a call writes the space's count */
+    AS_ENTER(s, 0);
+    return s ? s->vmm->page_size : 0;
 }
 
 int spring_as_get_mappings(spring_as_t *as, spring_addr_t address, spring_off_t length, spring_mapping_t *out,
                            size_t cap, size_t *n, bool *more_regions)
 {
+    AS_ENTER(as, SPRING_EDESTROYED);
     if (as == NULL || n == NULL || more_regions == NULL || (out == NULL && cap > 0))
         return SPRING_EINVAL;
     int rc = check_range(as, address, length);
@@ -1132,6 +1390,7 @@ void spring_mappings_release(spring_mapping_t *m, size_t n)
 
 int spring_as_statistics(spring_as_t *as, spring_as_statistics_t *out)
 {
+    AS_ENTER(as, SPRING_EDESTROYED);
     if (as == NULL || out == NULL || spring__struct_out_check(out, SPRING__AS_STATS_V1) != 0)
         return SPRING_EINVAL;
     spring_as_statistics_t stats = {.size = sizeof stats}, *st = &stats;
@@ -1158,6 +1417,7 @@ int spring_as_statistics(spring_as_t *as, spring_as_statistics_t *out)
 
 int spring_as_pager_stats(spring_as_t *as, spring_addr_t address, spring_pager_stats_t *stats)
 {
+    AS_ENTER(as, SPRING_EDESTROYED);
     if (as == NULL || stats == NULL || spring__struct_out_check(stats, SPRING__PAGER_STATS_V1) != 0)
         return SPRING_EINVAL;
     spring_pager_stats_t st = {.size = sizeof st};
@@ -1202,6 +1462,7 @@ int spring_as_set_swap_pager(spring_as_t *as, const spring_swap_pager_ops_t *ops
 
 int spring_as_catch_as_events(spring_as_t *as, spring_as_handler_fn fn, void *arg)
 {
+    AS_ENTER(as, SPRING_EDESTROYED);
     if (as == NULL)
         return SPRING_EINVAL;
     vm_wrlock(&as->lock);
@@ -1416,7 +1677,8 @@ int spring_as_fault(spring_as_t *as, spring_addr_t address, spring_rights_t acce
 }
 
 /* Translate with a pin: the HAT's fast path, else a fault. */
-static int translate_pin(spring_as_t *as, spring_addr_t va, spring_rights_t access, size_t *frame)
+static inline __attribute__((always_inline)) int translate_pin(spring_as_t *as, spring_addr_t va,
+                                                            spring_rights_t access, size_t *frame)
 {
     spring_vmm_t *vmm = as->vmm;
     bool w = (access & SPRING_RIGHTS_W) != 0;
@@ -1479,7 +1741,8 @@ bool spring_pin_valid(const spring_pin_t *pin)
     return !atomic_load(&f->orphan);
 }
 
-static int as_copy(spring_as_t *as, spring_addr_t address, void *buf, const void *src, size_t len)
+static inline __attribute__((always_inline)) int as_copy(spring_as_t *as, spring_addr_t address, void *buf,
+                                                      const void *src, size_t len)
 {
     if (as == NULL || (len > 0 && buf == NULL && src == NULL))
         return SPRING_EINVAL;

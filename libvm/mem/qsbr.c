@@ -31,6 +31,7 @@
  * wakes waiters on frame_cv.  Locks: gp_* fields and the deferred lists
  * under vmm->page_lock.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -57,6 +58,9 @@ struct ftlb_ent {
 /* initial-exec: a thread-local access in the hit path is one load, not a call. */
 static _Thread_local struct ftlb_ent *tl_tlb __attribute__((tls_model("initial-exec")));
 static _Thread_local bool tl_registered __attribute__((tls_model("initial-exec")));
+/* Threads registered now: while there is none, no fast translation can be
+ * reading an address space's record (spring__as_free_deferred). */
+static atomic_uint nregistered;
 
 int spring_thread_register(void)
 {
@@ -68,6 +72,7 @@ int spring_thread_register(void)
     if (t == NULL)
         return SPRING_ENOMEM;
     tl_tlb = t;
+    atomic_fetch_add(&nregistered, 1);
     urcu_qsbr_register_thread();
     tl_registered = true;
     return 0;
@@ -81,6 +86,7 @@ void spring_thread_unregister(void)
     free(tl_tlb);
     tl_tlb = NULL;
     tl_registered = false;
+    atomic_fetch_sub(&nregistered, 1);
 }
 
 void spring_quiescent(void)
@@ -278,6 +284,32 @@ void spring__gp_fini(spring_vmm_t *vmm)
 }
 
 /* ------------------------------------------------------------------ */
+/* A destroyed address space's record.                                  */
+
+_Static_assert(sizeof(struct rcu_head) <= sizeof(struct vm_rcu_head) &&
+                   _Alignof(struct rcu_head) <= _Alignof(struct vm_rcu_head),
+               "struct vm_rcu_head cannot hold liburcu's struct rcu_head");
+
+static void as_free_cb(struct rcu_head *h)
+{
+    free((char *)h - offsetof(spring_as_t, rcu));
+}
+
+/* The hit path of spring_as_translate_fast() reads the record (page_shift,
+ * fgenp) with no count and no lock, between two quiescent points of a
+ * registered thread: so the record goes after a grace period.  By then
+ * every later call finds its translations stale (destroy's unmap bumped
+ * fgen) and enters the slow path, which fails once the space is dying. */
+void spring__as_free_deferred(spring_as_t *as)
+{
+    if (atomic_load(&nregistered) == 0) {
+        free(as);
+        return;
+    }
+    call_rcu((struct rcu_head *)(void *)&as->rcu, as_free_cb);
+}
+
+/* ------------------------------------------------------------------ */
 /* The fast translation.                                                */
 
 static size_t ftlb_index(const spring_as_t *as, uint64_t vpn)
@@ -300,6 +332,8 @@ int spring_as_translate_fast(spring_as_t *as, spring_addr_t address, spring_righ
     return spring__translate_fast_slow(as, address, access, ptr);
 }
 
+static int translate_fast_slow(spring_as_t *as, spring_addr_t address, spring_rights_t access, void **ptr);
+
 int spring__translate_fast_slow(spring_as_t *as, spring_addr_t address, spring_rights_t access, void **ptr)
 {
     if (as == NULL || ptr == NULL ||
@@ -309,6 +343,18 @@ int spring__translate_fast_slow(spring_as_t *as, spring_addr_t address, spring_r
         spring__set_error(SPRING_EINVAL, "spring_as_translate_fast: the thread is not registered");
         return SPRING_EINVAL;
     }
+    /* A call in progress, which spring_as_destroy waits for (as.c). */
+    struct vm_as_call call;
+    if (!spring__as_enter(as, &call))
+        return SPRING_EDESTROYED;
+    int rc = translate_fast_slow(as, address, access, ptr);
+    spring__as_leave(&call);
+    return rc;
+}
+
+/* => the call on as entered. */
+static int translate_fast_slow(spring_as_t *as, spring_addr_t address, spring_rights_t access, void **ptr)
+{
     spring_vmm_t *vmm = as->vmm;
     if (!(spring__hat_flags(vmm) & SPRING_HAT_FAST))
         return SPRING_ENOSYS; /* the backend sees every access */

@@ -47,7 +47,8 @@ enum vm_rank {
     VM_RANK_HANDLE = 12,    /* handle-table lock */
     VM_RANK_SLAB = 13,      /* as->slab_lock */
     VM_RANK_CHUNKS = 14,    /* the slab chunk pool's lock (slab.c) */
-    VM_RANK_TRACE = 15      /* vmm->trace_lock (trace.c) */
+    VM_RANK_TRACE = 15,     /* vmm->trace_lock (trace.c) */
+    VM_RANK_AS_THREADS = 16 /* the list of threads' call records (as.c) */
 };
 
 typedef struct vm_mutex {

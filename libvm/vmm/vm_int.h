@@ -267,10 +267,19 @@ struct vm_tell {
     struct vm_tell *next;
 };
 
+/* Room for liburcu's struct rcu_head (qsbr.c checks the size), so that
+ * this header need not include liburcu's. */
+struct vm_rcu_head {
+    void *opaque[2];
+};
+
 struct spring_as {
     spring_vmm_t *vmm;                  /* [c] */
     unsigned page_shift;                /* [c] vmm->page_shift, at hand for the fast path */
     const atomic_uint_fast64_t *fgenp;  /* [c] &vmm->fgen, likewise (qsbr.c) */
+    /* spring_as_destroy has begun: calls that begin now fail; destroy
+     * waits for the calls in progress (as.c, "Calls in progress"). */
+    atomic_bool dying;                  /* [a] */
     vm_rwlock_t lock;
     struct rtree idx;                   /* [A] the regions, by start address */
     _Atomic(struct vm_region *) hint;   /* [a] last region found (read under [A]) */
@@ -306,6 +315,11 @@ struct spring_as {
     LIST_ENTRY(spring_as) link;         /* [as_list_lock] */
     atomic_uint_fast64_t st_faults, st_zero_fills, st_page_ins, st_prot_faults, st_unmapped_faults,
         st_tlb_hits;
+    /* Calls in progress that a thread's own record does not show (calls
+     * nested in another call of the thread, or made by a thread that has
+     * no record): counted here (as.c). */
+    atomic_uint busy;                   /* [a] */
+    struct vm_rcu_head rcu;             /* the record's free, deferred past fast translations (qsbr.c) */
 };
 
 /* ------------------------------------------------------------------ */
@@ -371,6 +385,21 @@ SPRING__HIDDEN void spring__frame_defer_locked(spring_vmm_t *vmm, struct vm_fram
  * a fault that marks the block reached by a fast translation). */
 SPRING__HIDDEN int spring__translate_fast_slow(spring_as_t *as, spring_addr_t va, spring_rights_t access, void **ptr);
 SPRING__HIDDEN int spring__as_fault_fast(spring_as_t *as, spring_addr_t va, spring_rights_t access, size_t *frame);
+/* A call in progress on an address space, which spring_as_destroy waits
+ * for (as.c, "Calls in progress").  spring__as_enter answers false, having
+ * left again, when the space is being destroyed; otherwise the caller
+ * calls spring__as_leave when done with the space.  => no lock held. */
+struct vm_as_call {
+    spring_as_t *as;
+    void *rec; /* as.c: the thread's record the call is in, or NULL */
+    int how;   /* as.c: how the call was entered */
+};
+SPRING__HIDDEN bool spring__as_enter(spring_as_t *as, struct vm_as_call *c);
+SPRING__HIDDEN void spring__as_leave(struct vm_as_call *c);
+/* Free a destroyed address space's record once no fast translation that
+ * may have begun before can still read it (at once when no thread is
+ * registered for fast translations). */
+SPRING__HIDDEN void spring__as_free_deferred(spring_as_t *as);
 /* The calling thread is between a wait's start and end: quiescent. */
 SPRING__HIDDEN void spring__qs_offline(void);
 SPRING__HIDDEN void spring__qs_online(void);

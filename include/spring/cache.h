@@ -13,17 +13,28 @@
  * state.  It may be NULL.
  *
  * @b Pages in transit.  A pager may call any of these methods from inside
- * its own page_in or page_out.  No call waits for a page whose transfer is
- * in progress:
- * - flush_back, delete_range, populate and destroy_cache mark such a page
- *   as doomed: when the transfer ends, the data that arrives is discarded
- *   and the page is not entered in the cache (a fault on it pages it in
- *   again).  A page being paged out is on its way to the pager: its data
- *   is not returned again, and faults on it wait until the page_out has
- *   ended (populate does not wait: its data wins).  If that page_out
- *   fails, a page flush_back asked for stays cached and modified.
+ * its own page_in, page_out, sync or write_out.  No call waits for a page
+ * whose transfer is in progress:
+ * - flush_back, delete_range, zero_fill, populate and destroy_cache mark
+ *   such a page as doomed: when the transfer ends, the data that arrives
+ *   is discarded and the page is neither entered in the cache nor kept
+ *   there (a fault on it pages it in again; after zero_fill it reads zero
+ *   without a page_in).  A page being paged out (or synced, or written
+ *   out) is on its way to the pager: its data is not returned again, and
+ *   faults on it wait until the call has ended (populate does not wait:
+ *   its data wins).  If that call fails, a page flush_back asked for stays
+ *   cached and modified.
  * - deny_writes and write_back skip it: its data is not yet in the cache,
  *   or is on its way to the pager.
+ *
+ * A flush of many pages (spring_as_flush(), spring_vmm_sync(), the VMM's
+ * own page-out) makes several pager calls, and holds the next page it will
+ * send in transit while it makes the call before.  A page that
+ * delete_range, zero_fill, populate or destroy_cache dooms meanwhile, from
+ * inside the flush's own earlier call too, is dropped: no later call of
+ * the flush carries its data.  One that flush_back dooms is still sent,
+ * once, by the flush (which is how its data reaches the pager), and then
+ * leaves the cache.
  *
  * @b Pins.  Pointers obtained with spring_as_translate() pin their frame.
  * flush_back, deny_writes and write_back wait until write pins on the
@@ -122,6 +133,14 @@ SPRING_API int spring_cache_zero_fill(spring_cache_obj_t cache, spring_off_t off
  *
  * Blocks of the range that are already cached are replaced (their old data
  * is discarded; a pager must not populate blocks it knows to be modified).
+ *
+ * The blocks are entered one at a time, in offset order.  To find a frame
+ * for one, populate may have the VMM page out modified blocks, this
+ * pager's too: the pager's page_out then runs inside populate.  A call the
+ * pager makes from there comes after the blocks populate has entered and
+ * before the others: a zero_fill or delete_range there discards the blocks
+ * already entered, and populate's data then replaces it in every block it
+ * enters afterwards (for the blocks not yet entered, populate's data wins).
  *
  * @param cache the cache (copy).
  * @param offset cache offset.

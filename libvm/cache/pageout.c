@@ -432,8 +432,18 @@ int spring__cache_flush(struct vm_cache *c, spring_off_t off, spring_off_t size,
                 p.rc = SPRING_ENOKEEP;
             continue;
         }
-        if (!push_fits(&p, b, how))
+        if (!push_fits(&p, b, how)) {
             (void)push_call(&p);
+            /* b was held in transit across that call: one the pager
+             * deleted, zero-filled, populated or destroyed from inside it
+             * is not sent (cache.h, "Pages in transit"). */
+            if (b->doomed && b->discard) {
+                b->state = VM_B_VALID;
+                pthread_cond_broadcast(&c->cv);
+                spring__block_release_doomed(c, b);
+                continue;
+            }
+        }
         push_add(&p, b, how);
     }
     (void)push_call(&p);

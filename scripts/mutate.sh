@@ -241,6 +241,45 @@ mut opt-range-to-zero-unchecked \
     's/(o->min != 0 || o->max != 0)/(o->max != 0)/' \
     "an option whose range ends at 0 takes any value (plugin.c parse_value)"
 
+# Issue 11 section 4: spring_as_destroy waits for the calls in progress and
+# refuses to wait for its own thread (t/check_as_destroy); a flush drops the
+# page it holds when the pager dooms it from inside the flush's own call,
+# zero_fill dooms pages in transit, and populate's data wins over a
+# zero_fill made from inside its page-out (t/check_transit2).
+mut destroy-no-wait \
+    's/^    wait_for_calls(as);$/    (void)0;/' \
+    "spring_as_destroy frees the space while calls on it are in progress"
+mut destroy-skips-counted-calls \
+    's/for (unsigned spins = 0; atomic_load(\&as->busy) != 0 || recorded_anywhere(as); spins++) {/for (unsigned spins = 0; recorded_anywhere(as); spins++) {/' \
+    "spring_as_destroy does not wait for nested calls (counted in busy)"
+mut destroy-skips-recorded-calls \
+    's/for (unsigned spins = 0; atomic_load(\&as->busy) != 0 || recorded_anywhere(as); spins++) {/for (unsigned spins = 0; atomic_load(\&as->busy) != 0; spins++) {/' \
+    "spring_as_destroy does not wait for the outermost calls (the threads' records)"
+mut dying-space-calls-go-on \
+    's/if (__builtin_expect(!atomic_load(\&as->dying), 1))$/if (1)/' \
+    "calls that begin while spring_as_destroy waits run on instead of failing"
+mut dying-space-fast-hits \
+    's/^    spring__hat_revoked(vmm);$/    (void)0;/' \
+    "spring_as_translate_fast still hits on a space being destroyed (its cached translations are not made stale)"
+mut destroy-waits-for-itself \
+    's/^    if (in_call_here(as)) {$/    if (0) {/' \
+    "a destroy from inside a call on the same space waits for itself"
+mut destroy-forgets-nested \
+    '/^static bool in_call_here(/,/^}/ s/^\( *\)if (t->nested\[i\] == as)$/\1if (0)/' \
+    "a destroy from a nested call on the same space is not refused"
+mut flush-sends-held-doomed \
+    's/^            if (b->doomed \&\& b->discard) {$/            if (0) {/' \
+    "a flush sends the page it held across its own call though the pager deleted it meanwhile"
+mut flush-drops-held-flushed-back \
+    's/^            if (b->doomed \&\& b->discard) {$/            if (b->doomed) {/' \
+    "a flush drops the page it held when flush_back doomed it meanwhile: its data never reaches the pager"
+mut zero-fill-skips-transit \
+    '/^ *if (op == OP_DELETE || op == OP_ZERO)$/{N;s/(op == OP_DELETE || op == OP_ZERO)\(\n *spring__block_remove(c, b, true, false); \/\* doomed\)/(op == OP_DELETE)\1/}' \
+    "zero_fill does not doom pages in transit: a synced page keeps its old data"
+mut populate-keeps-zero-fill \
+    's/if ((rc = spring__zr_remove(c, o, o + c->block_size)) != 0) {/if ((rc = spring__zr_remove(c, o, o)) != 0) {/' \
+    "populate leaves a zero_fill made from inside its page-out over its blocks"
+
 if $LIST; then
     for i in "${!NAMES[@]}"; do
         printf '%-28s %s\n' "${NAMES[$i]}" "${WHATS[$i]}"

@@ -13,7 +13,7 @@
 /* Allocation, with failure injection in the test build.                */
 
 #ifdef SPRING_TEST_HOOKS
-static bool inject_fail(spring_vmm_t *vmm)
+bool spring__alloc_fails(spring_vmm_t *vmm)
 {
     if (vmm == NULL)
         return false;
@@ -33,31 +33,26 @@ int spring__test_inject_alloc_failure(spring_vmm_t *vmm, unsigned nth)
     return 0;
 }
 #else
-static inline bool inject_fail(spring_vmm_t *vmm)
+bool spring__alloc_fails(spring_vmm_t *vmm)
 {
     (void)vmm;
     return false;
 }
 #endif
 
-bool spring__alloc_fails(spring_vmm_t *vmm)
-{
-    return inject_fail(vmm);
-}
-
 void *spring__malloc(spring_vmm_t *vmm, size_t n)
 {
-    return inject_fail(vmm) ? NULL : malloc(n);
+    return spring__alloc_fails(vmm) ? NULL : malloc(n);
 }
 
 void *spring__calloc(spring_vmm_t *vmm, size_t n, size_t m)
 {
-    return inject_fail(vmm) ? NULL : calloc(n, m);
+    return spring__alloc_fails(vmm) ? NULL : calloc(n, m);
 }
 
 void *spring__realloc(spring_vmm_t *vmm, void *p, size_t n)
 {
-    return inject_fail(vmm) ? NULL : realloc(p, n);
+    return spring__alloc_fails(vmm) ? NULL : realloc(p, n);
 }
 
 /* ------------------------------------------------------------------ */
